@@ -1,0 +1,49 @@
+# Helpers shared by every module's CMakeLists.txt.
+
+# mp_module(NAME DEPS dep...): static library mp_NAME from src/NAME/*.c (main.c excluded).
+function(mp_module name)
+  cmake_parse_arguments(M "" "" "DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${name}/*.c)
+  list(FILTER sources EXCLUDE REGEX "/main\\.c$")
+  add_library(mp_${name} STATIC ${sources})
+  target_include_directories(mp_${name} PUBLIC ${CMAKE_SOURCE_DIR}/src)
+  target_link_libraries(mp_${name} PUBLIC ${M_DEPS})
+endfunction()
+
+# mp_unit_test(NAME SOURCES src... DEPS lib...): a cmocka test program registered with ctest.
+function(mp_unit_test name)
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/tests/unit)
+  target_link_libraries(${name} PRIVATE ${T_DEPS} PkgConfig::CMOCKA)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES
+    LABELS unit
+    ENVIRONMENT "MP_SHARED_DIR=${MP_SHARED_DIR};MP_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+  if(T_TIMEOUT)
+    set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT})
+  endif()
+endfunction()
+
+# mp_fuzzer(NAME SOURCES src... DEPS lib... [CORPUS dir]): a libFuzzer harness, built and run
+# (for FUZZ_SECONDS) only in a FUZZ build.
+function(mp_fuzzer name)
+  cmake_parse_arguments(F "" "CORPUS" "SOURCES;DEPS" ${ARGN})
+  if(NOT FUZZ)
+    return()
+  endif()
+  add_executable(${name} ${F_SOURCES})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  target_link_libraries(${name} PRIVATE ${F_DEPS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  set(corpus ${CMAKE_CURRENT_BINARY_DIR}/${name}-corpus)
+  file(MAKE_DIRECTORY ${corpus})
+  set(seed_dirs)
+  if(F_CORPUS)
+    list(APPEND seed_dirs ${F_CORPUS})
+  endif()
+  add_test(NAME ${name}
+           COMMAND ${name} -max_total_time=${FUZZ_SECONDS} -rss_limit_mb=2048 ${corpus} ${seed_dirs})
+  set_tests_properties(${name} PROPERTIES LABELS fuzz
+    ENVIRONMENT "MP_SHARED_DIR=${MP_SHARED_DIR}")
+endfunction()

@@ -1,0 +1,82 @@
+/* The ESP partition table: binary format (32-byte entries, MD5 row), type and subtype names,
+ * validation, and the edits the tool performs. Pure data: no I/O and no printing. */
+#ifndef MP_ESP_PTABLE_H
+#define MP_ESP_PTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define PTABLE_OFFSET 0x8000u      /* flash address of the table */
+#define PTABLE_SIZE 0x1000u        /* one sector */
+#define PTABLE_DATA_SIZE 0xC00u    /* bytes the table may use (the rest is for a signature) */
+#define PTABLE_ENTRY_SIZE 32
+#define PTABLE_MAX_ENTRIES 95
+#define PTABLE_FIRST_OFFSET 0x9000u /* first byte after the table sector */
+#define PTABLE_APP_ALIGN 0x10000u
+#define PTABLE_LABEL_MAX 16
+
+enum part_type { PART_TYPE_APP = 0x00, PART_TYPE_DATA = 0x01 };
+
+enum part_subtype {
+    PART_SUBTYPE_FACTORY = 0x00,
+    PART_SUBTYPE_OTA_0 = 0x10, /* ota_N = 0x10 + N, N < 16 */
+    PART_SUBTYPE_TEST = 0x20,
+    PART_SUBTYPE_DATA_OTA = 0x00,
+    PART_SUBTYPE_DATA_PHY = 0x01,
+    PART_SUBTYPE_DATA_NVS = 0x02,
+    PART_SUBTYPE_DATA_COREDUMP = 0x03,
+    PART_SUBTYPE_DATA_NVS_KEYS = 0x04,
+    PART_SUBTYPE_DATA_EFUSE = 0x05,
+    PART_SUBTYPE_DATA_UNDEFINED = 0x06,
+    PART_SUBTYPE_DATA_FAT = 0x81,
+    PART_SUBTYPE_DATA_SPIFFS = 0x82,
+    PART_SUBTYPE_DATA_LITTLEFS = 0x83,
+};
+
+struct partition {
+    char name[PTABLE_LABEL_MAX + 1]; /* label without trailing NULs */
+    uint8_t type;
+    uint8_t subtype;
+    uint32_t offset;
+    int64_t size; /* signed: a bad resize can make it negative, which validation reports */
+    uint32_t flags;
+};
+
+struct ptable {
+    struct partition parts[PTABLE_MAX_ENTRIES];
+    int count;
+    uint32_t flash_size; /* the table's idea of the flash size (from the bootloader header or -f) */
+};
+
+/* Parse 0x1000 (or at least 0xC00) bytes: entries until the MD5 row / empty row. Errors:
+ * "No partition table found.", "Checksum: expected <hex>, got <hex>.",
+ * "Partition table does not end with an empty row." Entries are sorted by offset. */
+int ptable_parse(const uint8_t *data, size_t len, struct ptable *table, struct error *err);
+/* Encode into PTABLE_SIZE bytes: entries, MD5 row, 0xFF fill (byte-identical to ESP-IDF's
+ * gen_esp32part for the same entries). Fails for a negative or too large size, or a name longer
+ * than 16 bytes. */
+int ptable_encode(const struct ptable *table, uint8_t out[PTABLE_SIZE], struct error *err);
+
+/* Sort by offset (stable). */
+void ptable_sort(struct ptable *table);
+/* Index of the named partition, or -1. */
+int ptable_find(const struct ptable *table, const char *name);
+/* The first (lowest offset) app partition, or -1. */
+int ptable_first_app(const struct ptable *table);
+
+/* Validation as the Python tool does it (messages identical): errors return -1 with the
+ * message; warnings are appended, newline separated, to `warnings` (may be NULL). */
+int ptable_check(const struct ptable *table, char *warnings, size_t warnings_size,
+                 struct error *err);
+
+/* Names: "app"/"data" or the decimal number; subtype names per type ("factory", "ota_3",
+ * "nvs", "fat", "littlefs", ...) or the decimal number. */
+void ptable_type_name(uint8_t type, char *out, size_t size);
+void ptable_subtype_name(uint8_t type, uint8_t subtype, char *out, size_t size);
+/* Look a subtype name up (case-insensitive): every ESP-IDF name of app and data subtypes, or a
+ * number (decimal or 0x hex, with an explicit type). Sets *type and *subtype. -1 if unknown. */
+int ptable_subtype_parse(const char *name, uint8_t *type, uint8_t *subtype);
+
+#endif

@@ -1,0 +1,212 @@
+#include "flash/flash.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Range checks are done once here, so back-ends can trust their arguments. */
+static int check_range(struct flash *f, uint32_t addr, uint32_t len, uint32_t end_limit,
+                       const char *what, struct error *err)
+{
+    if (addr < f->base || addr > end_limit || len > end_limit - addr)
+        return error_setk(err, ERROR_VALUE,
+                          "%s of 0x%x bytes at 0x%x is outside %s (0x%x-0x%x)", what, len, addr,
+                          f->name ? f->name : "flash", f->base, end_limit);
+    return 0;
+}
+
+int flash_read(struct flash *f, uint32_t addr, void *buf, uint32_t len, struct error *err)
+{
+    if (check_range(f, addr, len, f->size, "read", err))
+        return -1;
+    return len ? f->ops->read(f, addr, buf, len, err) : 0;
+}
+
+int flash_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len, struct error *err)
+{
+    if (check_range(f, addr, len, f->limit, "write", err))
+        return -1;
+    return len ? f->ops->write(f, addr, buf, len, err) : 0;
+}
+
+int flash_erase(struct flash *f, uint32_t addr, uint32_t len, struct error *err)
+{
+    if (check_range(f, addr, len, f->limit, "erase", err))
+        return -1;
+    return len ? f->ops->erase(f, addr, len, err) : 0;
+}
+
+int flash_flush(struct flash *f, struct error *err)
+{
+    return f->ops->flush ? f->ops->flush(f, err) : 0;
+}
+
+void flash_close(struct flash *f)
+{
+    if (f && f->ops && f->ops->close)
+        f->ops->close(f);
+}
+
+/* ---- in-memory image ---- */
+
+static int image_grow(struct flash_image *img, uint32_t end, struct error *err)
+{
+    uint32_t need = end - img->flash.base;
+    if (need > img->capacity) {
+        uint32_t cap = img->capacity ? img->capacity : 0x10000;
+        while (cap < need)
+            cap = cap > 0x7FFFFFFFu ? need : cap * 2;
+        uint8_t *p = realloc(img->data, cap);
+        if (!p)
+            return error_setk(err, ERROR_OS, "out of memory growing %s to 0x%x bytes",
+                              img->flash.name, need);
+        img->data = p;
+        img->capacity = cap;
+    }
+    if (end > img->flash.size) {
+        /* A file grows with erased flash, like the 0xFF padding between its parts. */
+        memset(img->data + (img->flash.size - img->flash.base), 0xFF, end - img->flash.size);
+        img->flash.size = end;
+    }
+    return 0;
+}
+
+static int image_read(struct flash *f, uint32_t addr, void *buf, uint32_t len, struct error *err)
+{
+    (void)err;
+    struct flash_image *img = (struct flash_image *)f;
+    memcpy(buf, img->data + (addr - f->base), len);
+    return 0;
+}
+
+static int image_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len,
+                       struct error *err)
+{
+    struct flash_image *img = (struct flash_image *)f;
+    if (addr + len > f->size && image_grow(img, addr + len, err))
+        return -1;
+    memcpy(img->data + (addr - f->base), buf, len);
+    return 0;
+}
+
+static int image_erase(struct flash *f, uint32_t addr, uint32_t len, struct error *err)
+{
+    struct flash_image *img = (struct flash_image *)f;
+    /* Erasing past the end of a file adds nothing: the missing bytes read as erased already. */
+    if (addr >= f->size)
+        return 0;
+    if (addr + len > f->size)
+        len = f->size - addr;
+    (void)err;
+    memset(img->data + (addr - f->base), 0xFF, len);
+    return 0;
+}
+
+static void image_close(struct flash *f)
+{
+    struct flash_image *img = (struct flash_image *)f;
+    free(img->data);
+    img->data = NULL;
+    img->capacity = 0;
+}
+
+static const struct flash_ops image_ops = {
+    .read = image_read,
+    .write = image_write,
+    .erase = image_erase,
+    .flush = NULL,
+    .close = image_close,
+};
+
+int flash_image_open(struct flash_image *img, const void *data, uint32_t len, uint32_t base,
+                     uint32_t limit, const char *name, struct error *err)
+{
+    memset(img, 0, sizeof *img);
+    img->flash.ops = &image_ops;
+    img->flash.base = base;
+    img->flash.size = base;
+    img->flash.name = name;
+    if ((uint64_t)base + len > 0xFFFFFFFFu)
+        return error_setk(err, ERROR_VALUE, "%s: 0x%x bytes at 0x%x do not fit in flash", name,
+                          len, base);
+    img->flash.limit = limit > base + len ? limit : base + len;
+    if (image_grow(img, base + (len ? len : 0), err))
+        return -1;
+    if (len)
+        memcpy(img->data, data, len);
+    return 0;
+}
+
+int flash_image_truncate(struct flash_image *img, uint32_t addr, struct error *err)
+{
+    if (addr < img->flash.base)
+        return error_setk(err, ERROR_VALUE, "Attempt to seek before offset (0x%x).",
+                          img->flash.base);
+    if (addr < img->flash.size)
+        img->flash.size = addr;
+    return 0;
+}
+
+const uint8_t *flash_image_bytes(const struct flash_image *img, uint32_t *len)
+{
+    *len = img->flash.size - img->flash.base;
+    return img->data;
+}
+
+/* ---- window ---- */
+
+static void window_sync_size(struct flash_window *w)
+{
+    /* The parent may have grown or shrunk (a file written past its end); follow it. */
+    uint32_t avail = 0;
+    if (w->parent->size > w->offset)
+        avail = w->parent->size - w->offset;
+    w->flash.size = avail < w->flash.limit ? avail : w->flash.limit;
+}
+
+static int window_read(struct flash *f, uint32_t addr, void *buf, uint32_t len, struct error *err)
+{
+    struct flash_window *w = (struct flash_window *)f;
+    return flash_read(w->parent, w->offset + addr, buf, len, err);
+}
+
+static int window_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len,
+                        struct error *err)
+{
+    struct flash_window *w = (struct flash_window *)f;
+    int rc = flash_write(w->parent, w->offset + addr, buf, len, err);
+    window_sync_size(w);
+    return rc;
+}
+
+static int window_erase(struct flash *f, uint32_t addr, uint32_t len, struct error *err)
+{
+    struct flash_window *w = (struct flash_window *)f;
+    return flash_erase(w->parent, w->offset + addr, len, err);
+}
+
+static int window_flush(struct flash *f, struct error *err)
+{
+    struct flash_window *w = (struct flash_window *)f;
+    return flash_flush(w->parent, err);
+}
+
+static const struct flash_ops window_ops = {
+    .read = window_read,
+    .write = window_write,
+    .erase = window_erase,
+    .flush = window_flush,
+    .close = NULL,
+};
+
+void flash_window_open(struct flash_window *w, struct flash *parent, uint32_t offset, uint32_t len,
+                       const char *name)
+{
+    memset(w, 0, sizeof *w);
+    w->flash.ops = &window_ops;
+    w->flash.base = 0;
+    w->flash.limit = len;
+    w->flash.name = name;
+    w->parent = parent;
+    w->offset = offset;
+    window_sync_size(w);
+}

@@ -1,0 +1,70 @@
+/* The flash interface: every operation of the tool reads, writes and erases "flash", addressed
+ * by flash offset, whatever is behind it (a firmware file held in memory, a serial-attached chip,
+ * a window onto a partition). Back-ends fill in struct flash_ops. */
+#ifndef MP_FLASH_FLASH_H
+#define MP_FLASH_FLASH_H
+
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define FLASH_SECTOR_SIZE 0x1000u /* the unit of erase on every ESP32-family SPI flash */
+
+struct flash;
+
+struct flash_ops {
+    /* Read len bytes at addr. Reading outside [base, size) is an error. */
+    int (*read)(struct flash *f, uint32_t addr, void *buf, uint32_t len, struct error *err);
+    /* Make the bytes at addr equal to buf (the back-end erases sectors as it needs to).
+     * A file back-end may extend its size up to its limit when writing past the end. */
+    int (*write)(struct flash *f, uint32_t addr, const void *buf, uint32_t len, struct error *err);
+    /* Set len bytes at addr to 0xFF. Devices need sector-aligned addr and len. */
+    int (*erase)(struct flash *f, uint32_t addr, uint32_t len, struct error *err);
+    /* Push cached writes down to the medium. NULL = nothing cached. */
+    int (*flush)(struct flash *f, struct error *err);
+    /* Release the back-end's resources (not the struct flash storage of the caller). */
+    void (*close)(struct flash *f);
+};
+
+struct flash {
+    const struct flash_ops *ops;
+    uint32_t base;  /* lowest readable address (a firmware file starts at its bootloader offset) */
+    uint32_t size;  /* one past the highest readable address */
+    uint32_t limit; /* how far writes may extend size (the flash chip's capacity) */
+    const char *name; /* for messages: file or device name */
+};
+
+int flash_read(struct flash *f, uint32_t addr, void *buf, uint32_t len, struct error *err);
+int flash_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len, struct error *err);
+int flash_erase(struct flash *f, uint32_t addr, uint32_t len, struct error *err);
+int flash_flush(struct flash *f, struct error *err);
+void flash_close(struct flash *f);
+
+/* --- in-memory image back-end: a firmware file (or whole-flash dump) held in memory --- */
+struct flash_image {
+    struct flash flash;
+    uint8_t *data;     /* bytes of flash [flash.base, flash.size) */
+    uint32_t capacity; /* allocated bytes */
+};
+
+/* Take a copy of len bytes as flash starting at address base; writes may grow it up to limit. */
+int flash_image_open(struct flash_image *img, const void *data, uint32_t len, uint32_t base,
+                     uint32_t limit, const char *name, struct error *err);
+/* Cut the image at addr (the file ends there); addr below base is an error. */
+int flash_image_truncate(struct flash_image *img, uint32_t addr, struct error *err);
+/* Bytes of the image and their count (the file contents). */
+const uint8_t *flash_image_bytes(const struct flash_image *img, uint32_t *len);
+
+/* --- window back-end: a partition seen as flash addressed from 0 --- */
+struct flash_window {
+    struct flash flash;
+    struct flash *parent;
+    uint32_t offset; /* parent address of window address 0 */
+};
+
+/* A window of len bytes at parent address offset. Its size is clipped to what the parent holds
+ * (a partition may straddle the end of a firmware file); its limit is len. */
+void flash_window_open(struct flash_window *w, struct flash *parent, uint32_t offset, uint32_t len,
+                       const char *name);
+
+#endif
