@@ -260,8 +260,12 @@ static int parse_line(struct state *st, char *line, const struct ctx *c)
     const char *name = fields[0], *type_s = fields[1], *sub_s = fields[2];
     const char *off_s = fields[3], *size_s = fields[4], *flags_s = fields[5];
     /* The Python tool's dialect: six fields with plain integers (its flags are a number, which
-     * ESP-IDF's CSV never has). Its type column is ignored when the subtype is a name. */
-    int python = n == MAX_FIELDS && is_plain(off_s) && is_plain(size_s) && is_plain(flags_s);
+     * ESP-IDF's CSV never has) and no type other than app/data. Its type column is ignored
+     * when the subtype is a name. */
+    uint8_t type = 0, subtype = 0;
+    int have_type = *type_s && parse_type(type_s, &type) == 0;
+    int python = n == MAX_FIELDS && is_plain(off_s) && is_plain(size_s) && is_plain(flags_s) &&
+                 !(have_type && type > PART_TYPE_DATA);
 
     if (!*name)
         return fail(c, "missing name");
@@ -272,11 +276,13 @@ static int parse_line(struct state *st, char *line, const struct ctx *c)
     if (st->table->count >= PTABLE_MAX_ENTRIES)
         return fail(c, "too many partitions (at most %d)", PTABLE_MAX_ENTRIES);
 
-    uint8_t type = 0, subtype = 0;
-    int have_type = *type_s && parse_type(type_s, &type) == 0;
-    if (python && *sub_s && !isdigit((unsigned char)sub_s[0])) {
-        if (ptable_subtype_parse(sub_s, &type, &subtype) < 0)
-            return fail(c, "invalid subtype '%s'", sub_s);
+    if (python && *sub_s && !isdigit((unsigned char)sub_s[0]) &&
+        ptable_subtype_parse(sub_s, &type, &subtype) == 0) {
+        /* type and subtype from the subtype name */
+    } else if (python && (!have_type || !*sub_s || parse_subtype_for(type, sub_s, &subtype) < 0)) {
+        return fail(c, "invalid subtype '%s'", sub_s);
+    } else if (python) {
+        /* a subtype keyword only ESP-IDF knows (tee_0, ...), with its type column */
     } else {
         if (!*type_s)
             return fail(c, "missing type");

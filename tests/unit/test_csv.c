@@ -65,6 +65,26 @@ static void python_dialect_type_column_ignored_and_zeroes(void **state)
     expect_part(&t, 2, "vfs", 1, 0x81, 0x200000, 0x600000, 3);
 }
 
+static void python_dialect_with_esp_idf_types(void **state)
+{
+    (void)state;
+    /* six plain-number fields, but a type or subtype only ESP-IDF knows: taken as written */
+    const char *text = "boot, bootloader, ota, 0x1000, 0x7000, 0\n"
+                       "t, app, tee_0, 0x10000, 0x10000, 1\n"
+                       "c, 0x40, 0x12, 0x20000, 0x1000, 0\n"
+                       "n, data, 0x83, 0x21000, 0x1000, 0\n";
+    struct ptable t;
+    struct error err;
+    if (parse(text, 4 * MB, &t, &err) != 0)
+        fail_msg("%s", err.msg);
+    expect_part(&t, 0, "boot", 2, 1, 0x1000, 0x7000, 0);
+    expect_part(&t, 1, "t", 0, 0x30, 0x10000, 0x10000, 1);
+    expect_part(&t, 2, "c", 0x40, 0x12, 0x20000, 0x1000, 0);
+    expect_part(&t, 3, "n", 1, 0x83, 0x21000, 0x1000, 0);
+    assert_int_equal(parse("x, data, tee_0, 0x9000, 0x1000, 0", 4 * MB, &t, &err), -1);
+    assert_string_equal(err.msg, "t.csv:1: invalid subtype 'tee_0'");
+}
+
 static void esp_idf_dialect(void **state)
 {
     (void)state;
@@ -288,6 +308,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(python_dialect_example),
         cmocka_unit_test(python_dialect_type_column_ignored_and_zeroes),
+        cmocka_unit_test(python_dialect_with_esp_idf_types),
         cmocka_unit_test(esp_idf_dialect),
         cmocka_unit_test(esp_idf_alignment_numbers_and_suffixes),
         cmocka_unit_test(utf16_with_bom),
