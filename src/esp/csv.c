@@ -272,7 +272,7 @@ static int parse_line(struct state *st, char *line, const struct ctx *c)
     if (strlen(name) > PTABLE_LABEL_MAX)
         return fail(c, "name '%s' is longer than %d bytes", name, PTABLE_LABEL_MAX);
     if (ptable_find(st->table, name) >= 0)
-        return fail(c, "partition '%s' already exists", name);
+        return fail(c, "Partition '%s' already exists in table.", name);
     if (st->table->count >= PTABLE_MAX_ENTRIES)
         return fail(c, "too many partitions (at most %d)", PTABLE_MAX_ENTRIES);
 
@@ -328,17 +328,14 @@ static int parse_line(struct state *st, char *line, const struct ctx *c)
         if (csv_parse_size(size_s, &v) < 0)
             return fail(c, "invalid size '%s'", size_s);
         size = v;
-        if (size == 0) {
-            /* the Python tool: size 0 fills the rest of the flash */
-            if (offset >= st->flash_size)
-                return fail(c, "no room on flash for partition %s (offset 0x%llx)", name,
-                            (unsigned long long)offset);
-            size = st->flash_size - offset;
-        }
     }
-    if (offset + size > 0x100000000ull)
-        return fail(c, "partition '%s' ends past 4 GiB (0x%llx)", name,
-                    (unsigned long long)(offset + size));
+    /* The Python tool's "add a partition" (seed-spec §6): no room past the flash size, and
+     * size 0 fills the rest of the flash. */
+    if (offset + size > st->flash_size)
+        return fail(c, "No room on flash for partition %s (0x%llx bytes).", name,
+                    (unsigned long long)size);
+    if (size == 0)
+        size = st->flash_size - offset;
 
     uint32_t flags;
     if (parse_flags(flags_s, &flags) < 0)

@@ -20,10 +20,14 @@
 #include "util/strbuf.h"
 
 /* Parse `len` bytes of CSV text into `table` (cleared first; flash_size set; sorted by offset).
- * `source` names the text in messages: "t.csv:3: invalid size 'xyz'". Offsets and sizes are
- * overflow-checked (a partition must end at or below 4 GiB and, for size 0 = rest of flash,
- * start below flash_size). Duplicate names and more than 95 entries are errors; overlaps and
- * alignment are left to ptable_check. Returns 0 or -1 with err set (ERROR_VALUE). */
+ * `source` names the text in messages: "t.csv:3: invalid size 'xyz'". Values are checked to
+ * fit 32 bits; as the Python tool's "add a partition", a partition ending past flash_size is
+ * "No room on flash for partition <name> (0x<size> bytes).", size 0 means the rest of the flash
+ * and a repeated name is "Partition '<name>' already exists in table." (each prefixed with
+ * source and line). More than 95 entries is an error; overlaps and alignment are left to
+ * ptable_check. Offset 0 (Python dialect) places the partition after the highest one, aligned
+ * (app 0x10000, others 0x1000; the Python tool does not align). Returns 0 or -1 with err set
+ * (ERROR_VALUE). */
 int csv_parse(const char *text, size_t len, const char *source, uint32_t flash_size,
               struct ptable *table, struct error *err);
 

@@ -63,6 +63,9 @@ static void python_dialect_type_column_ignored_and_zeroes(void **state)
     expect_part(&t, 0, "nvs", 1, 2, 0x9000, 0x6000, 0);
     expect_part(&t, 1, "factory", 0, 0, 0x10000, 0x1f0000, 0);
     expect_part(&t, 2, "vfs", 1, 0x81, 0x200000, 0x600000, 3);
+    /* at the very end of the flash, size 0 is an empty partition (as the Python tool) */
+    assert_int_equal(parse("end, data, fat, 0x800000, 0, 0", 8 * MB, &t, &err), 0);
+    expect_part(&t, 0, "end", 1, 0x81, 0x800000, 0, 0);
 }
 
 static void python_dialect_with_esp_idf_types(void **state)
@@ -124,7 +127,7 @@ static void esp_idf_alignment_numbers_and_suffixes(void **state)
                        "tee, app, tee_0, 0x300000, 64K\n"
                        "boot, bootloader, primary, 0x1000, 0x7000\n"
                        "pt, partition_table, ota, 0x8000, 0x1000\n"
-                       "big, 1, 254, 0x320000, 1m\n";
+                       "big, 1, 254, 0x320000, 64k\n";
     struct ptable t;
     struct error err;
     if (parse(text, 4 * MB, &t, &err) != 0)
@@ -138,7 +141,7 @@ static void esp_idf_alignment_numbers_and_suffixes(void **state)
     expect_part(&t, 5, "custom", 0x40, 7, 0x111000, 0x1000, 0);
     expect_part(&t, 6, "romfs", 1, 0x8F, 0x200000, 0x20000, 0);
     expect_part(&t, 7, "tee", 0, 0x30, 0x300000, 0x10000, 0);
-    expect_part(&t, 8, "big", 1, 254, 0x320000, 0x100000, 0);
+    expect_part(&t, 8, "big", 1, 254, 0x320000, 0x10000, 0);
 }
 
 static void utf16_with_bom(void **state)
@@ -192,7 +195,9 @@ static void errors_name_line_and_field(void **state)
     expect_error("nvs, data, nvs, 0x9000, 4096M", "t.csv:1: invalid size '4096M'");
     expect_error("nvs, data, nvs, 0x9000, 0x100000000", "t.csv:1: invalid size '0x100000000'");
     expect_error("nvs, data, nvs, 0xFFFFF000, 0x2000",
-                 "t.csv:1: partition 'nvs' ends past 4 GiB (0x100001000)");
+                 "t.csv:1: No room on flash for partition nvs (0x2000 bytes).");
+    expect_error("vfs, data, fat, 0x200000, 0x200001",
+                 "t.csv:1: No room on flash for partition vfs (0x200001 bytes).");
     expect_error("nvs, data, nvs, 0x9000, 0x6000, bogus", "t.csv:1: invalid flags 'bogus'");
     expect_error("nvs, data, nvs, 0x9000, 0x6000, readonly:", "t.csv:1: invalid flags 'readonly:'");
     expect_error("nvs, dta, nvs, 0x9000, 0x6000", "t.csv:1: invalid type 'dta'");
@@ -207,15 +212,15 @@ static void errors_name_line_and_field(void **state)
     expect_error("abcdefghijklmnopq, data, nvs, 0x9000, 0x6000",
                  "t.csv:1: name 'abcdefghijklmnopq' is longer than 16 bytes");
     expect_error("nvs, data, nvs, 0x9000, 0x6000\nnvs, data, nvs, , 0x6000",
-                 "t.csv:2: partition 'nvs' already exists");
+                 "t.csv:2: Partition 'nvs' already exists in table.");
     expect_error("nvs, data, nvs, $NVS_OFFSET, 0x6000",
                  "t.csv:1: environment variables are not supported ('$NVS_OFFSET')");
     expect_error("fs, data, fat, 0x200000, -0x100000",
                  "t.csv:1: size '-0x100000' ends at or before the offset 0x200000");
     /* Python dialect: subtype names only, size 0 needs room */
     expect_error("vfs, data, vfat, 0x9000, 0x1000, 0", "t.csv:1: invalid subtype 'vfat'");
-    expect_error("vfs, data, fat, 0x400000, 0, 0",
-                 "t.csv:1: no room on flash for partition vfs (offset 0x400000)");
+    expect_error("vfs, data, fat, 0x401000, 0, 0",
+                 "t.csv:1: No room on flash for partition vfs (0x0 bytes).");
 }
 
 static void nul_and_too_many(void **state)
