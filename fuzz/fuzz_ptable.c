@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ptable_parse(data, size, &table, &err) != 0)
         return 0;
     table.flash_size = size > 4 ? (uint32_t)data[size - 1] << 20 : 0x400000;
-    char warnings[512];
+    char warnings[512] = "";
     ptable_check(&table, warnings, sizeof warnings, &err);
     for (int i = 0; i < table.count; i++) {
         char name[16];

@@ -197,8 +197,6 @@ static void add_warning(char *warnings, size_t size, const char *fmt, ...)
 int ptable_check(const struct ptable *table, char *warnings, size_t warnings_size,
                  struct error *err)
 {
-    if (warnings && warnings_size)
-        warnings[0] = '\0';
     /* Validate a sorted view, leaving the caller's table untouched. */
     int order[PTABLE_MAX_ENTRIES];
     int count = table->count < PTABLE_MAX_ENTRIES ? table->count : PTABLE_MAX_ENTRIES;

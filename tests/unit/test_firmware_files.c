@@ -338,7 +338,7 @@ static int walk(const char *dir, const char *prefix, int *known, int *unknown)
             uint8_t out[PTABLE_SIZE];
             assert_int_equal(ptable_encode(&r.table, out, &err), 0);
             assert_memory_equal(out, data + (PTABLE_OFFSET - r.start), 0x20 * (r.table.count + 2));
-            char warn[1024];
+            char warn[1024] = "";
             if (ptable_check(&r.table, warn, sizeof warn, &err) != 0)
                 fail_msg("%s: %s", rel, err.msg);
         }

@@ -228,6 +228,8 @@ static void find_and_first_app(void **state)
 static int check(struct ptable *t, char *warn, size_t wsize, struct error *err)
 {
     err->msg[0] = '\0';
+    if (warn && wsize)
+        warn[0] = '\0';
     return ptable_check(t, warn, wsize, err);
 }
 
@@ -268,6 +270,10 @@ static void check_warnings(void **state)
     assert_string_equal(warn, "Warning: Free space before 'factory' (0x10000 bytes).\n"
                               "Warning: End of last partition (0x300000) < flash size (0x400000).\n"
                               "Warning: First app at offset=0x20000 (expected 0x10000).");
+    /* warnings are appended to what the buffer holds */
+    strcpy(warn, "earlier");
+    assert_int_equal(ptable_check(&t, warn, sizeof warn, &err), 0);
+    assert_non_null(strstr(warn, "earlier\nWarning: Free space before 'factory'"));
     /* a small warnings buffer truncates, never overflows */
     char tiny[10];
     assert_int_equal(check(&t, tiny, sizeof tiny, &err), 0);

@@ -100,7 +100,7 @@ static void firmware_round_trip(const struct synth_options *opt, enum synth_layo
         assert_int_equal(t.parts[i].size, want.parts[i].size);
     }
     t.flash_size = opt->flash_size;
-    char warn[512];
+    char warn[512] = "";
     if (ptable_check(&t, warn, sizeof warn, &err) != 0)
         fail_msg("table check: %s", err.msg);
     if (!opt->no_vfs)
