@@ -8,6 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "esp/csv.h"
 
 #define MB (1024u * 1024u)
@@ -142,6 +144,52 @@ static void esp_idf_alignment_numbers_and_suffixes(void **state)
     expect_part(&t, 6, "romfs", 1, 0x8F, 0x200000, 0x20000, 0);
     expect_part(&t, 7, "tee", 0, 0x30, 0x300000, 0x10000, 0);
     expect_part(&t, 8, "big", 1, 254, 0x320000, 0x10000, 0);
+}
+
+/* MD5 row of the encoded table as hex. */
+static void encoded_md5(const struct ptable *t, char hex[33])
+{
+    uint8_t bin[PTABLE_SIZE];
+    struct error err;
+    assert_int_equal(ptable_encode(t, bin, &err), 0);
+    const uint8_t *row = bin + 32 * t->count;
+    assert_int_equal(row[0], 0xEB);
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", row[16 + i]);
+    uint8_t md5[16];
+    EVP_Digest(bin, (size_t)(32 * t->count), md5, NULL, EVP_md5(), NULL);
+    assert_memory_equal(md5, row + 16, 16);
+}
+
+static void micropython_tables_encode_to_reference_md5(void **state)
+{
+    (void)state;
+    /* MicroPython's partitions-4MiB-ota and partitions-4MiBplus layouts (esp-image-formats §6),
+     * written three ways: reference MD5s from §7.3 */
+    const char *ota = "# Partition table: 4 MiB OTA\n"
+                      "nvs,      data, nvs,     0x9000,  0x4000,\n"
+                      "otadata,  data, ota,     0xd000,  0x2000,\n"
+                      "phy_init, data, phy,     0xf000,  0x1000,\n"
+                      "ota_0,    app,  ota_0,   0x10000, 0x180000,\n"
+                      "ota_1,    app,  ota_1,   0x190000, 0x180000,\n";
+    const char *ota_suffixes = "nvs, data, nvs, , 16K\notadata, data, ota, , 8K\n"
+                               "phy_init, data, phy, , 4K\nota_0, app, ota_0, , 1536K\n"
+                               "ota_1, app, ota_1, , 1536K\n";
+    const char *plus_python = "nvs, data, nvs, 0x9000, 0x6000, 0\n"
+                              "phy_init, data, phy, 0xf000, 0x1000, 0\n"
+                              "factory, app, factory, 0x10000, 0x1f0000, 0\n";
+    struct ptable t;
+    struct error err;
+    char hex[33];
+    assert_int_equal(parse(ota, 4 * MB, &t, &err), 0);
+    encoded_md5(&t, hex);
+    assert_string_equal(hex, "6f91ac1bb2b49e61a1daefd12de800a2");
+    assert_int_equal(parse(ota_suffixes, 4 * MB, &t, &err), 0);
+    encoded_md5(&t, hex);
+    assert_string_equal(hex, "6f91ac1bb2b49e61a1daefd12de800a2");
+    assert_int_equal(parse(plus_python, 4 * MB, &t, &err), 0);
+    encoded_md5(&t, hex);
+    assert_string_equal(hex, "8405a9bb5ce0b84c4f2ca5de9a76b050");
 }
 
 static void utf16_with_bom(void **state)
@@ -316,6 +364,7 @@ int main(void)
         cmocka_unit_test(python_dialect_with_esp_idf_types),
         cmocka_unit_test(esp_idf_dialect),
         cmocka_unit_test(esp_idf_alignment_numbers_and_suffixes),
+        cmocka_unit_test(micropython_tables_encode_to_reference_md5),
         cmocka_unit_test(utf16_with_bom),
         cmocka_unit_test(errors_name_line_and_field),
         cmocka_unit_test(nul_and_too_many),
