@@ -459,6 +459,63 @@ static void banner_versions(void **state)
     assert_string_equal(v, "v1.");
 }
 
+/* ---- random damage: never a crash, and the invariants hold ---- */
+
+static uint32_t rng(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static void random_mutations_are_handled(void **state)
+{
+    (void)state;
+    size_t len;
+    uint32_t size;
+    struct seg s[] = {{0x3F400020, 0x140, 3}, {0x3FFB0000, 0x40, 5}, {0x400D0020, 0x200, 7}};
+    uint8_t *img = build_image(CHIP_ID_ESP32, s, 3, 1, &len, &size);
+    /* descriptor and banner inside the first segment, so mutations reach them too */
+    le32(img + 0x20, 0xABCD5432);
+    memcpy(img + 0x100, "MicroPython v1.2.3 on 2026", 26);
+    uint32_t seed = 12345;
+    for (int round = 0; round < 3000; round++) {
+        size_t n = len - rng(&seed) % 64;
+        uint8_t *m = malloc(n);
+        memcpy(m, img, n);
+        int flips = 1 + (int)(rng(&seed) % 4);
+        for (int f = 0; f < flips; f++) {
+            /* bias towards the header and segment headers */
+            size_t at = rng(&seed) % 2 ? rng(&seed) % 40 : rng(&seed) % n;
+            m[at] = (uint8_t)rng(&seed);
+        }
+        struct image_info info;
+        struct error err;
+        struct app_desc d;
+        char v[64];
+        int ok = image_inspect(m, n, &info, &err) == 0;
+        if (ok) {
+            assert_true(info.size <= n);
+            assert_int_equal(info.size % 16, 0);
+            assert_true(info.header.segment_count <= 16);
+        } else {
+            assert_true(strlen(err.msg) > 0);
+        }
+        image_app_desc(m, n, &d);
+        image_micropython_version(m, n, v, sizeof v);
+        if (ok && image_set_flash_size(m, n, 5, &err) == 0 && info.header.hash_appended == 1 &&
+            info.size + 32 <= n) {
+            struct image_info after;
+            assert_int_equal(image_inspect(m, n, &after, &err), 0);
+            assert_true(after.digest_ok);
+            assert_int_equal(after.header.flash_size_id, 5);
+        }
+        free(m);
+    }
+    free(img);
+}
+
 /* ---- real firmware ---- */
 
 static uint8_t *read_shared(const char *name, size_t *len)
@@ -553,6 +610,7 @@ int main(void)
         cmocka_unit_test(set_flash_size_digest_without_room_fails),
         cmocka_unit_test(app_desc_reads_fields),
         cmocka_unit_test(banner_versions),
+        cmocka_unit_test(random_mutations_are_handled),
         cmocka_unit_test(real_esp32_v1_23_firmware),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -414,6 +414,62 @@ static void subtype_parse_inputs(void **state)
     assert_int_equal(ptable_subtype_parse(NULL, &type, &subtype), -1);
 }
 
+/* ---- random damage ---- */
+
+static uint32_t rng(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static void random_mutations_parse_cleanly_and_round_trip(void **state)
+{
+    (void)state;
+    struct ptable t = make_table(ota4, 5, 0x400000);
+    uint8_t good[PTABLE_SIZE];
+    struct error err;
+    assert_int_equal(ptable_encode(&t, good, &err), 0);
+    uint32_t seed = 99;
+    int parsed = 0;
+    for (int round = 0; round < 5000; round++) {
+        uint8_t m[PTABLE_SIZE];
+        memcpy(m, good, sizeof m);
+        int flips = 1 + (int)(rng(&seed) % 3);
+        for (int f = 0; f < flips; f++)
+            m[rng(&seed) % (32 * 7)] = (uint8_t)rng(&seed);
+        /* half the time repair the MD5 so the entries themselves get exercised */
+        int n = 0;
+        while (n < 7 && m[32 * n] == 0xAA && m[32 * n + 1] == 0x50)
+            n++;
+        if (round % 2 && n < 7 && m[32 * n] == 0xEB && m[32 * n + 1] == 0xEB)
+            EVP_Digest(m, (size_t)(32 * n), m + 32 * n + 16, NULL, EVP_md5(), NULL);
+        struct ptable p, back;
+        if (ptable_parse(m, sizeof m, &p, &err) != 0) {
+            assert_true(strlen(err.msg) > 0);
+            continue;
+        }
+        parsed++;
+        p.flash_size = 0x400000;
+        char warn[512] = "";
+        ptable_check(&p, warn, sizeof warn, &err);
+        uint8_t out[PTABLE_SIZE];
+        assert_int_equal(ptable_encode(&p, out, &err), 0);
+        assert_int_equal(ptable_parse(out, sizeof out, &back, &err), 0);
+        assert_int_equal(back.count, p.count);
+        for (int i = 0; i < p.count; i++) {
+            assert_string_equal(back.parts[i].name, p.parts[i].name);
+            assert_int_equal(back.parts[i].offset, p.parts[i].offset);
+            assert_int_equal(back.parts[i].size, p.parts[i].size);
+            assert_int_equal(back.parts[i].type, p.parts[i].type);
+            assert_int_equal(back.parts[i].subtype, p.parts[i].subtype);
+            assert_int_equal(back.parts[i].flags, p.parts[i].flags);
+        }
+    }
+    assert_true(parsed > 100); /* the repair made many mutants parse */
+}
+
 /* ---- real firmware tables ---- */
 
 static uint8_t *read_shared(const char *name, size_t *len)
@@ -491,6 +547,7 @@ int main(void)
         cmocka_unit_test(check_sorts_a_view_only),
         cmocka_unit_test(type_and_subtype_names),
         cmocka_unit_test(subtype_parse_inputs),
+        cmocka_unit_test(random_mutations_parse_cleanly_and_round_trip),
         cmocka_unit_test(real_tables_reencode_byte_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
