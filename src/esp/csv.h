@@ -1,11 +1,13 @@
 /* Partition tables as CSV text, in both dialects found in the wild, detected per line:
- *  - the Python tool's (seed-spec §6.3): exactly six fields, plain integers for offset, size and
- *    flags; the type column is ignored (the subtype name decides it); offset 0 means "next free",
- *    size 0 means "rest of flash";
+ *  - the Python tool's (seed-spec §6.3): exactly six fields, plain integers (decimal, 0x, 0o,
+ *    0b) for offset, size and flags, and a type column that is not an ESP-IDF type other than
+ *    app/data; the type column is ignored when the subtype is a name (the name decides it);
+ *    offset 0 means "next free";
  *  - ESP-IDF gen_esp32part's (esp-image-formats §7.6): K/M suffixes, empty offset = after the
  *    previous partition aligned (app 0x10000, others 0x1000; the first at 0x9000), missing
  *    trailing fields, type keyword or number, subtype keyword of that type or number, flags
- *    "encrypted:readonly", a negative size "-X" meaning "end at X".
+ *    "encrypted:readonly" (or a number), a negative size "-X" meaning "end at X".
+ * In both, size 0 means "rest of flash".
  * Both: blank lines and lines starting with '#' are skipped, a UTF-8/16/32 byte-order mark is
  * accepted (UTF-16/32 text must be ASCII), fields are trimmed, "..." quotes are removed.
  * Environment variables ($VAR) are not expanded: such a field is an error. */
