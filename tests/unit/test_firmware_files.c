@@ -315,7 +315,7 @@ static int walk(const char *dir, const char *prefix, int *known, int *unknown)
         size_t n = strlen(ent->d_name);
         if (n < 4 || strcmp(ent->d_name + n - 4, ".bin") != 0)
             continue;
-        size_t len;
+        size_t len = 0;
         uint8_t *data = read_file(path, &len);
         assert_non_null(data);
         struct fw_report r;
@@ -436,7 +436,7 @@ static int inspect_copy(const uint8_t *data, size_t len, struct error *err)
 static void truncated_at_many_points(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint8_t *fw = sample_firmware(&len);
     struct error err;
     assert_int_equal(inspect_copy(fw, len, &err), 0);
@@ -466,7 +466,7 @@ static void truncated_at_many_points(void **state)
 static void corrupted_fields(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint8_t *fw = sample_firmware(&len);
     struct error err;
     uint32_t table = 0x7000; /* esp32 file: flash 0x8000 */
