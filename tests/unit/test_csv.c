@@ -374,6 +374,17 @@ static void write_and_read_back(void **state)
         expect_part(&back, i, parts[i].name, parts[i].type, parts[i].subtype, parts[i].offset,
                     parts[i].size, parts[i].flags);
     strbuf_free(&sb);
+    /* names with surrounding spaces or a leading '#' are quoted and survive */
+    strcpy(t.parts[0].name, "  sp ");
+    strcpy(t.parts[1].name, "#hash");
+    assert_int_equal(csv_write(&t, &sb, &err), 0);
+    assert_non_null(strstr(strbuf_str(&sb), "\n\"  sp \",  "));
+    assert_non_null(strstr(strbuf_str(&sb), "\n\"#hash\",  "));
+    assert_int_equal(csv_parse(strbuf_str(&sb), sb.len, "out.csv", 4 * MB, &back, &err), 0);
+    assert_string_equal(back.parts[0].name, "  sp ");
+    assert_string_equal(back.parts[1].name, "#hash");
+    strbuf_free(&sb);
+    strcpy(t.parts[0].name, "nvs");
     /* negative sizes and names CSV cannot carry are refused */
     t.parts[0].size = -1;
     assert_int_equal(csv_write(&t, &sb, &err), -1);
