@@ -28,7 +28,7 @@ fails() { # expected-status expected-text args...
 }
 
 test_case truncated_files
-for n in 0 10 23 24 100 4096 0x7010 0x8010; do
+for n in 0 10 23 24 100 4096 0x6000 0x7010 0x7c00; do
   head -c $((n)) fw.bin >bad.bin
   run "$TOOL" bad.bin
   expect_status 1

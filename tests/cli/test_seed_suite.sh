@@ -35,8 +35,8 @@ test_case firmware_file_valid
 fresh
 show
 expect_status 0
-expect_out "Found esp32 firmware file (4MB flash).
-Partition table (flash size: 4MB):
+expect_out "Found esp32 firmware file (4MB flash)."
+expect_out "Partition table (flash size: 4MB):
 # Name             Type     SubType      Offset       Size        End Flags
   nvs              data     nvs          0x9000     0x6000     0xf000   0x0  (24.0 kB)
   phy_init         data     phy          0xf000     0x1000    0x10000   0x0   (4.0 kB)
