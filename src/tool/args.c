@@ -940,6 +940,14 @@ int args_parse(int argc, char *const argv[], const struct args_context *ctx,
     else
         rc = parse_words(&p);
     if (rc == ARGS_RUN) {
+        /* The Python tool tests these for truth, so an empty value counts as not given. */
+        char **optional_names[] = {&opt->output, &opt->ota_update, &opt->from_csv,
+                                   &opt->flash_device};
+        for (size_t i = 0; i < sizeof optional_names / sizeof optional_names[0]; i++)
+            if (*optional_names[i] && !**optional_names[i]) {
+                free(*optional_names[i]);
+                *optional_names[i] = NULL;
+            }
         opt->filename = value_expand_device(opt->filename_given);
         if (!opt->filename)
             rc = out_of_memory(&p);

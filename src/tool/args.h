@@ -28,7 +28,8 @@ struct wordlist {
 
 /* Everything the command line says. Strings are owned (args_free releases them); NULL or a
  * zero count means "not given". Where the Python tool tests a value for truth (`if
- * args.flash_size:`), 0 means "not given" here too. */
+ * args.flash_size:`), 0 means "not given" here too, and an empty -o, --ota-update, --from-csv
+ * or --flash value is NULL. */
 struct tool_options {
     char *filename;       /* after short-name expansion (u0 -> /dev/ttyUSB0, §1.5) */
     char *filename_given; /* as typed */
