@@ -1,0 +1,173 @@
+/* The `--fs` commands: littlefs filesystems inside partitions, reached through the flash
+ * interface only (a firmware file, a device, anything with struct flash_ops).
+ *
+ * Layers:
+ *  - partitions: which partition a `PART:path` or partition argument means, including the
+ *    `vfs` region MicroPython >= v1.26 computes at boot when the table has no `vfs` row;
+ *  - a block cache (struct fs_cache) between littlefs and a partition window;
+ *  - a mounted filesystem (struct fs) and one function per command on it;
+ *  - fs_run(): one `--fs CMD ARGS...` as the tool runs it (argument rules of seed-spec §10.2).
+ * Nothing here prints: lines go to a struct fs_output callback, df/info numbers to structs. */
+#ifndef MP_FS_FS_H
+#define MP_FS_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp/ptable.h"
+#include "flash/flash.h"
+#include "util/error.h"
+
+/* MicroPython's littlefs geometry on ESP32 (littlefs.md §11.2): images we write must be the
+ * kind a board writes itself. */
+#define FS_BLOCK_SIZE 4096u
+#define FS_READ_SIZE 32u
+#define FS_PROG_SIZE 32u
+#define FS_CACHE_SIZE 128u
+#define FS_LOOKAHEAD_SIZE 32u
+#define FS_BLOCK_CYCLES 100
+#define FS_NAME_MAX 255u
+
+/* On-disk versions (littlefs.md §5.2): major << 16 | minor. */
+#define FS_DISK_VERSION_2_0 0x00020000u
+#define FS_DISK_VERSION_2_1 0x00020001u
+
+/* The 139-byte boot.py MicroPython's first-boot setup writes (ports/esp32/modules/inisetup.py),
+ * written by mkfs. */
+extern const char FS_BOOT_PY[];
+
+/* ---------------------------------------------------------------- output */
+
+enum fs_line_kind {
+    FS_LINE_OUT,    /* plain output: listings, copy lines, info (always shown) */
+    FS_LINE_LOG,    /* fs log line: "ls 'vfs:/'" (hidden by -q) */
+    FS_LINE_ACTION, /* main-program action line: "Erasing partition 'vfs' from 0x0..." */
+};
+
+struct fs_usage;
+
+struct fs_output {
+    /* One line of text without its newline. */
+    void (*line)(void *ctx, enum fs_line_kind kind, const char *text);
+    /* Bytes of a file for `cat`, in pieces, exactly as stored (no newline added). */
+    void (*data)(void *ctx, const void *buf, size_t len);
+    /* One mounted partition's numbers for `df` (the caller prints the table). */
+    void (*usage)(void *ctx, const struct fs_usage *usage);
+    void *ctx;
+};
+
+/* ---------------------------------------------------------------- partitions */
+
+struct fs_partition {
+    char name[PTABLE_LABEL_MAX + 1];
+    uint8_t type;
+    uint8_t subtype;
+    uint32_t offset;
+    uint32_t size;
+    int computed; /* 1: the vfs region the firmware creates at boot (no table row) */
+};
+
+struct fs_partitions {
+    struct fs_partition parts[PTABLE_MAX_ENTRIES + 1];
+    int count;
+};
+
+/* The filesystem region MicroPython >= v1.26 registers as `vfs` when the table has no data
+ * partition labelled `vfs` or `ffat` (ports/esp32/main.c, boardctrl_startup; littlefs.md §11.4):
+ * from the highest end (offset + size) of any partition in the table to the end of flash,
+ * unaligned beyond what the table gives. Returns 1 and sets offset/size when such a region
+ * exists, 0 when the table has vfs/ffat or no room is left. */
+int fs_vfs_region(const struct ptable *table, uint32_t flash_size, uint32_t *offset,
+                  uint32_t *size);
+
+/* Every table entry (negative sizes dropped) plus the computed vfs region when there is one. */
+void fs_partitions_from_table(const struct ptable *table, uint32_t flash_size,
+                              struct fs_partitions *out);
+/* The named partition, or NULL. */
+const struct fs_partition *fs_partitions_find(const struct fs_partitions *parts,
+                                              const char *name);
+
+/* Split a path argument "PART:path" at its last colon. Without a colon *part is left as it is
+ * (so a prefix stays in force for the following arguments: pass the same buffer each time,
+ * starting with "vfs"). Returns the path part. A prefix longer than a partition label is
+ * reported as "Partition '<prefix>' not found." (ERROR_PARTITION) and NULL returned. */
+const char *fs_split_path(const char *arg, char part[PTABLE_LABEL_MAX + 1], struct error *err);
+
+enum fs_default_parts {
+    FS_DEFAULT_FS_PARTS, /* df, info: every data partition of subtype fat or littlefs */
+    FS_DEFAULT_VFS,      /* mkfs, grow: vfs */
+};
+/* Partitions named by names[0..n) (each must exist: "Partition '<p>' not found."), or the
+ * default set in offset order when n == 0. out must hold PTABLE_MAX_ENTRIES + 1 pointers. */
+int fs_select_partitions(const struct fs_partitions *parts, const char *const *names, int n,
+                         enum fs_default_parts dflt, const struct fs_partition **out,
+                         int *count, struct error *err);
+
+/* Open a window on the partition's bytes of flash. */
+void fs_window_open(struct flash_window *w, struct flash *flash, const struct fs_partition *p);
+
+/* ---------------------------------------------------------------- disk version */
+
+/* The on-disk version to format with for a firmware of this MicroPython version ("v1.21.0",
+ * "1.23.0", "v1.22.0-preview.12.gabc", NULL or unparsable = unknown). See fs_part.c. */
+uint32_t fs_format_version_for(const char *micropython_version);
+
+/* ---------------------------------------------------------------- helpers */
+
+/* pathlib-like normal form used in messages and copy lines: "" and "." -> ".", repeated and
+ * trailing slashes and "." components removed, a leading "/" kept. Truncates to size. */
+void fs_path_norm(const char *in, char *out, size_t size);
+/* a/b in that normal form ("." / b = b). */
+void fs_path_join(const char *a, const char *b, char *out, size_t size);
+/* Whether a directory entry name read from an image may be used as one local path component:
+ * non-empty, no '/', no NUL within len, not "." or "..". */
+int fs_name_is_safe(const char *name, size_t len);
+/* round(100 * used / total) with Python's round-half-to-even; 0 when total is 0. */
+uint32_t fs_percent_half_even(uint64_t used, uint64_t total);
+
+/* ---------------------------------------------------------------- block cache */
+
+enum fs_flush_mode {
+    /* Write dirty blocks at every littlefs sync (each commit). Within one flush the block of
+     * the last program (the commit) is written after all others, so a cut-off transfer leaves
+     * what littlefs would leave after a power cut: data on flash before the metadata that
+     * refers to it. The default. */
+    FS_FLUSH_AT_SYNC,
+    /* Keep everything until unmount, then write once in address order. Fewest transfers, but a
+     * transfer cut off in the middle can leave metadata pointing at unwritten blocks. */
+    FS_FLUSH_AT_UNMOUNT,
+};
+
+/* Write-back cache of whole blocks over a flash (a partition window). Every block is read
+ * from flash at most once; programs and erases change the cached copy and mark it dirty;
+ * fs_cache_flush writes dirty blocks as runs of consecutive blocks, one flash_write per run.
+ * Bytes past the end of the flash (a firmware file that stops inside the partition) read as
+ * erased. */
+struct fs_cache {
+    struct flash *flash;
+    uint32_t block_size;
+    uint32_t block_count; /* blocks the window can hold (its limit / block size) */
+    uint8_t *data;        /* block_count * block_size bytes, valid where loaded */
+    uint8_t *loaded;      /* per block: contents in data */
+    uint8_t *dirty;       /* per block: differs from flash */
+    uint32_t last_block;  /* block of the most recent program or erase; UINT32_MAX: none */
+    /* statistics (bench and tests) */
+    uint32_t flash_reads;  /* flash_read calls */
+    uint32_t flash_writes; /* flash_write calls (= runs written) */
+    uint64_t bytes_written;
+};
+
+int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
+                  struct error *err);
+int fs_cache_read(struct fs_cache *c, uint32_t block, uint32_t off, void *buf, uint32_t size,
+                  struct error *err);
+int fs_cache_prog(struct fs_cache *c, uint32_t block, uint32_t off, const void *buf,
+                  uint32_t size, struct error *err);
+int fs_cache_erase(struct fs_cache *c, uint32_t block, struct error *err);
+/* Write every dirty block: runs in address order, the last programmed block last. */
+int fs_cache_flush(struct fs_cache *c, struct error *err);
+/* Drop cached contents (after the flash changed underneath) without writing. */
+void fs_cache_invalidate(struct fs_cache *c);
+void fs_cache_free(struct fs_cache *c);
+
+#endif
