@@ -170,4 +170,94 @@ int fs_cache_flush(struct fs_cache *c, struct error *err);
 void fs_cache_invalidate(struct fs_cache *c);
 void fs_cache_free(struct fs_cache *c);
 
+/* ---------------------------------------------------------------- mounted filesystem */
+
+struct fs; /* a littlefs filesystem mounted on a partition, with its block cache */
+
+/* Numbers of one mounted filesystem (df and info). */
+struct fs_usage {
+    char part[PTABLE_LABEL_MAX + 1];
+    uint32_t disk_version;     /* major << 16 | minor, from the superblock */
+    uint32_t name_max;
+    uint32_t block_size;
+    uint32_t block_count;      /* from the superblock */
+    uint32_t blocks_used;      /* littlefs fs_size: blocks in use */
+    uint32_t partition_blocks; /* partition bytes / block size (the firmware wants it equal) */
+    /* df columns (seed-spec §10.3) */
+    uint32_t total_kb, used_kb, free_kb, used_percent;
+};
+
+/* Mount the littlefs on `window` (a partition window; part gives name and size). Blocks are
+ * taken from the superblock, so a filesystem smaller than its partition mounts (for grow). The
+ * filesystem keeps its on-disk version: a 2.0 image stays 2.0 when changed. */
+int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *part,
+             enum fs_flush_mode mode, struct error *err);
+/* Unmount, write what is cached and free. With fs NULL does nothing. Returns the first error. */
+int fs_unmount(struct fs *fs, struct error *err);
+/* The cache statistics of a mounted filesystem. */
+const struct fs_cache *fs_cache_of(const struct fs *fs);
+
+/* Format the partition: erase all of it, make a filesystem of size / 4096 blocks with the
+ * given on-disk version (FS_DISK_VERSION_2_0 or _2_1) and write FS_BOOT_PY as /boot.py.
+ * "Partition '<p>' is not in firmware file." when the window holds no byte of it. */
+int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk_version,
+            enum fs_flush_mode mode, const struct fs_output *out, struct error *err);
+
+/* Recursive listing (seed-spec §10.3): per directory its files, then its subdirectories with a
+ * trailing '/', then each subdirectory's listing; names relative to path. FS_LINE_OUT lines. */
+int fs_ls(struct fs *fs, const char *path, const struct fs_output *out, struct error *err);
+/* A regular file's bytes through out->data. */
+int fs_cat(struct fs *fs, const char *path, const struct fs_output *out, struct error *err);
+/* Read a whole file into a malloc'ed buffer (*len bytes). */
+int fs_read_file(struct fs *fs, const char *path, uint8_t **data, size_t *len,
+                 struct error *err);
+/* Create (replace) a file with these bytes. */
+int fs_write_file(struct fs *fs, const char *path, const void *data, size_t len,
+                  struct error *err);
+/* mkdir -p: parents as needed, an existing directory is fine, an existing file is an error. */
+int fs_mkdir(struct fs *fs, const char *path, struct error *err);
+/* Remove a file or a whole tree (the root: everything in it). */
+int fs_rm(struct fs *fs, const char *path, struct error *err);
+int fs_rename(struct fs *fs, const char *from, const char *to, struct error *err);
+/* Copy src out to the local path dest (seed-spec §10.3 "get"): a file goes into dest when dest
+ * is a directory, else becomes dest; a directory's contents go into dest, with
+ * "<src> -> <dest>" lines. Entry names that are not one safe path component ('/', ".", "..",
+ * NUL, empty) are refused naming the entry; nothing is written through a local symlink
+ * inside dest. */
+int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_output *out,
+           struct error *err);
+/* Copy the local file or directory src into the filesystem at dest (seed-spec §10.3 "put"): a
+ * file becomes dest/<name> when dest is a directory, else dest (a new name is created); a
+ * directory becomes dest/<name>/... A missing src is an error. */
+int fs_put(struct fs *fs, const char *src, const char *dest, const struct fs_output *out,
+           struct error *err);
+int fs_usage(struct fs *fs, struct fs_usage *usage, struct error *err);
+/* Grow to block_count blocks (0: the whole partition). Smaller than now is refused, equal does
+ * nothing, more than the partition holds is refused. Logs "fs: grow ...". */
+int fs_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out,
+            struct error *err);
+
+/* The info lines of seed-spec §10.3 for one filesystem, as FS_LINE_OUT lines. */
+void fs_info_lines(const struct fs_usage *usage, const struct fs_output *out);
+
+/* ---------------------------------------------------------------- one --fs command */
+
+struct fs_env {
+    struct flash *flash;                /* the whole flash: firmware file or device */
+    const struct fs_partitions *parts;  /* from fs_partitions_from_table */
+    const char *micropython_version;    /* of the firmware, for mkfs; NULL if unknown */
+    enum fs_flush_mode flush;
+    const struct fs_output *out;
+    /* SIZE syntax of the command line (seed-spec §1.4) for grow's BLOCKS; NULL: integers */
+    int (*parse_size)(const char *text, uint64_t *value, struct error *err);
+};
+
+/* Run `--fs cmd args...` (ls cat mkdir rm rename get put mkfs grow df info) with the argument
+ * rules of seed-spec §10.2: PART: prefixes split at the last colon and sticky, default vfs;
+ * each partition mounted once per run of arguments naming it, and written back before another
+ * is mounted. Partitions outside the file or without a filesystem are skipped (with a log line)
+ * by ls, cat, get, df and info; for mkdir, rm, rename and put they are errors. */
+int fs_run(const struct fs_env *env, const char *cmd, int argc, const char *const argv[],
+           struct error *err);
+
 #endif
