@@ -23,6 +23,7 @@ struct fs {
     uint32_t part_size;
     enum fs_flush_mode mode;
     int mounted;
+    uint32_t dirs_walked; /* directories read by the current command */
     int io_failed;      /* a flash operation under littlefs failed: io_err says why */
     struct error io_err;
 };
@@ -305,12 +306,18 @@ static int entries_add(struct entries *e, const char *name, uint32_t size)
 static int read_dir(struct fs *fs, const char *path, struct entries *files,
                     struct entries *dirs, struct error *err)
 {
+    /* Every directory owns a metadata pair (two blocks), so a walk meeting more directories
+     * than half the blocks is going round a cycle of a corrupt or crafted image. */
+    if (++fs->dirs_walked > fs->cache.block_count / 2 + 1)
+        return error_setk(err, ERROR_LITTLEFS,
+                          "'%s:%s': more directories than the filesystem can hold (corrupt "
+                          "directory structure)",
+                          fs->name, path);
     lfs_dir_t dir;
     int rc = lfs_dir_open(&fs->lfs, &dir, path);
     if (rc)
         return lfs_fail(fs, rc, path, err);
     int result = 0;
-    int position = 0;
     struct lfs_info info;
     for (;;) {
         /* littlefs fills the rest of the name buffer with zeros: a byte after the first NUL
@@ -321,9 +328,8 @@ static int read_dir(struct fs *fs, const char *path, struct entries *files,
         size_t len = sizeof info.name;
         while (len > 0 && info.name[len - 1] == '\0')
             len--;
-        /* littlefs hands out "." and ".." first; anything else must be a plain name */
-        if (position++ < 2 && (strcmp(info.name, ".") == 0 || strcmp(info.name, "..") == 0))
-            continue;
+        /* the engine hands out stored entries only (no "." or ".."): each must be a plain
+         * name to be used as a path component */
         if (!fs_name_is_safe(info.name, len)) {
             result = error_setk(err, ERROR_LITTLEFS,
                                 "Refusing entry '%s' in '%s:%s': not a plain file name",
@@ -400,6 +406,7 @@ done:
 
 int fs_ls(struct fs *fs, const char *path, const struct fs_output *out, struct error *err)
 {
+    fs->dirs_walked = 0;
     char *p = lfs_path(path);
     if (!p)
         return oom(err);
@@ -452,9 +459,14 @@ int fs_read_file(struct fs *fs, const char *path, uint8_t **data, size_t *len,
     }
     int result = 0;
     lfs_soff_t size = lfs_file_size(&fs->lfs, &file);
-    uint8_t *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    uint64_t room = (uint64_t)fs->cache.block_count * FS_BLOCK_SIZE;
+    uint8_t *buf = size >= 0 && (uint64_t)size <= room ? malloc((size_t)size + 1) : NULL;
     if (size < 0)
         result = lfs_fail(fs, (int)size, p, err);
+    else if ((uint64_t)size > room)
+        result = error_setk(err, ERROR_LITTLEFS,
+                            "'%s:%s': recorded size %ld is larger than the filesystem (corrupt)",
+                            fs->name, p, (long)size);
     else if (!buf)
         result = oom(err);
     size_t got = 0;
@@ -632,6 +644,7 @@ static int rm_tree(struct fs *fs, const char *p, int depth, struct error *err)
 
 int fs_rm(struct fs *fs, const char *path, struct error *err)
 {
+    fs->dirs_walked = 0;
     char *p = lfs_path(path);
     if (!p)
         return oom(err);
@@ -798,6 +811,7 @@ static const char *base_name(const char *normal)
 int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_output *out,
            struct error *err)
 {
+    fs->dirs_walked = 0;
     size_t sn = strlen(src) + 2, dn = strlen(dest) + 2;
     char *s = malloc(sn), *d = malloc(dn), *p = lfs_path(src);
     int result = 0;

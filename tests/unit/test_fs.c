@@ -896,10 +896,11 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* In one metadata block, replace the name `from` of every NAME tag by `to` (same length) and
- * recompute every commit CRC (littlefs.md §3, §4.1, §4.5). Returns the names replaced. */
-static int patch_names(uint8_t *block, uint32_t bsize, const char *from, const void *to,
-                       size_t len)
+/* In one metadata block, replace the data of every tag of type3 type_a or type_b that holds
+ * `from` (any data of that length when from is NULL) by `to`, and recompute every commit CRC
+ * (littlefs.md §3, §4.1, §4.5). Returns the tags changed. */
+static int patch_tags(uint8_t *block, uint32_t bsize, uint32_t type_a, uint32_t type_b,
+                      const void *from, const void *to, size_t len)
 {
     int replaced = 0;
     uint32_t off = 4, prev = 0xFFFFFFFFu;
@@ -929,8 +930,8 @@ static int patch_names(uint8_t *block, uint32_t bsize, const char *from, const v
                 prev = tag ^ (((tag >> 20) & 1u) << 31);
                 crc = 0xFFFFFFFFu;
             } else {
-                if (pass == 0 && (type3 == 0x001 || type3 == 0x002) && size == len &&
-                    memcmp(block + off + 4, from, len) == 0) {
+                if (pass == 0 && (type3 == type_a || type3 == type_b) && size == len &&
+                    (!from || memcmp(block + off + 4, from, len) == 0)) {
                     memcpy(block + off + 4, to, len);
                     replaced++;
                 }
@@ -976,7 +977,7 @@ static void crafted_image(struct flash_image *fi, struct fs_partition *p, const 
     uint8_t *bytes = (uint8_t *)flash_image_bytes(fi, &n);
     int replaced = 0;
     for (uint32_t b = 0; b + 4096 <= n; b += 4096)
-        replaced += patch_names(bytes + b, 4096, marker, name, len);
+        replaced += patch_tags(bytes + b, 4096, 0x001, 0x002, marker, name, len);
     assert_true(replaced >= 1);
 }
 
@@ -1031,6 +1032,32 @@ static void get_refuses_crafted_names(void **state)
         assert_int_equal(fs_unmount(fs, &err), 0);
         flash_close(&fi.flash);
     }
+}
+
+static void directory_cycle_in_image_ends_with_an_error(void **state)
+{
+    struct mock *m = *state;
+    struct flash_image fi;
+    struct fs_partition p;
+    crafted_image(&fi, &p, "sub", "sub", 3, 1);
+    /* point /d (the root's only DIRSTRUCT, littlefs.md §3.3) back at the root pair {0, 1} */
+    uint32_t n;
+    uint8_t *bytes = (uint8_t *)flash_image_bytes(&fi, &n);
+    static const uint8_t root_pair[8] = {0, 0, 0, 0, 1, 0, 0, 0};
+    int patched = 0;
+    for (int b = 0; b < 2; b++)
+        patched += patch_tags(bytes + b * 4096, 4096, 0x200, 0x200, NULL, root_pair, 8);
+    assert_true(patched >= 1);
+    struct fs *fs;
+    struct error err;
+    assert_int_equal(fs_mount(&fs, &fi.flash, &p, FS_FLUSH_AT_SYNC, &err), 0);
+    collect_reset(&m->out);
+    assert_int_equal(fs_ls(fs, "/", &m->output, &err), -1);
+    assert_non_null(strstr(err.msg, "more directories than the filesystem can hold"));
+    assert_int_equal(fs_get(fs, "/", "cycle", &m->output, &err), -1);
+    assert_int_equal(fs_rm(fs, "/", &err), -1);
+    assert_int_equal(fs_unmount(fs, &err), 0);
+    flash_close(&fi.flash);
 }
 
 static void get_never_writes_through_local_symlinks(void **state)
@@ -1141,6 +1168,7 @@ int main(void)
         cmocka_unit_test(v20_image_stays_v20),
         cmocka_unit_test(no_vfs_board_uses_computed_region),
         T(get_refuses_crafted_names),
+        T(directory_cycle_in_image_ends_with_an_error),
         T(get_never_writes_through_local_symlinks),
         T(flush_modes_write_the_same_bytes),
     };
