@@ -781,6 +781,31 @@ static void mkfs_version_follows_firmware_and_changes_keep_it(void **state)
     assert_true(has_line(&m->out, FS_LINE_OUT, "  Disk Version:      2.1"));
 }
 
+static void mkfs_superblock_is_micropythons(void **state)
+{
+    struct mock *m = *state;
+    size_t len;
+    uint8_t *ref = read_shared("littlefs-vectors/mp-empty-2m.img", &len);
+    if (!ref) {
+        print_message("littlefs-vectors not found: skipping\n");
+        skip();
+        return;
+    }
+    RUN_OK(m, "mkfs", "");
+    /* bytes 4..43 of a superblock block: NAME tag, "littlefs", INLINESTRUCT tag, the record
+     * (version, block size, count, name/file/attr max; littlefs.md §5.1) exactly as a board's
+     * own mkfs writes them for a 2 MiB partition */
+    uint8_t blocks[2][48];
+    struct error err;
+    assert_int_equal(flash_read(&m->img.flash, 0x200000, blocks[0], 48, &err), 0);
+    assert_int_equal(flash_read(&m->img.flash, 0x201000, blocks[1], 48, &err), 0);
+    int matched = 0;
+    for (int b = 0; b < 2; b++)
+        matched += memcmp(blocks[b] + 4, ref + 4, 40) == 0;
+    assert_true(matched >= 1);
+    free(ref);
+}
+
 static void v20_image_stays_v20(void **state)
 {
     (void)state;
@@ -1165,6 +1190,7 @@ int main(void)
         T(commands_on_a_second_partition),
         T(unknown_command),
         T(mkfs_version_follows_firmware_and_changes_keep_it),
+        T(mkfs_superblock_is_micropythons),
         cmocka_unit_test(v20_image_stays_v20),
         cmocka_unit_test(no_vfs_board_uses_computed_region),
         T(get_refuses_crafted_names),
