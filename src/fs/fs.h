@@ -28,6 +28,10 @@
 #define FS_BLOCK_CYCLES 100
 #define FS_NAME_MAX 255u
 
+/* MicroPython's modification time: user attribute 1, 8 bytes LE, nanoseconds since
+ * 1970-01-01 UTC (littlefs.md §7.3, §11.2 "mtime"). put stores the local file's. */
+#define FS_ATTR_MTIME 1
+
 /* On-disk versions (littlefs.md §5.2): major << 16 | minor. */
 #define FS_DISK_VERSION_2_0 0x00020000u
 #define FS_DISK_VERSION_2_1 0x00020001u
@@ -214,6 +218,13 @@ int fs_read_file(struct fs *fs, const char *path, uint8_t **data, size_t *len,
 /* Create (replace) a file with these bytes. */
 int fs_write_file(struct fs *fs, const char *path, const void *data, size_t len,
                   struct error *err);
+struct fs_stat {
+    int is_dir;
+    uint32_t size;
+    int has_mtime;     /* the entry carries MicroPython's mtime attribute */
+    uint64_t mtime_ns; /* nanoseconds since 1970-01-01 UTC */
+};
+int fs_stat(struct fs *fs, const char *path, struct fs_stat *st, struct error *err);
 /* mkdir -p: parents as needed, an existing directory is fine, an existing file is an error. */
 int fs_mkdir(struct fs *fs, const char *path, struct error *err);
 /* Remove a file or a whole tree (the root: everything in it). */
@@ -228,7 +239,10 @@ int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_out
            struct error *err);
 /* Copy the local file or directory src into the filesystem at dest (seed-spec §10.3 "put"): a
  * file becomes dest/<name> when dest is a directory, else dest (a new name is created); a
- * directory becomes dest/<name>/... A missing src is an error. */
+ * directory becomes dest/<name>/... A missing src is an error. Files keep their local
+ * modification time as MicroPython's mtime attribute.
+ * Note the asymmetry kept from the Python tool: `get DIR DEST` copies DIR's contents into DEST,
+ * `put DIR DEST` copies DIR itself into DEST (DEST/DIR/...). */
 int fs_put(struct fs *fs, const char *src, const char *dest, const struct fs_output *out,
            struct error *err);
 int fs_usage(struct fs *fs, struct fs_usage *usage, struct error *err);

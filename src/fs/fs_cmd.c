@@ -507,8 +507,21 @@ static int write_file_from(struct fs *fs, const char *p, int fd, const void *dat
         return lfs_fail(fs, rc, p, err);
     if (rc && rc != LFS_ERR_NOENT)
         return lfs_fail(fs, rc, p, err);
+    /* a local file's modification time goes with it, as MicroPython records one */
+    uint8_t mtime[8];
+    struct lfs_attr attr = {.type = FS_ATTR_MTIME, .buffer = mtime, .size = sizeof mtime};
+    struct lfs_file_config fcfg;
+    memset(&fcfg, 0, sizeof fcfg);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_mtim.tv_sec >= 0) {
+        uint64_t ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+        for (int i = 0; i < 8; i++)
+            mtime[i] = (uint8_t)(ns >> (8 * i));
+        fcfg.attrs = &attr;
+        fcfg.attr_count = 1;
+    }
     lfs_file_t file;
-    rc = lfs_file_open(&fs->lfs, &file, p, LFS_O_WRONLY | LFS_O_CREAT | LFS_O_TRUNC);
+    rc = lfs_file_opencfg(&fs->lfs, &file, p, LFS_O_WRONLY | LFS_O_CREAT | LFS_O_TRUNC, &fcfg);
     if (rc)
         return lfs_fail(fs, rc, p, err);
     int result = 0;
@@ -561,6 +574,29 @@ int fs_write_file(struct fs *fs, const char *path, const void *data, size_t len,
     if (!p)
         return oom(err);
     int result = write_file_from(fs, p, -1, data, len, path, err);
+    free(p);
+    return result;
+}
+
+int fs_stat(struct fs *fs, const char *path, struct fs_stat *st, struct error *err)
+{
+    memset(st, 0, sizeof *st);
+    char *p = lfs_path(path);
+    if (!p)
+        return oom(err);
+    struct lfs_info info;
+    int result = stat_path(fs, p, &info, err);
+    if (!result) {
+        st->is_dir = info.type == LFS_TYPE_DIR;
+        st->size = info.size;
+        uint8_t m[8];
+        lfs_ssize_t n = lfs_getattr(&fs->lfs, p, FS_ATTR_MTIME, m, sizeof m);
+        if (n == (lfs_ssize_t)sizeof m) {
+            st->has_mtime = 1;
+            for (int i = 7; i >= 0; i--)
+                st->mtime_ns = st->mtime_ns << 8 | m[i];
+        }
+    }
     free(p);
     return result;
 }

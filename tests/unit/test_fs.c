@@ -615,6 +615,26 @@ static void put_then_get_round_trip(void **state)
     assert_string_equal(out_text(&m->out), "input.data -> input.data\n");
     RUN_OK(m, "get", "", "input.data", "output.data");
     assert_local_equals("output.data", data, sizeof data);
+    /* the local modification time went along as MicroPython's mtime attribute */
+    struct stat st;
+    assert_int_equal(stat("input.data", &st), 0);
+    const struct fs_partition *vfs = fs_partitions_find(&m->parts, "vfs");
+    struct flash_window w;
+    fs_window_open(&w, &m->img.flash, vfs);
+    struct fs *fs;
+    struct error err;
+    assert_int_equal(fs_mount(&fs, &w.flash, vfs, FS_FLUSH_AT_SYNC, &err), 0);
+    struct fs_stat fst;
+    assert_int_equal(fs_stat(fs, "input.data", &fst, &err), 0);
+    assert_false(fst.is_dir);
+    assert_int_equal(fst.size, 4096);
+    assert_true(fst.has_mtime);
+    assert_true(fst.mtime_ns == (uint64_t)st.st_mtim.tv_sec * 1000000000u + st.st_mtim.tv_nsec);
+    assert_int_equal(fs_stat(fs, "boot.py", &fst, &err), 0);
+    assert_false(fst.has_mtime);
+    assert_int_equal(fs_stat(fs, "ota", &fst, &err), 0);
+    assert_true(fst.is_dir);
+    assert_int_equal(fs_unmount(fs, &err), 0);
     /* overwrite with something smaller */
     write_local("input.data", "short", 5);
     RUN_OK(m, "put", "", "input.data", "/");
