@@ -155,6 +155,7 @@ struct fs_cache {
     uint8_t *loaded;      /* per block: contents in data */
     uint8_t *dirty;       /* per block: differs from flash */
     uint32_t last_block;  /* block of the most recent program or erase; UINT32_MAX: none */
+    uint32_t outside;     /* first block asked for beyond block_count; UINT32_MAX: none */
     /* statistics (bench and tests) */
     uint32_t flash_reads;  /* flash_read calls */
     uint32_t flash_writes; /* flash_write calls (= runs written) */

@@ -16,6 +16,7 @@ int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
     c->block_size = block_size;
     c->block_count = (flash->limit - flash->base) / block_size;
     c->last_block = UINT32_MAX;
+    c->outside = UINT32_MAX;
     if (c->block_count == 0)
         return error_setk(err, ERROR_VALUE, "%s: 0x%x bytes hold no %u-byte block",
                           flash->name ? flash->name : "partition", flash->limit - flash->base,
@@ -47,9 +48,11 @@ void fs_cache_invalidate(struct fs_cache *c)
     c->last_block = UINT32_MAX;
 }
 
-static int check_block(const struct fs_cache *c, uint32_t block, uint32_t off, uint32_t size,
+static int check_block(struct fs_cache *c, uint32_t block, uint32_t off, uint32_t size,
                        struct error *err)
 {
+    if (block >= c->block_count && c->outside == UINT32_MAX)
+        c->outside = block;
     if (block >= c->block_count || off > c->block_size || size > c->block_size - off)
         return error_setk(err, ERROR_LITTLEFS,
                           "block %u (offset %u, %u bytes) is outside %s (%u blocks)", block, off,

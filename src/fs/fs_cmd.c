@@ -169,13 +169,28 @@ int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *p
     config_init(fs, 0, 0);
     int rc = lfs_mount(&fs->lfs, &fs->cfg);
     if (rc) {
-        lfs_fail(fs, rc, "/", err);
-        error_prefix(err, "Partition '%s' does not hold a littlefs filesystem", part->name);
+        if (fs->cache.outside != UINT32_MAX)
+            error_setk(err, ERROR_LITTLEFS,
+                       "Partition '%s' holds %u blocks: too small for its filesystem (which "
+                       "uses block %u)",
+                       part->name, fs->cache.block_count, fs->cache.outside);
+        else {
+            lfs_fail(fs, rc, "/", err);
+            error_prefix(err, "Partition '%s' does not hold a littlefs filesystem", part->name);
+        }
         fs_free(fs);
         return -1;
     }
     struct lfs_fsinfo info;
     rc = lfs_fs_stat(&fs->lfs, &info);
+    if (!rc && info.block_count > fs->cache.block_count) {
+        lfs_unmount(&fs->lfs);
+        fs_free(fs);
+        return error_setk(err, ERROR_LITTLEFS,
+                          "Partition '%s' holds %u blocks: too small for its filesystem of %u "
+                          "blocks",
+                          part->name, part->size / FS_BLOCK_SIZE, info.block_count);
+    }
     if (!rc && info.disk_version != FS_DISK_VERSION_2_1) {
         /* Pin the version so littlefs does not upgrade the superblock on the first write. */
         lfs_unmount(&fs->lfs);

@@ -268,6 +268,11 @@ static int run_usage(const struct fs_env *env, int info, int argc, const char *c
         if (rc > 0) {
             struct fs_usage u;
             result = fs_usage(s.fs, &u, err);
+            if (!result && u.block_count != u.partition_blocks)
+                say(env->out, FS_LINE_LOG,
+                    "Warning: the filesystem on '%s' has %u blocks, the partition %u: "
+                    "MicroPython mounts it only when they are equal (use grow)",
+                    u.part, u.block_count, u.partition_blocks);
             if (!result && info)
                 fs_info_lines(&u, env->out);
             else if (!result && env->out && env->out->usage)

@@ -547,6 +547,12 @@ static void grow_to_the_resized_partition(void **state)
     m->table.flash_size = 0x600000;
     m->table.parts[3].size = 0x400000;
     env_init(m);
+    RUN_OK(m, "df", "");
+    assert_int_equal(m->out.usage[0].block_count, 512);
+    assert_int_equal(m->out.usage[0].partition_blocks, 1024);
+    assert_true(has_line(&m->out, FS_LINE_LOG,
+                         "Warning: the filesystem on 'vfs' has 512 blocks, the partition 1024: "
+                         "MicroPython mounts it only when they are equal (use grow)"));
     RUN_OK(m, "grow", "");
     assert_true(has_line(&m->out, FS_LINE_LOG, "fs: grow 'vfs' from 512 to 1024 blocks"));
     RUN_OK(m, "df", "");
@@ -749,7 +755,8 @@ static void commands_on_a_second_partition(void **state)
     /* the old 2 MiB filesystem does not fit the 1 MiB partition: commands say so */
     const char *const old[] = {"/z"};
     assert_int_equal(run(m, "mkdir", 1, old, &err), -1);
-    assert_non_null(strstr(err.msg, "Partition 'vfs'"));
+    assert_non_null(strstr(err.msg, "Partition 'vfs' holds 256 blocks: too small for its "
+                                     "filesystem"));
     RUN_OK(m, "mkfs", "", "vfs2", "vfs");
     /* a prefix stays in force for the following paths */
     RUN_OK(m, "mkdir", "", "vfs2:/x", "/y", "vfs:/z");
