@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/sha.h>
 #include <zlib.h>
 
 #include "fs/fs.h"
@@ -870,6 +871,127 @@ static void v20_image_stays_v20(void **state)
     flash_close(&fi.flash);
 }
 
+/* ---------------------------------------------------------------- shared vectors */
+
+/* The next JSON string value after `key` in text (escapes \" and \\ undone), or NULL. */
+static const char *json_string(const char *text, const char *key, char *out, size_t size)
+{
+    const char *p = strstr(text, key);
+    if (!p)
+        return NULL;
+    p = strchr(p + strlen(key), '"');
+    if (!p)
+        return NULL;
+    p++;
+    size_t o = 0;
+    while (*p && *p != '"' && o + 1 < size) {
+        if (*p == '\\' && p[1])
+            p++;
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
+    return p;
+}
+
+static void sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[32];
+    SHA256(data, len, md);
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* get "/" of every image in littlefs-vectors, then compare the local tree with the manifest:
+ * each entry there with its type and SHA-256, and nothing else. */
+static void get_of_vector_images_matches_manifests(void **state)
+{
+    struct mock *m = *state;
+    static const char *const images[] = {
+        "mp-bootlib-1m",        "mp-churn-1m",         "mp-ctz-1m",
+        "mp-deep-1m",           "mp-empty-2m",         "mp-rename-pending-512k",
+        "mp-rename-pending-sibling-512k", "mp-rmdir-pending-512k", "mp-sbexpand-512k",
+        "mp-torn-commit-512k",  "ref-ctz-1m",          "ref-grown-512k",
+        "ref-pregrow-512k",     "ref-v20-512k",
+    };
+    int tested = 0;
+    for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {
+        char rel[128];
+        size_t len, jlen;
+        snprintf(rel, sizeof rel, "littlefs-vectors/%s.img", images[i]);
+        uint8_t *img = read_shared(rel, &len);
+        snprintf(rel, sizeof rel, "littlefs-vectors/%s.json", images[i]);
+        char *json = (char *)read_shared(rel, &jlen);
+        if (!img || !json) {
+            free(img);
+            free(json);
+            continue;
+        }
+        json[jlen] = '\0';
+        struct flash_image fi;
+        struct error err;
+        assert_int_equal(flash_image_open(&fi, img, (uint32_t)len, 0, (uint32_t)len, rel, &err),
+                         0);
+        free(img);
+        char num[32];
+        uint32_t fs_size = (uint32_t)len;
+        const char *fsz = strstr(json, "\"fs_size\":");
+        if (fsz)
+            fs_size = (uint32_t)strtoul(fsz + 10, NULL, 10);
+        (void)num;
+        struct fs_partition p = {.name = "vfs", .type = PART_TYPE_DATA,
+                                 .subtype = PART_SUBTYPE_DATA_FAT, .size = fs_size};
+        struct fs *fs;
+        if (fs_mount(&fs, &fi.flash, &p, FS_FLUSH_AT_SYNC, &err))
+            fail_msg("%s: mount: %s", images[i], err.msg);
+        char dest[512];
+        snprintf(dest, sizeof dest, "%s/v-%s", m->tmp, images[i]);
+        collect_reset(&m->out);
+        if (fs_get(fs, "/", dest, &m->output, &err))
+            fail_msg("%s: get: %s", images[i], err.msg);
+        /* one copy line per entry plus the first ". -> dest" line */
+        int entries = 0;
+        const char *cur = strstr(json, "\"entries\"");
+        assert_non_null(cur);
+        char path[1024], type[16], sha[80];
+        while ((cur = json_string(cur, "\"path\"", path, sizeof path)) != NULL) {
+            const char *next_path = strstr(cur, "\"path\"");
+            assert_non_null(json_string(cur, "\"type\"", type, sizeof type));
+            char local[2048];
+            snprintf(local, sizeof local, "%s%s", dest, path);
+            struct stat st;
+            if (lstat(local, &st) != 0)
+                fail_msg("%s: %s missing locally", images[i], path);
+            if (strcmp(type, "dir") == 0) {
+                assert_true(S_ISDIR(st.st_mode));
+            } else {
+                assert_true(S_ISREG(st.st_mode));
+                const char *h = json_string(cur, "\"sha256\"", sha, sizeof sha);
+                assert_non_null(h);
+                assert_true(!next_path || h < next_path);
+                size_t n;
+                uint8_t *data = read_local(local, &n);
+                assert_non_null(data);
+                char hex[65];
+                sha256_hex(data, n, hex);
+                if (strcmp(hex, sha) != 0)
+                    fail_msg("%s: %s differs", images[i], path);
+                free(data);
+            }
+            entries++;
+        }
+        if (m->out.n != entries + 1)
+            fail_msg("%s: %d lines for %d manifest entries", images[i], m->out.n, entries);
+        assert_int_equal(fs_unmount(fs, &err), 0);
+        flash_close(&fi.flash);
+        free(json);
+        tested++;
+    }
+    if (!tested) {
+        print_message("littlefs-vectors not found: skipping\n");
+        skip();
+    }
+}
+
 /* ---------------------------------------------------------------- computed vfs region */
 
 static void no_vfs_board_uses_computed_region(void **state)
@@ -1221,6 +1343,7 @@ int main(void)
         cmocka_unit_test(v20_image_stays_v20),
         cmocka_unit_test(no_vfs_board_uses_computed_region),
         T(get_refuses_crafted_names),
+        T(get_of_vector_images_matches_manifests),
         T(directory_cycle_in_image_ends_with_an_error),
         T(get_never_writes_through_local_symlinks),
         T(flush_modes_write_the_same_bytes),
