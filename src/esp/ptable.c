@@ -1,0 +1,348 @@
+/* The partition table: binary format (esp-image-formats §7, seed-spec §5.1), loading (§5.2),
+ * validation with the Python tool's messages (§5.3) and type/subtype names (§7.4). */
+#include "esp/ptable.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const uint8_t ENTRY_MAGIC[2] = {0xAA, 0x50};
+static const uint8_t MD5_MAGIC[2] = {0xEB, 0xEB};
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* MD5 of the entry bytes (the MD5() one-shot is deprecated in OpenSSL 3). */
+static void md5(const uint8_t *data, size_t len, uint8_t out[16])
+{
+    EVP_Digest(data, len, out, NULL, EVP_md5(), NULL);
+}
+
+static int row_is_erased(const uint8_t *row)
+{
+    for (int i = 0; i < PTABLE_ENTRY_SIZE; i++)
+        if (row[i] != 0xFF)
+            return 0;
+    return 1;
+}
+
+int ptable_parse(const uint8_t *data, size_t len, struct ptable *table, struct error *err)
+{
+    table->count = 0;
+    size_t n = 0;
+    /* Entries while the magic is AA 50 (§5.2); at most 95 fit before the MD5 row. */
+    while (table->count < PTABLE_MAX_ENTRIES && n + PTABLE_ENTRY_SIZE <= len &&
+           memcmp(data + n, ENTRY_MAGIC, 2) == 0) {
+        const uint8_t *e = data + n;
+        struct partition *p = &table->parts[table->count++];
+        memset(p, 0, sizeof *p);
+        p->type = e[2];
+        p->subtype = e[3];
+        p->offset = get32(e + 4);
+        p->size = get32(e + 8);
+        memcpy(p->name, e + 12, PTABLE_LABEL_MAX);
+        p->name[PTABLE_LABEL_MAX] = '\0';
+        p->flags = get32(e + 28);
+        n += PTABLE_ENTRY_SIZE;
+    }
+    if (table->count == 0)
+        return error_setk(err, ERROR_PARTITION, "No partition table found.");
+    if (n + PTABLE_ENTRY_SIZE <= len && memcmp(data + n, MD5_MAGIC, 2) == 0) {
+        uint8_t sum[16];
+        md5(data, n, sum);
+        const uint8_t *stored = data + n + PTABLE_ENTRY_SIZE - 16;
+        if (memcmp(sum, stored, 16) != 0) {
+            char want[33], got[33];
+            hex(stored, 16, want);
+            hex(sum, 16, got);
+            return error_setk(err, ERROR_PARTITION, "Checksum: expected %s, got %s.", want, got);
+        }
+        n += PTABLE_ENTRY_SIZE;
+    }
+    if (n + PTABLE_ENTRY_SIZE > len || !row_is_erased(data + n))
+        return error_setk(err, ERROR_PARTITION, "Partition table does not end with an empty row.");
+    ptable_sort(table);
+    return 0;
+}
+
+int ptable_encode(const struct ptable *table, uint8_t out[PTABLE_SIZE], struct error *err)
+{
+    if (table->count < 0 || table->count > PTABLE_MAX_ENTRIES)
+        return error_setk(err, ERROR_PARTITION, "Too many partitions (%d, at most %d).",
+                          table->count, PTABLE_MAX_ENTRIES);
+    memset(out, 0xFF, PTABLE_SIZE);
+    size_t n = 0;
+    for (int i = 0; i < table->count; i++) {
+        const struct partition *p = &table->parts[i];
+        size_t name_len = strnlen(p->name, sizeof p->name);
+        if (name_len > PTABLE_LABEL_MAX)
+            return error_setk(err, ERROR_PARTITION,
+                              "Partition name '%.*s...' is longer than %d bytes.",
+                              PTABLE_LABEL_MAX, p->name, PTABLE_LABEL_MAX);
+        if (p->size < 0)
+            return error_setk(err, ERROR_PARTITION,
+                              "Partition '%s' has a negative size (-0x%" PRIx64 ").", p->name,
+                              (uint64_t)(-p->size));
+        if (p->size > (int64_t)UINT32_MAX)
+            return error_setk(err, ERROR_PARTITION,
+                              "Partition '%s' size 0x%" PRIx64 " does not fit in 32 bits.",
+                              p->name, (uint64_t)p->size);
+        uint8_t *e = out + n;
+        e[0] = ENTRY_MAGIC[0];
+        e[1] = ENTRY_MAGIC[1];
+        e[2] = p->type;
+        e[3] = p->subtype;
+        put32(e + 4, p->offset);
+        put32(e + 8, (uint32_t)p->size);
+        memset(e + 12, 0, PTABLE_LABEL_MAX);
+        memcpy(e + 12, p->name, name_len);
+        put32(e + 28, p->flags);
+        n += PTABLE_ENTRY_SIZE;
+    }
+    /* MD5 row: EB EB, 14 x FF, MD5 of the entry bytes (§7.3); the 0xFF fill stays. */
+    uint8_t *row = out + n;
+    row[0] = MD5_MAGIC[0];
+    row[1] = MD5_MAGIC[1];
+    md5(out, n, row + 16);
+    return 0;
+}
+
+void ptable_sort(struct ptable *table)
+{
+    /* Insertion sort: stable, and the table holds at most 95 entries. */
+    for (int i = 1; i < table->count; i++) {
+        struct partition p = table->parts[i];
+        int j = i;
+        while (j > 0 && table->parts[j - 1].offset > p.offset) {
+            table->parts[j] = table->parts[j - 1];
+            j--;
+        }
+        table->parts[j] = p;
+    }
+}
+
+int ptable_find(const struct ptable *table, const char *name)
+{
+    for (int i = 0; i < table->count; i++)
+        if (strcmp(table->parts[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int ptable_first_app(const struct ptable *table)
+{
+    int best = -1;
+    for (int i = 0; i < table->count; i++)
+        if (table->parts[i].type == PART_TYPE_APP &&
+            (best < 0 || table->parts[i].offset < table->parts[best].offset))
+            best = i;
+    return best;
+}
+
+/* Python's "{:#x}" of a possibly negative integer: "0x10", "-0x10000". */
+static const char *pyhex(int64_t v, char *buf, size_t size)
+{
+    if (v < 0)
+        snprintf(buf, size, "-0x%" PRIx64, (uint64_t)0 - (uint64_t)v);
+    else
+        snprintf(buf, size, "0x%" PRIx64, (uint64_t)v);
+    return buf;
+}
+
+static void add_warning(char *warnings, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void add_warning(char *warnings, size_t size, const char *fmt, ...)
+{
+    if (!warnings || size == 0)
+        return;
+    size_t used = strnlen(warnings, size);
+    if (used + 1 >= size)
+        return;
+    if (used > 0) {
+        warnings[used++] = '\n';
+        warnings[used] = '\0';
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(warnings + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+int ptable_check(const struct ptable *table, char *warnings, size_t warnings_size,
+                 struct error *err)
+{
+    /* Validate a sorted view, leaving the caller's table untouched. */
+    int order[PTABLE_MAX_ENTRIES];
+    int count = table->count < PTABLE_MAX_ENTRIES ? table->count : PTABLE_MAX_ENTRIES;
+    for (int i = 0; i < count; i++) {
+        int j = i;
+        while (j > 0 && table->parts[order[j - 1]].offset > table->parts[i].offset) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    char a[32], b[32];
+    /* The running end starts after the table sector, so anything below 0x9000 "overlaps". */
+    int64_t end = PTABLE_FIRST_OFFSET;
+    for (int k = 0; k < count; k++) {
+        const struct partition *p = &table->parts[order[k]];
+        for (int q = 0; q < k; q++)
+            if (strcmp(table->parts[order[q]].name, p->name) == 0)
+                return error_setk(err, ERROR_PARTITION, "'%s' is repeated.", p->name);
+        if ((int64_t)p->offset < end)
+            return error_setk(err, ERROR_PARTITION, "'%s' overlaps with previous partition.",
+                              p->name);
+        if ((int64_t)p->offset > end)
+            add_warning(warnings, warnings_size, "Warning: Free space before '%s' (%s bytes).",
+                        p->name, pyhex((int64_t)p->offset - end, a, sizeof a));
+        if (p->offset % 0x1000)
+            return error_setk(err, ERROR_PARTITION, "'%s' offset %s is not multiple of 0x1000.",
+                              p->name, pyhex(p->offset, a, sizeof a));
+        /* Python's modulo of a negative size is non-negative: -0x10000 % 0x1000 == 0. */
+        if (((p->size % 0x1000) + 0x1000) % 0x1000)
+            return error_setk(err, ERROR_PARTITION, "'%s' size %s is not multiple of 0x1000.",
+                              p->name, pyhex(p->size, a, sizeof a));
+        if (p->type == PART_TYPE_APP && p->offset % PTABLE_APP_ALIGN)
+            return error_setk(err, ERROR_PARTITION,
+                              "App partition '%s' offset %s is not multiple of 0x10000.", p->name,
+                              pyhex(p->offset, a, sizeof a));
+        end = (int64_t)p->offset + p->size;
+    }
+    if (end > (int64_t)table->flash_size)
+        return error_setk(err, ERROR_PARTITION,
+                          "End of last partition (%s) is greater than flash size (%s).",
+                          pyhex(end, a, sizeof a), pyhex(table->flash_size, b, sizeof b));
+    if (end != (int64_t)table->flash_size)
+        add_warning(warnings, warnings_size, "Warning: End of last partition (%s) < flash size (%s).",
+                    pyhex(end, a, sizeof a), pyhex(table->flash_size, b, sizeof b));
+    int app = ptable_first_app(table);
+    if (app < 0)
+        return error_setk(err, ERROR_PARTITION, "No app partition found in table.");
+    if (table->parts[app].offset != PTABLE_APP_ALIGN)
+        add_warning(warnings, warnings_size, "Warning: First app at offset=%s (expected 0x10000).",
+                    pyhex(table->parts[app].offset, a, sizeof a));
+    return 0;
+}
+
+void ptable_type_name(uint8_t type, char *out, size_t size)
+{
+    if (type == PART_TYPE_APP)
+        snprintf(out, size, "app");
+    else if (type == PART_TYPE_DATA)
+        snprintf(out, size, "data");
+    else
+        snprintf(out, size, "%u", type);
+}
+
+/* ESP-IDF subtype names (esp-image-formats §7.4). */
+static const struct {
+    const char *name;
+    uint8_t type, subtype;
+} subtype_names[] = {
+    {"factory", PART_TYPE_APP, PART_SUBTYPE_FACTORY},
+    {"test", PART_TYPE_APP, PART_SUBTYPE_TEST},
+    {"ota", PART_TYPE_DATA, PART_SUBTYPE_DATA_OTA},
+    {"phy", PART_TYPE_DATA, PART_SUBTYPE_DATA_PHY},
+    {"nvs", PART_TYPE_DATA, PART_SUBTYPE_DATA_NVS},
+    {"coredump", PART_TYPE_DATA, PART_SUBTYPE_DATA_COREDUMP},
+    {"nvs_keys", PART_TYPE_DATA, PART_SUBTYPE_DATA_NVS_KEYS},
+    {"efuse", PART_TYPE_DATA, PART_SUBTYPE_DATA_EFUSE},
+    {"undefined", PART_TYPE_DATA, PART_SUBTYPE_DATA_UNDEFINED},
+    {"esphttpd", PART_TYPE_DATA, 0x80},
+    {"fat", PART_TYPE_DATA, PART_SUBTYPE_DATA_FAT},
+    {"spiffs", PART_TYPE_DATA, PART_SUBTYPE_DATA_SPIFFS},
+    {"littlefs", PART_TYPE_DATA, PART_SUBTYPE_DATA_LITTLEFS},
+};
+#define SUBTYPE_NAME_COUNT (sizeof subtype_names / sizeof subtype_names[0])
+
+void ptable_subtype_name(uint8_t type, uint8_t subtype, char *out, size_t size)
+{
+    if (type == PART_TYPE_APP && subtype >= PART_SUBTYPE_OTA_0 && subtype < PART_SUBTYPE_OTA_0 + 16) {
+        snprintf(out, size, "ota_%u", subtype - PART_SUBTYPE_OTA_0);
+        return;
+    }
+    for (size_t i = 0; i < SUBTYPE_NAME_COUNT; i++)
+        if (subtype_names[i].type == type && subtype_names[i].subtype == subtype) {
+            snprintf(out, size, "%s", subtype_names[i].name);
+            return;
+        }
+    snprintf(out, size, "%u", subtype);
+}
+
+/* A number 0..255 in decimal or 0x hex, the whole string. */
+static int parse_byte(const char *s, uint8_t *out)
+{
+    int base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    if (!isxdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, base);
+    if (errno || *end || v > 255)
+        return -1;
+    *out = (uint8_t)v;
+    return 0;
+}
+
+int ptable_subtype_parse(const char *name, uint8_t *type, uint8_t *subtype)
+{
+    if (!name)
+        return -1;
+    if (strncasecmp(name, "ota_", 4) == 0 && name[4] >= '0' && name[4] <= '9') {
+        const char *d = name + 4;
+        unsigned v = 0;
+        size_t n = 0;
+        while (d[n] >= '0' && d[n] <= '9' && n < 3)
+            v = v * 10 + (unsigned)(d[n++] - '0');
+        if (d[n] == '\0' && v < 16 && !(n > 1 && d[0] == '0')) {
+            *type = PART_TYPE_APP;
+            *subtype = (uint8_t)(PART_SUBTYPE_OTA_0 + v);
+            return 0;
+        }
+        return -1;
+    }
+    for (size_t i = 0; i < SUBTYPE_NAME_COUNT; i++)
+        if (strcasecmp(subtype_names[i].name, name) == 0) {
+            *type = subtype_names[i].type;
+            *subtype = subtype_names[i].subtype;
+            return 0;
+        }
+    /* A number keeps the caller's *type: a numeric subtype means nothing without one. */
+    uint8_t v;
+    if (parse_byte(name, &v) == 0) {
+        *subtype = v;
+        return 0;
+    }
+    return -1;
+}

@@ -1,0 +1,80 @@
+/* A MicroPython firmware on some flash: its chip, bootloader header and partition table, and
+ * partition-level reads, writes and erases with the rules the tool applies to firmware files and
+ * devices alike (a partition may straddle the end of a file; writes are padded to sectors; the
+ * rest of a partition is erased after a write). */
+#ifndef MP_FIRMWARE_FIRMWARE_H
+#define MP_FIRMWARE_FIRMWARE_H
+
+#include <stdint.h>
+
+#include "esp/chip.h"
+#include "esp/image.h"
+#include "esp/ptable.h"
+#include "flash/flash.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define FIRMWARE_BOOTLOADER_REGION 0x7000u /* size of the "bootloader" pseudo-partition */
+
+struct firmware {
+    struct flash *flash;        /* where it lives (not owned) */
+    int is_device;
+    const struct chip *chip;    /* from the bootloader header */
+    uint32_t bootloader_offset;
+    uint8_t header_bytes[IMAGE_HEADER_SIZE]; /* bootloader header as it should be written */
+    uint8_t header_loaded[IMAGE_HEADER_SIZE]; /* as found on flash */
+    struct image_header header;
+    struct ptable table;        /* as found on flash; flash_size from the header */
+    char table_warnings[1024];  /* validation messages of the loaded table, newline separated */
+};
+
+/* Read a firmware file into img (read-only open). Detects whether the file starts at the chip's
+ * bootloader offset (a release .bin) or at flash address 0 (a whole-flash dump). */
+int firmware_open_file(const char *path, struct flash_image *img, struct error *err);
+
+/* Load the bootloader header and partition table from flash. A table that fails validation is
+ * accepted (its problems are in table_warnings); a missing or corrupt one is an error. */
+int firmware_load(struct firmware *fw, struct flash *flash, int is_device,
+                  const struct chip *detected_chip, struct error *err);
+/* Re-read the table after it was written. */
+int firmware_reload_table(struct firmware *fw, struct error *err);
+
+/* The table's first app partition (NULL when none) and the app size a firmware file carries:
+ * end of file minus the first app's offset (0 for devices). */
+const struct partition *firmware_first_app(const struct firmware *fw);
+uint32_t firmware_app_size(const struct firmware *fw);
+
+/* Look a partition up by name in `table` (NULL = the loaded one), including the pseudo
+ * partitions "bootloader" and "partition_table". Error: "Partition '<name>' not found." */
+int firmware_partition(const struct firmware *fw, const struct ptable *table, const char *name,
+                       struct partition *out, struct error *err);
+
+/* Read the bytes of a partition that the flash holds (a file may end inside it). The caller
+ * frees *data. Error when the partition starts past the end: "Partition '<name>' is not in
+ * firmware file." */
+int firmware_read_partition(struct firmware *fw, const struct partition *p, uint8_t **data,
+                            uint32_t *len, struct error *err);
+/* Write data at the start of a partition and erase the rest of it (on a file whose end lies
+ * inside the partition, the file ends with the data instead). */
+int firmware_write_partition(struct firmware *fw, const struct partition *p, const uint8_t *data,
+                             uint32_t len, const struct log *log, struct error *err);
+/* Erase a whole partition (on a file whose end lies inside it, the file ends at its start). */
+int firmware_erase_partition(struct firmware *fw, const struct partition *p,
+                             const struct log *log, struct error *err);
+
+/* Set the flash size in the working copy of the bootloader header. Error for sizes the header
+ * cannot express (not a power of two from 1 to 128 MiB). */
+int firmware_set_flash_size(struct firmware *fw, uint32_t size, struct error *err);
+int firmware_header_modified(const struct firmware *fw);
+/* Write the working header into the bootloader image, re-computing its SHA-256 digest. */
+int firmware_write_header(struct firmware *fw, struct error *err);
+/* Encode and write a partition table at 0x8000. */
+int firmware_write_table(struct firmware *fw, const struct ptable *table, struct error *err);
+
+/* Check the image at the start of a partition: 1 = signature found (valid header, same chip as
+ * the bootloader), 0 = not found (reasons logged as warnings). With verify_hash, also walk the
+ * image and compare its SHA-256 digest (logged). */
+int firmware_check_image(struct firmware *fw, const struct partition *p, int verify_hash,
+                         const struct log *log, struct error *err);
+
+#endif

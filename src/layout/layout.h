@@ -1,0 +1,74 @@
+/* Editing partition tables: the built-in layouts, custom layouts, add / delete / resize / rename,
+ * app-size changes, and working out which data partitions a new table invalidates. Pure data
+ * operations on struct ptable (no I/O, no printing). Errors of kind ERROR_PARTITION are the
+ * Python tool's PartitionError messages; the CLI attaches the table to them. */
+#ifndef MP_LAYOUT_LAYOUT_H
+#define MP_LAYOUT_LAYOUT_H
+
+#include <stdint.h>
+
+#include "esp/ptable.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define LAYOUT_BLOCK_SIZE 0x1000u
+#define LAYOUT_OTADATA_SIZE 0x2000u
+#define LAYOUT_FS_ERASE_SIZE 0x4000u /* erasing this much of a data partition invalidates it */
+
+/* One item of a layout or of --add: NAME=SUBTYPE:OFFSET:SIZE (empty subtype = infer from the
+ * name, offset 0 = after the last partition, size 0 = to the end of flash). */
+struct layout_spec {
+    const char *name;
+    const char *subtype;
+    uint32_t offset;
+    int64_t size;
+    uint32_t flags;
+};
+
+/* Type and subtype for a partition: `subtype` text (a name or number), or when empty inferred
+ * from the partition name (otadata -> ota, vfs -> fat, phy_init -> phy, else the name itself). */
+int layout_subtype(const char *name, const char *subtype, uint8_t *type, uint8_t *sub,
+                   struct error *err);
+
+/* Add one partition (the rules every table edit shares): a repeated name is an error; offset 0
+ * means the end of the highest partition (0x9000 for an empty table); it must fit in the flash;
+ * size 0 means the rest of the flash. No alignment checks here: validation does that. */
+int layout_add(struct ptable *t, const struct layout_spec *spec, struct error *err);
+
+/* Replace the table with a list of specs (a custom --table or a built-in layout). */
+int layout_build(struct ptable *t, const struct layout_spec *specs, int count, struct error *err);
+
+/* Built-in layouts "ota", "default", "original" for the table's flash size. app_size 0 = the
+ * default OTA app size for the flash size; first_app_offset sizes nvs in the OTA layout.
+ * Returns -1 with an error for another name. */
+int layout_builtin(struct ptable *t, const char *name, uint32_t app_size, uint32_t first_app_offset,
+                   struct error *err);
+/* Whether name is one of the built-in layout names. */
+int layout_is_builtin(const char *name);
+
+/* Resize (size 0 = grow to the next partition or the end of flash); later partitions move up
+ * as needed and are clipped at the end of flash. */
+int layout_resize(struct ptable *t, const char *name, int64_t size, struct error *err);
+/* Set every app partition to size (resizing in table order). */
+int layout_set_app_size(struct ptable *t, int64_t size, struct error *err);
+int layout_delete(struct ptable *t, const char *name, struct error *err);
+int layout_rename(struct ptable *t, const char *old_name, const char *new_name,
+                  struct error *err);
+
+/* What the new table means for data already in flash. */
+enum layout_erase_reason {
+    LAYOUT_KEEP,          /* unchanged (a renamed partition is unchanged too) */
+    LAYOUT_ERASE,         /* moved, resized, retyped or new: erase its first blocks */
+    LAYOUT_GROWN_FS,      /* same filesystem partition, larger: keep, warn (grow the fs) */
+};
+struct layout_erase {
+    int index;            /* partition index in the new table */
+    enum layout_erase_reason reason;
+    uint32_t offset, length; /* what to erase (LAYOUT_ERASE) */
+};
+/* For every data partition of `new_table` that lies below `flash_end`, decide as above by
+ * comparing with `old_table`. Fills up to max entries (the non-KEEP ones); returns the count. */
+int layout_changed_data(const struct ptable *old_table, const struct ptable *new_table,
+                        uint32_t flash_end, struct layout_erase *out, int max);
+
+#endif

@@ -1,0 +1,238 @@
+#include "report/report.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void report_table_init(struct report_table *t, const char *title, size_t columns,
+                       const char *const headings[], const enum report_align align[])
+{
+    memset(t, 0, sizeof *t);
+    t->title = title;
+    t->columns = columns < REPORT_MAX_COLUMNS ? columns : REPORT_MAX_COLUMNS;
+    for (size_t c = 0; c < t->columns; c++) {
+        t->headings[c] = headings[c];
+        t->align[c] = align[c];
+    }
+}
+
+void report_table_add_row(struct report_table *t, const char *const cells[])
+{
+    char **grown = realloc(t->cells, (t->rows + 1) * t->columns * sizeof *grown);
+    if (!grown)
+        abort();
+    t->cells = grown;
+    for (size_t c = 0; c < t->columns; c++) {
+        char *copy = strdup(cells[c] ? cells[c] : "");
+        if (!copy)
+            abort();
+        t->cells[t->rows * t->columns + c] = copy;
+    }
+    t->rows++;
+}
+
+void report_table_free(struct report_table *t)
+{
+    for (size_t i = 0; i < t->rows * t->columns; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->rows = 0;
+}
+
+static void pad_cell(struct strbuf *out, const char *text, size_t width, enum report_align align)
+{
+    size_t len = strlen(text);
+    size_t pad = width > len ? width - len : 0;
+    strbuf_puts(out, " ");
+    if (align == REPORT_RIGHT)
+        strbuf_repeat(out, " ", pad);
+    strbuf_puts(out, text);
+    if (align == REPORT_LEFT)
+        strbuf_repeat(out, " ", pad);
+    strbuf_puts(out, " ");
+}
+
+static void rule(struct strbuf *out, const size_t *widths, size_t columns, const char *left,
+                 const char *mid, const char *right)
+{
+    strbuf_puts(out, left);
+    for (size_t c = 0; c < columns; c++) {
+        strbuf_repeat(out, "─", widths[c] + 2);
+        strbuf_puts(out, c + 1 < columns ? mid : right);
+    }
+    strbuf_puts(out, "\n");
+}
+
+void report_table_box(const struct report_table *t, struct strbuf *out)
+{
+    size_t widths[REPORT_MAX_COLUMNS];
+    size_t total = 1;
+    for (size_t c = 0; c < t->columns; c++) {
+        widths[c] = strlen(t->headings[c]);
+        for (size_t r = 0; r < t->rows; r++) {
+            size_t len = strlen(t->cells[r * t->columns + c]);
+            if (len > widths[c])
+                widths[c] = len;
+        }
+        total += widths[c] + 3;
+    }
+    if (t->title) {
+        size_t tlen = strlen(t->title);
+        strbuf_repeat(out, " ", total > tlen ? (total - tlen) / 2 : 0);
+        strbuf_printf(out, "%s\n", t->title);
+    }
+    rule(out, widths, t->columns, "╭", "┬", "╮");
+    strbuf_puts(out, "│");
+    for (size_t c = 0; c < t->columns; c++) {
+        pad_cell(out, t->headings[c], widths[c], t->align[c]);
+        strbuf_puts(out, "│");
+    }
+    strbuf_puts(out, "\n");
+    rule(out, widths, t->columns, "├", "┼", "┤");
+    for (size_t r = 0; r < t->rows; r++) {
+        strbuf_puts(out, "│");
+        for (size_t c = 0; c < t->columns; c++) {
+            pad_cell(out, t->cells[r * t->columns + c], widths[c], t->align[c]);
+            strbuf_puts(out, "│");
+        }
+        strbuf_puts(out, "\n");
+    }
+    rule(out, widths, t->columns, "╰", "┴", "╯");
+}
+
+void report_human_size(int64_t size, char *out, size_t out_size)
+{
+    if (size < 512)
+        snprintf(out, out_size, "(%.1f B)", (double)size);
+    else if (size < 0x80000)
+        snprintf(out, out_size, "(%.1f kB)", (double)size / 1024.0);
+    else
+        snprintf(out, out_size, "(%.1f MB)", (double)size / (1024.0 * 1024.0));
+}
+
+void report_hex(int64_t value, char *out, size_t out_size)
+{
+    if (value < 0)
+        snprintf(out, out_size, "-0x%" PRIx64, (uint64_t)(-value));
+    else
+        snprintf(out, out_size, "0x%" PRIx64, (uint64_t)value);
+}
+
+struct ptable_cells {
+    char type[16], subtype[16], offset[24], size[24], end[24], flags[24], human[32];
+};
+
+static void ptable_row_cells(const struct partition *p, struct ptable_cells *c)
+{
+    ptable_type_name(p->type, c->type, sizeof c->type);
+    ptable_subtype_name(p->type, p->subtype, c->subtype, sizeof c->subtype);
+    report_hex(p->offset, c->offset, sizeof c->offset);
+    report_hex(p->size, c->size, sizeof c->size);
+    report_hex((int64_t)p->offset + p->size, c->end, sizeof c->end);
+    report_hex(p->flags, c->flags, sizeof c->flags);
+    report_human_size(p->size, c->human, sizeof c->human);
+}
+
+void report_ptable(const struct ptable *table, int box, struct strbuf *out)
+{
+    char title[64];
+    snprintf(title, sizeof title, "Partition table (flash size: %" PRIu32 "MB):",
+             table->flash_size / 0x100000);
+    if (!box) {
+        strbuf_printf(out, "%s\n", title);
+        strbuf_printf(out, "# %-16s %-8s %-8s %10s %10s %10s %5s %10s\n", "Name", "Type",
+                      "SubType", "Offset", "Size", "End", "Flags", "");
+        for (int i = 0; i < table->count; i++) {
+            const struct partition *p = &table->parts[i];
+            struct ptable_cells c;
+            ptable_row_cells(p, &c);
+            strbuf_printf(out, "  %-16s %-8s %-8s %10s %10s %10s %5s %10s\n", p->name, c.type,
+                          c.subtype, c.offset, c.size, c.end, c.flags, c.human);
+        }
+        return;
+    }
+    static const char *const headings[] = {"Name", "Type", "SubType", "Offset",
+                                           "Size", "End",  "Flags",   ""};
+    static const enum report_align align[] = {REPORT_LEFT,  REPORT_LEFT,  REPORT_LEFT,
+                                              REPORT_RIGHT, REPORT_RIGHT, REPORT_RIGHT,
+                                              REPORT_RIGHT, REPORT_RIGHT};
+    struct report_table t;
+    report_table_init(&t, title, 8, headings, align);
+    for (int i = 0; i < table->count; i++) {
+        const struct partition *p = &table->parts[i];
+        struct ptable_cells c;
+        ptable_row_cells(p, &c);
+        const char *cells[] = {p->name, c.type, c.subtype, c.offset, c.size, c.end, c.flags,
+                               c.human};
+        report_table_add_row(&t, cells);
+    }
+    report_table_box(&t, out);
+    report_table_free(&t);
+}
+
+/* Python's floor division, used by the "kB free" figure (negative when the app overflows). */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+void report_app_fills(uint32_t app_size, const struct partition *app, struct strbuf *out)
+{
+    double percent = app->size > 0 ? 100.0 * (double)app_size / (double)app->size : 0.0;
+    strbuf_printf(out, "Micropython app fills %.1f%% of %s partition (%" PRId64 " kB free)\n",
+                  percent, app->name, floor_div(app->size - (int64_t)app_size, 1024));
+}
+
+/* Python's round(): halves go to the even neighbour. */
+static long round_half_even(double x)
+{
+    double r = nearbyint(x); /* default rounding mode is round-half-even */
+    return (long)r;
+}
+
+void report_df(const struct report_df_row *rows, size_t count, int box, struct strbuf *out)
+{
+    static const char *title = "LittleFS Filesystems";
+    if (!box) {
+        strbuf_printf(out, "%s\n", title);
+        strbuf_printf(out, "# %-14s %9s %8s %9s %5s%%\n", "Partition", "Total kB", "Used kB",
+                      "Free kB", "Used");
+    }
+    static const char *const headings[] = {"Partition", "Total kB", "Used kB", "Free kB", "Used"};
+    static const enum report_align align[] = {REPORT_LEFT, REPORT_RIGHT, REPORT_RIGHT,
+                                              REPORT_RIGHT, REPORT_RIGHT};
+    struct report_table t;
+    report_table_init(&t, title, 5, headings, align);
+    for (size_t i = 0; i < count; i++) {
+        const struct report_df_row *r = &rows[i];
+        uint64_t kb = r->block_size / 1024u;
+        uint64_t total = (uint64_t)r->blocks_total * kb, used = (uint64_t)r->blocks_used * kb;
+        uint64_t free_kb = r->blocks_total >= r->blocks_used
+                               ? (uint64_t)(r->blocks_total - r->blocks_used) * kb
+                               : 0;
+        long percent = r->blocks_total
+                           ? round_half_even(100.0 * r->blocks_used / r->blocks_total)
+                           : 0;
+        if (!box) {
+            strbuf_printf(out, "  %-14s %9" PRIu64 " %8" PRIu64 " %9" PRIu64 " %5ld%%\n",
+                          r->partition, total, used, free_kb, percent);
+            continue;
+        }
+        char c1[24], c2[24], c3[24], c4[24];
+        snprintf(c1, sizeof c1, "%" PRIu64, total);
+        snprintf(c2, sizeof c2, "%" PRIu64, used);
+        snprintf(c3, sizeof c3, "%" PRIu64, free_kb);
+        snprintf(c4, sizeof c4, "%ld%%", percent);
+        const char *cells[] = {r->partition, c1, c2, c3, c4};
+        report_table_add_row(&t, cells);
+    }
+    if (box)
+        report_table_box(&t, out);
+    report_table_free(&t);
+}

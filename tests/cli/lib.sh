@@ -1,0 +1,75 @@
+# Small assertion library for the end-to-end tests: each check prints one line on failure and
+# is counted; `finish` prints "N passed, N failed" and sets the exit status.
+# Variables after `run`: OUT (stdout), ERR (stderr), STATUS.
+
+PASSED=0
+FAILED=0
+CURRENT=""
+
+test_case() { CURRENT="$1"; }
+
+pass() { PASSED=$((PASSED + 1)); }
+fail() {
+  FAILED=$((FAILED + 1))
+  printf 'FAIL [%s] %s\n' "$CURRENT" "$*"
+}
+
+run() {
+  local out err
+  out=$(mktemp) err=$(mktemp)
+  set +e
+  "$@" >"$out" 2>"$err"
+  STATUS=$?
+  set -e
+  OUT=$(cat "$out")
+  ERR=$(cat "$err")
+  rm -f "$out" "$err"
+}
+
+# Compare like the Python tool's tests: whitespace stripped at both ends of every line.
+normalise() { sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'; }
+
+expect_status() {
+  if [ "$STATUS" -eq "$1" ]; then pass; else
+    fail "exit status $STATUS, expected $1; stdout: ${OUT:0:600} stderr: ${ERR:0:600}"
+  fi
+}
+
+expect_out() { # text must appear (as a block of lines) in stdout
+  local want have
+  want=$(printf '%s\n' "$1" | normalise)
+  have=$(printf '%s\n' "$OUT" | normalise)
+  if [[ "$have" == *"$want"* ]]; then pass; else
+    fail "stdout lacks: $(printf '%s' "$want" | head -3) ... ; stdout was: ${OUT:0:1500}"
+  fi
+}
+
+expect_no_out() {
+  if [[ "$OUT" != *"$1"* ]]; then pass; else fail "stdout should not contain: $1"; fi
+}
+
+expect_err() {
+  local all="$OUT
+$ERR"
+  if [[ "$all" == *"$1"* ]]; then pass; else
+    fail "output lacks: $1 ; stdout: ${OUT:0:800} stderr: ${ERR:0:800}"
+  fi
+}
+
+expect_file() { if [ -f "$1" ]; then pass; else fail "missing file $1"; fi; }
+expect_no_file() { if [ ! -e "$1" ]; then pass; else fail "file should not exist: $1"; fi; }
+
+expect_same_file() {
+  if cmp -s "$1" "$2"; then pass; else fail "files differ: $1 $2"; fi
+}
+
+expect_eq() { # actual expected description
+  if [ "$1" == "$2" ]; then pass; else fail "$3: got '$1', expected '$2'"; fi
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
