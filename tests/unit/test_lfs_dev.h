@@ -23,7 +23,7 @@ struct ramdev {
 };
 
 /* A power cut leaves the operation it hits half done (torn program / half-erased block). */
-static int ramdev_cutting(struct ramdev *d)
+static inline int ramdev_cutting(struct ramdev *d)
 {
     if (d->cut)
         return -1;
@@ -37,7 +37,7 @@ static int ramdev_cutting(struct ramdev *d)
     return 0;
 }
 
-static int ramdev_read(const struct lfs_config *c, lfs_block_t block, lfs_off_t off, void *buf,
+static inline int ramdev_read(const struct lfs_config *c, lfs_block_t block, lfs_off_t off, void *buf,
                        lfs_size_t size)
 {
     struct ramdev *d = c->context;
@@ -47,7 +47,7 @@ static int ramdev_read(const struct lfs_config *c, lfs_block_t block, lfs_off_t 
     return 0;
 }
 
-static int ramdev_prog(const struct lfs_config *c, lfs_block_t block, lfs_off_t off,
+static inline int ramdev_prog(const struct lfs_config *c, lfs_block_t block, lfs_off_t off,
                        const void *buf, lfs_size_t size)
 {
     struct ramdev *d = c->context;
@@ -68,7 +68,7 @@ static int ramdev_prog(const struct lfs_config *c, lfs_block_t block, lfs_off_t 
     return cut ? LFS_ERR_IO : 0;
 }
 
-static int ramdev_erase(const struct lfs_config *c, lfs_block_t block)
+static inline int ramdev_erase(const struct lfs_config *c, lfs_block_t block)
 {
     struct ramdev *d = c->context;
     if (block >= d->block_count)
@@ -81,7 +81,7 @@ static int ramdev_erase(const struct lfs_config *c, lfs_block_t block)
     return cut ? LFS_ERR_IO : 0;
 }
 
-static int ramdev_sync(const struct lfs_config *c)
+static inline int ramdev_sync(const struct lfs_config *c)
 {
     struct ramdev *d = c->context;
     return d->cut ? LFS_ERR_IO : 0;
@@ -89,7 +89,7 @@ static int ramdev_sync(const struct lfs_config *c)
 
 /* A device over `data` (not owned) with MicroPython's geometry; block_count 0 in the config
  * (taken from the superblock at mount). */
-static void ramdev_init(struct ramdev *d, uint8_t *data, uint32_t block_size,
+static inline void ramdev_init(struct ramdev *d, uint8_t *data, uint32_t block_size,
                         uint32_t block_count)
 {
     memset(d, 0, sizeof *d);
@@ -125,13 +125,13 @@ struct jparser {
     int err;
 };
 
-static void j_ws(struct jparser *j)
+static inline void j_ws(struct jparser *j)
 {
     while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
         j->p++;
 }
 
-static char *j_string(struct jparser *j)
+static inline char *j_string(struct jparser *j)
 {
     if (j->p >= j->end || *j->p != '"') {
         j->err = 1;
@@ -184,9 +184,9 @@ static char *j_string(struct jparser *j)
     return out;
 }
 
-static void j_value(struct jparser *j, struct jval *v, int depth);
+static inline void j_value(struct jparser *j, struct jval *v, int depth);
 
-static void j_push(struct jval *v, size_t *cap, char *key, const struct jval *item)
+static inline void j_push(struct jval *v, size_t *cap, char *key, const struct jval *item)
 {
     if (v->n == *cap) {
         *cap = *cap ? *cap * 2 : 8;
@@ -198,7 +198,7 @@ static void j_push(struct jval *v, size_t *cap, char *key, const struct jval *it
     v->n++;
 }
 
-static void j_value(struct jparser *j, struct jval *v, int depth)
+static inline void j_value(struct jparser *j, struct jval *v, int depth)
 {
     memset(v, 0, sizeof *v);
     j_ws(j);
@@ -273,7 +273,7 @@ static void j_value(struct jparser *j, struct jval *v, int depth)
     v->num = strtoull(v->str, NULL, 10);
 }
 
-static void j_free(struct jval *v)
+static inline void j_free(struct jval *v)
 {
     for (size_t i = 0; i < v->n; i++) {
         j_free(&v->items[i]);
@@ -285,7 +285,7 @@ static void j_free(struct jval *v)
     free(v->str);
 }
 
-static const struct jval *j_get(const struct jval *obj, const char *key)
+static inline const struct jval *j_get(const struct jval *obj, const char *key)
 {
     if (!obj || obj->type != J_OBJ)
         return NULL;
@@ -295,7 +295,7 @@ static const struct jval *j_get(const struct jval *obj, const char *key)
     return NULL;
 }
 
-static int j_parse(const char *text, size_t len, struct jval *out)
+static inline int j_parse(const char *text, size_t len, struct jval *out)
 {
     struct jparser j = {text, text + len, 0};
     j_value(&j, out, 0);
@@ -307,8 +307,9 @@ static int j_parse(const char *text, size_t len, struct jval *out)
     return 0;
 }
 
-static uint8_t *read_whole(const char *path, size_t *len)
+static inline uint8_t *read_whole(const char *path, size_t *len)
 {
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;

@@ -70,7 +70,7 @@ static int load_vectors(struct vector *v, int max)
     int got = 0;
     for (int i = 0; i < n; i++) {
         char path[1400];
-        size_t len;
+        size_t len = 0;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         uint8_t *text = read_whole(path, &len);
         assert_non_null(text);
