@@ -224,8 +224,10 @@ int lfs_removeattr(lfs_t *lfs, const char *path, uint8_t type);
 
 /* ---------------------------------------------------------------- files */
 
-/* Open with enum lfs_open_flags. A file created by open is committed (empty) at once, as
- * upstream does; data is committed at sync/close. */
+/* Open with enum lfs_open_flags. A file that open creates appears on disk with its first
+ * sync/close, in one commit together with its contents (upstream commits an empty entry at
+ * open; deferring it makes "create and write" atomic across power loss). Until then stat and
+ * directory reads do not show it. Data is committed at sync/close. */
 int lfs_file_open(lfs_t *lfs, lfs_file_t *file, const char *path, int flags);
 /* Same, with attributes written at every sync of a changed file. cfg must stay valid while
  * the file is open. */

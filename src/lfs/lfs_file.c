@@ -298,6 +298,7 @@ int lfs_file_opencfg(lfs_t *lfs, lfs_file_t *file, const char *path, int flags,
     if (err)
         return err;
     struct lfs_lookup lk;
+    int create = 0;
     err = lfs_lookup(s, path, &lk);
     if (!err && (lk.isroot || lk.type == LFS_TYPE_DIR))
         err = LFS_ERR_ISDIR;
@@ -309,13 +310,8 @@ int lfs_file_opencfg(lfs_t *lfs, lfs_file_t *file, const char *path, int flags,
         else if (lk.m.count >= 0x3FE)
             err = LFS_ERR_NOSPC;
         else {
-            /* created files are committed at once, empty (§9.7) */
-            struct lfs_mop ops[3] = {
-                {LFS_MKTAG(LFS_T_CREATE, lk.id, 0), NULL},
-                {LFS_MKTAG(LFS_T_REG, lk.id, lk.nlen), lk.name},
-                {LFS_MKTAG(LFS_T_INLINESTRUCT, lk.id, 0), NULL},
-            };
-            err = lfs_mdir_commit(s, &lk.m, ops, 3, NULL);
+            create = 1; /* the entry is committed with the first sync, data included */
+            err = 0;
         }
     }
     struct lfs_file_state *f = NULL;
@@ -333,7 +329,9 @@ int lfs_file_opencfg(lfs_t *lfs, lfs_file_t *file, const char *path, int flags,
         f->fcfg = cfg;
         f->last_block = LFS_BLOCK_NULL;
         f->is_inline = 1;
-        if (lk.id < lk.m.count && lk.type == LFS_TYPE_REG && !lk.isroot) {
+        f->create = create;
+        f->dirty = create;
+        if (!create && lk.id < lk.m.count && lk.type == LFS_TYPE_REG && !lk.isroot) {
             const struct lfs_mentry *e = &lk.m.e[lk.id];
             if (e->stype == LFS_T_CTZSTRUCT && e->slen >= 8) {
                 f->head = lfs_le32(e->sdata);
@@ -401,12 +399,22 @@ int lfs_file_sync(lfs_t *lfs, lfs_file_t *file)
         return err;
     struct lfs_lookup lk;
     err = lfs_lookup(s, f->path, &lk);
-    if (!err && (lk.isroot || lk.type != LFS_TYPE_REG))
+    int create = 0;
+    if (err == LFS_ERR_NOENT && lk.parent_ok && f->create) {
+        /* a new file appears in one commit with its contents */
+        create = 1;
+        err = lk.m.count >= 0x3FE ? LFS_ERR_NOSPC : 0;
+    } else if (!err && (lk.isroot || lk.type != LFS_TYPE_REG)) {
         err = LFS_ERR_ISDIR;
+    }
     if (!err) {
         uint32_t n = 0;
         uint32_t na = f->fcfg ? f->fcfg->attr_count : 0;
-        struct lfs_mop *ops = malloc((1 + na) * sizeof *ops);
+        struct lfs_mop *ops = malloc((3 + na) * sizeof *ops);
+        if (ops && create) {
+            ops[n++] = (struct lfs_mop){LFS_MKTAG(LFS_T_CREATE, lk.id, 0), NULL};
+            ops[n++] = (struct lfs_mop){LFS_MKTAG(LFS_T_REG, lk.id, lk.nlen), lk.name};
+        }
         uint8_t ctz[8];
         if (!ops)
             err = LFS_ERR_NOMEM;
@@ -434,7 +442,7 @@ int lfs_file_sync(lfs_t *lfs, lfs_file_t *file)
     }
     lfs_lookup_free(&lk);
     if (!err)
-        f->dirty = 0;
+        f->dirty = f->create = 0;
     return err;
 }
 

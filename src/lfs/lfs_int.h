@@ -125,6 +125,7 @@ struct lfs_file_state {
     uint32_t ibuf_cap;
     uint32_t head; /* CTZ head when !is_inline */
     int dirty;     /* differs from what is committed */
+    int create;    /* opened with CREAT on a missing name: created at the first sync */
     int failed;    /* a write failed: the handle only allows close */
     /* block being built (§7.2 writers never modify a data block in place) */
     int building;
