@@ -157,8 +157,8 @@ static void fs_free(struct fs *fs)
     free(fs);
 }
 
-/* The superblock's version and block count (littlefs.md §5.1), read through the engine's mount
- * of any version: then remounted so that a change keeps the image's own version. */
+/* Mount with block_count 0: the count comes from the superblock. The engine keeps an image's
+ * on-disk version when it changes it (a 2.0 image stays 2.0 for firmware up to v1.21). */
 int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *part,
              enum fs_flush_mode mode, struct error *err)
 {
@@ -191,14 +191,9 @@ int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *p
                           "blocks",
                           part->name, part->size / FS_BLOCK_SIZE, info.block_count);
     }
-    if (!rc && info.disk_version != FS_DISK_VERSION_2_1) {
-        /* Pin the version so littlefs does not upgrade the superblock on the first write. */
-        lfs_unmount(&fs->lfs);
-        config_init(fs, 0, info.disk_version);
-        rc = lfs_mount(&fs->lfs, &fs->cfg);
-    }
     if (rc) {
         lfs_fail(fs, rc, "/", err);
+        lfs_unmount(&fs->lfs);
         fs_free(fs);
         return -1;
     }
