@@ -54,7 +54,8 @@ static inline void model_copy(struct model *dst, const struct model *src)
     for (size_t i = 0; i < src->count; i++) {
         dst->n[i] = src->n[i];
         dst->n[i].data = malloc(src->n[i].size ? src->n[i].size : 1);
-        memcpy(dst->n[i].data, src->n[i].data, src->n[i].size);
+        if (src->n[i].size)
+            memcpy(dst->n[i].data, src->n[i].data, src->n[i].size);
     }
 }
 
