@@ -504,19 +504,13 @@ int fs_read_file(struct fs *fs, const char *path, uint8_t **data, size_t *len,
     return 0;
 }
 
-/* Replace path's contents: remove what is there first (frees its blocks for a large
- * overwrite), then write; the stored size is checked afterwards. */
-static int write_file_from(struct fs *fs, const char *p, int fd, const void *data, size_t len,
-                           const char *what, struct error *err)
+/* One try at writing path: open with truncation, copy, close. littlefs commits the new contents
+ * at close in one step, so an interrupted transfer leaves the old file. *nospc tells a failure
+ * for want of free blocks. */
+static int write_attempt(struct fs *fs, const char *p, int fd, const void *data, size_t len,
+                         const char *what, int *nospc, struct error *err)
 {
-    struct lfs_info info;
-    int rc = lfs_stat(&fs->lfs, p, &info);
-    if (rc == 0 && info.type == LFS_TYPE_DIR)
-        return lfs_fail(fs, LFS_ERR_ISDIR, p, err);
-    if (rc == 0 && (rc = lfs_remove(&fs->lfs, p)) != 0)
-        return lfs_fail(fs, rc, p, err);
-    if (rc && rc != LFS_ERR_NOENT)
-        return lfs_fail(fs, rc, p, err);
+    *nospc = 0;
     /* a local file's modification time goes with it, as MicroPython records one */
     uint8_t mtime[8];
     struct lfs_attr attr = {.type = FS_ATTR_MTIME, .buffer = mtime, .size = sizeof mtime};
@@ -531,41 +525,50 @@ static int write_file_from(struct fs *fs, const char *p, int fd, const void *dat
         fcfg.attr_count = 1;
     }
     lfs_file_t file;
-    rc = lfs_file_opencfg(&fs->lfs, &file, p, LFS_O_WRONLY | LFS_O_CREAT | LFS_O_TRUNC, &fcfg);
-    if (rc)
+    int rc = lfs_file_opencfg(&fs->lfs, &file, p, LFS_O_WRONLY | LFS_O_CREAT | LFS_O_TRUNC,
+                              &fcfg);
+    if (rc) {
+        *nospc = rc == LFS_ERR_NOSPC && !fs->io_failed;
         return lfs_fail(fs, rc, p, err);
+    }
     int result = 0;
     uint64_t total = 0;
-    if (fd >= 0) {
-        uint8_t *buf = malloc(COPY_CHUNK);
-        if (!buf)
-            result = oom(err);
-        while (!result) {
-            ssize_t n = read(fd, buf, COPY_CHUNK);
+    uint8_t *buf = fd >= 0 ? malloc(COPY_CHUNK) : NULL;
+    if (fd >= 0 && !buf)
+        result = oom(err);
+    while (!result) {
+        const void *chunk = data;
+        ssize_t n = (ssize_t)len;
+        if (fd >= 0) {
+            n = read(fd, buf, COPY_CHUNK);
+            if (n < 0 && errno == EINTR)
+                continue;
             if (n < 0) {
-                if (errno == EINTR)
-                    continue;
                 result = error_setk(err, ERROR_OS, "%s: %s", what, strerror(errno));
                 break;
             }
-            if (n == 0)
-                break;
-            lfs_ssize_t w = lfs_file_write(&fs->lfs, &file, buf, (lfs_size_t)n);
-            if (w < 0)
-                result = lfs_fail(fs, (int)w, p, err);
-            total += (uint64_t)n;
+            chunk = buf;
         }
-        free(buf);
-    } else if (len) {
-        lfs_ssize_t w = lfs_file_write(&fs->lfs, &file, data, (lfs_size_t)len);
-        if (w < 0)
+        if (n == 0)
+            break;
+        lfs_ssize_t w = lfs_file_write(&fs->lfs, &file, chunk, (lfs_size_t)n);
+        if (w < 0) {
+            *nospc = w == LFS_ERR_NOSPC && !fs->io_failed;
             result = lfs_fail(fs, (int)w, p, err);
-        total = len;
+        }
+        total += (uint64_t)n;
+        if (fd < 0)
+            break;
     }
+    free(buf);
+    /* after a failed write the engine drops the file's changes at close */
     rc = lfs_file_close(&fs->lfs, &file);
-    if (rc && !result)
+    if (rc && !result) {
+        *nospc = rc == LFS_ERR_NOSPC && !fs->io_failed;
         result = lfs_fail(fs, rc, p, err);
+    }
     if (!result) {
+        struct lfs_info info;
         rc = lfs_stat(&fs->lfs, p, &info);
         if (rc)
             result = lfs_fail(fs, rc, p, err);
@@ -574,6 +577,33 @@ static int write_file_from(struct fs *fs, const char *p, int fd, const void *dat
                                 fs->name, p, (unsigned long long)total,
                                 (unsigned long)info.size);
     }
+    return result;
+}
+
+/* Create or replace path's contents (from fd when fd >= 0, else from data). A replacement is
+ * atomic (the old contents stay until the new are complete) when there is room for both; when
+ * there is not, the old file is removed first, as the Python tool always did. */
+static int write_file_from(struct fs *fs, const char *p, int fd, const void *data, size_t len,
+                           const char *what, struct error *err)
+{
+    struct lfs_info info;
+    int rc = lfs_stat(&fs->lfs, p, &info);
+    if (rc == 0 && info.type == LFS_TYPE_DIR)
+        return lfs_fail(fs, LFS_ERR_ISDIR, p, err);
+    if (rc && rc != LFS_ERR_NOENT)
+        return lfs_fail(fs, rc, p, err);
+    int existed = rc == 0, nospc;
+    int result = write_attempt(fs, p, fd, data, len, what, &nospc, err);
+    if (result && nospc && existed) {
+        if ((rc = lfs_remove(&fs->lfs, p)) != 0)
+            return lfs_fail(fs, rc, p, err);
+        if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0)
+            return error_setk(err, ERROR_OS, "%s: %s", what, strerror(errno));
+        result = write_attempt(fs, p, fd, data, len, what, &nospc, err);
+    }
+    /* a new file is committed empty at open: do not leave that behind after a failure */
+    if (result && !existed && !fs->io_failed)
+        lfs_remove(&fs->lfs, p);
     return result;
 }
 

@@ -231,7 +231,7 @@ static int mock_setup(void **state)
         fail_msg("mkfs: %s", err.msg);
     struct fs *fs;
     if (fs_mount(&fs, &w.flash, vfs, FS_FLUSH_AT_UNMOUNT, &err))
-        fail_msg("mount: %s", err.msg);
+        fail_msg("mount: %.400s", err.msg);
     assert_int_equal(fs_mkdir(fs, "ota", &err), 0);
     for (size_t i = 0; i < sizeof mock_files / sizeof mock_files[0]; i++) {
         uint8_t *c = mock_contents(mock_files[i].path, mock_files[i].size);
@@ -853,7 +853,7 @@ static void v20_image_stays_v20(void **state)
                              .size = (uint32_t)len};
     struct fs *fs;
     if (fs_mount(&fs, &fi.flash, &p, FS_FLUSH_AT_SYNC, &err))
-        fail_msg("mount: %s", err.msg);
+        fail_msg("mount: %.400s", err.msg);
     assert_int_equal(fs_mkdir(fs, "newdir", &err), 0);
     assert_int_equal(fs_write_file(fs, "newdir/f.txt", "hello", 5, &err), 0);
     assert_int_equal(fs_unmount(fs, &err), 0);
@@ -1312,6 +1312,217 @@ static void flush_modes_write_the_same_bytes(void **state)
     free(start);
 }
 
+static void replacing_a_file_without_room_for_both_copies(void **state)
+{
+    (void)state;
+    /* 16 blocks: the root pair and a 40000-byte file (10 blocks) leave too little room to
+     * write a new 40000-byte version beside the old one */
+    uint8_t *erased = malloc(16 * 4096);
+    memset(erased, 0xFF, 16 * 4096);
+    struct flash_image fi;
+    struct error err;
+    assert_int_equal(flash_image_open(&fi, erased, 16 * 4096, 0, 16 * 4096, "small", &err), 0);
+    free(erased);
+    struct fs_partition p = {.name = "vfs", .type = PART_TYPE_DATA,
+                             .subtype = PART_SUBTYPE_DATA_FAT, .size = 16 * 4096};
+    assert_int_equal(fs_mkfs(&fi.flash, &p, FS_DISK_VERSION_2_1, FS_FLUSH_AT_SYNC, NULL, &err),
+                     0);
+    struct fs *fs;
+    assert_int_equal(fs_mount(&fs, &fi.flash, &p, FS_FLUSH_AT_SYNC, &err), 0);
+    uint8_t *v1 = mock_contents("v1", 40000), *v2 = mock_contents("v2", 40000);
+    assert_int_equal(fs_write_file(fs, "data.bin", v1, 40000, &err), 0);
+    if (fs_write_file(fs, "data.bin", v2, 40000, &err))
+        fail_msg("replace: %s", err.msg);
+    uint8_t *data;
+    size_t n;
+    assert_int_equal(fs_read_file(fs, "data.bin", &data, &n, &err), 0);
+    assert_int_equal(n, 40000);
+    assert_memory_equal(data, v2, 40000);
+    free(data);
+    /* a file larger than the whole filesystem fails and names where */
+    uint8_t *huge = mock_contents("huge", 80000);
+    assert_int_equal(fs_write_file(fs, "huge.bin", huge, 80000, &err), -1);
+    assert_non_null(strstr(err.msg, "LFS_ERR_NOSPC"));
+    assert_non_null(strstr(err.msg, "vfs:/huge.bin"));
+    struct fs_stat st;
+    assert_int_equal(fs_stat(fs, "huge.bin", &st, &err), -1); /* no empty leftover */
+    assert_non_null(strstr(err.msg, "LFS_ERR_NOENT"));
+    assert_int_equal(fs_unmount(fs, &err), 0);
+    flash_close(&fi.flash);
+    free(v1);
+    free(v2);
+    free(huge);
+}
+
+/* ---------------------------------------------------------------- cut-off transfers */
+
+/* A flash that stops working at its n-th write: that write lands only in part (its first half,
+ * the rest of its range erased, as when a device had erased the region before the link
+ * dropped), every later write fails. */
+struct cut_flash {
+    struct flash_image img;
+    struct flash_ops ops;
+    const struct flash_ops *inner;
+    int writes, cut_at;
+};
+
+static int cut_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len,
+                     struct error *err)
+{
+    struct cut_flash *c = (struct cut_flash *)f;
+    int n = c->writes++;
+    if (n < c->cut_at)
+        return c->inner->write(f, addr, buf, len, err);
+    if (n == c->cut_at) {
+        uint32_t half = len / 2;
+        uint8_t *torn = malloc(len);
+        memcpy(torn, buf, half);
+        memset(torn + half, 0xFF, len - half);
+        c->inner->write(f, addr, torn, len, err);
+        free(torn);
+    }
+    return error_setk(err, ERROR_DEVICE, "link lost");
+}
+
+struct version {
+    const char *path;
+    const uint8_t *old; /* NULL: absent before */
+    size_t old_len;
+    const uint8_t *new; /* NULL: absent after */
+    size_t new_len;
+};
+
+/* 0 when path holds its old or new contents (or is absent/empty where that is allowed), else
+ * -1 with why in msg. */
+static int check_file(struct fs *fs, const struct version *v, char *msg, size_t size)
+{
+    struct error err;
+    uint8_t *data;
+    size_t len;
+    if (fs_read_file(fs, v->path, &data, &len, &err) != 0) {
+        if (strstr(err.msg, "LFS_ERR_NOENT") && (!v->old || !v->new))
+            return 0; /* absent is one of its two states */
+        snprintf(msg, size, "%s: %.400s", v->path, err.msg);
+        return -1;
+    }
+    /* littlefs commits a new file, empty, when it is opened (littlefs.md §11.6) */
+    int ok = !v->old && len == 0;
+    ok |= v->old && len == v->old_len && memcmp(data, v->old, len) == 0;
+    ok |= v->new && len == v->new_len && memcmp(data, v->new, len) == 0;
+    free(data);
+    if (!ok)
+        snprintf(msg, size, "%s holds neither its old nor its new contents", v->path);
+    return ok ? 0 : -1;
+}
+
+/* After a cut: mounts, lists, every file in one of its states, takes a change. */
+static int check_after_cut(struct mock *m, struct flash *flash, const struct fs_partition *p,
+                           const struct version *files, size_t n, char *msg, size_t size)
+{
+    struct fs *fs;
+    struct error err;
+    if (fs_mount(&fs, flash, p, FS_FLUSH_AT_SYNC, &err)) {
+        snprintf(msg, size, "mount: %.400s", err.msg);
+        return -1;
+    }
+    int rc = 0;
+    collect_reset(&m->out);
+    if (fs_ls(fs, "/", &m->output, &err)) {
+        snprintf(msg, size, "ls: %.400s", err.msg);
+        rc = -1;
+    }
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = check_file(fs, &files[i], msg, size);
+    if (!rc && fs_mkdir(fs, "after", &err)) {
+        snprintf(msg, size, "mkdir: %.400s", err.msg);
+        rc = -1;
+    }
+    if (fs_unmount(fs, &err) && !rc) {
+        snprintf(msg, size, "unmount: %.400s", err.msg);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Run put/rm/put against a flash cut off at every write in turn: what is left always mounts,
+ * every file holds its old or its new contents, and the filesystem takes changes again. */
+static void cut_off_at_every_write_leaves_a_consistent_filesystem(void **state)
+{
+    struct mock *m = *state;
+    uint8_t *big = mock_contents("big", 9000), *mid = mock_contents("mid", 5000);
+    uint8_t *small = mock_contents("small", 300);
+    assert_int_equal(mkdir("t", 0777), 0);
+    write_local("t/big.bin", big, 9000);
+    write_local("t/mid.bin", mid, 5000);
+    write_local("t/small.bin", small, 300);
+    static const char boot2[] = "import machine\n";
+    write_local("boot.py", boot2, sizeof boot2 - 1);
+    uint8_t *status = mock_contents("ota/status.mpy", 2594);
+    const struct version files[] = {
+        {"t/big.bin", NULL, 0, big, 9000},
+        {"t/mid.bin", NULL, 0, mid, 5000},
+        {"t/small.bin", NULL, 0, small, 300},
+        {"ota/status.mpy", status, 2594, NULL, 0},
+        {"boot.py", (const uint8_t *)FS_BOOT_PY, 139, (const uint8_t *)boot2, sizeof boot2 - 1},
+    };
+    /* the vfs partition alone, as a flash of its own */
+    uint32_t len;
+    const uint8_t *bytes = flash_image_bytes(&m->img, &len);
+    const uint8_t *part = bytes + (0x200000 - 0x1000);
+    struct fs_partition p = {.name = "vfs", .type = PART_TYPE_DATA,
+                             .subtype = PART_SUBTYPE_DATA_FAT, .size = 0x200000};
+    for (int mode = 0; mode < 2; mode++) {
+        int total = -1, bad = 0;
+        for (int cut = 0; total < 0 || cut <= total; cut++) {
+            struct cut_flash c;
+            memset(&c, 0, sizeof c);
+            struct error err;
+            assert_int_equal(
+                flash_image_open(&c.img, part, 0x200000, 0, 0x200000, "cut", &err), 0);
+            c.inner = c.img.flash.ops;
+            c.ops = *c.inner;
+            c.ops.write = cut_write;
+            c.img.flash.ops = &c.ops;
+            c.cut_at = total < 0 ? 1 << 30 : cut;
+            struct fs *fs;
+            assert_int_equal(fs_mount(&fs, &c.img.flash, &p, (enum fs_flush_mode)mode, &err), 0);
+            /* ends with changes in a new directory: its pair is written after the root's */
+            int rc = fs_put(fs, "boot.py", "/", NULL, &err);
+            if (!rc)
+                rc = fs_rm(fs, "ota/status.mpy", &err);
+            if (!rc)
+                rc = fs_put(fs, "t", "/", NULL, &err);
+            if (fs_unmount(fs, rc ? NULL : &err))
+                rc = -1;
+            if (total < 0) {
+                /* the uncut run: count the writes, then cut at each of them */
+                assert_int_equal(rc, 0);
+                total = c.writes;
+                cut = -1;
+            } else {
+                assert_int_equal(rc, cut < total ? -1 : 0);
+                c.cut_at = 1 << 30; /* the link is back */
+                char msg[600];
+                if (check_after_cut(m, &c.img.flash, &p, files, sizeof files / sizeof files[0],
+                                    msg, sizeof msg)) {
+                    if (mode == FS_FLUSH_AT_SYNC)
+                        fail_msg("cut at write %d of %d: %s", cut, total, msg);
+                    bad++;
+                }
+            }
+            flash_close(&c.img.flash);
+        }
+        /* flushing at unmount is not interruption-safe; the count is for information */
+        print_message("%s: %d flash writes, %d cut points leave an inconsistent filesystem\n",
+                      mode == FS_FLUSH_AT_SYNC ? "flush at sync" : "flush at unmount", total,
+                      bad);
+    }
+    free(big);
+    free(mid);
+    free(small);
+    free(status);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, mock_setup, mock_teardown)
@@ -1347,6 +1558,8 @@ int main(void)
         T(directory_cycle_in_image_ends_with_an_error),
         T(get_never_writes_through_local_symlinks),
         T(flush_modes_write_the_same_bytes),
+        cmocka_unit_test(replacing_a_file_without_room_for_both_copies),
+        T(cut_off_at_every_write_leaves_a_consistent_filesystem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
