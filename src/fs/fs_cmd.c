@@ -30,27 +30,6 @@ struct fs {
 
 /* ---------------------------------------------------------------- errors */
 
-static const char *lfs_error_name(int code)
-{
-    switch (code) {
-    case -5: return "LFS_ERR_IO";
-    case -84: return "LFS_ERR_CORRUPT";
-    case -2: return "LFS_ERR_NOENT";
-    case -17: return "LFS_ERR_EXIST";
-    case -20: return "LFS_ERR_NOTDIR";
-    case -21: return "LFS_ERR_ISDIR";
-    case -39: return "LFS_ERR_NOTEMPTY";
-    case -9: return "LFS_ERR_BADF";
-    case -27: return "LFS_ERR_FBIG";
-    case -22: return "LFS_ERR_INVAL";
-    case -28: return "LFS_ERR_NOSPC";
-    case -12: return "LFS_ERR_NOMEM";
-    case -61: return "LFS_ERR_NOATTR";
-    case -36: return "LFS_ERR_NAMETOOLONG";
-    default: return "LFS_ERR_UNKNOWN";
-    }
-}
-
 /* "LittleFSError -2: LFS_ERR_NOENT: 'vfs:/x'" (the Python tool's text, then where). A flash
  * error underneath littlefs is reported as itself. */
 static int lfs_fail(struct fs *fs, int code, const char *path, struct error *err)
@@ -64,7 +43,7 @@ static int lfs_fail(struct fs *fs, int code, const char *path, struct error *err
         return -1;
     }
     return error_setk(err, ERROR_LITTLEFS, "LittleFSError %d: %s: '%s:%s'", code,
-                      lfs_error_name(code), fs->name, path);
+                      lfs_err_name(code), fs->name, path);
 }
 
 /* ---------------------------------------------------------------- block device */
