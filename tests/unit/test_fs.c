@@ -691,6 +691,28 @@ static void put_missing_source_is_an_error(void **state)
     assert_string_equal(out_text(&m->out), MOCK_LS);
 }
 
+static void put_follows_file_links_but_not_directory_links(void **state)
+{
+    struct mock *m = *state;
+    assert_int_equal(mkdir("src", 0777), 0);
+    assert_int_equal(mkdir("outside", 0777), 0);
+    write_local("outside/secret.txt", "s", 1);
+    write_local("src/real.txt", "real", 4);
+    assert_int_equal(symlink("real.txt", "src/alias.txt"), 0);
+    assert_int_equal(symlink("../outside", "src/linkdir"), 0);
+    RUN_OK(m, "put", "", "src", "/");
+    RUN_OK(m, "ls", "", "src");
+    assert_string_equal(out_text(&m->out), "alias.txt\nreal.txt\nlinkdir/\n");
+    RUN_OK(m, "cat", "", "src/alias.txt");
+    assert_int_equal(m->out.data_len, 4);
+    /* a fifo is neither a file nor a directory */
+    assert_int_equal(mkfifo("src/pipe", 0666), 0);
+    struct error err;
+    const char *const args[] = {"src", "/again"};
+    assert_int_equal(run(m, "put", 2, args, &err), -1);
+    assert_non_null(strstr(err.msg, "src/pipe"));
+}
+
 static void put_several_files_all_apply(void **state)
 {
     struct mock *m = *state;
@@ -1544,6 +1566,7 @@ int main(void)
         T(put_then_get_round_trip),
         T(put_file_to_new_name),
         T(put_missing_source_is_an_error),
+        T(put_follows_file_links_but_not_directory_links),
         T(put_several_files_all_apply),
         T(get_directory_copies_contents),
         T(put_directory_then_get),
