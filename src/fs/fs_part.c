@@ -72,9 +72,13 @@ void fs_partitions_from_table(const struct ptable *table, uint32_t flash_size,
 const struct fs_partition *fs_partitions_find(const struct fs_partitions *parts,
                                               const char *name)
 {
-    for (int i = 0; i < parts->count; i++)
-        if (strcmp(parts->parts[i].name, name) == 0)
-            return &parts->parts[i];
+    /* a data partition first: with an app labelled "vfs" and no data one, the firmware's
+     * filesystem is the computed region, not the app */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < parts->count; i++)
+            if (strcmp(parts->parts[i].name, name) == 0 &&
+                (pass == 1 || parts->parts[i].type == PART_TYPE_DATA))
+                return &parts->parts[i];
     return NULL;
 }
 

@@ -237,11 +237,18 @@ static void vfs_region_is_end_of_last_partition_to_end_of_flash(void **state)
     stock_v126_table(&t, 0x400000);
     add_part(&t, "vfs", PART_TYPE_DATA, PART_SUBTYPE_DATA_LITTLEFS, 0x300000, 0x100000);
     assert_int_equal(fs_vfs_region(&t, 0x400000, &off, &size), 0);
-    /* but an app called vfs does not count */
+    /* but an app called vfs does not count, and "vfs" then means the computed region */
     stock_v126_table(&t, 0x400000);
     add_part(&t, "vfs", PART_TYPE_APP, PART_SUBTYPE_OTA_0, 0x200000, 0x100000);
     assert_int_equal(fs_vfs_region(&t, 0x400000, &off, &size), 1);
     assert_int_equal(off, 0x300000);
+    struct fs_partitions parts;
+    fs_partitions_from_table(&t, 0x400000, &parts);
+    const struct fs_partition *vfs = fs_partitions_find(&parts, "vfs");
+    assert_non_null(vfs);
+    assert_true(vfs->computed);
+    assert_int_equal(vfs->offset, 0x300000);
+    assert_int_equal(fs_partitions_find(&parts, "factory")->type, PART_TYPE_APP);
     /* an empty table: the firmware registers nothing */
     memset(&t, 0, sizeof t);
     assert_int_equal(fs_vfs_region(&t, 0x400000, &off, &size), 0);
