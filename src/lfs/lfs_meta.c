@@ -764,6 +764,8 @@ static int mdir_compact(struct lfs_state *s, struct lfs_mdir *m)
         /* the upper range [split, end) moves to a new pair that takes over our tail */
         struct lfs_mdir n;
         int err = lfs_mdir_alloc(s, &n);
+        if (err == LFS_ERR_NOSPC)
+            break; /* full: keep everything in this pair if it fits (deletes must work) */
         if (err)
             return err;
         err = mdir_reserve(&n, end - split);
