@@ -156,6 +156,7 @@ struct fs_cache {
     uint8_t *dirty;       /* per block: differs from flash */
     uint32_t last_block;  /* block of the most recent program or erase; UINT32_MAX: none */
     uint32_t outside;     /* first block asked for beyond block_count; UINT32_MAX: none */
+    uint32_t changes;     /* programs and erases since init (the flash will differ) */
     /* statistics (bench and tests) */
     uint32_t flash_reads;  /* flash_read calls */
     uint32_t flash_writes; /* flash_write calls (= runs written) */
@@ -265,6 +266,9 @@ struct fs_env {
     const struct fs_output *out;
     /* SIZE syntax of the command line (seed-spec §1.4) for grow's BLOCKS; NULL: integers */
     int (*parse_size)(const char *text, uint64_t *value, struct error *err);
+    /* Set to 1 when the command changed the flash (a firmware file then needs saving); may
+     * be NULL. Left alone otherwise. */
+    int *changed;
 };
 
 /* Run `--fs cmd args...` (ls cat mkdir rm rename get put mkfs grow df info) with the argument

@@ -103,6 +103,7 @@ int fs_cache_prog(struct fs_cache *c, uint32_t block, uint32_t off, const void *
     if (check_block(c, block, off, size, err) || load(c, block, err))
         return -1;
     memcpy(block_ptr(c, block) + off, buf, size);
+    c->changes++;
     c->dirty[block] = 1;
     c->last_block = block;
     return 0;
@@ -114,6 +115,7 @@ int fs_cache_erase(struct fs_cache *c, uint32_t block, struct error *err)
         return -1;
     /* No read needed: the whole block becomes erased. On flash an erase is a write of 0xFF. */
     memset(block_ptr(c, block), 0xFF, c->block_size);
+    c->changes++;
     c->loaded[block] = 1;
     c->dirty[block] = 1;
     c->last_block = block;

@@ -35,6 +35,8 @@ struct session {
 
 static int session_close(struct session *s, struct error *err)
 {
+    if (s->fs && fs_cache_of(s->fs)->changes && s->env->changed)
+        *s->env->changed = 1;
     int rc = fs_unmount(s->fs, err);
     s->fs = NULL;
     s->part = NULL;
@@ -208,7 +210,10 @@ static int run_mkfs(const struct fs_env *env, int argc, const char *const argv[]
     for (int i = 0; i < n; i++) {
         struct flash_window w;
         fs_window_open(&w, env->flash, sel[i]);
-        if (fs_mkfs(&w.flash, sel[i], version, env->flush, env->out, err))
+        int rc = fs_mkfs(&w.flash, sel[i], version, env->flush, env->out, err);
+        if (env->changed && w.flash.size > 0)
+            *env->changed = 1; /* erased at least, even when formatting failed */
+        if (rc)
             return -1;
     }
     return 0;

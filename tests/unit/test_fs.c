@@ -797,6 +797,25 @@ static void commands_on_a_second_partition(void **state)
     assert_int_equal(m->out.usage[0].block_count, 256);
 }
 
+static void commands_tell_whether_flash_changed(void **state)
+{
+    struct mock *m = *state;
+    int changed = 0;
+    m->env.changed = &changed;
+    RUN_OK(m, "ls", "");
+    RUN_OK(m, "cat", "", "boot.py");
+    RUN_OK(m, "df", "");
+    RUN_OK(m, "info", "");
+    RUN_OK(m, "get", "", "boot.py");
+    RUN_OK(m, "grow", "", "vfs", "512");
+    assert_int_equal(changed, 0);
+    RUN_OK(m, "mkdir", "", "x");
+    assert_int_equal(changed, 1);
+    changed = 0;
+    RUN_OK(m, "mkfs", "");
+    assert_int_equal(changed, 1);
+}
+
 static void unknown_command(void **state)
 {
     struct mock *m = *state;
@@ -1050,7 +1069,7 @@ static void no_vfs_board_uses_computed_region(void **state)
     fs_partitions_from_table(&t, t.flash_size, &parts);
     struct collect out = {0};
     struct fs_output o = {collect_line, collect_data, collect_usage, &out};
-    struct fs_env env = {&fi.flash, &parts, "v1.26.0", FS_FLUSH_AT_SYNC, &o, NULL};
+    struct fs_env env = {&fi.flash, &parts, "v1.26.0", FS_FLUSH_AT_SYNC, &o, NULL, NULL};
     /* ls with no argument reaches the filesystem at 0x200000 through "vfs" */
     assert_int_equal(fs_run(&env, "ls", 0, NULL, &err), 0);
     assert_non_null(strstr(out_text(&out), "boot.py\n"));
@@ -1571,6 +1590,7 @@ int main(void)
         T(get_directory_copies_contents),
         T(put_directory_then_get),
         T(commands_on_a_second_partition),
+        T(commands_tell_whether_flash_changed),
         T(unknown_command),
         T(mkfs_version_follows_firmware_and_changes_keep_it),
         T(mkfs_superblock_is_micropythons),
