@@ -264,8 +264,9 @@ struct fs_env {
     const char *micropython_version;    /* of the firmware, for mkfs; NULL if unknown */
     enum fs_flush_mode flush;
     const struct fs_output *out;
-    /* SIZE syntax of the command line (seed-spec §1.4) for grow's BLOCKS; NULL: integers */
-    int (*parse_size)(const char *text, uint64_t *value, struct error *err);
+    /* SIZE syntax of the command line (seed-spec §1.4) for grow's BLOCKS, e.g. the tool's
+     * value_parse_size; NULL: plain integers */
+    int (*parse_size)(const char *text, int64_t *value, struct error *err);
     /* Set to 1 when the command changed the flash (a firmware file then needs saving); may
      * be NULL. Left alone otherwise. */
     int *changed;

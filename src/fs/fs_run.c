@@ -222,18 +222,20 @@ static int run_mkfs(const struct fs_env *env, int argc, const char *const argv[]
 static int parse_blocks(const struct fs_env *env, const char *text, uint32_t *blocks,
                         struct error *err)
 {
-    uint64_t v;
+    int64_t v;
     if (env->parse_size) {
         if (env->parse_size(text, &v, err))
             return -1;
     } else {
         char *end;
         errno = 0;
-        v = strtoull(text, &end, 0);
+        v = strtoll(text, &end, 0);
         if (errno || end == text || *end)
             return error_setk(err, ERROR_VALUE, "invalid block count '%s'", text);
     }
-    if (v > 0xFFFFFFFFu)
+    if (v < 0)
+        return error_setk(err, ERROR_VALUE, "block count '%s' is negative", text);
+    if (v > 0xFFFFFFFFll)
         return error_setk(err, ERROR_VALUE, "block count '%s' is too large", text);
     *blocks = (uint32_t)v;
     return 0;

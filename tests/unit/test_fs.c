@@ -536,6 +536,18 @@ static void info_lines(void **state)
     assert_string_equal(out_text(&m->out), expect);
 }
 
+/* A stand-in for the command line's SIZE parser: a number with an optional K (x1024). */
+static int test_parse_size(const char *text, int64_t *value, struct error *err)
+{
+    char *end;
+    *value = strtoll(text, &end, 10);
+    if (*end == 'K' && end[1] == '\0')
+        *value *= 1024;
+    else if (*end)
+        return error_setk(err, ERROR_VALUE, "bad size '%s'", text);
+    return 0;
+}
+
 static void grow_to_the_resized_partition(void **state)
 {
     struct mock *m = *state;
@@ -567,6 +579,13 @@ static void grow_to_the_resized_partition(void **state)
     assert_string_equal(out_text(&m->out), MOCK_LS);
     /* equal is a no-op; smaller and beyond the partition are refused */
     RUN_OK(m, "grow", "", "vfs", "1024");
+    m->env.parse_size = test_parse_size; /* BLOCKS in the SIZE syntax: "1K" blocks */
+    RUN_OK(m, "grow", "", "vfs", "1K");
+    assert_true(has_line(&m->out, FS_LINE_LOG, "fs: grow 'vfs' from 1024 to 1024 blocks"));
+    const char *const negative[] = {"vfs", "-1"};
+    assert_int_equal(run(m, "grow", 2, negative, &err), -1);
+    assert_int_equal(err.kind, ERROR_VALUE);
+    m->env.parse_size = NULL;
     const char *const smaller[] = {"vfs", "600"};
     assert_int_equal(run(m, "grow", 2, smaller, &err), -1);
     assert_int_equal(err.kind, ERROR_VALUE);
