@@ -61,6 +61,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(!(size == 1 && data[0] == '.') && !(size == 2 && data[0] == '.' && data[1] == '.'));
     }
 
+    char found[24];
+    if (fs_find_micropython_version(data, size, found, sizeof found)) {
+        check(strlen(found) < sizeof found);
+        check(found[0] >= '0' && found[0] <= '9' && strchr(found, '.'));
+    }
+
     uint32_t v = fs_format_version_for(s);
     check(v == FS_DISK_VERSION_2_0 || v == FS_DISK_VERSION_2_1);
 

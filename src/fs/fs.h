@@ -116,6 +116,13 @@ void fs_window_open(struct flash_window *w, struct flash *flash, const struct fs
  * "1.23.0", "v1.22.0-preview.12.gabc", NULL or unparsable = unknown). See fs_part.c. */
 uint32_t fs_format_version_for(const char *micropython_version);
 
+/* The MicroPython version a firmware's app image was built from, found in its bytes: the
+ * sysname string "MicroPython-1.23.0-xtensa-IDF..." (present in every build, also custom ones
+ * whose banner shows a commit hash), else the banner "MicroPython v1.23.0 on ...". Official
+ * builds leave the app descriptor's version field empty. Writes e.g. "1.23.0" or
+ * "1.24.0-preview" to out and returns 1; 0 when none is found. */
+int fs_find_micropython_version(const uint8_t *app, size_t len, char *out, size_t size);
+
 /* ---------------------------------------------------------------- helpers */
 
 /* pathlib-like normal form used in messages and copy lines: "" and "." -> ".", repeated and

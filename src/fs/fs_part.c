@@ -183,6 +183,47 @@ uint32_t fs_format_version_for(const char *micropython_version)
     return FS_DISK_VERSION_2_0;
 }
 
+/* Copy "<digits>.<digits>[.<digits>][-preview]" at p (within end) to out; 0 if p holds none. */
+static int copy_version(const char *p, const char *end, char *out, size_t size)
+{
+    const char *q = p;
+    int dots = 0;
+    while (q < end && (isdigit((unsigned char)*q) || (*q == '.' && q > p))) {
+        dots += *q == '.';
+        q++;
+    }
+    if (dots == 0 || q[-1] == '.')
+        return 0;
+    static const char preview[] = "-preview";
+    if ((size_t)(end - q) >= sizeof preview - 1 && memcmp(q, preview, sizeof preview - 1) == 0)
+        q += sizeof preview - 1;
+    size_t n = (size_t)(q - p);
+    if (n + 1 > size)
+        return 0;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 1;
+}
+
+static int find_after(const uint8_t *data, size_t len, const char *marker, char *out,
+                      size_t size)
+{
+    const char *p = (const char *)data, *end = p + len;
+    size_t m = strlen(marker);
+    while ((p = memmem(p, (size_t)(end - p), marker, m)) != NULL) {
+        p += m;
+        if (copy_version(p, end, out, size))
+            return 1;
+    }
+    return 0;
+}
+
+int fs_find_micropython_version(const uint8_t *app, size_t len, char *out, size_t size)
+{
+    return find_after(app, len, "MicroPython-", out, size) ||
+           find_after(app, len, "MicroPython v", out, size);
+}
+
 /* ---------------------------------------------------------------- helpers */
 
 void fs_path_norm(const char *in, char *out, size_t size)

@@ -429,6 +429,55 @@ static void format_version_follows_micropython_release(void **state)
     assert_int_equal(fs_format_version_for("v1"), FS_DISK_VERSION_2_0);
 }
 
+static void micropython_version_found_in_real_firmware(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        const char *version;
+        uint32_t disk;
+    } cases[] = {
+        {"ESP32_GENERIC-20240602-v1.23.0.bin", "1.23.0", FS_DISK_VERSION_2_1},
+        {"ESP32_GENERIC-SPIRAM-20250809-v1.26.0.bin", "1.26.0", FS_DISK_VERSION_2_1},
+        {"ESP32_GENERIC_C6-20241129-v1.24.1.bin", "1.24.1", FS_DISK_VERSION_2_1},
+        {"GENERIC_S3-20220618-v1.19.1.bin", "1.19.1", FS_DISK_VERSION_2_0},
+        {"esp32-20230426-v1.20.0.bin", "1.20.0", FS_DISK_VERSION_2_0},
+        {"esp32spiram-20220117-v1.18.bin", "1.18.0", FS_DISK_VERSION_2_0},
+        {"lvgl_micropy_ESP32_GENERIC.bin", "1.24.0-preview", FS_DISK_VERSION_2_1},
+        {"keenanjohnson__ota-micropython-esp32-example/micropython.bin", "1.25.0-preview",
+         FS_DISK_VERSION_2_1},
+    };
+    int found = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "firmware/%s", cases[i].file);
+        size_t len;
+        uint8_t *fw = read_shared(rel, &len);
+        if (!fw)
+            continue;
+        char v[32];
+        assert_int_equal(fs_find_micropython_version(fw, len, v, sizeof v), 1);
+        assert_string_equal(v, cases[i].version);
+        assert_int_equal(fs_format_version_for(v), cases[i].disk);
+        free(fw);
+        found++;
+    }
+    if (!found) {
+        print_message("MP_SHARED_DIR firmware not found: skipping\n");
+        skip();
+    }
+    /* none in bytes without the strings; the banner when there is no sysname */
+    char v[32];
+    static const uint8_t none[] = "MicroPython-x MicroPython v.1";
+    assert_int_equal(fs_find_micropython_version(none, sizeof none, v, sizeof v), 0);
+    static const uint8_t banner[] = "\xff\x00MicroPython v1.21.0 on 2023-10-05";
+    assert_int_equal(fs_find_micropython_version(banner, sizeof banner, v, sizeof v), 1);
+    assert_string_equal(v, "1.21.0");
+    /* a version cut off by the end of the data is not taken */
+    static const uint8_t cut[] = {'M', 'i', 'c', 'r', 'o', 'P', 'y', 't', 'h', 'o', 'n', '-', '1'};
+    assert_int_equal(fs_find_micropython_version(cut, sizeof cut, v, sizeof v), 0);
+}
+
 static void percent_rounds_half_to_even(void **state)
 {
     (void)state;
@@ -504,6 +553,7 @@ int main(void)
         cmocka_unit_test(split_path_at_last_colon_with_sticky_prefix),
         cmocka_unit_test(select_partitions_for_df_and_mkfs),
         cmocka_unit_test(format_version_follows_micropython_release),
+        cmocka_unit_test(micropython_version_found_in_real_firmware),
         cmocka_unit_test(percent_rounds_half_to_even),
         cmocka_unit_test(paths_normalise_like_pathlib),
         cmocka_unit_test(unsafe_names_are_recognised),
