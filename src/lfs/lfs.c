@@ -215,7 +215,8 @@ static int traverse(struct lfs_state *s, int (*cb)(void *, uint32_t), void *data
     }
     for (struct lfs_file_state *f = files ? s->files : NULL; f; f = f->next) {
         int err = 0;
-        if (!f->is_inline)
+        /* as upstream counts: a changed file's list (committed or not) and its new blocks */
+        if (!f->is_inline && f->dirty)
             err = lfs_ctz_traverse(s, f->head, f->building ? f->bsize : f->size, cb, data);
         if (!err && f->building && f->have_block)
             err = cb(data, f->bblock);
