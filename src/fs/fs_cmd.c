@@ -745,15 +745,35 @@ static int local_fail(const char *what, const char *path, struct error *err)
     return error_setk(err, ERROR_OS, "Cannot %s '%s': %s", what, path, strerror(errno));
 }
 
-/* Write a littlefs file to name in dirfd, never through a symlink (O_NOFOLLOW). */
+/* Write a littlefs file as name in dirfd. The bytes go to a new file beside it which then
+ * replaces name: nothing is written through a link (a symlink in the way is refused, a hard
+ * link is replaced, not written into) and an interrupted copy leaves the old file. */
 static int get_file(struct fs *fs, const char *p, int dirfd, const char *name,
                     const char *display, struct error *err)
 {
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+            errno = ELOOP;
+            return local_fail("write", display, err);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            errno = EISDIR;
+            return local_fail("write", display, err);
+        }
+    }
     uint8_t *data;
     size_t len;
     if (fs_read_file(fs, p, &data, &len, err))
         return -1;
-    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+    char tmp[64];
+    int fd = -1;
+    for (int k = 0; k < 1000 && fd < 0; k++) {
+        snprintf(tmp, sizeof tmp, ".mp-get-%ld-%d.tmp", (long)getpid(), k);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0) {
         free(data);
         return local_fail("write", display, err);
@@ -770,12 +790,15 @@ static int get_file(struct fs *fs, const char *p, int dirfd, const char *name,
         }
         done += (size_t)n;
     }
-    struct stat st;
     if (!result && (fstat(fd, &st) || (uint64_t)st.st_size != len))
         result = error_setk(err, ERROR_OS, "'%s': size differs from '%s:%s' after copying",
                             display, fs->name, p);
     if (close(fd) && !result)
         result = local_fail("write", display, err);
+    if (!result && renameat(dirfd, tmp, dirfd, name) != 0)
+        result = local_fail("write", display, err);
+    if (result)
+        unlinkat(dirfd, tmp, 0);
     free(data);
     return result;
 }
@@ -894,7 +917,20 @@ int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_out
             free(target);
             close(dirfd);
         } else {
-            result = get_file(fs, p, AT_FDCWD, d, d, err);
+            /* dest names the file: write it in dest's directory */
+            char *slash = strrchr(d, '/');
+            const char *name = slash ? slash + 1 : d;
+            char *parent = slash ? strndup(d, slash == d ? 1 : (size_t)(slash - d)) : strdup(".");
+            int dirfd = parent ? open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+            if (!parent)
+                result = oom(err);
+            else if (dirfd < 0)
+                result = local_fail("open directory", parent, err);
+            else
+                result = get_file(fs, p, dirfd, name, d, err);
+            if (dirfd >= 0)
+                close(dirfd);
+            free(parent);
         }
         goto done;
     }

@@ -1310,6 +1310,22 @@ static void get_never_writes_through_local_symlinks(void **state)
     const char *const one[] = {"boot.py", "out/boot.py"};
     assert_int_equal(run(m, "get", 2, one, &err), -1);
     assert_local_equals("victim", "keep", 4);
+    /* a hard link in the destination is replaced, not written through */
+    write_local("victim2", "keep", 4);
+    assert_int_equal(mkdir("out3", 0777), 0);
+    assert_int_equal(link("victim2", "out3/boot.py"), 0);
+    RUN_OK(m, "get", "", "boot.py", "out3");
+    assert_local_equals("victim2", "keep", 4);
+    assert_local_equals("out3/boot.py", FS_BOOT_PY, 139);
+    RUN_OK(m, "get", "", "boot.py", "out3/new.py"); /* to a path naming the file */
+    assert_local_equals("out3/new.py", FS_BOOT_PY, 139);
+    /* no temporary files are left behind */
+    DIR *d3 = opendir("out3");
+    int n = 0;
+    for (struct dirent *de; (de = readdir(d3));)
+        n += de->d_name[0] != '.' || strstr(de->d_name, ".tmp") != NULL;
+    closedir(d3);
+    assert_int_equal(n, 2);
     /* a symlinked directory inside the destination is not followed */
     assert_int_equal(mkdir("elsewhere", 0777), 0);
     assert_int_equal(mkdir("out2", 0777), 0);
