@@ -845,18 +845,16 @@ static int get_tree(struct fs *fs, const char *src, int dirfd, const char *dst, 
         free(d);
         free(sp);
     }
-    int *fds = calloc(dirs.n + 1, sizeof *fds);
-    if (!fds && !result)
-        result = oom(err);
+    /* each level's directories are made (and announced) first, then entered one at a time,
+     * so only one descriptor per level is open */
     for (size_t i = 0; i < dirs.n && !result; i++) {
         char *s = join(src, dirs.v[i].name), *d = join(dst, dirs.v[i].name);
         if (!s || !d)
             result = oom(err);
         else {
             emit(out, FS_LINE_OUT, "%s/ -> %s/", s, d);
-            fds[i] = open_subdir(dirfd, dirs.v[i].name, d, err);
-            if (fds[i] < 0)
-                result = -1;
+            if (mkdirat(dirfd, dirs.v[i].name, 0777) && errno != EEXIST)
+                result = local_fail("create directory", d, err);
         }
         free(s);
         free(d);
@@ -865,15 +863,18 @@ static int get_tree(struct fs *fs, const char *src, int dirfd, const char *dst, 
         char *s = join(src, dirs.v[i].name), *d = join(dst, dirs.v[i].name);
         if (!s || !d)
             result = oom(err);
-        else
-            result = get_tree(fs, s, fds[i], d, depth + 1, out, err);
+        else {
+            int fd = open_subdir(dirfd, dirs.v[i].name, d, err);
+            if (fd < 0)
+                result = -1;
+            else {
+                result = get_tree(fs, s, fd, d, depth + 1, out, err);
+                close(fd);
+            }
+        }
         free(s);
         free(d);
     }
-    for (size_t i = 0; fds && i < dirs.n; i++)
-        if (fds[i] > 0)
-            close(fds[i]);
-    free(fds);
     entries_free(&files);
     entries_free(&dirs);
     free(p);
