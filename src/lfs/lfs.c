@@ -733,6 +733,15 @@ int lfs_unlink_pair(struct lfs_state *s, const struct lfs_mdir *dead)
     return err;
 }
 
+/* A pair left without entries that is not the first of its directory leaves the chain, as
+ * upstream drops it (§9.3): its predecessor takes its tail and its gstate delta. */
+static int drop_if_empty(struct lfs_state *s, const struct lfs_mdir *m, const uint32_t first[2])
+{
+    if (m->count != 0 || lfs_pair_same(m->pair, first) || lfs_pair_same(m->pair, s->root))
+        return 0;
+    return lfs_unlink_pair(s, m);
+}
+
 /* Remove metadata pairs no directory refers to and repoint half-relocated ones (§8). */
 static int deorphan(struct lfs_state *s)
 {
@@ -985,6 +994,8 @@ int lfs_remove(lfs_t *lfs, const char *path)
         struct lfs_mop op = {LFS_MKTAG(LFS_T_DELETE, lk.id, 0), NULL};
         err = lfs_mdir_commit(s, &lk.m, &op, 1, NULL);
     }
+    if (!err && !isdir)
+        err = drop_if_empty(s, &lk.m, lk.parent);
     if (!err && isdir) {
         /* take the removed directory's pair off the threaded list, clearing the flag */
         s->gstate.tag &= 0x7FFFFFFFu;
@@ -1107,6 +1118,8 @@ int lfs_rename(lfs_t *lfs, const char *oldpath, const char *newpath)
             s->gstate.pair[0] = s->gstate.pair[1] = 0;
             struct lfs_mop op = {LFS_MKTAG(LFS_T_DELETE, src.id, 0), NULL};
             err = lfs_mdir_commit(s, &src.m, &op, 1, NULL);
+            if (!err)
+                err = drop_if_empty(s, &src.m, src.parent);
         }
     }
     if (!err && replaced_dir) {

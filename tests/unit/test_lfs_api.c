@@ -329,6 +329,18 @@ static void test_split_and_grow(void **state)
         assert_int_equal(lfs_remove(&x.lfs, p), 0);
     }
     assert_int_equal(lfs_remove(&x.lfs, "/m"), LFS_ERR_NOTEMPTY);
+    for (int i = 1; i < 300; i += 2) {
+        char p[64];
+        snprintf(p, sizeof p, "/m/entry-with-a-long-name-%03d", i);
+        assert_int_equal(lfs_remove(&x.lfs, p), 0);
+    }
+    /* pairs emptied by the removals left the chain: root pair + /m's first pair */
+    assert_int_equal(lfs_fs_size(&x.lfs), 4);
+    assert_int_equal(lfs_remove(&x.lfs, "/m"), 0);
+    assert_int_equal(lfs_fs_size(&x.lfs), 2);
+    assert_int_equal(lfs_unmount(&x.lfs), 0);
+    assert_int_equal(lfs_mount(&x.lfs, &x.dev.cfg), 0);
+    assert_int_equal(lfs_fs_size(&x.lfs), 2);
     fx_free(&x);
 }
 
