@@ -179,8 +179,6 @@ int fs_cache_prog(struct fs_cache *c, uint32_t block, uint32_t off, const void *
 int fs_cache_erase(struct fs_cache *c, uint32_t block, struct error *err);
 /* Write every dirty block: runs in address order, the last programmed block last. */
 int fs_cache_flush(struct fs_cache *c, struct error *err);
-/* Drop cached contents (after the flash changed underneath) without writing. */
-void fs_cache_invalidate(struct fs_cache *c);
 void fs_cache_free(struct fs_cache *c);
 
 /* ---------------------------------------------------------------- mounted filesystem */

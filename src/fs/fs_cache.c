@@ -41,13 +41,6 @@ void fs_cache_free(struct fs_cache *c)
     c->data = c->loaded = c->dirty = NULL;
 }
 
-void fs_cache_invalidate(struct fs_cache *c)
-{
-    memset(c->loaded, 0, c->block_count);
-    memset(c->dirty, 0, c->block_count);
-    c->last_block = UINT32_MAX;
-}
-
 static int check_block(struct fs_cache *c, uint32_t block, uint32_t off, uint32_t size,
                        struct error *err)
 {
