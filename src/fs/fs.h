@@ -1,0 +1,288 @@
+/* The `--fs` commands: littlefs filesystems inside partitions, reached through the flash
+ * interface only (a firmware file, a device, anything with struct flash_ops).
+ *
+ * Layers:
+ *  - partitions: which partition a `PART:path` or partition argument means, including the
+ *    `vfs` region MicroPython >= v1.26 computes at boot when the table has no `vfs` row;
+ *  - a block cache (struct fs_cache) between littlefs and a partition window;
+ *  - a mounted filesystem (struct fs) and one function per command on it;
+ *  - fs_run(): one `--fs CMD ARGS...` as the tool runs it (argument rules of seed-spec §10.2).
+ * Nothing here prints: lines go to a struct fs_output callback, df/info numbers to structs. */
+#ifndef MP_FS_FS_H
+#define MP_FS_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp/ptable.h"
+#include "flash/flash.h"
+#include "util/error.h"
+
+/* MicroPython's littlefs geometry on ESP32 (littlefs.md §11.2): images we write must be the
+ * kind a board writes itself. */
+#define FS_BLOCK_SIZE 4096u
+#define FS_READ_SIZE 32u
+#define FS_PROG_SIZE 32u
+#define FS_CACHE_SIZE 128u
+#define FS_LOOKAHEAD_SIZE 32u
+#define FS_BLOCK_CYCLES 100
+#define FS_NAME_MAX 255u
+
+/* MicroPython's modification time: user attribute 1, 8 bytes LE, nanoseconds since
+ * 1970-01-01 UTC (littlefs.md §7.3, §11.2 "mtime"). put stores the local file's. */
+#define FS_ATTR_MTIME 1
+
+/* On-disk versions (littlefs.md §5.2): major << 16 | minor. */
+#define FS_DISK_VERSION_2_0 0x00020000u
+#define FS_DISK_VERSION_2_1 0x00020001u
+
+/* The 139-byte boot.py MicroPython's first-boot setup writes (ports/esp32/modules/inisetup.py),
+ * written by mkfs. */
+extern const char FS_BOOT_PY[];
+
+/* ---------------------------------------------------------------- output */
+
+enum fs_line_kind {
+    FS_LINE_OUT,    /* plain output: listings, copy lines, info (always shown) */
+    FS_LINE_LOG,    /* fs log line: "ls 'vfs:/'" (hidden by -q) */
+    FS_LINE_ACTION, /* main-program action line: "Erasing partition 'vfs' from 0x0..." */
+};
+
+struct fs_usage;
+
+struct fs_output {
+    /* One line of text without its newline. */
+    void (*line)(void *ctx, enum fs_line_kind kind, const char *text);
+    /* Bytes of a file for `cat`, in pieces, exactly as stored (no newline added). */
+    void (*data)(void *ctx, const void *buf, size_t len);
+    /* One mounted partition's numbers for `df` (the caller prints the table). */
+    void (*usage)(void *ctx, const struct fs_usage *usage);
+    void *ctx;
+};
+
+/* ---------------------------------------------------------------- partitions */
+
+struct fs_partition {
+    char name[PTABLE_LABEL_MAX + 1];
+    uint8_t type;
+    uint8_t subtype;
+    uint32_t offset;
+    uint32_t size;
+    int computed; /* 1: the vfs region the firmware creates at boot (no table row) */
+};
+
+struct fs_partitions {
+    struct fs_partition parts[PTABLE_MAX_ENTRIES + 1];
+    int count;
+};
+
+/* The filesystem region MicroPython >= v1.26 registers as `vfs` when the table has no data
+ * partition labelled `vfs` or `ffat` (ports/esp32/main.c, boardctrl_startup; littlefs.md §11.4):
+ * from the highest end (offset + size) of any partition in the table to the end of flash,
+ * unaligned beyond what the table gives. Returns 1 and sets offset/size when such a region
+ * exists, 0 when the table has vfs/ffat or no room is left. */
+int fs_vfs_region(const struct ptable *table, uint32_t flash_size, uint32_t *offset,
+                  uint32_t *size);
+
+/* Every table entry (negative sizes dropped) plus the computed vfs region when there is one. */
+void fs_partitions_from_table(const struct ptable *table, uint32_t flash_size,
+                              struct fs_partitions *out);
+/* The named partition, or NULL. */
+const struct fs_partition *fs_partitions_find(const struct fs_partitions *parts,
+                                              const char *name);
+
+/* Split a path argument "PART:path" at its last colon. Without a colon *part is left as it is
+ * (so a prefix stays in force for the following arguments: pass the same buffer each time,
+ * starting with "vfs"). Returns the path part. A prefix longer than a partition label is
+ * reported as "Partition '<prefix>' not found." (ERROR_PARTITION) and NULL returned. */
+const char *fs_split_path(const char *arg, char part[PTABLE_LABEL_MAX + 1], struct error *err);
+
+enum fs_default_parts {
+    FS_DEFAULT_FS_PARTS, /* df, info: every data partition of subtype fat or littlefs */
+    FS_DEFAULT_VFS,      /* mkfs, grow: vfs */
+};
+/* Partitions named by names[0..n) (each must exist: "Partition '<p>' not found."), or the
+ * default set in offset order when n == 0. out must hold PTABLE_MAX_ENTRIES + 1 pointers. */
+int fs_select_partitions(const struct fs_partitions *parts, const char *const *names, int n,
+                         enum fs_default_parts dflt, const struct fs_partition **out,
+                         int *count, struct error *err);
+
+/* Open a window on the partition's bytes of flash. */
+void fs_window_open(struct flash_window *w, struct flash *flash, const struct fs_partition *p);
+
+/* ---------------------------------------------------------------- disk version */
+
+/* The on-disk version to format with for a firmware of this MicroPython version ("v1.21.0",
+ * "1.23.0", "v1.22.0-preview.12.gabc", NULL or unparsable = unknown). See fs_part.c. */
+uint32_t fs_format_version_for(const char *micropython_version);
+
+/* The MicroPython version a firmware's app image was built from, found in its bytes: the
+ * sysname string "MicroPython-1.23.0-xtensa-IDF..." (present in every build, also custom ones
+ * whose banner shows a commit hash), else the banner "MicroPython v1.23.0 on ...". Official
+ * builds leave the app descriptor's version field empty. Writes e.g. "1.23.0" or
+ * "1.24.0-preview" to out and returns 1; 0 when none is found. */
+int fs_find_micropython_version(const uint8_t *app, size_t len, char *out, size_t size);
+
+/* ---------------------------------------------------------------- helpers */
+
+/* pathlib-like normal form used in messages and copy lines: "" and "." -> ".", repeated and
+ * trailing slashes and "." components removed, a leading "/" kept. Truncates to size. */
+void fs_path_norm(const char *in, char *out, size_t size);
+/* a/b in that normal form ("." / b = b). */
+void fs_path_join(const char *a, const char *b, char *out, size_t size);
+/* Whether a directory entry name read from an image may be used as one local path component:
+ * non-empty, no '/', no NUL within len, not "." or "..". */
+int fs_name_is_safe(const char *name, size_t len);
+/* round(100 * used / total) with Python's round-half-to-even; 0 when total is 0. */
+uint32_t fs_percent_half_even(uint64_t used, uint64_t total);
+
+/* ---------------------------------------------------------------- block cache */
+
+enum fs_flush_mode {
+    /* Write dirty blocks at every littlefs sync (each commit). Within one flush the block of
+     * the last program (the commit) is written after all others, so a cut-off transfer leaves
+     * what littlefs would leave after a power cut: data on flash before the metadata that
+     * refers to it. The default. */
+    FS_FLUSH_AT_SYNC,
+    /* Keep everything until unmount, then write once in address order. Fewest transfers, but a
+     * transfer cut off in the middle can leave metadata pointing at unwritten blocks. */
+    FS_FLUSH_AT_UNMOUNT,
+};
+
+/* Write-back cache of whole blocks over a flash (a partition window). Every block is read
+ * from flash at most once; programs and erases change the cached copy and mark it dirty;
+ * fs_cache_flush writes dirty blocks as runs of consecutive blocks, one flash_write per run.
+ * Bytes past the end of the flash (a firmware file that stops inside the partition) read as
+ * erased. */
+struct fs_cache {
+    struct flash *flash;
+    uint32_t block_size;
+    uint32_t block_count; /* blocks the window can hold (its limit / block size) */
+    uint8_t *data;        /* block_count * block_size bytes, valid where loaded */
+    uint8_t *loaded;      /* per block: contents in data */
+    uint8_t *dirty;       /* per block: differs from flash */
+    uint32_t last_block;  /* block of the most recent program or erase; UINT32_MAX: none */
+    uint32_t outside;     /* first block asked for beyond block_count; UINT32_MAX: none */
+    uint32_t changes;     /* programs and erases since init (the flash will differ) */
+    /* statistics (bench and tests) */
+    uint32_t flash_reads;  /* flash_read calls */
+    uint32_t flash_writes; /* flash_write calls (= runs written) */
+    uint64_t bytes_written;
+};
+
+int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
+                  struct error *err);
+int fs_cache_read(struct fs_cache *c, uint32_t block, uint32_t off, void *buf, uint32_t size,
+                  struct error *err);
+int fs_cache_prog(struct fs_cache *c, uint32_t block, uint32_t off, const void *buf,
+                  uint32_t size, struct error *err);
+int fs_cache_erase(struct fs_cache *c, uint32_t block, struct error *err);
+/* Write every dirty block: runs in address order, the last programmed block last. */
+int fs_cache_flush(struct fs_cache *c, struct error *err);
+void fs_cache_free(struct fs_cache *c);
+
+/* ---------------------------------------------------------------- mounted filesystem */
+
+struct fs; /* a littlefs filesystem mounted on a partition, with its block cache */
+
+/* Numbers of one mounted filesystem (df and info). */
+struct fs_usage {
+    char part[PTABLE_LABEL_MAX + 1];
+    uint32_t disk_version;     /* major << 16 | minor, from the superblock */
+    uint32_t name_max;
+    uint32_t block_size;
+    uint32_t block_count;      /* from the superblock */
+    uint32_t blocks_used;      /* littlefs fs_size: blocks in use */
+    uint32_t partition_blocks; /* partition bytes / block size (the firmware wants it equal) */
+    /* df columns (seed-spec §10.3) */
+    uint32_t total_kb, used_kb, free_kb, used_percent;
+};
+
+/* Mount the littlefs on `window` (a partition window; part gives name and size). Blocks are
+ * taken from the superblock, so a filesystem smaller than its partition mounts (for grow). The
+ * filesystem keeps its on-disk version: a 2.0 image stays 2.0 when changed. */
+int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *part,
+             enum fs_flush_mode mode, struct error *err);
+/* Unmount, write what is cached and free. With fs NULL does nothing. Returns the first error. */
+int fs_unmount(struct fs *fs, struct error *err);
+/* The cache statistics of a mounted filesystem. */
+const struct fs_cache *fs_cache_of(const struct fs *fs);
+
+/* Format the partition: erase all of it, make a filesystem of size / 4096 blocks with the
+ * given on-disk version (FS_DISK_VERSION_2_0 or _2_1) and write FS_BOOT_PY as /boot.py.
+ * "Partition '<p>' is not in firmware file." when the window holds no byte of it. */
+int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk_version,
+            enum fs_flush_mode mode, const struct fs_output *out, struct error *err);
+
+/* Recursive listing (seed-spec §10.3): per directory its files, then its subdirectories with a
+ * trailing '/', then each subdirectory's listing; names relative to path. FS_LINE_OUT lines. */
+int fs_ls(struct fs *fs, const char *path, const struct fs_output *out, struct error *err);
+/* A regular file's bytes through out->data. */
+int fs_cat(struct fs *fs, const char *path, const struct fs_output *out, struct error *err);
+/* Read a whole file into a malloc'ed buffer (*len bytes). */
+int fs_read_file(struct fs *fs, const char *path, uint8_t **data, size_t *len,
+                 struct error *err);
+/* Create (replace) a file with these bytes. */
+int fs_write_file(struct fs *fs, const char *path, const void *data, size_t len,
+                  struct error *err);
+struct fs_stat {
+    int is_dir;
+    uint32_t size;
+    int has_mtime;     /* the entry carries MicroPython's mtime attribute */
+    uint64_t mtime_ns; /* nanoseconds since 1970-01-01 UTC */
+};
+int fs_stat(struct fs *fs, const char *path, struct fs_stat *st, struct error *err);
+/* mkdir -p: parents as needed, an existing directory is fine, an existing file is an error. */
+int fs_mkdir(struct fs *fs, const char *path, struct error *err);
+/* Remove a file or a whole tree (the root: everything in it). */
+int fs_rm(struct fs *fs, const char *path, struct error *err);
+int fs_rename(struct fs *fs, const char *from, const char *to, struct error *err);
+/* Copy src out to the local path dest (seed-spec §10.3 "get"): a file goes into dest when dest
+ * is a directory, else becomes dest; a directory's contents go into dest, with
+ * "<src> -> <dest>" lines. Entry names that are not one safe path component ('/', ".", "..",
+ * NUL, empty) are refused naming the entry; nothing is written through a local symlink
+ * inside dest. */
+int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_output *out,
+           struct error *err);
+/* Copy the local file or directory src into the filesystem at dest (seed-spec §10.3 "put"): a
+ * file becomes dest/<name> when dest is a directory, else dest (a new name is created); a
+ * directory becomes dest/<name>/... A missing src is an error. Files keep their local
+ * modification time as MicroPython's mtime attribute.
+ * Note the asymmetry kept from the Python tool: `get DIR DEST` copies DIR's contents into DEST,
+ * `put DIR DEST` copies DIR itself into DEST (DEST/DIR/...). */
+int fs_put(struct fs *fs, const char *src, const char *dest, const struct fs_output *out,
+           struct error *err);
+int fs_usage(struct fs *fs, struct fs_usage *usage, struct error *err);
+/* Grow to block_count blocks (0: the whole partition). Smaller than now is refused, equal does
+ * nothing, more than the partition holds is refused. Logs "fs: grow ...". */
+int fs_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out,
+            struct error *err);
+
+/* The info lines of seed-spec §10.3 for one filesystem, as FS_LINE_OUT lines. */
+void fs_info_lines(const struct fs_usage *usage, const struct fs_output *out);
+
+/* ---------------------------------------------------------------- one --fs command */
+
+struct fs_env {
+    struct flash *flash;                /* the whole flash: firmware file or device */
+    const struct fs_partitions *parts;  /* from fs_partitions_from_table */
+    const char *micropython_version;    /* of the firmware, for mkfs; NULL if unknown */
+    enum fs_flush_mode flush;
+    const struct fs_output *out;
+    /* SIZE syntax of the command line (seed-spec §1.4) for grow's BLOCKS, e.g. the tool's
+     * value_parse_size; NULL: plain integers */
+    int (*parse_size)(const char *text, int64_t *value, struct error *err);
+    /* Set to 1 when the command changed the flash (a firmware file then needs saving); may
+     * be NULL. Left alone otherwise. */
+    int *changed;
+};
+
+/* Run `--fs cmd args...` (ls cat mkdir rm rename get put mkfs grow df info) with the argument
+ * rules of seed-spec §10.2: PART: prefixes split at the last colon and sticky, default vfs;
+ * each partition mounted once per run of arguments naming it, and written back before another
+ * is mounted. Partitions outside the file or without a filesystem are skipped (with a log line)
+ * by ls, cat, get, df and info; for mkdir, rm, rename and put they are errors. */
+int fs_run(const struct fs_env *env, const char *cmd, int argc, const char *const argv[],
+           struct error *err);
+
+#endif

@@ -1,0 +1,159 @@
+/* Write-back block cache between littlefs and a flash window (see fs.h).
+ *
+ * Why whole blocks: over a serial line every flash transaction costs a round trip, so a block is
+ * fetched once and kept, and writes go out as few, large, consecutive runs. The cache holds the
+ * partition's bytes in one lazily filled array, so a run is written straight from it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/fs.h"
+
+int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
+                  struct error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->flash = flash;
+    c->block_size = block_size;
+    c->block_count = (flash->limit - flash->base) / block_size;
+    c->last_block = UINT32_MAX;
+    c->outside = UINT32_MAX;
+    if (c->block_count == 0)
+        return error_setk(err, ERROR_VALUE, "%s: 0x%x bytes hold no %u-byte block",
+                          flash->name ? flash->name : "partition", flash->limit - flash->base,
+                          block_size);
+    /* malloc, not calloc: pages of blocks never touched are never committed. */
+    c->data = malloc((size_t)c->block_count * block_size);
+    c->loaded = calloc(c->block_count, 1);
+    c->dirty = calloc(c->block_count, 1);
+    if (!c->data || !c->loaded || !c->dirty) {
+        fs_cache_free(c);
+        return error_setk(err, ERROR_OS, "out of memory for a cache of %u blocks",
+                          c->block_count);
+    }
+    return 0;
+}
+
+void fs_cache_free(struct fs_cache *c)
+{
+    free(c->data);
+    free(c->loaded);
+    free(c->dirty);
+    c->data = c->loaded = c->dirty = NULL;
+}
+
+static int check_block(struct fs_cache *c, uint32_t block, uint32_t off, uint32_t size,
+                       struct error *err)
+{
+    if (block >= c->block_count && c->outside == UINT32_MAX)
+        c->outside = block;
+    if (block >= c->block_count || off > c->block_size || size > c->block_size - off)
+        return error_setk(err, ERROR_LITTLEFS,
+                          "block %u (offset %u, %u bytes) is outside %s (%u blocks)", block, off,
+                          size, c->flash->name ? c->flash->name : "the partition",
+                          c->block_count);
+    return 0;
+}
+
+static uint8_t *block_ptr(const struct fs_cache *c, uint32_t block)
+{
+    return c->data + (size_t)block * c->block_size;
+}
+
+/* Bring a block into the cache: the bytes the flash holds, 0xFF for any part beyond its end. */
+static int load(struct fs_cache *c, uint32_t block, struct error *err)
+{
+    if (c->loaded[block])
+        return 0;
+    uint8_t *p = block_ptr(c, block);
+    uint32_t addr = c->flash->base + block * c->block_size;
+    uint32_t avail = 0;
+    if (c->flash->size > addr)
+        avail = c->flash->size - addr;
+    if (avail > c->block_size)
+        avail = c->block_size;
+    if (avail) {
+        c->flash_reads++;
+        if (flash_read(c->flash, addr, p, avail, err))
+            return -1;
+    }
+    memset(p + avail, 0xFF, c->block_size - avail);
+    c->loaded[block] = 1;
+    return 0;
+}
+
+int fs_cache_read(struct fs_cache *c, uint32_t block, uint32_t off, void *buf, uint32_t size,
+                  struct error *err)
+{
+    if (check_block(c, block, off, size, err) || load(c, block, err))
+        return -1;
+    memcpy(buf, block_ptr(c, block) + off, size);
+    return 0;
+}
+
+int fs_cache_prog(struct fs_cache *c, uint32_t block, uint32_t off, const void *buf,
+                  uint32_t size, struct error *err)
+{
+    if (check_block(c, block, off, size, err) || load(c, block, err))
+        return -1;
+    memcpy(block_ptr(c, block) + off, buf, size);
+    c->changes++;
+    c->dirty[block] = 1;
+    c->last_block = block;
+    return 0;
+}
+
+int fs_cache_erase(struct fs_cache *c, uint32_t block, struct error *err)
+{
+    if (check_block(c, block, 0, 0, err))
+        return -1;
+    /* No read needed: the whole block becomes erased. On flash an erase is a write of 0xFF. */
+    memset(block_ptr(c, block), 0xFF, c->block_size);
+    c->changes++;
+    c->loaded[block] = 1;
+    c->dirty[block] = 1;
+    c->last_block = block;
+    return 0;
+}
+
+static int write_run(struct fs_cache *c, uint32_t first, uint32_t count, struct error *err)
+{
+    uint32_t addr = c->flash->base + first * c->block_size;
+    uint32_t len = count * c->block_size;
+    c->flash_writes++;
+    c->bytes_written += len;
+    if (flash_write(c->flash, addr, block_ptr(c, first), len, err))
+        return -1;
+    memset(c->dirty + first, 0, count);
+    return 0;
+}
+
+int fs_cache_flush(struct fs_cache *c, struct error *err)
+{
+    /* littlefs programs a commit's metadata after the data it refers to, then syncs; keeping
+     * the most recently programmed block for last keeps that order on the flash. */
+    uint32_t last = c->last_block;
+    int hold = last != UINT32_MAX && c->dirty[last];
+    if (hold)
+        c->dirty[last] = 0;
+    for (uint32_t b = 0; b < c->block_count;) {
+        if (!c->dirty[b]) {
+            b++;
+            continue;
+        }
+        uint32_t end = b;
+        while (end < c->block_count && c->dirty[end])
+            end++;
+        if (write_run(c, b, end - b, err)) {
+            if (hold)
+                c->dirty[last] = 1;
+            return -1;
+        }
+        b = end;
+    }
+    if (hold && write_run(c, last, 1, err)) {
+        c->dirty[last] = 1;
+        return -1;
+    }
+    c->last_block = UINT32_MAX;
+    return flash_flush(c->flash, err);
+}

@@ -1,0 +1,320 @@
+/* One `--fs CMD ARGS...` as the tool runs it: argument rules of seed-spec §10.2, each partition
+ * mounted once for a run of arguments naming it and written back before the next mount (the
+ * Python tool mounted afresh per argument without writing back first and lost updates, §10.5). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/fs.h"
+
+static void say(const struct fs_output *out, enum fs_line_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(const struct fs_output *out, enum fs_line_kind kind, const char *fmt, ...)
+{
+    if (!out || !out->line)
+        return;
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    out->line(out->ctx, kind, text);
+}
+
+/* The mounted partition of a run of arguments. */
+struct session {
+    const struct fs_env *env;
+    const struct fs_partition *part;
+    struct flash_window window;
+    struct fs *fs;
+    int skipped; /* part could not be mounted and was skipped */
+};
+
+static int session_close(struct session *s, struct error *err)
+{
+    if (s->fs && fs_cache_of(s->fs)->changes && s->env->changed)
+        *s->env->changed = 1;
+    int rc = fs_unmount(s->fs, err);
+    s->fs = NULL;
+    s->part = NULL;
+    s->skipped = 0;
+    return rc;
+}
+
+/* Make the partition named `name` the mounted one. Returns 1 when mounted, 0 when skipped
+ * (not in the file or no filesystem, and skipping is allowed), -1 on error. */
+static int session_use(struct session *s, const char *name, int may_skip, struct error *err)
+{
+    if (s->part && strcmp(s->part->name, name) == 0)
+        return s->fs ? 1 : 0;
+    if (session_close(s, err))
+        return -1;
+    const struct fs_partition *p = fs_partitions_find(s->env->parts, name);
+    if (!p)
+        return error_setk(err, ERROR_PARTITION, "Partition '%s' not found.", name);
+    s->part = p;
+    fs_window_open(&s->window, s->env->flash, p);
+    if (s->window.flash.size == 0) {
+        if (!may_skip)
+            return error_setk(err, ERROR_VALUE, "Partition '%s' is not in firmware file.", name);
+        say(s->env->out, FS_LINE_LOG, "Skipping partition '%s': not in the firmware file", name);
+        s->skipped = 1;
+        return 0;
+    }
+    struct error merr;
+    if (fs_mount(&s->fs, &s->window.flash, p, s->env->flush, &merr)) {
+        if (!may_skip) {
+            if (err)
+                *err = merr;
+            return -1;
+        }
+        say(s->env->out, FS_LINE_LOG, "Skipping partition '%s': %s", name, merr.msg);
+        s->skipped = 1;
+        return 0;
+    }
+    return 1;
+}
+
+enum path_cmd { CMD_LS, CMD_CAT, CMD_MKDIR, CMD_RM };
+
+static int run_paths(const struct fs_env *env, enum path_cmd cmd, int argc,
+                     const char *const argv[], struct error *err)
+{
+    static const char *const names[] = {"ls", "cat", "mkdir", "rm"};
+    static const char *const root[] = {"."};
+    if (argc == 0 && cmd == CMD_LS) {
+        argv = root;
+        argc = 1;
+    }
+    int may_skip = cmd == CMD_LS || cmd == CMD_CAT;
+    struct session s = {.env = env};
+    char part[PTABLE_LABEL_MAX + 1] = "vfs";
+    int result = 0;
+    for (int i = 0; i < argc && !result; i++) {
+        const char *path = fs_split_path(argv[i], part, err);
+        if (!path) {
+            result = -1;
+            break;
+        }
+        int rc = session_use(&s, part, may_skip, err);
+        if (rc < 0) {
+            result = -1;
+            break;
+        }
+        if (rc == 0)
+            continue;
+        char shown[1024];
+        fs_path_norm(path, shown, sizeof shown);
+        say(env->out, FS_LINE_LOG, "%s '%s:%s'", names[cmd], part, shown);
+        switch (cmd) {
+        case CMD_LS: result = fs_ls(s.fs, path, env->out, err); break;
+        case CMD_CAT: result = fs_cat(s.fs, path, env->out, err); break;
+        case CMD_MKDIR: result = fs_mkdir(s.fs, path, err); break;
+        case CMD_RM: result = fs_rm(s.fs, path, err); break;
+        }
+    }
+    /* write back what was done even when a later argument failed */
+    if (session_close(&s, result ? NULL : err))
+        result = -1;
+    return result;
+}
+
+static int run_rename(const struct fs_env *env, int argc, const char *const argv[],
+                      struct error *err)
+{
+    if (argc != 2)
+        return error_setk(err, ERROR_VALUE, "'--fs rename' requires two arguments");
+    char part1[PTABLE_LABEL_MAX + 1] = "vfs", part2[PTABLE_LABEL_MAX + 1];
+    const char *from = fs_split_path(argv[0], part1, err);
+    if (!from)
+        return -1;
+    memcpy(part2, part1, sizeof part2);
+    const char *to = fs_split_path(argv[1], part2, err);
+    if (!to)
+        return -1;
+    if (strcmp(part1, part2) != 0)
+        return error_setk(err, ERROR_VALUE, "'--fs rename' Both partitions must be the same");
+    struct session s = {.env = env};
+    int result = session_use(&s, part1, 0, err) < 0 ? -1 : 0;
+    if (!result) {
+        say(env->out, FS_LINE_LOG, "rename '%s:%s' -> '%s'", part1, from, to);
+        result = fs_rename(s.fs, from, to, err);
+    }
+    if (session_close(&s, result ? NULL : err))
+        result = -1;
+    return result;
+}
+
+static int run_get(const struct fs_env *env, int argc, const char *const argv[],
+                   struct error *err)
+{
+    const char *dest = ".";
+    if (argc >= 2)
+        dest = argv[--argc];
+    struct session s = {.env = env};
+    char part[PTABLE_LABEL_MAX + 1] = "vfs";
+    int result = 0;
+    for (int i = 0; i < argc && !result; i++) {
+        const char *src = fs_split_path(argv[i], part, err);
+        if (!src) {
+            result = -1;
+            break;
+        }
+        int rc = session_use(&s, part, 1, err);
+        if (rc < 0)
+            result = -1;
+        if (rc <= 0)
+            continue;
+        say(env->out, FS_LINE_LOG, "get '%s:%s' -> '%s'", part, src, dest);
+        result = fs_get(s.fs, src, dest, env->out, err);
+    }
+    if (session_close(&s, result ? NULL : err))
+        result = -1;
+    return result;
+}
+
+static int run_put(const struct fs_env *env, int argc, const char *const argv[],
+                   struct error *err)
+{
+    if (argc == 0)
+        return error_setk(err, ERROR_VALUE, "'--fs put' requires a file or directory to copy");
+    const char *destarg = ".";
+    if (argc >= 2)
+        destarg = argv[--argc];
+    char part[PTABLE_LABEL_MAX + 1] = "vfs";
+    const char *dest = fs_split_path(destarg, part, err);
+    if (!dest)
+        return -1;
+    struct session s = {.env = env};
+    int result = session_use(&s, part, 0, err) < 0 ? -1 : 0;
+    for (int i = 0; i < argc && !result; i++) {
+        say(env->out, FS_LINE_LOG, "put '%s' -> '%s:%s':", argv[i], part, dest);
+        result = fs_put(s.fs, argv[i], dest, env->out, err);
+    }
+    if (session_close(&s, result ? NULL : err))
+        result = -1;
+    return result;
+}
+
+static int run_mkfs(const struct fs_env *env, int argc, const char *const argv[],
+                    struct error *err)
+{
+    const struct fs_partition *sel[PTABLE_MAX_ENTRIES + 1];
+    int n;
+    if (fs_select_partitions(env->parts, argv, argc, FS_DEFAULT_VFS, sel, &n, err))
+        return -1;
+    uint32_t version = fs_format_version_for(env->micropython_version);
+    for (int i = 0; i < n; i++) {
+        struct flash_window w;
+        fs_window_open(&w, env->flash, sel[i]);
+        int rc = fs_mkfs(&w.flash, sel[i], version, env->flush, env->out, err);
+        if (env->changed && w.flash.size > 0)
+            *env->changed = 1; /* erased at least, even when formatting failed */
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_blocks(const struct fs_env *env, const char *text, uint32_t *blocks,
+                        struct error *err)
+{
+    int64_t v;
+    if (env->parse_size) {
+        if (env->parse_size(text, &v, err))
+            return -1;
+    } else {
+        char *end;
+        errno = 0;
+        v = strtoll(text, &end, 0);
+        if (errno || end == text || *end)
+            return error_setk(err, ERROR_VALUE, "invalid block count '%s'", text);
+    }
+    if (v < 0)
+        return error_setk(err, ERROR_VALUE, "block count '%s' is negative", text);
+    if (v > 0xFFFFFFFFll)
+        return error_setk(err, ERROR_VALUE, "block count '%s' is too large", text);
+    *blocks = (uint32_t)v;
+    return 0;
+}
+
+static int run_grow(const struct fs_env *env, int argc, const char *const argv[],
+                    struct error *err)
+{
+    if (argc > 2)
+        return error_setk(err, ERROR_VALUE, "'--fs grow' takes a partition and a block count");
+    const char *name = argc >= 1 ? argv[0] : "vfs";
+    uint32_t blocks = 0;
+    if (argc == 2 && parse_blocks(env, argv[1], &blocks, err))
+        return -1;
+    struct session s = {.env = env};
+    int result = session_use(&s, name, 0, err) < 0 ? -1 : 0;
+    if (!result)
+        result = fs_grow(s.fs, blocks, env->out, err);
+    if (session_close(&s, result ? NULL : err))
+        result = -1;
+    return result;
+}
+
+static int run_usage(const struct fs_env *env, int info, int argc, const char *const argv[],
+                     struct error *err)
+{
+    const struct fs_partition *sel[PTABLE_MAX_ENTRIES + 1];
+    int n;
+    if (fs_select_partitions(env->parts, argv, argc, FS_DEFAULT_FS_PARTS, sel, &n, err))
+        return -1;
+    int result = 0;
+    for (int i = 0; i < n && !result; i++) {
+        struct session s = {.env = env};
+        int rc = session_use(&s, sel[i]->name, 1, err);
+        if (rc < 0)
+            return -1;
+        if (rc > 0) {
+            struct fs_usage u;
+            result = fs_usage(s.fs, &u, err);
+            if (!result && u.block_count != u.partition_blocks)
+                say(env->out, FS_LINE_LOG,
+                    "Warning: the filesystem on '%s' has %u blocks, the partition %u: "
+                    "MicroPython mounts it only when they are equal (use grow)",
+                    u.part, u.block_count, u.partition_blocks);
+            if (!result && info)
+                fs_info_lines(&u, env->out);
+            else if (!result && env->out && env->out->usage)
+                env->out->usage(env->out->ctx, &u);
+        }
+        if (session_close(&s, result ? NULL : err))
+            result = -1;
+    }
+    return result;
+}
+
+int fs_run(const struct fs_env *env, const char *cmd, int argc, const char *const argv[],
+           struct error *err)
+{
+    if (strcmp(cmd, "ls") == 0)
+        return run_paths(env, CMD_LS, argc, argv, err);
+    if (strcmp(cmd, "cat") == 0)
+        return run_paths(env, CMD_CAT, argc, argv, err);
+    if (strcmp(cmd, "mkdir") == 0)
+        return run_paths(env, CMD_MKDIR, argc, argv, err);
+    if (strcmp(cmd, "rm") == 0)
+        return run_paths(env, CMD_RM, argc, argv, err);
+    if (strcmp(cmd, "rename") == 0)
+        return run_rename(env, argc, argv, err);
+    if (strcmp(cmd, "get") == 0)
+        return run_get(env, argc, argv, err);
+    if (strcmp(cmd, "put") == 0)
+        return run_put(env, argc, argv, err);
+    if (strcmp(cmd, "mkfs") == 0)
+        return run_mkfs(env, argc, argv, err);
+    if (strcmp(cmd, "grow") == 0)
+        return run_grow(env, argc, argv, err);
+    if (strcmp(cmd, "df") == 0)
+        return run_usage(env, 0, argc, argv, err);
+    if (strcmp(cmd, "info") == 0)
+        return run_usage(env, 1, argc, argv, err);
+    return error_setk(err, ERROR_VALUE, "Unknown --fs command '%s'", cmd);
+}

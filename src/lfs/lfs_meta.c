@@ -1,0 +1,911 @@
+/* Block device access, metadata pairs: fetch (§4.5, §4.6), commit and compaction (§4, §9). */
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "lfs/lfs_int.h"
+#include "lfs/lfs_meta.h"
+
+uint32_t lfs_crc(uint32_t crc, const void *data, size_t size)
+{
+    /* littlefs keeps the register un-inverted; zlib inverts on entry and exit (§1). */
+    uLong c = ~crc & 0xFFFFFFFFu;
+    const Bytef *p = data;
+    while (size > 0) {
+        uInt n = size > 0x40000000u ? 0x40000000u : (uInt)size;
+        c = crc32(c, p, n);
+        p += n;
+        size -= n;
+    }
+    return ~(uint32_t)c;
+}
+
+uint32_t lfs_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void lfs_put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* ---------------------------------------------------------------- block device */
+
+static uint32_t align_down(uint32_t v, uint32_t a)
+{
+    return v - v % a;
+}
+
+static uint32_t align_up(uint32_t v, uint32_t a)
+{
+    return align_down(v + a - 1, a);
+}
+
+int lfs_bd_read(struct lfs_state *s, uint32_t block, uint32_t off, void *buf, uint32_t size)
+{
+    uint8_t *out = buf;
+    if (block >= s->block_count || off > s->block_size || size > s->block_size - off)
+        return LFS_ERR_CORRUPT;
+    uint32_t rs = s->cfg.read_size;
+    while (size > 0) {
+        if (s->rc_block == block && off >= s->rc_off && off < s->rc_off + s->rc_len) {
+            uint32_t n = s->rc_off + s->rc_len - off;
+            if (n > size)
+                n = size;
+            memcpy(out, s->rc + (off - s->rc_off), n);
+            out += n;
+            off += n;
+            size -= n;
+            continue;
+        }
+        if (off % rs == 0 && size >= rs) {
+            uint32_t n = align_down(size, rs);
+            int err = s->cfg.read(&s->cfg, block, off, out, n);
+            if (err)
+                return err < 0 ? err : LFS_ERR_IO;
+            out += n;
+            off += n;
+            size -= n;
+            continue;
+        }
+        uint32_t coff = align_down(off, rs);
+        uint32_t clen = align_up(s->cfg.cache_size, rs);
+        if (clen > s->block_size - coff)
+            clen = s->block_size - coff;
+        s->rc_block = LFS_BLOCK_NULL;
+        int err = s->cfg.read(&s->cfg, block, coff, s->rc, clen);
+        if (err)
+            return err < 0 ? err : LFS_ERR_IO;
+        s->rc_block = block;
+        s->rc_off = coff;
+        s->rc_len = clen;
+    }
+    return 0;
+}
+
+int lfs_bd_prog(struct lfs_state *s, uint32_t block, uint32_t off, const void *buf,
+                uint32_t size)
+{
+    if (block >= s->block_count || off > s->block_size || size > s->block_size - off)
+        return LFS_ERR_CORRUPT;
+    if (s->rc_block == block)
+        s->rc_block = LFS_BLOCK_NULL;
+    int err = s->cfg.prog(&s->cfg, block, off, buf, size);
+    return err ? (err < 0 ? err : LFS_ERR_IO) : 0;
+}
+
+int lfs_bd_erase(struct lfs_state *s, uint32_t block)
+{
+    if (block >= s->block_count)
+        return LFS_ERR_CORRUPT;
+    if (s->rc_block == block)
+        s->rc_block = LFS_BLOCK_NULL;
+    int err = s->cfg.erase(&s->cfg, block);
+    return err ? (err < 0 ? err : LFS_ERR_IO) : 0;
+}
+
+int lfs_bd_sync(struct lfs_state *s)
+{
+    if (!s->cfg.sync)
+        return 0;
+    int err = s->cfg.sync(&s->cfg);
+    return err ? (err < 0 ? err : LFS_ERR_IO) : 0;
+}
+
+/* ---------------------------------------------------------------- pairs and gstate */
+
+int lfs_pair_isnull(const uint32_t p[2])
+{
+    return p[0] == LFS_BLOCK_NULL || p[1] == LFS_BLOCK_NULL;
+}
+
+/* Same two blocks, in any order. */
+int lfs_pair_same(const uint32_t a[2], const uint32_t b[2])
+{
+    return (a[0] == b[0] && a[1] == b[1]) || (a[0] == b[1] && a[1] == b[0]);
+}
+
+/* Sharing any block (how upstream matches a relocated pair). */
+int lfs_pair_overlap(const uint32_t a[2], const uint32_t b[2])
+{
+    return a[0] == b[0] || a[0] == b[1] || a[1] == b[0] || a[1] == b[1];
+}
+
+void lfs_gstate_xor(struct lfs_gstate *a, const struct lfs_gstate *b)
+{
+    a->tag ^= b->tag;
+    a->pair[0] ^= b->pair[0];
+    a->pair[1] ^= b->pair[1];
+}
+
+int lfs_gstate_iszero(const struct lfs_gstate *g)
+{
+    return g->tag == 0 && g->pair[0] == 0 && g->pair[1] == 0;
+}
+
+int lfs_gstate_hasmove(const struct lfs_gstate *g)
+{
+    return LFS_TAG_TYPE1(g->tag) == 4;
+}
+
+int lfs_gstate_hasorphans(const struct lfs_gstate *g)
+{
+    return (g->tag >> 31) != 0;
+}
+
+/* The id hidden by a pending move in this pair, or -1. */
+int lfs_moved_id(const struct lfs_state *s, const struct lfs_mdir *m)
+{
+    if (!lfs_gstate_hasmove(&s->gdisk) || !lfs_pair_same(s->gdisk.pair, m->pair))
+        return -1;
+    return (int)LFS_TAG_ID(s->gdisk.tag);
+}
+
+/* ---------------------------------------------------------------- mdir model */
+
+static void entry_free(struct lfs_mentry *e)
+{
+    free(e->name);
+    free(e->sdata);
+    for (uint32_t i = 0; i < e->nattr; i++)
+        free(e->attr[i].data);
+    free(e->attr);
+    memset(e, 0, sizeof *e);
+}
+
+void lfs_mdir_free(struct lfs_mdir *m)
+{
+    for (uint32_t i = 0; i < m->count; i++)
+        entry_free(&m->e[i]);
+    free(m->e);
+    m->e = NULL;
+    m->count = m->cap = 0;
+}
+
+void lfs_mdir_init(struct lfs_mdir *m)
+{
+    memset(m, 0, sizeof *m);
+    m->pair[0] = m->pair[1] = LFS_BLOCK_NULL;
+    m->tail[0] = m->tail[1] = LFS_BLOCK_NULL;
+    m->ptag = 0xFFFFFFFFu;
+}
+
+static int dup_bytes(uint8_t **dst, const void *src, uint32_t n)
+{
+    uint8_t *p = malloc(n ? n : 1);
+    if (!p)
+        return LFS_ERR_NOMEM;
+    if (n)
+        memcpy(p, src, n);
+    free(*dst);
+    *dst = p;
+    return 0;
+}
+
+static int mdir_reserve(struct lfs_mdir *m, uint32_t count)
+{
+    if (count <= m->cap)
+        return 0;
+    uint32_t cap = m->cap ? m->cap * 2 : 16;
+    while (cap < count)
+        cap *= 2;
+    struct lfs_mentry *e = realloc(m->e, cap * sizeof *e);
+    if (!e)
+        return LFS_ERR_NOMEM;
+    memset(e + m->cap, 0, (cap - m->cap) * sizeof *e);
+    m->e = e;
+    m->cap = cap;
+    return 0;
+}
+
+static int entry_copy(struct lfs_mentry *dst, const struct lfs_mentry *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->ntype = src->ntype;
+    dst->nlen = src->nlen;
+    dst->stype = src->stype;
+    dst->slen = src->slen;
+    if ((src->name && dup_bytes(&dst->name, src->name, src->nlen)) ||
+        (src->sdata && dup_bytes(&dst->sdata, src->sdata, src->slen)))
+        goto fail;
+    if (src->nattr) {
+        dst->attr = calloc(src->nattr, sizeof *dst->attr);
+        if (!dst->attr)
+            goto fail;
+        dst->nattr = src->nattr;
+        for (uint32_t i = 0; i < src->nattr; i++) {
+            dst->attr[i].type = src->attr[i].type;
+            dst->attr[i].size = src->attr[i].size;
+            if (dup_bytes(&dst->attr[i].data, src->attr[i].data, src->attr[i].size))
+                goto fail;
+        }
+    }
+    return 0;
+fail:
+    entry_free(dst);
+    return LFS_ERR_NOMEM;
+}
+
+int lfs_mdir_copy(struct lfs_mdir *dst, const struct lfs_mdir *src)
+{
+    *dst = *src;
+    dst->e = NULL;
+    dst->count = dst->cap = 0;
+    int err = mdir_reserve(dst, src->count);
+    if (err)
+        return err;
+    for (uint32_t i = 0; i < src->count; i++) {
+        err = entry_copy(&dst->e[i], &src->e[i]);
+        if (err) {
+            lfs_mdir_free(dst);
+            return err;
+        }
+        dst->count = i + 1;
+    }
+    return 0;
+}
+
+/* Apply one tag of a valid commit to the model (§4.6). */
+static int mdir_apply(struct lfs_mdir *m, uint32_t tag, const uint8_t *data)
+{
+    uint32_t type3 = LFS_TAG_TYPE3(tag), id = LFS_TAG_ID(tag), size = LFS_TAG_SIZE(tag);
+    int deleted = size == LFS_TAG_DELETED;
+    if (deleted)
+        size = 0;
+    switch (LFS_TAG_TYPE1(tag)) {
+    case 0: /* NAME */
+        if (id == LFS_ID_NONE)
+            return 0;
+        if (id >= m->count) {
+            int err = mdir_reserve(m, id + 1);
+            if (err)
+                return err;
+            m->count = id + 1;
+        }
+        if (deleted) {
+            free(m->e[id].name);
+            m->e[id].name = NULL;
+            m->e[id].ntype = 0;
+            m->e[id].nlen = 0;
+            return 0;
+        }
+        m->e[id].ntype = (uint16_t)type3;
+        m->e[id].nlen = (uint16_t)size;
+        return dup_bytes(&m->e[id].name, data, size);
+    case 2: /* STRUCT */
+        if (id >= m->count)
+            return 0;
+        if (deleted) {
+            free(m->e[id].sdata);
+            m->e[id].sdata = NULL;
+            m->e[id].stype = 0;
+            m->e[id].slen = 0;
+            return 0;
+        }
+        m->e[id].stype = (uint16_t)type3;
+        m->e[id].slen = (uint16_t)size;
+        return dup_bytes(&m->e[id].sdata, data, size);
+    case 3: { /* USERATTR */
+        if (id >= m->count)
+            return 0;
+        struct lfs_mentry *e = &m->e[id];
+        uint8_t type = (uint8_t)LFS_TAG_CHUNK(tag);
+        for (uint32_t i = 0; i < e->nattr; i++) {
+            if (e->attr[i].type != type)
+                continue;
+            if (deleted) {
+                free(e->attr[i].data);
+                memmove(&e->attr[i], &e->attr[i + 1], (e->nattr - i - 1) * sizeof *e->attr);
+                e->nattr--;
+                return 0;
+            }
+            e->attr[i].size = (uint16_t)size;
+            return dup_bytes(&e->attr[i].data, data, size);
+        }
+        if (deleted)
+            return 0;
+        struct lfs_mattr *a = realloc(e->attr, (e->nattr + 1u) * sizeof *a);
+        if (!a)
+            return LFS_ERR_NOMEM;
+        e->attr = a;
+        a[e->nattr].type = type;
+        a[e->nattr].size = (uint16_t)size;
+        a[e->nattr].data = NULL;
+        e->nattr++;
+        return dup_bytes(&a[e->nattr - 1].data, data, size);
+    }
+    case 4: /* SPLICE */
+        if (type3 == LFS_T_CREATE) {
+            if (id > m->count || m->count >= 0x3FF)
+                return LFS_ERR_CORRUPT;
+            int err = mdir_reserve(m, m->count + 1);
+            if (err)
+                return err;
+            memmove(&m->e[id + 1], &m->e[id], (m->count - id) * sizeof *m->e);
+            memset(&m->e[id], 0, sizeof *m->e);
+            m->count++;
+        } else if (type3 == LFS_T_DELETE) {
+            if (id >= m->count)
+                return LFS_ERR_CORRUPT;
+            entry_free(&m->e[id]);
+            memmove(&m->e[id], &m->e[id + 1], (m->count - id - 1) * sizeof *m->e);
+            m->count--;
+            memset(&m->e[m->count], 0, sizeof *m->e);
+        }
+        return 0;
+    case 6: /* TAIL */
+        if (deleted || size < 8)
+            return size < 8 && !deleted ? LFS_ERR_CORRUPT : 0;
+        m->split = (type3 & 0xFF) != 0;
+        m->tail[0] = lfs_le32(data);
+        m->tail[1] = lfs_le32(data + 4);
+        return 0;
+    case 7: /* GSTATE */
+        if (type3 != LFS_T_MOVESTATE || deleted || size < 12)
+            return 0;
+        m->has_delta = 1;
+        m->delta.tag = lfs_le32(data);
+        m->delta.pair[0] = lfs_le32(data + 4);
+        m->delta.pair[1] = lfs_le32(data + 8);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+struct pending {
+    uint32_t tag;
+    uint32_t off;
+};
+
+/* Parse one block of a pair into m (which must be freshly initialised). Returns 1 when at
+ * least one valid commit was found, 0 when none, negative on error. */
+static int parse_block(struct lfs_state *s, uint32_t block, struct lfs_mdir *m)
+{
+    uint32_t B = s->block_size;
+    uint8_t *buf = s->fetchbuf;
+    int err = lfs_bd_read(s, block, 0, buf, B);
+    if (err)
+        return err;
+    m->rev = lfs_le32(buf);
+    uint32_t off = 4, ptag = 0xFFFFFFFFu;
+    uint32_t crc = lfs_crc(0xFFFFFFFFu, buf, 4);
+    /* tags of the commit being read (applied only when its CRC matches); a commit holds at
+     * most B / 4 tags */
+    struct pending *pend = malloc((B / 4 + 1) * sizeof *pend);
+    if (!pend)
+        return LFS_ERR_NOMEM;
+    uint32_t npend = 0;
+    int commits = 0;
+    int fcrc_pending = 0, fcrc_valid = 0;
+    uint32_t fcrc_size = 0, fcrc_crc = 0, pfcrc_size = 0, pfcrc_crc = 0;
+    int clean_end = 0; /* the scan stopped right after a CRC tag */
+    uint32_t good_off = 4, good_ptag = 0xFFFFFFFFu;
+    for (;;) {
+        clean_end = npend == 0 && !fcrc_pending;
+        if (B - off < 4)
+            break;
+        uint32_t tag = be32(buf + off) ^ ptag;
+        if (tag >> 31)
+            break;
+        uint32_t dsize = LFS_TAG_DSIZE(tag);
+        if (dsize > B - off)
+            break;
+        uint32_t type3 = LFS_TAG_TYPE3(tag);
+        if (LFS_TAG_TYPE1(tag) == 5 && type3 != LFS_T_FCRC) {
+            crc = lfs_crc(crc, buf + off, 4);
+            if (dsize < 8 || lfs_le32(buf + off + 4) != crc)
+                break; /* torn commit */
+            for (uint32_t i = 0; i < npend; i++) {
+                uint32_t t = pend[i].tag;
+                err = mdir_apply(m, t, buf + pend[i].off + 4);
+                if (err)
+                    goto out;
+            }
+            npend = 0;
+            commits++;
+            ptag = tag ^ ((LFS_TAG_CHUNK(tag) & 1u) << 31);
+            off += dsize;
+            good_off = off;
+            good_ptag = ptag;
+            crc = 0xFFFFFFFFu;
+            fcrc_valid = fcrc_pending;
+            fcrc_size = pfcrc_size;
+            fcrc_crc = pfcrc_crc;
+            fcrc_pending = 0;
+            continue;
+        }
+        crc = lfs_crc(crc, buf + off, dsize);
+        if (type3 == LFS_T_FCRC) {
+            if (LFS_TAG_SIZE(tag) >= 8) {
+                fcrc_pending = 1;
+                pfcrc_size = lfs_le32(buf + off + 4);
+                pfcrc_crc = lfs_le32(buf + off + 8);
+            }
+        } else {
+            pend[npend].tag = tag;
+            pend[npend].off = off;
+            npend++;
+        }
+        ptag = tag;
+        off += dsize;
+    }
+    err = commits > 0;
+    m->pair[0] = block;
+    m->off = good_off;
+    m->ptag = good_ptag;
+    /* Appendable (§4.5 step 6): the log ended cleanly after a CRC on a prog boundary, and for
+     * 2.1 the bytes after it still match the last FCRC. Writers also check the bytes they
+     * overwrite read as erased. */
+    m->appendable = 0;
+    if (commits > 0 && clean_end && good_off % s->cfg.prog_size == 0 && good_off < B) {
+        if (fcrc_valid) {
+            if (fcrc_size <= B - good_off)
+                m->appendable = lfs_crc(0xFFFFFFFFu, buf + good_off, fcrc_size) == fcrc_crc;
+        } else {
+            m->appendable = s->disk_version < LFS_DISK_VERSION_2_1;
+        }
+    }
+out:
+    free(pend);
+    return err;
+}
+
+int lfs_mdir_fetch(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pair[2])
+{
+    lfs_mdir_init(m);
+    if (pair[0] >= s->block_count || pair[1] >= s->block_count || pair[0] == pair[1])
+        return LFS_ERR_CORRUPT;
+    uint8_t r[2][4];
+    int err = lfs_bd_read(s, pair[0], 0, r[0], 4);
+    if (!err)
+        err = lfs_bd_read(s, pair[1], 0, r[1], 4);
+    if (err)
+        return err;
+    /* sequence comparison of revisions (§2) */
+    int first = (int32_t)(lfs_le32(r[1]) - lfs_le32(r[0])) > 0 ? 1 : 0;
+    for (int k = 0; k < 2; k++) {
+        int i = k == 0 ? first : !first;
+        err = parse_block(s, pair[i], m);
+        if (err < 0) {
+            lfs_mdir_free(m);
+            lfs_mdir_init(m);
+            return err;
+        }
+        if (err > 0) {
+            m->pair[0] = pair[i];
+            m->pair[1] = pair[!i];
+            return 0;
+        }
+        lfs_mdir_free(m);
+        lfs_mdir_init(m);
+    }
+    return LFS_ERR_CORRUPT;
+}
+
+/* ---------------------------------------------------------------- writing commits */
+
+struct cwriter {
+    struct lfs_state *s;
+    uint8_t *buf;   /* bytes of the block from `begin` */
+    uint32_t begin; /* block offset of buf[0] */
+    uint32_t off;   /* block offset of the next byte */
+    uint32_t limit; /* commit must end by here */
+    uint32_t ptag;
+    uint32_t crc;
+};
+
+static int cw_bytes(struct cwriter *w, const void *data, uint32_t n)
+{
+    if (n > w->limit - w->off)
+        return LFS_ERR_NOSPC;
+    memcpy(w->buf + (w->off - w->begin), data, n);
+    w->crc = lfs_crc(w->crc, data, n);
+    w->off += n;
+    return 0;
+}
+
+static int cw_tag(struct cwriter *w, uint32_t tag, const void *data)
+{
+    uint8_t t[4];
+    tag &= 0x7FFFFFFFu;
+    put_be32(t, tag ^ w->ptag);
+    uint32_t size = LFS_TAG_SIZE(tag) == LFS_TAG_DELETED ? 0 : LFS_TAG_SIZE(tag);
+    if (4 + size > w->limit - w->off)
+        return LFS_ERR_NOSPC;
+    int err = cw_bytes(w, t, 4);
+    if (!err && size)
+        err = cw_bytes(w, data, size);
+    w->ptag = tag;
+    return err;
+}
+
+/* End the commit (§4.3, §4.4): optional FCRC, CRC tag whose size absorbs the padding up to a
+ * prog boundary, several CRC-only commits if the padding exceeds a tag's size. Then program
+ * the bytes and check them by reading back. */
+static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
+{
+    struct lfs_state *s = w->s;
+    uint32_t B = s->block_size, P = s->cfg.prog_size;
+    uint32_t end = w->off + 20 < B ? w->off + 20 : B;
+    end = align_up(end, P);
+    if (end > B)
+        return LFS_ERR_NOSPC;
+    if (end > w->limit && w->limit < B)
+        return LFS_ERR_NOSPC;
+    uint32_t start = w->begin;
+    while (w->off < end) {
+        uint32_t noff = end - (w->off + 4);
+        if (noff > 0x3FE)
+            noff = 0x3FE;
+        noff += w->off + 4;
+        if (noff < end && noff > end - 20)
+            noff = end - 20;
+        uint8_t next = 0xFF;
+        if (noff >= end && noff <= B - P) {
+            int err = lfs_bd_read(s, block, noff, &next, 1);
+            if (err)
+                return err;
+            if (s->disk_version >= LFS_DISK_VERSION_2_1) {
+                uint8_t *tmp = malloc(P);
+                if (!tmp)
+                    return LFS_ERR_NOMEM;
+                err = lfs_bd_read(s, block, noff, tmp, P);
+                uint8_t fc[8];
+                lfs_put_le32(fc, P);
+                lfs_put_le32(fc + 4, lfs_crc(0xFFFFFFFFu, tmp, P));
+                free(tmp);
+                if (err)
+                    return err;
+                uint32_t lim = w->limit;
+                w->limit = B;
+                err = cw_tag(w, LFS_MKTAG(LFS_T_FCRC, LFS_ID_NONE, 8), fc);
+                w->limit = lim;
+                if (err)
+                    return err;
+            }
+        }
+        uint32_t valid = (uint32_t)(uint8_t)~next >> 7;
+        if (noff < w->off + 8)
+            return LFS_ERR_NOSPC;
+        uint32_t ctag = LFS_MKTAG(LFS_T_CRC + valid, LFS_ID_NONE, noff - (w->off + 4));
+        uint8_t t[8];
+        put_be32(t, ctag ^ w->ptag);
+        w->crc = lfs_crc(w->crc, t, 4);
+        lfs_put_le32(t + 4, w->crc);
+        memcpy(w->buf + (w->off - w->begin), t, 8);
+        memset(w->buf + (w->off + 8 - w->begin), 0xFF, noff - (w->off + 8));
+        w->off = noff;
+        w->ptag = ctag ^ (valid << 31);
+        w->crc = 0xFFFFFFFFu;
+    }
+    int err = lfs_bd_prog(s, block, start, w->buf, w->off - start);
+    if (err)
+        return err;
+    /* read back: a device that did not program what we asked is reported, not trusted */
+    uint8_t *chk = malloc(w->off - start);
+    if (!chk)
+        return LFS_ERR_NOMEM;
+    err = lfs_bd_read(s, block, start, chk, w->off - start);
+    if (!err && memcmp(chk, w->buf, w->off - start) != 0)
+        err = LFS_ERR_CORRUPT;
+    free(chk);
+    *ptag_out = w->ptag;
+    return err;
+}
+
+static uint32_t entry_dsize(const struct lfs_mentry *e)
+{
+    uint32_t n = 0;
+    if (e->ntype)
+        n += 4 + e->nlen;
+    if (e->stype)
+        n += 4 + e->slen;
+    for (uint32_t i = 0; i < e->nattr; i++)
+        n += 4 + e->attr[i].size;
+    return n;
+}
+
+static int cw_entry(struct cwriter *w, const struct lfs_mentry *e, uint32_t id)
+{
+    int err = 0;
+    if (e->ntype)
+        err = cw_tag(w, LFS_MKTAG(e->ntype, id, e->nlen), e->name);
+    if (!err && e->stype)
+        err = cw_tag(w, LFS_MKTAG(e->stype, id, e->slen), e->sdata);
+    for (uint32_t i = 0; !err && i < e->nattr; i++)
+        err = cw_tag(w, LFS_MKTAG(LFS_T_USERATTR + e->attr[i].type, id, e->attr[i].size),
+                     e->attr[i].data);
+    return err;
+}
+
+static void tail_bytes(uint8_t out[8], const uint32_t tail[2])
+{
+    lfs_put_le32(out, tail[0]);
+    lfs_put_le32(out + 4, tail[1]);
+}
+
+static void delta_bytes(uint8_t out[12], const struct lfs_gstate *g)
+{
+    lfs_put_le32(out, g->tag);
+    lfs_put_le32(out + 4, g->pair[0]);
+    lfs_put_le32(out + 8, g->pair[1]);
+}
+
+/* Write the whole model into the pair's other block with revision rev+1 (§9.2). */
+static int mdir_write_compact(struct lfs_state *s, struct lfs_mdir *m)
+{
+    uint32_t block = m->pair[1];
+    int err = lfs_bd_erase(s, block);
+    if (err)
+        return err;
+    struct cwriter w = {s, s->commitbuf, 0, 0, s->block_size - 8, 0xFFFFFFFFu, 0xFFFFFFFFu};
+    uint8_t rev[4];
+    lfs_put_le32(rev, m->rev + 1);
+    err = cw_bytes(&w, rev, 4);
+    for (uint32_t i = 0; !err && i < m->count; i++)
+        err = cw_entry(&w, &m->e[i], i);
+    if (!err && !lfs_pair_isnull(m->tail)) {
+        uint8_t t[8];
+        tail_bytes(t, m->tail);
+        err = cw_tag(&w, LFS_MKTAG(m->split ? LFS_T_HARDTAIL : LFS_T_SOFTTAIL, LFS_ID_NONE, 8), t);
+    }
+    if (!err && m->has_delta && !lfs_gstate_iszero(&m->delta)) {
+        uint8_t d[12];
+        delta_bytes(d, &m->delta);
+        err = cw_tag(&w, LFS_MKTAG(LFS_T_MOVESTATE, LFS_ID_NONE, 12), d);
+    }
+    w.limit = s->block_size;
+    uint32_t ptag;
+    if (!err)
+        err = cw_finish(&w, block, &ptag);
+    if (err)
+        return err;
+    uint32_t t = m->pair[0];
+    m->pair[0] = m->pair[1];
+    m->pair[1] = t;
+    m->rev++;
+    m->off = w.off;
+    m->ptag = ptag;
+    m->appendable = w.off % s->cfg.prog_size == 0 && w.off < s->block_size;
+    return 0;
+}
+
+/* Largest compacted size before a pair is split (§9.3). */
+static uint32_t split_threshold(const struct lfs_state *s)
+{
+    uint32_t half = align_up(s->block_size / 2, s->cfg.prog_size);
+    uint32_t lim = s->block_size - 40;
+    return half < lim ? half : lim;
+}
+
+static uint32_t range_size(const struct lfs_mdir *m, uint32_t a, uint32_t b)
+{
+    uint32_t n = 0;
+    for (uint32_t i = a; i < b; i++)
+        n += entry_dsize(&m->e[i]);
+    return n;
+}
+
+/* A new, empty pair (§9.4): two free blocks, revision from the first one rounded up so the
+ * pair is not due for wear levelling right away. */
+int lfs_mdir_alloc(struct lfs_state *s, struct lfs_mdir *m)
+{
+    lfs_mdir_init(m);
+    uint32_t a, b;
+    int err = lfs_alloc(s, &b);
+    if (!err)
+        err = lfs_alloc(s, &a);
+    if (err)
+        return err;
+    uint8_t r[4];
+    err = lfs_bd_read(s, a, 0, r, 4);
+    if (err)
+        return err;
+    uint32_t cycle = ((uint32_t)(s->cfg.block_cycles > 0 ? s->cfg.block_cycles : 0) + 1) | 1;
+    uint32_t rev = lfs_le32(r);
+    m->rev = (rev + (cycle - 1)) / cycle * cycle; /* 32-bit wrap intended, as upstream */
+    m->pair[0] = a;
+    m->pair[1] = b;
+    m->appendable = 0;
+    return 0;
+}
+
+/* Compact m, splitting off upper ranges of ids into new pairs when it is too large. */
+static int mdir_compact(struct lfs_state *s, struct lfs_mdir *m)
+{
+    uint32_t T = split_threshold(s);
+    uint32_t end = m->count;
+    for (uint32_t guard = 0; guard < 0x400; guard++) {
+        if (end < 0xFF && range_size(m, 0, end) <= T)
+            break;
+        uint32_t split = 0;
+        while (end - split > 1 && !(end - split < 0xFF && range_size(m, split, end) <= T))
+            split += (end - split) / 2;
+        if (split == 0)
+            break;
+        /* the upper range [split, end) moves to a new pair that takes over our tail */
+        struct lfs_mdir n;
+        int err = lfs_mdir_alloc(s, &n);
+        if (err == LFS_ERR_NOSPC)
+            break; /* full: keep everything in this pair if it fits (deletes must work) */
+        if (err)
+            return err;
+        err = mdir_reserve(&n, end - split);
+        if (err) {
+            lfs_mdir_free(&n);
+            return err;
+        }
+        for (uint32_t i = split; i < end; i++) {
+            n.e[i - split] = m->e[i];
+            memset(&m->e[i], 0, sizeof m->e[i]);
+        }
+        n.count = end - split;
+        n.split = m->split;
+        n.tail[0] = m->tail[0];
+        n.tail[1] = m->tail[1];
+        /* the new pair's blocks stay private until m points at them */
+        err = mdir_write_compact(s, &n);
+        if (!err && n.count != 0) {
+            /* hand the entries back to m only on failure */
+        }
+        if (err) {
+            for (uint32_t i = split; i < end; i++) {
+                m->e[i] = n.e[i - split];
+                memset(&n.e[i - split], 0, sizeof n.e[i - split]);
+            }
+            n.count = 0;
+            lfs_mdir_free(&n);
+            return err;
+        }
+        m->count = split;
+        m->split = 1;
+        m->tail[0] = n.pair[0];
+        m->tail[1] = n.pair[1];
+        lfs_mdir_free(&n);
+        end = split;
+    }
+    return mdir_write_compact(s, m);
+}
+
+/* Size a set of ops takes when appended. */
+static uint32_t ops_size(const struct lfs_mop *ops, int n)
+{
+    uint32_t sz = 0;
+    for (int i = 0; i < n; i++)
+        sz += LFS_TAG_DSIZE(ops[i].tag);
+    return sz;
+}
+
+static int region_erased(struct lfs_state *s, uint32_t block, uint32_t off, uint32_t len)
+{
+    uint8_t *tmp = malloc(len ? len : 1);
+    if (!tmp)
+        return LFS_ERR_NOMEM;
+    int err = lfs_bd_read(s, block, off, tmp, len);
+    int ok = 1;
+    for (uint32_t i = 0; !err && i < len; i++)
+        if (tmp[i] != 0xFF) {
+            ok = 0;
+            break;
+        }
+    free(tmp);
+    return err ? err : ok;
+}
+
+int lfs_mdir_commit(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mop *ops, int n,
+                    const struct lfs_gstate *absorb)
+{
+    /* this pair's new delta carries any pending global change (§8) */
+    struct lfs_gstate delta = m->has_delta ? m->delta : (struct lfs_gstate){0, {0, 0}};
+    struct lfs_gstate old = delta;
+    lfs_gstate_xor(&delta, &s->gdisk);
+    lfs_gstate_xor(&delta, &s->gstate);
+    if (absorb)
+        lfs_gstate_xor(&delta, absorb);
+    delta.tag &= ~0x3FFu;
+    int write_delta = memcmp(&delta, &old, sizeof delta) != 0;
+
+    int err = lfs_bd_sync(s); /* data before the metadata that refers to it */
+    if (err)
+        return err;
+    uint32_t before = m->count;
+    for (int i = 0; i < n; i++) {
+        err = mdir_apply(m, ops[i].tag, ops[i].data);
+        if (err)
+            return err;
+    }
+    (void)before;
+    m->has_delta = m->has_delta || write_delta;
+    m->delta = delta;
+
+    int done = 0;
+    if (m->appendable && m->count < 0xFF) {
+        uint32_t need = ops_size(ops, n) + (write_delta ? 16 : 0);
+        uint32_t end = align_up(m->off + need + 20, s->cfg.prog_size);
+        if (end <= s->block_size - 8) {
+            int er = region_erased(s, m->pair[0], m->off, end - m->off);
+            if (er < 0)
+                return er;
+            if (er) {
+                struct cwriter w = {s, s->commitbuf, m->off, m->off, s->block_size - 8,
+                                    m->ptag, 0xFFFFFFFFu};
+                for (int i = 0; !err && i < n; i++)
+                    err = cw_tag(&w, ops[i].tag, ops[i].data);
+                if (!err && write_delta) {
+                    uint8_t d[12];
+                    delta_bytes(d, &delta);
+                    err = cw_tag(&w, LFS_MKTAG(LFS_T_MOVESTATE, LFS_ID_NONE, 12), d);
+                }
+                w.limit = s->block_size;
+                uint32_t ptag;
+                if (!err)
+                    err = cw_finish(&w, m->pair[0], &ptag);
+                if (err)
+                    return err;
+                m->off = w.off;
+                m->ptag = ptag;
+                m->appendable = w.off % s->cfg.prog_size == 0 && w.off < s->block_size;
+                done = 1;
+            }
+        }
+    }
+    if (!done) {
+        err = mdir_compact(s, m);
+        if (err)
+            return err;
+    }
+    s->gdisk = s->gstate;
+    return lfs_bd_sync(s);
+}
+
+/* Rewrite a pair from its model without changes to entries (used by format). */
+int lfs_mdir_force_compact(struct lfs_state *s, struct lfs_mdir *m)
+{
+    int err = mdir_compact(s, m);
+    if (!err)
+        err = lfs_bd_sync(s);
+    return err;
+}
+
+int lfs_mdir_entry_ok(const struct lfs_mentry *e)
+{
+    return e->ntype == LFS_T_REG || e->ntype == LFS_T_DIR;
+}

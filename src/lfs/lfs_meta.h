@@ -1,0 +1,44 @@
+/* Internal interface of lfs_meta.c (block device, metadata pairs) and of the allocator. */
+#ifndef MP_LFS_LFS_META_H
+#define MP_LFS_LFS_META_H
+
+#include "lfs/lfs_int.h"
+
+uint32_t lfs_le32(const uint8_t *p);
+void lfs_put_le32(uint8_t *p, uint32_t v);
+
+/* Bounds-checked block device access (CORRUPT for a block or range outside the fs). */
+int lfs_bd_read(struct lfs_state *s, uint32_t block, uint32_t off, void *buf, uint32_t size);
+int lfs_bd_prog(struct lfs_state *s, uint32_t block, uint32_t off, const void *buf,
+                uint32_t size);
+int lfs_bd_erase(struct lfs_state *s, uint32_t block);
+int lfs_bd_sync(struct lfs_state *s);
+
+int lfs_pair_isnull(const uint32_t p[2]);
+int lfs_pair_same(const uint32_t a[2], const uint32_t b[2]);
+int lfs_pair_overlap(const uint32_t a[2], const uint32_t b[2]);
+void lfs_gstate_xor(struct lfs_gstate *a, const struct lfs_gstate *b);
+int lfs_gstate_iszero(const struct lfs_gstate *g);
+int lfs_gstate_hasmove(const struct lfs_gstate *g);
+int lfs_gstate_hasorphans(const struct lfs_gstate *g);
+int lfs_moved_id(const struct lfs_state *s, const struct lfs_mdir *m);
+
+void lfs_mdir_init(struct lfs_mdir *m);
+void lfs_mdir_free(struct lfs_mdir *m);
+int lfs_mdir_copy(struct lfs_mdir *dst, const struct lfs_mdir *src);
+/* Read a pair: newer valid block by revision, else the other (§2). */
+int lfs_mdir_fetch(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pair[2]);
+/* A fresh pair of two allocated blocks (not yet written). */
+int lfs_mdir_alloc(struct lfs_state *s, struct lfs_mdir *m);
+/* Apply ops to the model and write them: appended when the block allows, else compacted
+ * (splitting when needed). The pair's gstate delta absorbs the pending global change and
+ * `absorb` (the delta of a pair being unlinked). On error the model must be discarded. */
+int lfs_mdir_commit(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mop *ops, int n,
+                    const struct lfs_gstate *absorb);
+int lfs_mdir_force_compact(struct lfs_state *s, struct lfs_mdir *m);
+int lfs_mdir_entry_ok(const struct lfs_mentry *e);
+
+/* Allocator (lfs.c): a free block, erased lazily by the caller. */
+int lfs_alloc(struct lfs_state *s, uint32_t *block);
+
+#endif
