@@ -45,17 +45,6 @@ static void sink_usage(void *ctx, const struct fs_usage *u)
                                         u->blocks_used};
 }
 
-static int parse_size(const char *text, uint64_t *value, struct error *err)
-{
-    int64_t v;
-    if (value_parse_size(text, &v, err))
-        return -1;
-    if (v < 0)
-        return error_setk(err, ERROR_VALUE, "invalid block count '%s'", text);
-    *value = (uint64_t)v;
-    return 0;
-}
-
 int fs_commands_modify(const struct tool_options *opt)
 {
     static const char *const mutating[] = {"put", "mkdir", "rm", "rename", "mkfs", "grow"};
@@ -82,7 +71,7 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
         .micropython_version = version,
         .flush = FS_FLUSH_AT_SYNC,
         .out = &fo,
-        .parse_size = parse_size,
+        .parse_size = value_parse_size,
         .changed = changed,
     };
     int rc = fs_run(&env, cmd, argc, argv, err);

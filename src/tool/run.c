@@ -38,6 +38,7 @@ struct run {
     struct strbuf ext;        /* output name extension ("-8MB-resize=vfs") */
     char *output_name;        /* where a modified firmware file goes */
     int modified;             /* the in-memory firmware differs from the input file */
+    char mp_version[64];      /* MicroPython version found in the app ("" if unknown) */
     struct error *err;
 };
 
@@ -132,6 +133,7 @@ static void describe_app(struct run *r)
     struct app_desc desc;
     int have_desc = image_app_desc(data, len, &desc) == 0;
     if (image_micropython_version(data, len, version, sizeof version) == 0) {
+        snprintf(r->mp_version, sizeof r->mp_version, "%s", version);
         if (have_desc && desc.idf_ver[0])
             log_printf(r->log, LOG_INFO, "MicroPython %s (ESP-IDF %s, built %s %s).", version,
                        desc.idf_ver, desc.date, desc.time);
@@ -696,7 +698,8 @@ static int run_steps(struct run *r)
         return -1;
     for (int i = 0; i < o->fs_count; i++) {
         int changed = 0;
-        if (fs_command(&r->fw, &o->fs[i], r->out, &changed, r->err))
+        if (fs_command(&r->fw, r->mp_version[0] ? r->mp_version : NULL, &o->fs[i], r->out,
+                       &changed, r->err))
             return -1;
         r->modified |= changed;
     }
