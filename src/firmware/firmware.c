@@ -185,12 +185,44 @@ const struct partition *firmware_first_app(const struct firmware *fw)
     return i < 0 ? NULL : &fw->table.parts[i];
 }
 
+/* Size of the image at addr from its segment headers alone (a few small reads, cheap on a
+ * device too); 0 when there is no valid image. */
+static uint32_t walk_image_size(struct firmware *fw, uint32_t addr, uint32_t limit)
+{
+    uint8_t hdr[IMAGE_HEADER_SIZE];
+    struct image_header h;
+    if (limit < IMAGE_HEADER_SIZE || flash_read(fw->flash, addr, hdr, sizeof hdr, NULL) ||
+        image_header_parse(hdr, sizeof hdr, &h, NULL))
+        return 0;
+    uint64_t pos = IMAGE_HEADER_SIZE;
+    for (int i = 0; i < h.segment_count; i++) {
+        uint8_t seg[IMAGE_SEGMENT_HEADER_SIZE];
+        if (pos + sizeof seg > limit || flash_read(fw->flash, addr + (uint32_t)pos, seg, sizeof seg, NULL))
+            return 0;
+        uint32_t n = (uint32_t)seg[4] | (uint32_t)seg[5] << 8 | (uint32_t)seg[6] << 16 |
+                     (uint32_t)seg[7] << 24;
+        pos += sizeof seg + (uint64_t)n;
+        if (pos > limit)
+            return 0;
+    }
+    pos = (pos + 1 + 15) / 16 * 16; /* checksum byte, padded to 16 */
+    if (h.hash_appended == 1)
+        pos += IMAGE_DIGEST_SIZE;
+    return pos <= limit ? (uint32_t)pos : 0;
+}
+
 uint32_t firmware_app_size(const struct firmware *fw)
 {
     const struct partition *app = firmware_first_app(fw);
-    if (fw->is_device || !app || fw->flash->size <= app->offset)
+    if (!app || fw->flash->size <= app->offset)
         return 0;
-    return fw->flash->size - app->offset;
+    uint32_t present = fw->flash->size - app->offset;
+    uint32_t walked = walk_image_size((struct firmware *)fw, app->offset, present);
+    if (walked)
+        return walked;
+    /* No readable image: a file's app is whatever follows the app offset (as the Python tool
+     * counts it); a device's is unknown. */
+    return fw->is_device ? 0 : present;
 }
 
 int firmware_partition(const struct firmware *fw, const struct ptable *table, const char *name,

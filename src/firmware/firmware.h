@@ -39,8 +39,9 @@ int firmware_load(struct firmware *fw, struct flash *flash, int is_device,
 /* Re-read the table after it was written. */
 int firmware_reload_table(struct firmware *fw, struct error *err);
 
-/* The table's first app partition (NULL when none) and the app size a firmware file carries:
- * end of file minus the first app's offset (0 for devices). */
+/* The table's first app partition (NULL when none) and the size of the app image in it, from
+ * its segment headers (for a file without a valid image: end of file minus the app offset;
+ * 0 for a device without one). */
 const struct partition *firmware_first_app(const struct firmware *fw);
 uint32_t firmware_app_size(const struct firmware *fw);
 
