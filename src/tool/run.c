@@ -37,7 +37,6 @@ struct run {
     struct ptable table;      /* the working copy every edit applies to */
     struct strbuf ext;        /* output name extension ("-8MB-resize=vfs") */
     char *output_name;        /* where a modified firmware file goes */
-    int modified;             /* the in-memory firmware differs from the input file */
     char mp_version[64];      /* MicroPython version found in the app ("" if unknown) */
     struct error *err;
 };
@@ -391,7 +390,6 @@ static int erase_changed_data(struct run *r, const struct ptable *old_table)
         log_printf(r->log, LOG_ACTION, "Erasing data partition: %s...", p->name);
         if (flash_erase(r->flash, erase[i].offset, erase[i].length, r->err))
             return error_prefix(r->err, "erasing data partition '%s'", p->name);
-        r->modified = 1;
     }
     return 0;
 }
@@ -415,13 +413,11 @@ static int write_table(struct run *r)
                    image_flash_size_bytes(r->fw.header.flash_size_id) / MIB);
         if (firmware_write_header(&r->fw, r->err))
             return -1;
-        r->modified = 1;
     }
     struct ptable old_table = r->fw.table;
     if (table_changed(r)) {
         if (firmware_write_table(&r->fw, &r->table, r->err))
             return -1;
-        r->modified = 1;
     }
     struct partition boot;
     firmware_partition(&r->fw, &r->table, "bootloader", &boot, NULL);
@@ -461,7 +457,6 @@ static int erase_partitions(struct run *r)
         log_printf(r->log, LOG_ACTION, "Erasing partition '%s'...", name);
         if (firmware_erase_partition(&r->fw, &p, r->log, r->err))
             return -1;
-        r->modified = 1;
     }
     return 0;
 }
@@ -580,7 +575,6 @@ static int write_partitions(struct run *r)
         free(data);
         if (rc)
             return -1;
-        r->modified = 1;
         log_printf(r->log, LOG_INFO, "Wrote 0x%zx bytes to partition '%s'.", len, it->fields[0]);
         if (strcmp(p.name, "partition_table") == 0 || strcmp(p.name, "bootloader") == 0) {
             /* later steps must see what is now on flash */
@@ -628,8 +622,6 @@ static int run_ota_update(struct run *r)
         return -1;
     int rc = ota_update(&r->fw, (uint8_t *)data, len, !r->opt->no_rollback, r->log, r->err);
     free(data);
-    if (rc == 0)
-        r->modified = 1;
     return rc;
 }
 
@@ -701,9 +693,9 @@ static int run_steps(struct run *r)
         if (fs_command(&r->fw, r->mp_version[0] ? r->mp_version : NULL, &o->fs[i], r->out,
                        &changed, r->err))
             return -1;
-        r->modified |= changed;
     }
-    if (!r->fw.is_device && r->output_name && (r->modified || o->output)) {
+    /* "Writing to ..." was announced when the name was chosen: always deliver the file. */
+    if (!r->fw.is_device && r->output_name) {
         if (write_output(r))
             return -1;
     }
