@@ -26,6 +26,8 @@ for chip in esp32 esp32s2 esp32s3 esp32c2 esp32c3 esp32c5 esp32c6 esp32c61 esp32
   expect_out "Found $chip firmware file (16MB flash)."
   expect_out "ota_1            app      ota_1      0x280000   0x270000   0x4f0000   0x0   (2.4 MB)"
 
+  # the byte-exact round trip and whole-flash images: one chip per bootloader offset
+  case $chip in esp32|esp32s3|esp32p4) ;; *) continue ;; esac
   run "$TOOL" fw.bin -f 8M --resize vfs=0 -o big.bin
   expect_status 0
   run "$VERIFY" big.bin
