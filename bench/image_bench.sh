@@ -4,7 +4,7 @@
 # Usage: bench/image_bench.sh [BUILD_DIR] [RUNS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build}
+build=$(cd "${1:-$root/build}" && pwd)
 runs=${2:-50}
 tool=$build/src/tool/mp-image-tool-esp32
 bench=$build/bench/cmd-bench

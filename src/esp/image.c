@@ -1,8 +1,8 @@
 /* ESP image header, segment walk, checksum, digest, app descriptor and version banner.
  * Format facts: esp-image-formats.md §1-§5; behaviour and messages: seed-spec §3.2, §4. */
 #include "esp/image.h"
+#include "util/digest.h"
 
-#include <openssl/sha.h>
 #include <string.h>
 
 static uint16_t get16(const uint8_t *p)
@@ -163,7 +163,7 @@ int image_inspect(const uint8_t *data, size_t len, struct image_info *info, stru
     r.checksum_stored = data[size - 1];
     r.checksum_computed = checksum;
     r.checksum_ok = r.checksum_stored == r.checksum_computed;
-    SHA256(data, size, r.digest_computed);
+    digest_sha256(data, size, r.digest_computed);
     /* The stored digest is compared whenever 32 bytes follow the image (the Python tool compares
      * even when the header flag is 0); has_digest says whether the header announces one. */
     if ((uint64_t)size + IMAGE_DIGEST_SIZE <= len) {
@@ -196,7 +196,7 @@ int image_set_flash_size(uint8_t *data, size_t len, uint8_t size_id, struct erro
     }
     data[3] = (uint8_t)((size_id << 4) | (data[3] & 0x0F));
     if (hdr.hash_appended == 1)
-        SHA256(data, size, data + size);
+        digest_sha256(data, size, data + size);
     return 0;
 }
 

@@ -1,12 +1,12 @@
 /* The partition table: binary format (esp-image-formats §7, seed-spec §5.1), loading (§5.2),
  * validation with the Python tool's messages (§5.3) and type/subtype names (§7.4). */
 #include "esp/ptable.h"
+#include "util/digest.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +37,10 @@ static void hex(const uint8_t *b, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* MD5 of the entry bytes (the MD5() one-shot is deprecated in OpenSSL 3). */
+/* MD5 of the entry bytes. */
 static void md5(const uint8_t *data, size_t len, uint8_t out[16])
 {
-    EVP_Digest(data, len, out, NULL, EVP_md5(), NULL);
+    digest_md5(data, len, out);
 }
 
 static int row_is_erased(const uint8_t *row)

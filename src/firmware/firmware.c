@@ -11,7 +11,8 @@
 
 #define MAX_FLASH_SIZE 0x10000000u /* 256 MiB: the largest ESP flash */
 
-static int read_whole_file(const char *path, uint8_t **data, uint32_t *len, struct error *err)
+/* Map a firmware file read-only on disk, copy-on-write in memory. */
+static int map_file(const char *path, struct flash_image *img, struct error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -27,29 +28,9 @@ static int read_whole_file(const char *path, uint8_t **data, uint32_t *len, stru
         return error_setk(err, ERROR_VALUE, "%s: %" PRIu64 " bytes is larger than any ESP flash",
                           path, (uint64_t)st.st_size);
     }
-    uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-    if (!buf) {
-        close(fd);
-        return error_setk(err, ERROR_OS, "%s: out of memory", path);
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return error_setk(err, ERROR_OS, "%s: read failed: %s", path,
-                              n < 0 ? strerror(e) : "file shrank while reading");
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    *data = buf;
-    *len = (uint32_t)got;
-    return 0;
+    int rc = flash_image_map_file(img, fd, (uint32_t)st.st_size, 0, MAX_FLASH_SIZE, path, err);
+    close(fd); /* the mapping stays valid */
+    return rc;
 }
 
 static int all_erased(const uint8_t *p, size_t n)
@@ -62,19 +43,18 @@ static int all_erased(const uint8_t *p, size_t n)
 
 int firmware_open_file(const char *path, struct flash_image *img, struct error *err)
 {
-    uint8_t *data = NULL;
-    uint32_t len = 0;
-    if (read_whole_file(path, &data, &len, err))
+    if (map_file(path, img, err))
         return -1;
+    uint32_t len;
+    const uint8_t *data = flash_image_bytes(img, &len);
     uint32_t base = 0;
     struct image_header hdr;
     if (len >= 1 && data[0] == IMAGE_MAGIC) {
         if (image_header_parse(data, len, &hdr, err)) {
-            free(data);
+            flash_close(&img->flash);
             return error_prefix(err, "%s", path);
         }
-        const struct chip *chip = chip_by_image_id(hdr.chip_id);
-        base = chip->bootloader_offset;
+        base = chip_by_image_id(hdr.chip_id)->bootloader_offset;
     } else {
         /* A whole-flash dump: erased bytes up to the chip's bootloader offset. */
         int found = 0;
@@ -90,7 +70,7 @@ int firmware_open_file(const char *path, struct flash_image *img, struct error *
                 found = 1;
         }
         if (!found) {
-            free(data);
+            flash_close(&img->flash);
             if (len < IMAGE_HEADER_SIZE)
                 return error_setk(err, ERROR_VALUE,
                                   "%s: Buffer size too small (%" PRIu32
@@ -102,9 +82,9 @@ int firmware_open_file(const char *path, struct flash_image *img, struct error *
         /* base stays 0: file offset == flash address */
     }
     /* File offset 0 is flash address `base`. */
-    int rc = flash_image_open(img, data, len, base, MAX_FLASH_SIZE, path, err);
-    free(data);
-    return rc;
+    img->flash.base = base;
+    img->flash.size = base + len;
+    return 0;
 }
 
 static uint32_t bootloader_region_size(const struct firmware *fw)
@@ -405,10 +385,20 @@ int firmware_write_table(struct firmware *fw, const struct ptable *table, struct
 int firmware_check_image(struct firmware *fw, const struct partition *p, int verify_hash,
                          const struct log *log, struct error *err)
 {
-    uint8_t *data;
-    uint32_t len;
-    if (firmware_read_partition(fw, p, &data, &len, err))
+    if (partition_in_flash(fw, p, err))
         return -1;
+    uint8_t head[IMAGE_HEADER_SIZE];
+    uint32_t len = present_length(fw, p);
+    uint8_t *data = head;
+    if (verify_hash) {
+        if (firmware_read_partition(fw, p, &data, &len, err))
+            return -1;
+    } else {
+        /* The signature needs only the header: do not read a whole app over a serial line. */
+        len = len < IMAGE_HEADER_SIZE ? len : IMAGE_HEADER_SIZE;
+        if (flash_read(fw->flash, p->offset, head, len, err))
+            return -1;
+    }
     struct image_header hdr;
     struct error why;
     int found = 0;
@@ -423,7 +413,8 @@ int firmware_check_image(struct firmware *fw, const struct partition *p, int ver
     }
     if (!found) {
         log_printf(log, LOG_WARNING, "Partition '%s': App image signature not found.", p->name);
-        free(data);
+        if (data != head)
+            free(data);
         return 0;
     }
     log_printf(log, LOG_INFO, "Partition '%s': App image signature found.", p->name);
@@ -449,6 +440,7 @@ int firmware_check_image(struct firmware *fw, const struct partition *p, int ver
                        p->name, info.size + IMAGE_DIGEST_SIZE, sha, stored);
         }
     }
-    free(data);
+    if (data != head)
+        free(data);
     return 1;
 }

@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* Range checks are done once here, so back-ends can trust their arguments. */
 static int check_range(struct flash *f, uint32_t addr, uint32_t len, uint32_t end_limit,
@@ -51,6 +53,18 @@ void flash_close(struct flash *f)
 static int image_grow(struct flash_image *img, uint32_t end, struct error *err)
 {
     uint32_t need = end - img->flash.base;
+    if (img->mapped && need > img->capacity) {
+        /* A file mapping cannot grow: move to the heap first. */
+        uint8_t *copy = malloc(need);
+        if (!copy)
+            return error_setk(err, ERROR_OS, "out of memory growing %s to 0x%x bytes",
+                              img->flash.name, need);
+        memcpy(copy, img->data, img->flash.size - img->flash.base);
+        munmap(img->data, img->mapped);
+        img->data = copy;
+        img->capacity = need;
+        img->mapped = 0;
+    }
     if (need > img->capacity) {
         uint32_t cap = img->capacity ? img->capacity : 0x10000;
         while (cap < need)
@@ -104,9 +118,13 @@ static int image_erase(struct flash *f, uint32_t addr, uint32_t len, struct erro
 static void image_close(struct flash *f)
 {
     struct flash_image *img = (struct flash_image *)f;
-    free(img->data);
+    if (img->mapped)
+        munmap(img->data, img->mapped);
+    else
+        free(img->data);
     img->data = NULL;
     img->capacity = 0;
+    img->mapped = 0;
 }
 
 static const struct flash_ops image_ops = {
@@ -133,6 +151,56 @@ int flash_image_open(struct flash_image *img, const void *data, uint32_t len, ui
         return -1;
     if (len)
         memcpy(img->data, data, len);
+    return 0;
+}
+
+int flash_image_adopt(struct flash_image *img, uint8_t *data, uint32_t len, uint32_t base,
+                      uint32_t limit, const char *name, struct error *err)
+{
+    memset(img, 0, sizeof *img);
+    img->flash.ops = &image_ops;
+    img->flash.base = base;
+    img->flash.name = name;
+    if ((uint64_t)base + len > 0xFFFFFFFFu) {
+        free(data);
+        return error_setk(err, ERROR_VALUE, "%s: 0x%x bytes at 0x%x do not fit in flash", name,
+                          len, base);
+    }
+    img->flash.size = base + len;
+    img->flash.limit = limit > base + len ? limit : base + len;
+    img->data = data;
+    img->capacity = len;
+    return 0;
+}
+
+int flash_image_map_file(struct flash_image *img, int fd, uint32_t len, uint32_t base,
+                         uint32_t limit, const char *name, struct error *err)
+{
+    if (len == 0)
+        return flash_image_open(img, NULL, 0, base, limit, name, err);
+    if ((uint64_t)base + len > 0xFFFFFFFFu)
+        return error_setk(err, ERROR_VALUE, "%s: 0x%x bytes at 0x%x do not fit in flash", name,
+                          len, base);
+    /* MAP_POPULATE maps the cached pages in one go instead of faulting them in one by one. */
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (p == MAP_FAILED) {
+        /* Not mappable (a pipe, an odd filesystem): read it instead. */
+        uint8_t *buf = malloc(len);
+        if (!buf)
+            return error_setk(err, ERROR_OS, "%s: out of memory", name);
+        size_t got = 0;
+        while (got < len) {
+            ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+            if (n <= 0) {
+                free(buf);
+                return error_setk(err, ERROR_OS, "%s: read failed", name);
+            }
+            got += (size_t)n;
+        }
+        return flash_image_adopt(img, buf, len, base, limit, name, err);
+    }
+    flash_image_adopt(img, p, len, base, limit, name, err); /* cannot fail: range checked */
+    img->mapped = len;
     return 0;
 }
 

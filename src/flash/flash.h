@@ -4,6 +4,7 @@
 #ifndef MP_FLASH_FLASH_H
 #define MP_FLASH_FLASH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/error.h"
@@ -45,11 +46,19 @@ struct flash_image {
     struct flash flash;
     uint8_t *data;     /* bytes of flash [flash.base, flash.size) */
     uint32_t capacity; /* allocated bytes */
+    size_t mapped;     /* > 0: data is a private file mapping of this length, not malloc'ed */
 };
 
 /* Take a copy of len bytes as flash starting at address base; writes may grow it up to limit. */
 int flash_image_open(struct flash_image *img, const void *data, uint32_t len, uint32_t base,
                      uint32_t limit, const char *name, struct error *err);
+/* The same, taking ownership of a malloc'ed buffer (no copy): a firmware file read from disk. */
+int flash_image_adopt(struct flash_image *img, uint8_t *data, uint32_t len, uint32_t base,
+                      uint32_t limit, const char *name, struct error *err);
+/* The same for an open file of len bytes, mapped copy-on-write (changes stay in memory): the
+ * cheapest way to look at a large firmware file. */
+int flash_image_map_file(struct flash_image *img, int fd, uint32_t len, uint32_t base,
+                         uint32_t limit, const char *name, struct error *err);
 /* Cut the image at addr (the file ends there); addr below base is an error. */
 int flash_image_truncate(struct flash_image *img, uint32_t addr, struct error *err);
 /* Bytes of the image and their count (the file contents). */

@@ -1,8 +1,8 @@
 /* Synthetic firmware generator. Layout facts: esp-image-formats.md §1-§3 (image), §2 (flash
  * mapped segment alignment), §5 (descriptors), §6 (merged release file), §7 (table). */
 #include "synth/synth.h"
+#include "util/digest.h"
 
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +137,7 @@ static size_t builder_finish(struct builder *b)
     size_t size = (b->pos + 1 + 15) & ~(size_t)15;
     memset(b->buf + b->pos, 0, size - b->pos);
     b->buf[size - 1] = b->checksum;
-    SHA256(b->buf, size, b->buf + size);
+    digest_sha256(b->buf, size, b->buf + size);
     return size + IMAGE_DIGEST_SIZE;
 }
 

@@ -120,14 +120,14 @@ static void describe_app(struct run *r)
     const struct partition *app = firmware_first_app(&r->fw);
     if (!app || app->offset >= r->flash->size)
         return;
+    if (r->fw.is_device)
+        return; /* the version search would read the whole app over the serial line */
     uint32_t len = r->flash->size - app->offset;
-    if (len > (uint32_t)app->size)
+    if (app->size > 0 && len > (uint64_t)app->size)
         len = (uint32_t)app->size;
-    uint8_t *data = malloc(len ? len : 1);
-    if (!data || flash_read(r->flash, app->offset, data, len, NULL)) {
-        free(data);
-        return;
-    }
+    /* A file is in memory: search it in place. */
+    uint32_t total;
+    const uint8_t *data = flash_image_bytes(&r->image, &total) + (app->offset - r->flash->base);
     char version[64];
     struct app_desc desc;
     int have_desc = image_app_desc(data, len, &desc) == 0;
@@ -142,7 +142,6 @@ static void describe_app(struct run *r)
         log_printf(r->log, LOG_INFO, "App %s %s (ESP-IDF %s).", desc.project_name, desc.version,
                    desc.idf_ver);
     }
-    free(data);
 }
 
 static int open_firmware(struct run *r)
