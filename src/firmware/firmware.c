@@ -270,6 +270,22 @@ int firmware_read_partition(struct firmware *fw, const struct partition *p, uint
     return 0;
 }
 
+int firmware_view_partition(struct firmware *fw, const struct partition *p, const uint8_t **data,
+                            uint32_t *len, uint8_t **owned, struct error *err)
+{
+    *owned = NULL;
+    if (partition_in_flash(fw, p, err))
+        return -1;
+    *len = present_length(fw, p);
+    *data = flash_map(fw->flash, p->offset, *len);
+    if (*data)
+        return 0;
+    if (firmware_read_partition(fw, p, owned, len, err))
+        return -1;
+    *data = *owned;
+    return 0;
+}
+
 /* A firmware file that ends inside the partition: the file, not flash, decides its length. */
 static int straddles_file_end(const struct firmware *fw, const struct partition *p)
 {
@@ -389,9 +405,10 @@ int firmware_check_image(struct firmware *fw, const struct partition *p, int ver
         return -1;
     uint8_t head[IMAGE_HEADER_SIZE];
     uint32_t len = present_length(fw, p);
-    uint8_t *data = head;
+    const uint8_t *data = head;
+    uint8_t *owned = NULL;
     if (verify_hash) {
-        if (firmware_read_partition(fw, p, &data, &len, err))
+        if (firmware_view_partition(fw, p, &data, &len, &owned, err))
             return -1;
     } else {
         /* The signature needs only the header: do not read a whole app over a serial line. */
@@ -413,8 +430,7 @@ int firmware_check_image(struct firmware *fw, const struct partition *p, int ver
     }
     if (!found) {
         log_printf(log, LOG_WARNING, "Partition '%s': App image signature not found.", p->name);
-        if (data != head)
-            free(data);
+        free(owned);
         return 0;
     }
     log_printf(log, LOG_INFO, "Partition '%s': App image signature found.", p->name);
@@ -440,7 +456,6 @@ int firmware_check_image(struct firmware *fw, const struct partition *p, int ver
                        p->name, info.size + IMAGE_DIGEST_SIZE, sha, stored);
         }
     }
-    if (data != head)
-        free(data);
+    free(owned);
     return 1;
 }

@@ -55,6 +55,10 @@ int firmware_partition(const struct firmware *fw, const struct ptable *table, co
  * firmware file." */
 int firmware_read_partition(struct firmware *fw, const struct partition *p, uint8_t **data,
                             uint32_t *len, struct error *err);
+/* The same without a copy where the flash is in memory: *data points into the flash and *owned
+ * is NULL, or *data is a buffer the caller frees through *owned. */
+int firmware_view_partition(struct firmware *fw, const struct partition *p, const uint8_t **data,
+                            uint32_t *len, uint8_t **owned, struct error *err);
 /* Write data at the start of a partition and erase the rest of it (on a file whose end lies
  * inside the partition, the file ends with the data instead). */
 int firmware_write_partition(struct firmware *fw, const struct partition *p, const uint8_t *data,

@@ -42,6 +42,13 @@ int flash_flush(struct flash *f, struct error *err)
     return f->ops->flush ? f->ops->flush(f, err) : 0;
 }
 
+const uint8_t *flash_map(struct flash *f, uint32_t addr, uint32_t len)
+{
+    if (!f->ops->map || addr < f->base || addr > f->size || len > f->size - addr)
+        return NULL;
+    return f->ops->map(f, addr, len);
+}
+
 void flash_close(struct flash *f)
 {
     if (f && f->ops && f->ops->close)
@@ -127,12 +134,20 @@ static void image_close(struct flash *f)
     img->mapped = 0;
 }
 
+static const uint8_t *image_map(struct flash *f, uint32_t addr, uint32_t len)
+{
+    (void)len;
+    struct flash_image *img = (struct flash_image *)f;
+    return img->data + (addr - f->base);
+}
+
 static const struct flash_ops image_ops = {
     .read = image_read,
     .write = image_write,
     .erase = image_erase,
     .flush = NULL,
     .close = image_close,
+    .map = image_map,
 };
 
 int flash_image_open(struct flash_image *img, const void *data, uint32_t len, uint32_t base,
@@ -258,12 +273,19 @@ static int window_flush(struct flash *f, struct error *err)
     return flash_flush(w->parent, err);
 }
 
+static const uint8_t *window_map(struct flash *f, uint32_t addr, uint32_t len)
+{
+    struct flash_window *w = (struct flash_window *)f;
+    return flash_map(w->parent, w->offset + addr, len);
+}
+
 static const struct flash_ops window_ops = {
     .read = window_read,
     .write = window_write,
     .erase = window_erase,
     .flush = window_flush,
     .close = NULL,
+    .map = window_map,
 };
 
 void flash_window_open(struct flash_window *w, struct flash *parent, uint32_t offset, uint32_t len,

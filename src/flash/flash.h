@@ -25,6 +25,8 @@ struct flash_ops {
     int (*flush)(struct flash *f, struct error *err);
     /* Release the back-end's resources (not the struct flash storage of the caller). */
     void (*close)(struct flash *f);
+    /* Optional: the bytes at addr when the back-end holds them in memory (NULL = read them). */
+    const uint8_t *(*map)(struct flash *f, uint32_t addr, uint32_t len);
 };
 
 struct flash {
@@ -40,6 +42,9 @@ int flash_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len, s
 int flash_erase(struct flash *f, uint32_t addr, uint32_t len, struct error *err);
 int flash_flush(struct flash *f, struct error *err);
 void flash_close(struct flash *f);
+/* Direct access to len bytes at addr where the back-end keeps them in memory (a firmware file);
+ * NULL otherwise (a device) or when the range is not all there. Valid until the next write. */
+const uint8_t *flash_map(struct flash *f, uint32_t addr, uint32_t len);
 
 /* --- in-memory image back-end: a firmware file (or whole-flash dump) held in memory --- */
 struct flash_image {

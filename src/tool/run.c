@@ -126,8 +126,9 @@ static void describe_app(struct run *r)
     if (app->size > 0 && len > (uint64_t)app->size)
         len = (uint32_t)app->size;
     /* A file is in memory: search it in place. */
-    uint32_t total;
-    const uint8_t *data = flash_image_bytes(&r->image, &total) + (app->offset - r->flash->base);
+    const uint8_t *data = flash_map(r->flash, app->offset, len);
+    if (!data)
+        return;
     char version[64];
     struct app_desc desc;
     int have_desc = image_app_desc(data, len, &desc) == 0;
@@ -197,13 +198,14 @@ static int extract_app(struct run *r)
         free(b);
     }
     log_printf(r->log, LOG_ACTION, "Writing micropython app image file: %s...", name);
-    uint8_t *data;
+    const uint8_t *data;
+    uint8_t *owned;
     uint32_t len;
-    int rc = firmware_read_partition(&r->fw, app, &data, &len, r->err);
+    int rc = firmware_view_partition(&r->fw, app, &data, &len, &owned, r->err);
     if (rc == 0) {
         len = trimmed_length(data, len, 16);
         rc = localfile_write_atomic(name, data, len, r->opt->filename, r->err);
-        free(data);
+        free(owned);
     }
     free(name);
     return rc;
@@ -506,16 +508,17 @@ static int read_partitions(struct run *r)
             return -1;
         log_printf(r->log, LOG_ACTION, "Saving partition '%s' into '%s'...", it->fields[0],
                    it->fields[1]);
-        uint8_t *data;
+        const uint8_t *data;
+        uint8_t *owned;
         uint32_t len;
-        if (firmware_read_partition(&r->fw, &p, &data, &len, r->err))
+        if (firmware_view_partition(&r->fw, &p, &data, &len, &owned, r->err))
             return -1;
         if (r->opt->trimblocks)
             len = trimmed_length(data, len, 0x1000);
         if (r->opt->trim)
             len = trimmed_length(data, len, 16);
         int rc = localfile_write_atomic(it->fields[1], data, len, r->opt->filename, r->err);
-        free(data);
+        free(owned);
         if (rc)
             return -1;
         char n[32];
