@@ -204,20 +204,40 @@ const struct fs_cache *fs_cache_of(const struct fs *fs)
 
 /* ---------------------------------------------------------------- paths */
 
-/* The littlefs form of a command-line path: normal form, root as "/". Caller frees. */
+/* The littlefs form of a command-line path: absolute (so messages name it from the root),
+ * "." and empty components dropped, ".." taking away the component before it (never above
+ * the root), as upstream littlefs resolves paths; the engine itself does not. Caller frees. */
 static char *lfs_path(const char *path)
 {
     size_t n = strlen(path) + 2;
     char *p = malloc(n);
     if (!p)
         return NULL;
-    /* absolute, so messages name the path from the root */
-    p[0] = '/';
-    fs_path_norm(path, p + 1, n - 1);
-    if (strcmp(p + 1, ".") == 0)
-        p[1] = '\0';
-    else if (p[1] == '/')
-        memmove(p, p + 1, strlen(p + 1) + 1);
+    size_t o = 0;
+    const char *c = path;
+    while (*c) {
+        while (*c == '/')
+            c++;
+        const char *start = c;
+        while (*c && *c != '/')
+            c++;
+        size_t len = (size_t)(c - start);
+        if (len == 0 || (len == 1 && start[0] == '.'))
+            continue;
+        if (len == 2 && start[0] == '.' && start[1] == '.') {
+            while (o > 0 && p[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--; /* the '/' before the dropped component */
+            continue;
+        }
+        p[o++] = '/';
+        memcpy(p + o, start, len);
+        o += len;
+    }
+    if (o == 0)
+        p[o++] = '/';
+    p[o] = '\0';
     return p;
 }
 

@@ -352,6 +352,19 @@ static void ls_lists_files_then_dirs_recursively(void **state)
     assert_string_equal(out_text(&m->out), MOCK_LS MOCK_LS MOCK_LS);
 }
 
+static void dot_dot_in_device_paths_goes_up(void **state)
+{
+    struct mock *m = *state;
+    RUN_OK(m, "cat", "", "ota/../boot.py");
+    assert_int_equal(m->out.data_len, 139);
+    RUN_OK(m, "ls", "", "/../ota/./");
+    assert_string_equal(out_text(&m->out),
+                        "blockdev_writer.mpy\nrollback.mpy\nstatus.mpy\nupdate.mpy\n");
+    RUN_OK(m, "mkdir", "", "a/b/../c"); /* resolved first: a/c */
+    RUN_OK(m, "ls", "", "a");
+    assert_string_equal(out_text(&m->out), "c/\n");
+}
+
 static void ls_errors_name_the_path(void **state)
 {
     struct mock *m = *state;
@@ -1605,6 +1618,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(ls_lists_files_then_dirs_recursively),
         T(ls_errors_name_the_path),
+        T(dot_dot_in_device_paths_goes_up),
         T(cat_prints_boot_py),
         T(rename_then_ls),
         T(mkdir_then_ls),
