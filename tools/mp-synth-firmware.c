@@ -12,7 +12,8 @@
 static const char usage[] =
     "usage: mp-synth-firmware [--chip NAME] [--flash-size SIZE] [--ota] [--no-vfs]\n"
     "                         [--app-size N] [--app-part-size N] [--seed N] [--mp-version V]\n"
-    "                         [--full-flash | --from-zero | --app-only | --bootloader-only]\n"
+    "                         [--full-flash | --from-zero | --app-only | --bootloader-only |\n"
+    "                          --table-only]\n"
     "                         -o FILE\n"
     "  --chip NAME         esp32 (default), esp32s2, esp32s3, esp32c2, esp32c3, esp32c5,\n"
     "                      esp32c6, esp32c61, esp32h2, esp32p4\n"
@@ -27,6 +28,8 @@ static const char usage[] =
     "  --from-zero         from flash 0x0 to the end of the app\n"
     "  --app-only          the app image alone\n"
     "  --bootloader-only   the bootloader image alone\n"
+    "  --table-only        the partition table alone (0xC00 bytes, as ESP-IDF's\n"
+    "                      partition-table.bin)\n"
     "Sizes accept decimal, 0x hex, and K/M suffixes.\n";
 
 static int parse_size(const char *s, uint32_t *out)
@@ -48,10 +51,30 @@ static int parse_size(const char *s, uint32_t *out)
     return 0;
 }
 
+/* The encoded table cut to its 0xC00-byte data area, as gen_esp32part writes the file. */
+static int table_only(const struct synth_options *opt, struct synth_buffer *buf,
+                      struct error *err)
+{
+    memset(buf, 0, sizeof *buf);
+    struct ptable table;
+    if (synth_table(opt, &table, err) < 0)
+        return -1;
+    buf->data = malloc(PTABLE_SIZE);
+    if (!buf->data)
+        return error_set(err, "out of memory");
+    if (ptable_encode(&table, buf->data, err) < 0) {
+        synth_buffer_free(buf);
+        return -1;
+    }
+    buf->len = PTABLE_DATA_SIZE;
+    buf->base = PTABLE_OFFSET;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     enum { OPT_CHIP = 256, OPT_FLASH, OPT_OTA, OPT_NOVFS, OPT_APP, OPT_PART, OPT_SEED, OPT_VER,
-           OPT_FULL, OPT_ZERO, OPT_APPONLY, OPT_BOOTONLY };
+           OPT_FULL, OPT_ZERO, OPT_APPONLY, OPT_BOOTONLY, OPT_TABLEONLY };
     static const struct option longopts[] = {
         {"chip", required_argument, 0, OPT_CHIP},
         {"flash-size", required_argument, 0, OPT_FLASH},
@@ -65,13 +88,14 @@ int main(int argc, char **argv)
         {"from-zero", no_argument, 0, OPT_ZERO},
         {"app-only", no_argument, 0, OPT_APPONLY},
         {"bootloader-only", no_argument, 0, OPT_BOOTONLY},
+        {"table-only", no_argument, 0, OPT_TABLEONLY},
         {"output", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     struct synth_options opt;
     synth_defaults(&opt);
-    enum { WHOLE, APP, BOOT } what = WHOLE;
+    enum { WHOLE, APP, BOOT, TABLE } what = WHOLE;
     enum synth_layout layout = SYNTH_RELEASE;
     const char *output = NULL;
     int c;
@@ -109,6 +133,7 @@ int main(int argc, char **argv)
         case OPT_ZERO: layout = SYNTH_FROM_ZERO; break;
         case OPT_APPONLY: what = APP; break;
         case OPT_BOOTONLY: what = BOOT; break;
+        case OPT_TABLEONLY: what = TABLE; break;
         case 'o': output = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
@@ -120,9 +145,10 @@ int main(int argc, char **argv)
     }
     struct synth_buffer buf;
     struct error err;
-    int rc = what == APP    ? synth_app(&opt, &buf, &err)
-             : what == BOOT ? synth_bootloader(&opt, &buf, &err)
-                            : synth_firmware(&opt, layout, &buf, &err);
+    int rc = what == APP     ? synth_app(&opt, &buf, &err)
+             : what == BOOT  ? synth_bootloader(&opt, &buf, &err)
+             : what == TABLE ? table_only(&opt, &buf, &err)
+                             : synth_firmware(&opt, layout, &buf, &err);
     if (rc < 0) {
         fprintf(stderr, "mp-synth-firmware: %s\n", err.msg);
         return 1;

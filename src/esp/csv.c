@@ -480,7 +480,7 @@ int csv_write(const struct ptable *table, struct strbuf *out, struct error *err)
         if (p->size < 0 || p->size > 0xFFFFFFFFll)
             return error_setk(err, ERROR_VALUE, "Partition '%s' has an invalid size (%lld).",
                               p->name, (long long)p->size);
-        if (strnlen(p->name, sizeof p->name) > PTABLE_LABEL_MAX || strpbrk(p->name, ",#\"$\n\r"))
+        if (strnlen(p->name, sizeof p->name) > PTABLE_LABEL_MAX || strpbrk(p->name, ",\"$\n\r"))
             return error_setk(err, ERROR_VALUE,
                               "Partition name '%.16s' cannot be written as CSV.", p->name);
     }
@@ -488,7 +488,11 @@ int csv_write(const struct ptable *table, struct strbuf *out, struct error *err)
     for (int i = 0; i < table->count; i++) {
         const struct partition *p = &table->parts[i];
         char name[24], type[24], sub[24], off[16], size[16], flags[24];
-        snprintf(name, sizeof name, "%s,", p->name);
+        /* quotes keep surrounding spaces and a leading '#' (comment marker) as part of it */
+        size_t nl = strlen(p->name);
+        int quote = nl && (isspace((unsigned char)p->name[0]) ||
+                           isspace((unsigned char)p->name[nl - 1]) || p->name[0] == '#');
+        snprintf(name, sizeof name, quote ? "\"%s\"," : "%s,", p->name);
         type_keyword(p->type, type, sizeof type - 1);
         strcat(type, ",");
         subtype_keyword(p->type, p->subtype, sub, sizeof sub - 1);

@@ -119,8 +119,11 @@ int firmware_reload_table(struct firmware *fw, struct error *err)
     uint32_t avail = fw->flash->size > PTABLE_OFFSET ? fw->flash->size - PTABLE_OFFSET : 0;
     if (avail == 0)
         return error_setk(err, ERROR_PARTITION, "No partition table found.");
-    uint32_t n = avail < PTABLE_SIZE ? avail : PTABLE_SIZE;
-    memset(buf, 0xFF, sizeof buf);
+    if (avail < PTABLE_SIZE)
+        return error_setk(err, ERROR_PARTITION,
+                          "The partition table at 0x%x is cut off: the %s ends at 0x%" PRIx32 ".",
+                          PTABLE_OFFSET, fw->is_device ? "flash" : "file", fw->flash->size);
+    uint32_t n = PTABLE_SIZE;
     if (flash_read(fw->flash, PTABLE_OFFSET, buf, n, err))
         return -1;
     if (ptable_parse(buf, sizeof buf, &fw->table, err))

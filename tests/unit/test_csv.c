@@ -221,6 +221,33 @@ static void utf16_with_bom(void **state)
     assert_non_null(strstr(err.msg, "non-ASCII"));
 }
 
+static void whitespace_quotes_comments_and_line_ends(void **state)
+{
+    (void)state;
+    /* tabs, quotes, indented comments, CR LF, no final newline */
+    const char *text = "  # indented comment\r\n"
+                       "\t\"nvs\"\t,\tdata , \"nvs\" ,0x9000,0x6000\r\n"
+                       "#factory, app, factory, , 1M\n"
+                       "\r\n"
+                       "factory,app,factory,,0x1f0000";
+    struct ptable t;
+    struct error err;
+    if (parse(text, 4 * MB, &t, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(t.count, 2);
+    expect_part(&t, 0, "nvs", 1, 2, 0x9000, 0x6000, 0);
+    expect_part(&t, 1, "factory", 0, 0, 0x10000, 0x1f0000, 0);
+    /* only comments: an empty table (validation reports the missing app later) */
+    assert_int_equal(parse("# nothing\n\n", 4 * MB, &t, &err), 0);
+    assert_int_equal(t.count, 0);
+    assert_int_equal(t.flash_size, 4 * MB);
+    assert_int_equal(csv_parse("", 0, "empty.csv", 4 * MB, &t, &err), 0);
+    assert_int_equal(t.count, 0);
+    /* the line number counts blank and comment lines */
+    assert_int_equal(parse("\n# x\n\nnvs, data, nvs, 0x9000, big\n", 4 * MB, &t, &err), -1);
+    assert_string_equal(err.msg, "t.csv:4: invalid size 'big'");
+}
+
 static void expect_error(const char *text, const char *msg)
 {
     struct ptable t;
@@ -347,6 +374,17 @@ static void write_and_read_back(void **state)
         expect_part(&back, i, parts[i].name, parts[i].type, parts[i].subtype, parts[i].offset,
                     parts[i].size, parts[i].flags);
     strbuf_free(&sb);
+    /* names with surrounding spaces or a leading '#' are quoted and survive */
+    strcpy(t.parts[0].name, "  sp ");
+    strcpy(t.parts[1].name, "#hash");
+    assert_int_equal(csv_write(&t, &sb, &err), 0);
+    assert_non_null(strstr(strbuf_str(&sb), "\n\"  sp \",  "));
+    assert_non_null(strstr(strbuf_str(&sb), "\n\"#hash\",  "));
+    assert_int_equal(csv_parse(strbuf_str(&sb), sb.len, "out.csv", 4 * MB, &back, &err), 0);
+    assert_string_equal(back.parts[0].name, "  sp ");
+    assert_string_equal(back.parts[1].name, "#hash");
+    strbuf_free(&sb);
+    strcpy(t.parts[0].name, "nvs");
     /* negative sizes and names CSV cannot carry are refused */
     t.parts[0].size = -1;
     assert_int_equal(csv_write(&t, &sb, &err), -1);
@@ -366,6 +404,7 @@ int main(void)
         cmocka_unit_test(esp_idf_alignment_numbers_and_suffixes),
         cmocka_unit_test(micropython_tables_encode_to_reference_md5),
         cmocka_unit_test(utf16_with_bom),
+        cmocka_unit_test(whitespace_quotes_comments_and_line_ends),
         cmocka_unit_test(errors_name_line_and_field),
         cmocka_unit_test(nul_and_too_many),
         cmocka_unit_test(sizes),

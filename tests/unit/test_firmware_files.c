@@ -53,6 +53,34 @@ static int verify_image(const uint8_t *p, size_t n, const char *what, struct ima
     return 0;
 }
 
+/* Flash-mapped segments (load address in the chip's IROM/DROM window) have their data at a
+ * file offset congruent to the load address modulo the 64 KiB MMU page (§2); checks the chip
+ * table's windows against real images, and the rule the generator follows. */
+static int check_mapped_segments(const uint8_t *p, size_t n, const struct chip *chip,
+                                 struct error *err)
+{
+    size_t pos = IMAGE_HEADER_SIZE;
+    int mapped = 0;
+    for (int i = 0; i < p[1] && pos + 8 <= n; i++) {
+        uint32_t load = (uint32_t)p[pos] | ((uint32_t)p[pos + 1] << 8) |
+                        ((uint32_t)p[pos + 2] << 16) | ((uint32_t)p[pos + 3] << 24);
+        uint32_t len = (uint32_t)p[pos + 4] | ((uint32_t)p[pos + 5] << 8) |
+                       ((uint32_t)p[pos + 6] << 16) | ((uint32_t)p[pos + 7] << 24);
+        pos += 8;
+        if ((load >= chip->drom_start && load < chip->drom_end) ||
+            (load >= chip->irom_start && load < chip->irom_end)) {
+            if (pos % 0x10000 != load % 0x10000)
+                return error_set(err, "segment %d at 0x%x maps 0x%x: not page aligned", i,
+                                 (unsigned)pos, load);
+            mapped++;
+        }
+        pos += len;
+    }
+    if (mapped < 2)
+        return error_set(err, "%d flash-mapped segments (IROM and DROM expected)", mapped);
+    return 0;
+}
+
 static int verify_app(const uint8_t *p, size_t n, struct fw_report *r, struct error *err)
 {
     struct image_header h;
@@ -65,6 +93,8 @@ static int verify_app(const uint8_t *p, size_t n, struct fw_report *r, struct er
         return -1;
     if (image_app_desc(p, n, &r->desc) < 0)
         return error_set(err, "app descriptor not found");
+    if (check_mapped_segments(p, n, chip_by_image_id(h.chip_id), err) < 0)
+        return -1;
     if (!r->version[0] && image_micropython_version(p, n, r->version, sizeof r->version) < 0)
         return error_set(err, "MicroPython banner not found");
     r->apps_verified++;
@@ -122,6 +152,8 @@ static int inspect_firmware(const uint8_t *data, size_t len, struct fw_report *r
         if (!all_ff(data + info.total_size, len - info.total_size))
             return error_set(err, "data after the image at 0x%x", info.total_size);
         if (is_app) {
+            if (check_mapped_segments(data, len, r->chip, err) < 0)
+                return -1;
             if (image_micropython_version(data, len, r->version, sizeof r->version) < 0)
                 return error_set(err, "MicroPython banner not found");
             r->apps_verified = 1;
@@ -315,7 +347,7 @@ static int walk(const char *dir, const char *prefix, int *known, int *unknown)
         size_t n = strlen(ent->d_name);
         if (n < 4 || strcmp(ent->d_name + n - 4, ".bin") != 0)
             continue;
-        size_t len;
+        size_t len = 0;
         uint8_t *data = read_file(path, &len);
         assert_non_null(data);
         struct fw_report r;
@@ -436,7 +468,7 @@ static int inspect_copy(const uint8_t *data, size_t len, struct error *err)
 static void truncated_at_many_points(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint8_t *fw = sample_firmware(&len);
     struct error err;
     assert_int_equal(inspect_copy(fw, len, &err), 0);
@@ -466,7 +498,7 @@ static void truncated_at_many_points(void **state)
 static void corrupted_fields(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint8_t *fw = sample_firmware(&len);
     struct error err;
     uint32_t table = 0x7000; /* esp32 file: flash 0x8000 */

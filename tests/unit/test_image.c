@@ -82,7 +82,7 @@ static const struct seg three_segs[] = {
 static void header_parses_fields(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32S3, three_segs, 3, 1, &len, &size);
     struct image_header h;
@@ -166,7 +166,7 @@ static void flash_size_ids(void **state)
 static void inspect_computes_size_checksum_digest(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32, three_segs, 3, 1, &len, &size);
     struct image_info info;
@@ -198,7 +198,7 @@ static void inspect_computes_size_checksum_digest(void **state)
 static void inspect_without_digest(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32C3, three_segs, 2, 0, &len, &size);
     struct image_info info;
@@ -215,7 +215,7 @@ static void inspect_without_digest(void **state)
 static void inspect_digest_missing_from_buffer(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32, three_segs, 3, 1, &len, &size);
     struct image_info info;
@@ -232,7 +232,7 @@ static void inspect_digest_missing_from_buffer(void **state)
 static void inspect_truncated_everywhere_is_a_clean_error(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32, three_segs, 3, 1, &len, &size);
     struct image_info info;
@@ -252,7 +252,7 @@ static void inspect_truncated_everywhere_is_a_clean_error(void **state)
 static void inspect_segment_overflowing_lengths(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32, three_segs, 3, 1, &len, &size);
     struct image_info info;
@@ -279,7 +279,7 @@ static void inspect_rejects_more_than_16_segments(void **state)
     struct seg many[17];
     for (int i = 0; i < 17; i++)
         many[i] = (struct seg){0x3FFB0000u + 0x100u * (uint32_t)i, 16, (uint8_t)i};
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32, many, 16, 1, &len, &size);
     struct image_info info;
@@ -298,7 +298,7 @@ static void inspect_rejects_more_than_16_segments(void **state)
 static void inspect_bad_header_fails(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32, three_segs, 3, 1, &len, &size);
     struct image_info info;
@@ -318,7 +318,7 @@ static void inspect_bad_header_fails(void **state)
 static void set_flash_size_changes_byte3_and_digest_only(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32, three_segs, 3, 1, &len, &size);
     /* a bootloader region: the image, then 0xFF */
@@ -355,7 +355,7 @@ static void set_flash_size_changes_byte3_and_digest_only(void **state)
 static void set_flash_size_without_digest_changes_byte3_only(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32S2, three_segs, 3, 0, &len, &size);
     uint8_t *orig = malloc(len);
@@ -371,7 +371,7 @@ static void set_flash_size_without_digest_changes_byte3_only(void **state)
 static void set_flash_size_digest_without_room_fails(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32, three_segs, 3, 1, &len, &size);
     struct error err;
@@ -386,7 +386,7 @@ static void app_desc_reads_fields(void **state)
 {
     (void)state;
     struct seg s[] = {{0x3F400020, 0x200, 0}};
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     uint8_t *img = build_image(CHIP_ID_ESP32, s, 1, 0, &len, &size);
     uint8_t *d = img + 0x20;
@@ -472,7 +472,7 @@ static uint32_t rng(uint32_t *s)
 static void random_mutations_are_handled(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint32_t size;
     struct seg s[] = {{0x3F400020, 0x140, 3}, {0x3FFB0000, 0x40, 5}, {0x400D0020, 0x200, 7}};
     uint8_t *img = build_image(CHIP_ID_ESP32, s, 3, 1, &len, &size);
@@ -544,7 +544,7 @@ static uint8_t *read_shared(const char *name, size_t *len)
 static void real_esp32_v1_23_firmware(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint8_t *fw = read_shared("ESP32_GENERIC-20240602-v1.23.0.bin", &len);
     if (!fw) {
         print_message("SKIP: MP_SHARED_DIR firmware not available\n");

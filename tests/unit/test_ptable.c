@@ -510,7 +510,7 @@ static void real_tables_reencode_byte_identical(void **state)
     };
     int found = 0;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        size_t len;
+        size_t len = 0;
         uint8_t *fw = read_shared(files[i].file, &len);
         if (!fw)
             continue;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Image engine benchmark: median wall time of showing the table, an OTA re-layout to 8MB, and
+# extracting the app, on the real firmware files (or generated ones when those are absent).
+# Usage: bench/image_bench.sh [BUILD_DIR] [RUNS]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+runs=${2:-50}
+tool=$build/src/tool/mp-image-tool-esp32
+bench=$build/bench/cmd-bench
+shared=${MP_SHARED_DIR:-$root/../shared}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+files=()
+if [ -d "$shared/firmware" ]; then
+  for f in ESP32_GENERIC-20240602-v1.23.0.bin ESP32_GENERIC_S3-FLASH_4M-20240602-v1.23.0.bin \
+           ESP32_GENERIC_C6-20241129-v1.24.1.bin; do
+    [ -f "$shared/firmware/$f" ] && files+=("$shared/firmware/$f")
+  done
+fi
+if [ ${#files[@]} -eq 0 ]; then
+  "$build/tools/mp-synth-firmware" --chip esp32 -o generated-esp32.bin >/dev/null
+  files=("$work/generated-esp32.bin")
+fi
+
+echo "| command (runs: $runs)                          | median ms |   min ms |   max ms | runs |"
+echo "|----------------------------------------------|----------|----------|----------|------|"
+for f in "${files[@]}"; do
+  b=$(basename "$f" .bin)
+  "$bench" "$runs" "$b: show table" -- "$tool" "$f"
+  "$bench" "$runs" "$b: -f 8M --table ota -a 0x1f0B -o out.bin" -- \
+    "$tool" "$f" -f 8M --table ota -a 0x1f0B -o out.bin
+  "$bench" "$runs" "$b: --extract-app" -- "$tool" "$f" --extract-app -o app.bin
+done

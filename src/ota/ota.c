@@ -1,0 +1,123 @@
+#include "ota/ota.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esp/image.h"
+#include "esp/otadata.h"
+
+static int collect_slots(const struct ptable *t, struct ota_status *st, struct error *err)
+{
+    st->slot_count = 0;
+    for (int sub = PART_SUBTYPE_OTA_0; sub < PART_SUBTYPE_OTA_0 + OTA_MAX_SLOTS; sub++)
+        for (int i = 0; i < t->count; i++)
+            if (t->parts[i].type == PART_TYPE_APP && t->parts[i].subtype == sub)
+                st->slots[st->slot_count++] = t->parts[i];
+    if (st->slot_count < 2)
+        return error_setk(err, ERROR_VALUE,
+                          "Require at least 2 ota partitions: 'ota_0' and 'ota_1'.");
+    for (int k = 0; k < st->slot_count; k++)
+        if (st->slots[k].subtype != PART_SUBTYPE_OTA_0 + k)
+            return error_setk(err, ERROR_VALUE, "OTA partition subtypes must be sequential.");
+    return 0;
+}
+
+int ota_status_read(struct firmware *fw, struct ota_status *st, struct error *err)
+{
+    memset(st, 0, sizeof *st);
+    const struct ptable *t = &fw->table;
+    int has_factory = 0;
+    for (int i = 0; i < t->count; i++) {
+        const struct partition *p = &t->parts[i];
+        if (p->type == PART_TYPE_DATA && p->subtype == PART_SUBTYPE_DATA_OTA && !st->has_otadata) {
+            st->has_otadata = 1;
+            st->otadata = *p;
+        }
+        if (p->type == PART_TYPE_APP && p->subtype == PART_SUBTYPE_FACTORY)
+            has_factory = 1;
+    }
+    if (!st->has_otadata)
+        return 0;
+    if (collect_slots(t, st, err))
+        return -1;
+    uint8_t data[OTADATA_SIZE];
+    memset(data, 0xFF, sizeof data);
+    uint32_t len = 0;
+    if (st->otadata.offset < fw->flash->size) {
+        len = fw->flash->size - st->otadata.offset;
+        if (len > OTADATA_SIZE)
+            len = OTADATA_SIZE;
+        if (flash_read(fw->flash, st->otadata.offset, data, len, err))
+            return error_prefix(err, "reading otadata");
+    }
+    struct otadata_boot boot;
+    if (otadata_boot_select(data, sizeof data, st->slot_count, has_factory, &boot, err))
+        return -1;
+    st->current = boot.slot;
+    st->next = boot.slot < 0 ? 0 : (boot.slot + 1) % st->slot_count;
+    if (boot.slot < 0) {
+        int f = -1;
+        for (int i = 0; i < t->count && f < 0; i++)
+            if (t->parts[i].type == PART_TYPE_APP && t->parts[i].subtype == PART_SUBTYPE_FACTORY)
+                f = i;
+        snprintf(st->current_name, sizeof st->current_name, "%s", f >= 0 ? t->parts[f].name : "");
+    } else {
+        snprintf(st->current_name, sizeof st->current_name, "%s", st->slots[boot.slot].name);
+    }
+    snprintf(st->next_name, sizeof st->next_name, "%s", st->slots[st->next].name);
+    return 0;
+}
+
+int ota_update(struct firmware *fw, const uint8_t *app, size_t len, int rollback,
+               const struct log *log, struct error *err)
+{
+    struct image_header h;
+    struct image_info info;
+    if (image_header_parse(app, len, &h, err))
+        return error_prefix(err, "OTA update image");
+    if (h.chip_id != fw->header.chip_id) {
+        const struct chip *c = chip_by_image_id(h.chip_id);
+        return error_setk(err, ERROR_VALUE,
+                          "OTA update image is for %s, but the firmware is for %s.",
+                          c ? c->name : "an unknown chip", fw->chip->name);
+    }
+    if (image_inspect(app, len, &info, err))
+        return error_prefix(err, "OTA update image");
+    if (!info.checksum_ok || (info.has_digest && !info.digest_ok))
+        return error_setk(err, ERROR_VALUE,
+                          "OTA update image is corrupt (checksum or SHA-256 digest mismatch).");
+    struct ota_status st;
+    if (ota_status_read(fw, &st, err))
+        return -1;
+    if (!st.has_otadata)
+        return error_setk(err, ERROR_PARTITION, "Partition 'ota' not found.");
+    const struct partition *target = &st.slots[st.next];
+    if ((int64_t)len > target->size)
+        return error_setk(err, ERROR_VALUE,
+                          "OTA update image (%zu bytes) does not fit partition '%s' (%lld bytes).",
+                          len, target->name, (long long)target->size);
+    log_printf(log, LOG_ACTION, "Writing firmware to OTA partition %s...", target->name);
+    if (firmware_write_partition(fw, target, app, (uint32_t)len, log, err))
+        return -1;
+    if (flash_flush(fw->flash, err))
+        return -1;
+    log_printf(log, LOG_ACTION, "Updating otadata partition...");
+    uint8_t data[OTADATA_SIZE];
+    memset(data, 0xFF, sizeof data);
+    uint32_t have = st.otadata.offset < fw->flash->size ? fw->flash->size - st.otadata.offset : 0;
+    if (have > OTADATA_SIZE)
+        have = OTADATA_SIZE;
+    if (have && flash_read(fw->flash, st.otadata.offset, data, have, err))
+        return -1;
+    struct otadata_write w;
+    if (otadata_select_slot(data, sizeof data, st.slot_count, st.next,
+                            rollback ? OTA_STATE_NEW : OTA_STATE_UNDEFINED, &w, err))
+        return -1;
+    otadata_apply(data, sizeof data, &w);
+    uint32_t sector = st.otadata.offset + (uint32_t)w.sector * OTADATA_SECTOR_SIZE;
+    if (flash_write(fw->flash, sector, data + w.sector * OTADATA_SECTOR_SIZE,
+                    OTADATA_SECTOR_SIZE, err))
+        return error_prefix(err, "writing otadata");
+    return flash_flush(fw->flash, err);
+}

@@ -1,0 +1,37 @@
+/* Over-the-air style updates through the flash interface: which app boots now and next
+ * (ESP-IDF's rules), and writing a new app into the next OTA slot followed by otadata. */
+#ifndef MP_OTA_OTA_H
+#define MP_OTA_OTA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp/ptable.h"
+#include "firmware/firmware.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define OTA_MAX_SLOTS 16
+
+struct ota_status {
+    int has_otadata;                 /* 0: no data/ota partition (nothing else is filled) */
+    struct partition otadata;
+    int slot_count;
+    struct partition slots[OTA_MAX_SLOTS]; /* ota_0, ota_1, ... by subtype */
+    int current;                     /* index into slots, -1 = the factory app */
+    int next;                        /* the slot an update writes to */
+    char current_name[PTABLE_LABEL_MAX + 1];
+    char next_name[PTABLE_LABEL_MAX + 1];
+};
+
+/* Read otadata and work out the current and next boot partitions. Errors for fewer than two
+ * OTA slots or slots that are not ota_0, ota_1, ... in order. */
+int ota_status_read(struct firmware *fw, struct ota_status *status, struct error *err);
+
+/* Write app (a complete app image for the firmware's chip: validated first) into the next
+ * slot, then select that slot in otadata with state NEW (rollback: the app must confirm itself)
+ * or UNDEFINED (no rollback). The app is fully written before otadata changes. */
+int ota_update(struct firmware *fw, const uint8_t *app, size_t len, int rollback,
+               const struct log *log, struct error *err);
+
+#endif

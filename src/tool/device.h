@@ -1,0 +1,16 @@
+/* Devices (serial-attached boards) and littlefs commands as the pipeline sees them. */
+#ifndef MP_TOOL_DEVICE_H
+#define MP_TOOL_DEVICE_H
+
+#include "firmware/firmware.h"
+#include "tool/args.h"
+#include "tool/output.h"
+
+/* Connect to the board named by opt->filename and load its firmware through a device flash. */
+int device_open_for_tool(const struct tool_options *opt, const struct log *log,
+                         struct flash **flash, struct firmware *fw, struct error *err);
+/* Write the (possibly modified) firmware to the device named by --flash. */
+int device_flash_firmware(const struct tool_options *opt, struct firmware *source,
+                          const struct log *log, struct error *err);
+
+#endif

@@ -1,0 +1,101 @@
+/* The --fs commands of the pipeline: the littlefs command layer (src/fs) on the firmware's
+ * flash, with its lines sent to the tool's output and df numbers printed as a table. */
+#include "tool/fsglue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/fs.h"
+#include "report/report.h"
+#include "tool/values.h"
+#include "util/strbuf.h"
+
+#define FS_MAX_ROWS (PTABLE_MAX_ENTRIES + 1)
+
+struct fs_sink {
+    struct output *out;
+    struct report_df_row rows[FS_MAX_ROWS];
+    char names[FS_MAX_ROWS][PTABLE_LABEL_MAX + 1];
+    int row_count;
+};
+
+static void sink_line(void *ctx, enum fs_line_kind kind, const char *text)
+{
+    struct fs_sink *s = ctx;
+    enum log_level level = kind == FS_LINE_OUT      ? LOG_OUTPUT
+                           : kind == FS_LINE_ACTION ? LOG_ACTION
+                                                    : LOG_INFO;
+    output_line(s->out, level, text);
+}
+
+static void sink_data(void *ctx, const void *buf, size_t len)
+{
+    struct fs_sink *s = ctx;
+    fwrite(buf, 1, len, s->out->out);
+}
+
+static void sink_usage(void *ctx, const struct fs_usage *u)
+{
+    struct fs_sink *s = ctx;
+    if (s->row_count >= FS_MAX_ROWS)
+        return;
+    int i = s->row_count++;
+    memcpy(s->names[i], u->part, sizeof s->names[i]);
+    s->rows[i] = (struct report_df_row){s->names[i], u->block_size, u->block_count,
+                                        u->blocks_used};
+}
+
+int fs_commands_modify(const struct tool_options *opt)
+{
+    static const char *const mutating[] = {"put", "mkdir", "rm", "rename", "mkfs", "grow"};
+    for (int i = 0; i < opt->fs_count; i++)
+        for (size_t k = 0; k < sizeof mutating / sizeof mutating[0]; k++)
+            if (strcmp(opt->fs[i].words[0], mutating[k]) == 0)
+                return 1;
+    return 0;
+}
+
+static int run_fs(struct firmware *fw, const char *version, const char *cmd, int argc,
+                  const char *const argv[], struct output *out, int *changed, struct error *err)
+{
+    struct fs_partitions parts;
+    fs_partitions_from_table(&fw->table, fw->table.flash_size, &parts);
+    struct fs_sink *sink = calloc(1, sizeof *sink);
+    if (!sink)
+        return error_setk(err, ERROR_OS, "out of memory");
+    sink->out = out;
+    struct fs_output fo = {sink_line, sink_data, sink_usage, sink};
+    struct fs_env env = {
+        .flash = fw->flash,
+        .parts = &parts,
+        .micropython_version = version,
+        .flush = FS_FLUSH_AT_SYNC,
+        .out = &fo,
+        .parse_size = value_parse_size,
+        .changed = changed,
+    };
+    int rc = fs_run(&env, cmd, argc, argv, err);
+    if (rc == 0 && strcmp(cmd, "df") == 0) {
+        struct strbuf sb = {0};
+        report_df(sink->rows, (size_t)sink->row_count, out->box, &sb);
+        output_block(out, LOG_OUTPUT, strbuf_str(&sb));
+        strbuf_free(&sb);
+    }
+    fflush(out->out);
+    free(sink);
+    return rc;
+}
+
+int fs_df_report(struct firmware *fw, struct output *out, struct error *err)
+{
+    int changed = 0;
+    return run_fs(fw, NULL, "df", 0, NULL, out, &changed, err);
+}
+
+int fs_command(struct firmware *fw, const char *version, const struct wordlist *cmd,
+               struct output *out, int *changed, struct error *err)
+{
+    *changed = 0;
+    return run_fs(fw, version, cmd->words[0], cmd->count - 1,
+                  (const char *const *)cmd->words + 1, out, changed, err);
+}

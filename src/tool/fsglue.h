@@ -1,0 +1,20 @@
+/* The --fs commands as the pipeline runs them. */
+#ifndef MP_TOOL_FSGLUE_H
+#define MP_TOOL_FSGLUE_H
+
+#include <string.h>
+
+#include "firmware/firmware.h"
+#include "tool/args.h"
+#include "tool/output.h"
+
+/* Whether any --fs command changes the filesystem (the firmware then needs writing out). */
+int fs_commands_modify(const struct tool_options *opt);
+/* The littlefs usage table of every filesystem partition (printed when opening a device). */
+int fs_df_report(struct firmware *fw, struct output *out, struct error *err);
+/* Run one --fs command; *changed tells whether flash was modified. The MicroPython version of
+ * the firmware (NULL if unknown) decides the littlefs disk version mkfs writes. */
+int fs_command(struct firmware *fw, const char *micropython_version, const struct wordlist *cmd,
+               struct output *out, int *changed, struct error *err);
+
+#endif

@@ -1,0 +1,735 @@
+/* The tool's pipeline: the steps of one run, in the fixed order the Python tool uses (the
+ * order of options on the command line does not matter), on a firmware file or a device alike. */
+#include "tool/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "esp/csv.h"
+#include "esp/image.h"
+#include "esp/otadata.h"
+#include "firmware/firmware.h"
+#include "layout/layout.h"
+#include "report/report.h"
+#include "ota/ota.h"
+#include "tool/device.h"
+#include "tool/fsglue.h"
+#include "tool/localfile.h"
+#include "util/strbuf.h"
+
+#define MIB 0x100000u
+
+struct run {
+    const struct tool_options *opt;
+    struct output *out;
+    const struct log *log;
+    struct flash_image image; /* a firmware file held in memory */
+    struct flash *flash;
+    struct firmware fw;
+    struct ptable table;      /* the working copy every edit applies to */
+    struct strbuf ext;        /* output name extension ("-8MB-resize=vfs") */
+    char *output_name;        /* where a modified firmware file goes */
+    int modified;             /* the in-memory firmware differs from the input file */
+    char mp_version[64];      /* MicroPython version found in the app ("" if unknown) */
+    struct error *err;
+};
+
+static void print_table(struct run *r, const struct ptable *t)
+{
+    struct strbuf sb = {0};
+    report_ptable(t, r->out->box, &sb);
+    output_block(r->out, LOG_INFO, strbuf_str(&sb));
+    strbuf_free(&sb);
+    uint32_t app_size = firmware_app_size(&r->fw);
+    int i = ptable_first_app(t);
+    if (app_size && i >= 0) {
+        strbuf_reset(&sb);
+        report_app_fills(app_size, &t->parts[i], &sb);
+        output_block(r->out, LOG_INFO, strbuf_str(&sb));
+        strbuf_free(&sb);
+    }
+}
+
+/* Attach the table to a table error, as the Python tool does, so the user sees what failed. */
+static int table_error(struct run *r, const struct ptable *t)
+{
+    struct strbuf sb = {0};
+    report_ptable(t, 0, &sb);
+    error_append(r->err, "\n");
+    error_append(r->err, strbuf_str(&sb));
+    strbuf_free(&sb);
+    /* drop the final newline: the error printer adds one */
+    size_t n = strlen(r->err->msg);
+    if (n && r->err->msg[n - 1] == '\n')
+        r->err->msg[n - 1] = '\0';
+    return -1;
+}
+
+/* Validate the working table; warnings are shown, errors fail with the table attached. */
+static int validate(struct run *r, const struct ptable *t)
+{
+    char warnings[2048] = "";
+    if (ptable_check(t, warnings, sizeof warnings, r->err)) {
+        if (r->err->kind == ERROR_GENERIC)
+            r->err->kind = ERROR_PARTITION;
+        return table_error(r, t);
+    }
+    if (*warnings) {
+        char *save, *line = strtok_r(warnings, "\n", &save);
+        for (; line; line = strtok_r(NULL, "\n", &save))
+            log_printf(r->log, LOG_WARNING, "%s", line);
+    }
+    return 0;
+}
+
+static void print_loaded_warnings(struct run *r)
+{
+    char copy[sizeof r->fw.table_warnings];
+    memcpy(copy, r->fw.table_warnings, sizeof copy);
+    char *save, *line = strtok_r(copy, "\n", &save);
+    for (; line; line = strtok_r(NULL, "\n", &save))
+        log_printf(r->log, LOG_WARNING, "%s", line);
+}
+
+static void ext_append(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ext_append(struct run *r, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    /* Option values go into a file name: keep it in the current directory. */
+    for (char *p = buf; *p; p++)
+        if (*p == '/' || *p == '\\')
+            *p = '_';
+    strbuf_puts(&r->ext, buf);
+}
+
+/* ---- opening ---- */
+
+static void describe_app(struct run *r)
+{
+    const struct partition *app = firmware_first_app(&r->fw);
+    if (!app || app->offset >= r->flash->size)
+        return;
+    uint32_t len = r->flash->size - app->offset;
+    if (len > (uint32_t)app->size)
+        len = (uint32_t)app->size;
+    uint8_t *data = malloc(len ? len : 1);
+    if (!data || flash_read(r->flash, app->offset, data, len, NULL)) {
+        free(data);
+        return;
+    }
+    char version[64];
+    struct app_desc desc;
+    int have_desc = image_app_desc(data, len, &desc) == 0;
+    if (image_micropython_version(data, len, version, sizeof version) == 0) {
+        snprintf(r->mp_version, sizeof r->mp_version, "%s", version);
+        if (have_desc && desc.idf_ver[0])
+            log_printf(r->log, LOG_INFO, "MicroPython %s (ESP-IDF %s, built %s %s).", version,
+                       desc.idf_ver, desc.date, desc.time);
+        else
+            log_printf(r->log, LOG_INFO, "MicroPython %s.", version);
+    } else if (have_desc && desc.version[0]) {
+        log_printf(r->log, LOG_INFO, "App %s %s (ESP-IDF %s).", desc.project_name, desc.version,
+                   desc.idf_ver);
+    }
+    free(data);
+}
+
+static int open_firmware(struct run *r)
+{
+    const struct tool_options *o = r->opt;
+    log_printf(r->log, LOG_INFO, "Opening %s...", o->filename);
+    if (o->is_device)
+        return device_open_for_tool(r->opt, r->log, &r->flash, &r->fw, r->err);
+    if (firmware_open_file(o->filename, &r->image, r->err))
+        return -1;
+    r->flash = &r->image.flash;
+    if (firmware_load(&r->fw, r->flash, 0, NULL, r->err))
+        return error_prefix(r->err, "%s", o->filename);
+    log_printf(r->log, LOG_INFO, "Found %s firmware file (%" PRIu32 "MB flash).",
+               r->fw.chip->name, r->fw.table.flash_size / MIB);
+    return 0;
+}
+
+/* ---- extract app (-x) ---- */
+
+static uint32_t trimmed_length(const uint8_t *data, uint32_t len, uint32_t block)
+{
+    uint32_t n = len;
+    while (n && data[n - 1] == 0xFF)
+        n--;
+    uint32_t rounded = (n + block - 1) / block * block;
+    return rounded < len ? rounded : len;
+}
+
+static char *base_name(const char *path)
+{
+    char *copy = strdup(path);
+    char *b = strdup(basename(copy));
+    free(copy);
+    return b;
+}
+
+static int extract_app(struct run *r)
+{
+    const struct partition *app = firmware_first_app(&r->fw);
+    if (!app)
+        return error_setk(r->err, ERROR_PARTITION, "No app partition found in table.");
+    char *name;
+    if (r->opt->output) {
+        name = strdup(r->opt->output);
+    } else {
+        char *b = base_name(r->opt->filename);
+        size_t n = strlen(b);
+        name = malloc(n + 9);
+        if (n > 4 && strcmp(b + n - 4, ".bin") == 0)
+            b[n - 4] = '\0';
+        sprintf(name, "%s.app-bin", b);
+        free(b);
+    }
+    log_printf(r->log, LOG_ACTION, "Writing micropython app image file: %s...", name);
+    uint8_t *data;
+    uint32_t len;
+    int rc = firmware_read_partition(&r->fw, app, &data, &len, r->err);
+    if (rc == 0) {
+        len = trimmed_length(data, len, 16);
+        rc = localfile_write_atomic(name, data, len, r->opt->filename, r->err);
+        free(data);
+    }
+    free(name);
+    return rc;
+}
+
+/* ---- table edits (steps 9-16) ---- */
+
+static int edit_table(struct run *r)
+{
+    const struct tool_options *o = r->opt;
+    struct ptable *t = &r->table;
+    uint32_t first_app_offset = 0;
+    const struct partition *app0 = firmware_first_app(&r->fw);
+    first_app_offset = app0 ? app0->offset : PTABLE_APP_ALIGN;
+
+    if (o->flash_size) {
+        if (o->flash_size < 0 || o->flash_size > 256 * (int64_t)MIB)
+            return error_setk(r->err, ERROR_VALUE, "Invalid flash size: 0x%" PRIx64 ".",
+                              (uint64_t)o->flash_size);
+        uint32_t size = (uint32_t)o->flash_size;
+        if (size != t->flash_size) {
+            if (firmware_set_flash_size(&r->fw, size, r->err))
+                return -1;
+            t->flash_size = size;
+        }
+        ext_append(r, "-%" PRIu32 "MB", size / MIB);
+    }
+    if (o->from_csv) {
+        char *text;
+        size_t len;
+        if (localfile_read(o->from_csv, &text, &len, r->err))
+            return -1;
+        int rc = csv_parse(text, len, o->from_csv, t->flash_size, t, r->err);
+        free(text);
+        if (rc || validate(r, t))
+            return -1;
+        ext_append(r, "-CSV");
+    }
+    if (o->table.count) {
+        char layout_name[64];
+        partlist_format(&o->table, layout_name, sizeof layout_name);
+        if (layout_is_builtin(layout_name)) {
+            uint32_t ota_app = o->app_size > 0 ? (uint32_t)o->app_size : 0;
+            if (layout_builtin(t, layout_name, ota_app, first_app_offset, r->err))
+                return table_error(r, t);
+            char upper[16];
+            size_t i = 0;
+            for (; layout_name[i] && i + 1 < sizeof upper; i++)
+                upper[i] = (char)(layout_name[i] - 'a' + 'A');
+            upper[i] = '\0';
+            ext_append(r, "-%s", upper);
+        } else {
+            struct layout_spec specs[PTABLE_MAX_ENTRIES];
+            int n = o->table.count < PTABLE_MAX_ENTRIES ? o->table.count : PTABLE_MAX_ENTRIES;
+            for (int i = 0; i < n; i++) {
+                const struct partspec *ps = &o->table.items[i];
+                specs[i] = (struct layout_spec){ps->name, ps->subtype, (uint32_t)ps->offset, ps->size, 0};
+            }
+            if (layout_build(t, specs, n, r->err))
+                return table_error(r, t);
+            ext_append(r, "-TABLE");
+        }
+        uint32_t app_size = firmware_app_size(&r->fw);
+        int a = ptable_first_app(t);
+        if (app_size && a >= 0 && (int64_t)app_size > t->parts[a].size) {
+            error_setk(r->err, ERROR_PARTITION,
+                       "App size (%" PRIu32 ") exceeds '%s' partition size (%" PRId64
+                       "):\n  Use the '-a' option to set the app partition size.",
+                       app_size, t->parts[a].name, t->parts[a].size);
+            return table_error(r, t);
+        }
+        if (validate(r, t))
+            return -1;
+    }
+    if (o->app_size) {
+        if (layout_set_app_size(t, o->app_size, r->err))
+            return table_error(r, t);
+        if (validate(r, t))
+            return -1;
+        ext_append(r, "-appsize=%" PRId64 "B", o->app_size / 0x1000);
+    }
+    if (o->delete_.count) {
+        for (int i = 0; i < o->delete_.count; i++)
+            if (layout_delete(t, o->delete_.items[i].fields[0], r->err))
+                return table_error(r, t);
+        if (validate(r, t))
+            return -1;
+        char text[512];
+        arglist_format(&o->delete_, text, sizeof text);
+        ext_append(r, "-delete=%s", text);
+    }
+    if (o->resize.count) {
+        for (int i = 0; i < o->resize.count; i++) {
+            const struct partspec *ps = &o->resize.items[i];
+            log_printf(r->log, LOG_INFO, "Resizing %s partition to 0x%" PRIx64 " bytes...",
+                       ps->name, (uint64_t)ps->size);
+            if (layout_resize(t, ps->name, ps->size, r->err))
+                return table_error(r, t);
+        }
+        if (validate(r, t))
+            return -1;
+        char text[512];
+        partlist_format(&o->resize, text, sizeof text);
+        ext_append(r, "-resize=%s", text);
+    }
+    if (o->rename.count) {
+        for (int i = 0; i < o->rename.count; i++) {
+            const struct argitem *it = &o->rename.items[i];
+            if (it->count != 2)
+                return error_setk(r->err, ERROR_VALUE,
+                                  "--rename: '%s' must be OLD=NEW", it->fields[0]);
+            log_printf(r->log, LOG_INFO, "Renaming partition '%s' to '%s'...", it->fields[0],
+                       it->fields[1]);
+            if (layout_rename(t, it->fields[0], it->fields[1], r->err))
+                return table_error(r, t);
+        }
+        if (validate(r, t))
+            return -1;
+        char text[512];
+        arglist_format(&o->rename, text, sizeof text);
+        ext_append(r, "-rename=%s", text);
+    }
+    if (o->add.count) {
+        for (int i = 0; i < o->add.count; i++) {
+            const struct partspec *ps = &o->add.items[i];
+            struct layout_spec spec = {ps->name, ps->subtype, (uint32_t)ps->offset, ps->size, 0};
+            if (layout_add(t, &spec, r->err))
+                return table_error(r, t);
+        }
+        if (validate(r, t))
+            return -1;
+        char text[512];
+        partlist_format(&o->add, text, sizeof text);
+        ext_append(r, "-add=%s", text);
+    }
+    return 0;
+}
+
+/* ---- writing the new table (step 18) ---- */
+
+static int output_name_for(struct run *r)
+{
+    if (r->opt->output) {
+        r->output_name = strdup(r->opt->output);
+        return 0;
+    }
+    char *b = base_name(r->opt->filename);
+    const char *ext = strbuf_str(&r->ext);
+    char *dot = strrchr(b, '.');
+    size_t n = strlen(b) + strlen(ext) + 1;
+    r->output_name = malloc(n);
+    if (dot && dot != b) {
+        *dot = '\0';
+        snprintf(r->output_name, n, "%s%s.%s", b, ext, dot + 1);
+    } else {
+        snprintf(r->output_name, n, "%s%s", b, ext);
+    }
+    free(b);
+    return 0;
+}
+
+static int table_changed(struct run *r)
+{
+    uint8_t a[PTABLE_SIZE], b[PTABLE_SIZE];
+    if (ptable_encode(&r->fw.table, a, NULL) || ptable_encode(&r->table, b, NULL))
+        return 1;
+    return memcmp(a, b, sizeof a) != 0;
+}
+
+static int erase_changed_data(struct run *r, const struct ptable *old_table)
+{
+    struct layout_erase erase[PTABLE_MAX_ENTRIES];
+    int n = layout_changed_data(old_table, &r->table, r->flash->size, erase, PTABLE_MAX_ENTRIES);
+    for (int i = 0; i < n; i++) {
+        const struct partition *p = &r->table.parts[erase[i].index];
+        if (erase[i].reason == LAYOUT_GROWN_FS) {
+            log_printf(r->log, LOG_WARNING,
+                       "Filesystem partition has increased in size. Micropython will fail to "
+                       "mount the filesystem on reboot. Use '--fs grow %s' to repair.",
+                       p->name);
+            continue;
+        }
+        log_printf(r->log, LOG_ACTION, "Erasing data partition: %s...", p->name);
+        if (flash_erase(r->flash, erase[i].offset, erase[i].length, r->err))
+            return error_prefix(r->err, "erasing data partition '%s'", p->name);
+        r->modified = 1;
+    }
+    return 0;
+}
+
+static int write_table(struct run *r)
+{
+    const struct partition *old_app = firmware_first_app(&r->fw);
+    int a = ptable_first_app(&r->table);
+    if (old_app && a >= 0 && r->table.parts[a].offset != old_app->offset) {
+        error_setk(r->err, ERROR_PARTITION, "first app partition offset has changed");
+        return table_error(r, &r->table);
+    }
+    print_table(r, &r->table);
+    const char *target = r->fw.is_device ? r->opt->filename : r->output_name;
+    log_printf(r->log, LOG_ACTION, "Writing to %s %s: %s...", r->fw.chip->name,
+               r->fw.is_device ? "device" : "firmware file", target);
+    log_printf(r->log, LOG_ACTION, "Writing partition table...");
+    if (firmware_header_modified(&r->fw)) {
+        log_printf(r->log, LOG_ACTION, "Updating flash size (%" PRIu32
+                   "MB) in bootloader header...",
+                   image_flash_size_bytes(r->fw.header.flash_size_id) / MIB);
+        if (firmware_write_header(&r->fw, r->err))
+            return -1;
+        r->modified = 1;
+    }
+    struct ptable old_table = r->fw.table;
+    if (table_changed(r)) {
+        if (firmware_write_table(&r->fw, &r->table, r->err))
+            return -1;
+        r->modified = 1;
+    }
+    struct partition boot;
+    firmware_partition(&r->fw, &r->table, "bootloader", &boot, NULL);
+    if (firmware_check_image(&r->fw, &boot, 0, r->log, r->err) < 0)
+        return -1;
+    for (int i = 0; i < r->table.count; i++) {
+        const struct partition *p = &r->table.parts[i];
+        if (p->type == PART_TYPE_APP && p->offset < r->flash->size &&
+            firmware_check_image(&r->fw, p, 0, r->log, r->err) < 0)
+            return -1;
+    }
+    if (erase_changed_data(r, &old_table))
+        return -1;
+    if (firmware_reload_table(&r->fw, r->err))
+        return -1;
+    print_loaded_warnings(r);
+    r->table = r->fw.table;
+    return 0;
+}
+
+/* ---- partition contents (steps 19-22) ---- */
+
+static int lookup(struct run *r, const char *name, struct partition *p)
+{
+    if (firmware_partition(&r->fw, NULL, name, p, r->err))
+        return table_error(r, &r->fw.table);
+    return 0;
+}
+
+static int erase_partitions(struct run *r)
+{
+    for (int i = 0; i < r->opt->erase.count; i++) {
+        struct partition p;
+        const char *name = r->opt->erase.items[i].fields[0];
+        if (lookup(r, name, &p))
+            return -1;
+        log_printf(r->log, LOG_ACTION, "Erasing partition '%s'...", name);
+        if (firmware_erase_partition(&r->fw, &p, r->log, r->err))
+            return -1;
+        r->modified = 1;
+    }
+    return 0;
+}
+
+static int erase_filesystems(struct run *r)
+{
+    if (!r->fw.is_device)
+        return error_setk(r->err, ERROR_VALUE, "--erase-fs requires an esp32 device");
+    for (int i = 0; i < r->opt->erase_fs.count; i++) {
+        struct partition p;
+        const char *name = r->opt->erase_fs.items[i].fields[0];
+        if (lookup(r, name, &p))
+            return -1;
+        if (p.type != PART_TYPE_DATA ||
+            (p.subtype != PART_SUBTYPE_DATA_FAT && p.subtype != PART_SUBTYPE_DATA_LITTLEFS))
+            return error_setk(r->err, ERROR_PARTITION, "partition '%s' is not a fs partition.",
+                              name);
+        log_printf(r->log, LOG_ACTION, "Erasing filesystem on partition '%s'...", name);
+        uint32_t len = p.size < LAYOUT_FS_ERASE_SIZE ? (uint32_t)p.size : LAYOUT_FS_ERASE_SIZE;
+        if (flash_erase(r->flash, p.offset, len, r->err))
+            return -1;
+    }
+    return 0;
+}
+
+static void thousands(uint64_t v, char *out, size_t size)
+{
+    char digits[32];
+    snprintf(digits, sizeof digits, "%" PRIu64, v);
+    size_t n = strlen(digits), k = 0;
+    for (size_t i = 0; i < n && k + 2 < size; i++) {
+        if (i && (n - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    out[k] = '\0';
+}
+
+static int read_partitions(struct run *r)
+{
+    for (int i = 0; i < r->opt->read.count; i++) {
+        const struct argitem *it = &r->opt->read.items[i];
+        if (it->count != 2)
+            return error_setk(r->err, ERROR_VALUE, "--read: '%s' must be NAME=FILE",
+                              it->fields[0]);
+        struct partition p;
+        if (lookup(r, it->fields[0], &p))
+            return -1;
+        log_printf(r->log, LOG_ACTION, "Saving partition '%s' into '%s'...", it->fields[0],
+                   it->fields[1]);
+        uint8_t *data;
+        uint32_t len;
+        if (firmware_read_partition(&r->fw, &p, &data, &len, r->err))
+            return -1;
+        if (r->opt->trimblocks)
+            len = trimmed_length(data, len, 0x1000);
+        if (r->opt->trim)
+            len = trimmed_length(data, len, 16);
+        int rc = localfile_write_atomic(it->fields[1], data, len, r->opt->filename, r->err);
+        free(data);
+        if (rc)
+            return -1;
+        char n[32];
+        thousands(len, n, sizeof n);
+        log_printf(r->log, LOG_INFO, "Wrote %s bytes to '%s'.", n, it->fields[1]);
+    }
+    return 0;
+}
+
+static int check_write_data(struct run *r, const struct partition *p, const uint8_t *data,
+                            size_t len)
+{
+    if (strcmp(p->name, "partition_table") == 0) {
+        struct ptable t;
+        if (ptable_parse(data, len, &t, r->err))
+            return error_prefix(r->err, "Attempt to write an invalid partition table");
+        return 0;
+    }
+    if (p->type != PART_TYPE_APP)
+        return 0;
+    struct image_header h;
+    if (image_header_parse(data, len, &h, NULL) || h.chip_id != r->fw.header.chip_id)
+        return error_setk(r->err, ERROR_VALUE, "Attempt to write invalid app image to '%s'.",
+                          p->name);
+    if (strcmp(p->name, "bootloader") == 0 && h.flash_size_id != r->fw.header.flash_size_id)
+        log_printf(r->log, LOG_WARNING,
+                   "'bootloader': image flash size (%" PRIu32 "MB) does not match bootloader "
+                   "(%" PRIu32 "MB).",
+                   image_flash_size_bytes(h.flash_size_id) / MIB,
+                   image_flash_size_bytes(r->fw.header.flash_size_id) / MIB);
+    return 0;
+}
+
+static int write_partitions(struct run *r)
+{
+    for (int i = 0; i < r->opt->write.count; i++) {
+        const struct argitem *it = &r->opt->write.items[i];
+        if (it->count != 2)
+            return error_setk(r->err, ERROR_VALUE, "--write: '%s' must be NAME=FILE",
+                              it->fields[0]);
+        struct partition p;
+        if (lookup(r, it->fields[0], &p))
+            return -1;
+        log_printf(r->log, LOG_ACTION, "Writing partition '%s' from '%s'...", it->fields[0],
+                   it->fields[1]);
+        char *data;
+        size_t len;
+        if (localfile_read(it->fields[1], &data, &len, r->err))
+            return -1;
+        int rc = check_write_data(r, &p, (uint8_t *)data, len);
+        if (rc == 0 && len > UINT32_MAX)
+            rc = error_setk(r->err, ERROR_VALUE, "%s is too large", it->fields[1]);
+        if (rc == 0)
+            rc = firmware_write_partition(&r->fw, &p, (uint8_t *)data, (uint32_t)len, r->log,
+                                          r->err);
+        free(data);
+        if (rc)
+            return -1;
+        r->modified = 1;
+        log_printf(r->log, LOG_INFO, "Wrote 0x%zx bytes to partition '%s'.", len, it->fields[0]);
+        if (strcmp(p.name, "partition_table") == 0 || strcmp(p.name, "bootloader") == 0) {
+            /* later steps must see what is now on flash */
+            if (firmware_load(&r->fw, r->flash, r->fw.is_device, NULL, r->err))
+                return -1;
+            r->table = r->fw.table;
+        }
+    }
+    return 0;
+}
+
+/* ---- --check-app (step 24) ---- */
+
+static int check_apps(struct run *r)
+{
+    struct partition boot;
+    firmware_partition(&r->fw, NULL, "bootloader", &boot, NULL);
+    if (firmware_check_image(&r->fw, &boot, 1, r->log, r->err) < 0)
+        return -1;
+    for (int i = 0; i < r->fw.table.count; i++) {
+        const struct partition *p = &r->fw.table.parts[i];
+        if (p->type == PART_TYPE_APP && p->offset < r->flash->size &&
+            firmware_check_image(&r->fw, p, 1, r->log, r->err) < 0)
+            return -1;
+    }
+    struct ota_status st;
+    if (ota_status_read(&r->fw, &st, r->err))
+        return -1;
+    if (st.has_otadata) {
+        log_printf(r->log, LOG_INFO, "Current OTA boot partition: %s", st.current_name);
+        log_printf(r->log, LOG_INFO, "Next OTA boot partition: %s", st.next_name);
+    }
+    return 0;
+}
+
+/* ---- --ota-update (step 23) ---- */
+
+static int run_ota_update(struct run *r)
+{
+    log_printf(r->log, LOG_ACTION, "Performing OTA firmware upgrade from '%s'...",
+               r->opt->ota_update);
+    char *data;
+    size_t len;
+    if (localfile_read(r->opt->ota_update, &data, &len, r->err))
+        return -1;
+    int rc = ota_update(&r->fw, (uint8_t *)data, len, !r->opt->no_rollback, r->log, r->err);
+    free(data);
+    if (rc == 0)
+        r->modified = 1;
+    return rc;
+}
+
+/* ---- the run ---- */
+
+static int write_output(struct run *r)
+{
+    uint32_t len;
+    const uint8_t *bytes = flash_image_bytes(&r->image, &len);
+    return localfile_write_atomic(r->output_name, bytes, len, r->opt->filename, r->err);
+}
+
+static int run_steps(struct run *r)
+{
+    const struct tool_options *o = r->opt;
+    log_printf(r->log, LOG_INFO, "Running mp-image-tool-esp32 v%s (native).", TOOL_VERSION);
+    if (open_firmware(r))
+        return -1;
+    describe_app(r);
+    print_table(r, &r->fw.table);
+    print_loaded_warnings(r);
+    if (r->fw.is_device && o->fs_count == 0 && fs_df_report(&r->fw, r->out, r->err))
+        return -1;
+    if (o->extract_app)
+        return extract_app(r);
+    r->table = r->fw.table;
+    if (edit_table(r))
+        return -1;
+    if (!r->fw.is_device) {
+        if (o->erase.count) {
+            char text[512];
+            arglist_format(&o->erase, text, sizeof text);
+            ext_append(r, "-erase=%s", text);
+        }
+        if (o->write.count) {
+            char text[512];
+            arglist_format(&o->write, text, sizeof text);
+            ext_append(r, "-write=%s", text);
+        }
+        if (fs_commands_modify(o) && r->ext.len == 0 && !o->output)
+            ext_append(r, "-fs");
+    }
+    int write_needed = r->ext.len > 0 || o->output;
+    if (write_needed && !r->fw.is_device) {
+        output_name_for(r);
+        if (localfile_same(r->output_name, o->filename))
+            return error_setk(r->err, ERROR_OS, "'%s' and '%s' are the same file",
+                              o->filename, r->output_name);
+    }
+    if (write_needed && (r->fw.is_device ? table_changed(r) || firmware_header_modified(&r->fw)
+                                         : 1)) {
+        if (write_table(r))
+            return -1;
+    }
+    if (o->erase.count && erase_partitions(r))
+        return -1;
+    if (o->erase_fs.count && erase_filesystems(r))
+        return -1;
+    if (o->read.count && read_partitions(r))
+        return -1;
+    if (o->write.count && write_partitions(r))
+        return -1;
+    if (o->ota_update && run_ota_update(r))
+        return -1;
+    if (o->check_app && check_apps(r))
+        return -1;
+    for (int i = 0; i < o->fs_count; i++) {
+        int changed = 0;
+        if (fs_command(&r->fw, r->mp_version[0] ? r->mp_version : NULL, &o->fs[i], r->out,
+                       &changed, r->err))
+            return -1;
+        r->modified |= changed;
+    }
+    if (!r->fw.is_device && r->output_name && (r->modified || o->output)) {
+        if (write_output(r))
+            return -1;
+    }
+    if (r->flash && flash_flush(r->flash, r->err))
+        return -1;
+    if (o->flash_device && device_flash_firmware(o, &r->fw, r->log, r->err))
+        return -1;
+    return 0;
+}
+
+int tool_run(const struct tool_options *opt, struct output *out)
+{
+    struct run r;
+    struct error err;
+    memset(&r, 0, sizeof r);
+    error_clear(&err);
+    r.opt = opt;
+    r.out = out;
+    r.log = &out->log;
+    r.err = &err;
+    int rc = run_steps(&r);
+    if (rc)
+        output_error(out, &err);
+    if (r.flash)
+        flash_close(r.flash);
+    strbuf_free(&r.ext);
+    free(r.output_name);
+    return rc ? 1 : 0;
+}
