@@ -15,6 +15,7 @@ static void state_free(struct lfs_state *s)
 {
     if (!s)
         return;
+    lfs_mcache_clear(s);
     free(s->rc);
     free(s->fetchbuf);
     free(s->commitbuf);
@@ -193,12 +194,13 @@ static int traverse(struct lfs_state *s, int (*cb)(void *, uint32_t), void *data
             err = cb(data, pair[1]);
         if (err)
             return err;
-        struct lfs_mdir m;
-        err = lfs_mdir_fetch(s, &m, pair);
+        /* borrowed from the cache: the callbacks never touch the metadata */
+        const struct lfs_mdir *m;
+        err = lfs_mdir_get(s, pair, &m);
         if (err)
             return err;
-        for (uint32_t id = 0; id < m.count && !err; id++) {
-            const struct lfs_mentry *e = &m.e[id];
+        for (uint32_t id = 0; id < m->count && !err; id++) {
+            const struct lfs_mentry *e = &m->e[id];
             if (e->stype == LFS_T_CTZSTRUCT && e->slen >= 8)
                 err = lfs_ctz_traverse(s, lfs_le32(e->sdata), lfs_le32(e->sdata + 4), cb, data);
             else if (dirs && e->stype == LFS_T_DIRSTRUCT && e->slen >= 8) {
@@ -207,9 +209,8 @@ static int traverse(struct lfs_state *s, int (*cb)(void *, uint32_t), void *data
                     err = cb(data, lfs_le32(e->sdata + 4));
             }
         }
-        pair[0] = m.tail[0];
-        pair[1] = m.tail[1];
-        lfs_mdir_free(&m);
+        pair[0] = m->tail[0];
+        pair[1] = m->tail[1];
         if (err)
             return err;
     }
@@ -524,31 +525,38 @@ int lfs_dir_find(struct lfs_state *s, const uint32_t first[2], const uint8_t *na
             lfs_mdir_init(m);
             return LFS_ERR_CORRUPT;
         }
-        int err = lfs_mdir_fetch(s, m, pair);
-        if (err)
+        const struct lfs_mdir *c;
+        int err = lfs_mdir_get(s, pair, &c);
+        if (err) {
+            lfs_mdir_init(m);
             return err;
-        int moved = lfs_moved_id(s, m);
-        for (uint32_t i = 0; i < m->count; i++) {
-            const struct lfs_mentry *e = &m->e[i];
+        }
+        int moved = lfs_moved_id(s, c);
+        int res = -1;
+        for (uint32_t i = 0; i < c->count && res < 0; i++) {
+            const struct lfs_mentry *e = &c->e[i];
             if ((int)i == moved || !lfs_mdir_entry_ok(e))
                 continue;
-            int c = name_cmp(e->name, e->nlen, name, nlen);
-            if (c == 0) {
+            int r = name_cmp(e->name, e->nlen, name, nlen);
+            if (r >= 0) {
                 *id = i;
-                return 1;
-            }
-            if (c > 0) {
-                *id = i;
-                return 0;
+                res = r == 0;
             }
         }
-        if (!m->split || lfs_pair_isnull(m->tail)) {
-            *id = m->count;
-            return 0;
+        if (res < 0 && (!c->split || lfs_pair_isnull(c->tail))) {
+            *id = c->count;
+            res = 0;
         }
-        pair[0] = m->tail[0];
-        pair[1] = m->tail[1];
-        lfs_mdir_free(m);
+        if (res >= 0) {
+            err = lfs_mdir_copy(m, c);
+            if (err) {
+                lfs_mdir_init(m);
+                return err;
+            }
+            return res;
+        }
+        pair[0] = c->tail[0];
+        pair[1] = c->tail[1];
     }
 }
 
@@ -1288,31 +1296,27 @@ int lfs_dir_read(lfs_t *lfs, lfs_dir_t *dir, struct lfs_info *info)
     for (;;) {
         if (lfs_pair_isnull(d->pair))
             return 0;
-        struct lfs_mdir m;
-        int err = lfs_mdir_fetch(s, &m, d->pair);
+        const struct lfs_mdir *m;
+        int err = lfs_mdir_get(s, d->pair, &m);
         if (err)
             return err;
-        int moved = lfs_moved_id(s, &m);
-        while (d->id < m.count) {
+        int moved = lfs_moved_id(s, m);
+        while (d->id < m->count) {
             uint32_t i = d->id++;
-            if ((int)i == moved || !lfs_mdir_entry_ok(&m.e[i]))
+            if ((int)i == moved || !lfs_mdir_entry_ok(&m->e[i]))
                 continue;
-            err = lfs_entry_info(s, &m.e[i], info);
-            lfs_mdir_free(&m);
+            err = lfs_entry_info(s, &m->e[i], info);
             return err ? err : 1;
         }
-        if (m.split && !lfs_pair_isnull(m.tail)) {
-            if (++d->hops > s->block_count || lfs_pair_same(m.tail, d->first)) {
-                lfs_mdir_free(&m);
+        if (m->split && !lfs_pair_isnull(m->tail)) {
+            if (++d->hops > s->block_count || lfs_pair_same(m->tail, d->first))
                 return LFS_ERR_CORRUPT;
-            }
-            d->pair[0] = m.tail[0];
-            d->pair[1] = m.tail[1];
+            d->pair[0] = m->tail[0];
+            d->pair[1] = m->tail[1];
         } else {
             d->pair[0] = d->pair[1] = LFS_BLOCK_NULL;
         }
         d->id = 0;
-        lfs_mdir_free(&m);
     }
 }
 

@@ -194,7 +194,8 @@ int lfs_fs_stat(lfs_t *lfs, struct lfs_fsinfo *info);
  * list plus every CTZ file block (and blocks held by files open for writing). */
 lfs_ssize_t lfs_fs_size(lfs_t *lfs);
 /* Call cb for every block in use, as counted by lfs_fs_size plus the pair each directory entry
- * points at (what MicroPython's statvfs counts, §11.6). Stops on the first non-zero return. */
+ * points at (what MicroPython's statvfs counts, §11.6). Stops on the first non-zero return.
+ * cb must not call the engine. */
 int lfs_fs_traverse(lfs_t *lfs, int (*cb)(void *data, lfs_block_t block), void *data);
 /* Grow to block_count blocks (>= the current count; the new blocks must be erased or will be
  * erased before use). Rewrites every superblock copy in the chain (§5.3). */
