@@ -848,6 +848,29 @@ static void commands_tell_whether_flash_changed(void **state)
     assert_int_equal(changed, 1);
 }
 
+static void partition_beyond_the_firmware_file(void **state)
+{
+    struct mock *m = *state;
+    /* a firmware file that stops before the vfs partition */
+    struct error err;
+    assert_int_equal(flash_image_truncate(&m->img, 0x1C0000, &err), 0);
+    const char *const none[] = {"vfs"};
+    assert_int_equal(run(m, "mkfs", 1, none, &err), -1);
+    assert_int_equal(err.kind, ERROR_VALUE);
+    assert_string_equal(err.msg, "Partition 'vfs' is not in firmware file.");
+    /* reading commands skip it, changing ones say why they cannot */
+    RUN_OK(m, "ls", "");
+    assert_string_equal(out_text(&m->out), "");
+    RUN_OK(m, "df", "");
+    assert_int_equal(m->out.n_usage, 0);
+    const char *const dir[] = {"x"};
+    assert_int_equal(run(m, "mkdir", 1, dir, &err), -1);
+    assert_string_equal(err.msg, "Partition 'vfs' is not in firmware file.");
+    uint32_t len;
+    flash_image_bytes(&m->img, &len);
+    assert_int_equal(len, 0x1C0000 - 0x1000); /* nothing was added to the file */
+}
+
 static void unknown_command(void **state)
 {
     struct mock *m = *state;
@@ -1640,6 +1663,7 @@ int main(void)
         T(put_directory_then_get),
         T(commands_on_a_second_partition),
         T(commands_tell_whether_flash_changed),
+        T(partition_beyond_the_firmware_file),
         T(unknown_command),
         T(mkfs_version_follows_firmware_and_changes_keep_it),
         T(mkfs_superblock_is_micropythons),
