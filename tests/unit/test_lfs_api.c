@@ -266,6 +266,7 @@ static void test_file_ops(void **state)
     assert_int_equal(lfs_file_close(l, &f), 0);
     assert_int_equal(lfs_getattr(l, "/new", LFS_ATTR_MTIME, got, 8), 8);
     assert_int_equal(x.dev.overwrites, 0);
+    assert_int_equal(x.dev.misaligned, 0);
     free(a);
     free(rb);
     fx_free(&x);

@@ -267,6 +267,7 @@ static void sweep(uint32_t block_size, uint32_t prog)
             assert_true(used > 0);
             assert_int_equal(lfs_unmount(&lfs), 0);
             assert_int_equal(dev.overwrites, 0);
+            assert_int_equal(dev.misaligned, 0);
             model_free(&next);
             cuts++;
         }
@@ -474,6 +475,7 @@ static void random_sweep(uint32_t block_size, uint32_t blocks, uint32_t seed, in
                 fail_msg("seed %u op %d cut %ld, after the next change: %s", seed, i, cut, why);
             assert_int_equal(lfs_unmount(&lfs), 0);
             assert_int_equal(dev.overwrites, 0);
+            assert_int_equal(dev.misaligned, 0);
             model_free(&next);
             cuts++;
         }

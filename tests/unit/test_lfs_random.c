@@ -34,6 +34,7 @@ static void rig_check(struct rig *r, const char *what)
     if (fs_matches(&r->lfs, &r->model, why, sizeof why))
         fail_msg("seed %u op %u (%s): %s", r->seed, r->ops, what, why);
     assert_int_equal(r->dev.overwrites, 0);
+    assert_int_equal(r->dev.misaligned, 0);
 }
 
 /* Accept whichever candidate state the filesystem is in after a failed operation. */
