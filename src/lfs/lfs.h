@@ -16,7 +16,11 @@
  *    or removed while open;
  *  - the engine keeps an image's on-disk version when it changes it (a 2.0 image stays 2.0);
  *  - before the first change after mount the engine completes a pending move and removes
- *    orphaned metadata pairs (§8), as upstream does.
+ *    orphaned metadata pairs (§8), as upstream does;
+ *  - nothing else may change the block device while it is mounted (parsed pairs are cached);
+ *  - not done: relocating worn pairs and superblock expansion (optional wear levelling, §9.5;
+ *    block_cycles only sets new pairs' revisions), relocation after a failed program (the
+ *    read-back check reports CORRUPT instead), "." and ".." in paths, attributes on the root.
  * No global state; one lfs_t may be used by one thread at a time. */
 #ifndef MP_LFS_LFS_H
 #define MP_LFS_LFS_H
