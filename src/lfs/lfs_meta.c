@@ -844,10 +844,8 @@ static int mdir_compact(struct lfs_state *s, struct lfs_mdir *m)
         n.tail[1] = m->tail[1];
         /* the new pair's blocks stay private until m points at them */
         err = mdir_write_compact(s, &n);
-        if (!err && n.count != 0) {
-            /* hand the entries back to m only on failure */
-        }
         if (err) {
+            /* hand the entries back to m */
             for (uint32_t i = split; i < end; i++) {
                 m->e[i] = n.e[i - split];
                 memset(&n.e[i - split], 0, sizeof n.e[i - split]);
@@ -907,13 +905,11 @@ int lfs_mdir_commit(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mo
     int err = lfs_bd_sync(s); /* data before the metadata that refers to it */
     if (err)
         return err;
-    uint32_t before = m->count;
     for (int i = 0; i < n; i++) {
         err = mdir_apply(m, ops[i].tag, ops[i].data);
         if (err)
             return err;
     }
-    (void)before;
     m->has_delta = m->has_delta || write_delta;
     m->delta = delta;
 
