@@ -157,6 +157,8 @@ int lfs_ctz_traverse(struct lfs_state *s, uint32_t head, uint32_t size,
         return 0;
     uint32_t pos = size - 1;
     uint32_t index = lfs_ctz_index(s, &pos);
+    if (index >= s->block_count)
+        return LFS_ERR_CORRUPT; /* more blocks than the filesystem has */
     for (;;) {
         int err = cb(data, head);
         if (err)
