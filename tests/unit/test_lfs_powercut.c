@@ -503,9 +503,10 @@ static void test_power_cuts_random(void **state)
     for (size_t i = 0; i < sizeof pattern; i++)
         pattern[i] = (uint8_t)rnd_next(&x);
     unsigned cuts = 0;
-    random_sweep(256, 128, 11, 150, &cuts);
-    random_sweep(512, 96, 12, 150, &cuts);
-    random_sweep(1024, 32, 13, 120, &cuts);
+    random_sweep(256, 128, 11, 300, &cuts);
+    random_sweep(512, 96, 12, 300, &cuts);
+    random_sweep(1024, 32, 13, 250, &cuts);
+    random_sweep(256, 64, 14, 300, &cuts);
     print_message("random-operation power cuts tested: %u\n", cuts);
 }
 

@@ -432,12 +432,13 @@ static void test_random_sequences(void **state)
 {
     (void)state;
     uint32_t total = 0;
-    run(4096, 12, 1, 400, &total);   /* tiny: NOSPC all the time */
-    run(4096, 24, 2, 500, &total);
-    run(4096, 64, 3, 600, &total);
-    run(512, 96, 4, 700, &total);    /* small blocks: many splits and compactions */
-    run(4096, 128, 5, 400, &total);
-    run(1024, 48, 6, 600, &total);
+    run(4096, 12, 1, 1000, &total);  /* tiny: NOSPC all the time */
+    run(4096, 24, 2, 1200, &total);
+    run(4096, 64, 3, 1500, &total);
+    run(512, 96, 4, 1500, &total);   /* small blocks: many splits and compactions */
+    run(4096, 128, 5, 800, &total);
+    run(1024, 48, 6, 1200, &total);
+    run(256, 128, 7, 1500, &total);  /* tiny blocks: inline limit 32, pairs split often */
     print_message("random sequences: %u operations in total\n", total);
 }
 
