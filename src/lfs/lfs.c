@@ -437,6 +437,8 @@ int lfs_mount(lfs_t *lfs, const struct lfs_config *cfg)
     }
     g.tag &= ~0x3FFu;
     s->gstate = s->gdisk = g;
+    /* pairs parsed before the superblock was read judged appendability without the version */
+    lfs_mcache_clear(s);
     derive_inline_max(s);
     err = alloc_init(s);
     if (err)
