@@ -576,7 +576,37 @@ int lfs_lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk)
     lk->isroot = 1;
     if (!path)
         return LFS_ERR_INVAL;
-    const char *p = path;
+    /* "." components vanish and ".." cancels the component before it (lexically, and is
+     * ignored at the root), as upstream resolves paths */
+    size_t plen = strlen(path);
+    char *norm = malloc(plen + 1);
+    if (!norm)
+        return LFS_ERR_NOMEM;
+    size_t n = 0;
+    for (const char *q = path; *q;) {
+        while (*q == '/')
+            q++;
+        const char *c = q;
+        while (*q && *q != '/')
+            q++;
+        size_t cl = (size_t)(q - c);
+        if (cl == 0 || (cl == 1 && c[0] == '.'))
+            continue;
+        if (cl == 2 && c[0] == '.' && c[1] == '.') {
+            while (n > 0 && norm[n - 1] != '/')
+                n--;
+            if (n > 0)
+                n--;
+            continue;
+        }
+        if (n > 0)
+            norm[n++] = '/';
+        memcpy(norm + n, c, cl);
+        n += cl;
+    }
+    norm[n] = '\0';
+    lk->norm = norm;
+    const char *p = norm;
     uint32_t dir[2] = {s->root[0], s->root[1]};
     uint32_t depth = 0;
     for (;;) {
@@ -632,6 +662,8 @@ int lfs_lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk)
 void lfs_lookup_free(struct lfs_lookup *lk)
 {
     lfs_mdir_free(&lk->m);
+    free(lk->norm);
+    lk->norm = NULL;
 }
 
 /* Size and type of an entry for stat/dir read. */

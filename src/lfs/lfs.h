@@ -9,8 +9,9 @@
  *
  * Conventions:
  *  - every call returns 0 (or a non-negative count) on success and a negative enum lfs_error;
- *  - paths are absolute or relative to the root, '/'-separated; "." and ".." components are
- *    not interpreted (littlefs stores no such entries), repeated slashes are ignored;
+ *  - paths are absolute or relative to the root, '/'-separated; repeated slashes and "."
+ *    components are ignored and ".." cancels the component before it (at the root it is
+ *    ignored), as upstream resolves them;
  *  - directory reads return entries in on-disk order (§6.1); "." and ".." are not returned;
  *  - a file or directory handle must be closed (it owns heap memory); files must not be renamed
  *    or removed while open;
@@ -20,7 +21,7 @@
  *  - nothing else may change the block device while it is mounted (parsed pairs are cached);
  *  - not done: relocating worn pairs and superblock expansion (optional wear levelling, §9.5;
  *    block_cycles only sets new pairs' revisions), relocation after a failed program (the
- *    read-back check reports CORRUPT instead), "." and ".." in paths, attributes on the root.
+ *    read-back check reports CORRUPT instead), attributes on the root.
  * No global state; one lfs_t may be used by one thread at a time. */
 #ifndef MP_LFS_LFS_H
 #define MP_LFS_LFS_H

@@ -129,6 +129,14 @@ static void test_errors(void **state)
     assert_int_equal(lfs_stat(l, longname, &info), 0);
     assert_int_equal(strlen(info.name), 255);
     assert_int_equal(put(l, "/d/f", "hello", 5), 0);
+    /* "." and ".." resolve lexically, as upstream does */
+    assert_int_equal(lfs_stat(l, "/d/./f", &info), 0);
+    assert_int_equal(info.size, 5);
+    assert_int_equal(lfs_stat(l, "d//x/../f", &info), 0);
+    assert_int_equal(lfs_stat(l, "/../d/f", &info), 0);
+    assert_int_equal(lfs_stat(l, "/d/..", &info), 0);
+    assert_int_equal(info.type, LFS_TYPE_DIR);
+    assert_int_equal(lfs_mkdir(l, "/d/sub/.."), LFS_ERR_EXIST);
     assert_int_equal(lfs_mkdir(l, "/d/f/g"), LFS_ERR_NOTDIR);
     assert_int_equal(lfs_stat(l, "/d/f/g", &info), LFS_ERR_NOTDIR);
     assert_int_equal(lfs_file_open(l, &f, "/d", LFS_O_RDONLY), LFS_ERR_ISDIR);

@@ -62,6 +62,8 @@ static void random_name(uint32_t *s, char *out, size_t size)
     for (uint32_t i = 0; i < len; i++)
         out[i] = alpha[rnd_below(s, kind < 5 ? 3 : (uint32_t)sizeof alpha - 1)];
     out[len] = '\0';
+    if (!strcmp(out, ".") || !strcmp(out, ".."))
+        out[0] = 'd'; /* path syntax, not names */
 }
 
 /* A random directory of the model (or the root). */
