@@ -204,20 +204,40 @@ const struct fs_cache *fs_cache_of(const struct fs *fs)
 
 /* ---------------------------------------------------------------- paths */
 
-/* The littlefs form of a command-line path: normal form, root as "/". Caller frees. */
+/* The littlefs form of a command-line path: absolute (so messages name it from the root),
+ * "." and empty components dropped, ".." taking away the component before it (never above
+ * the root), as upstream littlefs resolves paths; the engine itself does not. Caller frees. */
 static char *lfs_path(const char *path)
 {
     size_t n = strlen(path) + 2;
     char *p = malloc(n);
     if (!p)
         return NULL;
-    /* absolute, so messages name the path from the root */
-    p[0] = '/';
-    fs_path_norm(path, p + 1, n - 1);
-    if (strcmp(p + 1, ".") == 0)
-        p[1] = '\0';
-    else if (p[1] == '/')
-        memmove(p, p + 1, strlen(p + 1) + 1);
+    size_t o = 0;
+    const char *c = path;
+    while (*c) {
+        while (*c == '/')
+            c++;
+        const char *start = c;
+        while (*c && *c != '/')
+            c++;
+        size_t len = (size_t)(c - start);
+        if (len == 0 || (len == 1 && start[0] == '.'))
+            continue;
+        if (len == 2 && start[0] == '.' && start[1] == '.') {
+            while (o > 0 && p[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--; /* the '/' before the dropped component */
+            continue;
+        }
+        p[o++] = '/';
+        memcpy(p + o, start, len);
+        o += len;
+    }
+    if (o == 0)
+        p[o++] = '/';
+    p[o] = '\0';
     return p;
 }
 
@@ -290,6 +310,21 @@ static int entries_add(struct entries *e, const char *name, uint32_t size)
     return 0;
 }
 
+/* A name from an image as it may be shown in a message: bytes outside printable ASCII (and
+ * the backslash) as \xNN, so a crafted name cannot carry terminal control sequences. */
+static void escape_name(const char *name, size_t len, char *out, size_t size)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 5 < size; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 0x20 && c < 0x7F && c != '\\')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+    }
+    out[o] = '\0';
+}
+
 /* The entries of a directory in littlefs order, files and subdirectories apart. Names that are
  * not one safe path component are refused here, before anything uses them as a path. */
 static int read_dir(struct fs *fs, const char *path, struct entries *files,
@@ -320,9 +355,11 @@ static int read_dir(struct fs *fs, const char *path, struct entries *files,
         /* the engine hands out stored entries only (no "." or ".."): each must be a plain
          * name to be used as a path component */
         if (!fs_name_is_safe(info.name, len)) {
+            char shown[4 * (LFS_NAME_MAX + 1) + 1];
+            escape_name(info.name, len, shown, sizeof shown);
             result = error_setk(err, ERROR_LITTLEFS,
-                                "Refusing entry '%s' in '%s:%s': not a plain file name",
-                                info.name, fs->name, path);
+                                "Refusing entry '%s' in '%s:%s': not a plain file name", shown,
+                                fs->name, path);
             break;
         }
         struct entries *e = info.type == LFS_TYPE_DIR ? dirs : files;

@@ -15,6 +15,7 @@ static void state_free(struct lfs_state *s)
 {
     if (!s)
         return;
+    lfs_mcache_clear(s);
     free(s->rc);
     free(s->fetchbuf);
     free(s->commitbuf);
@@ -156,6 +157,8 @@ int lfs_ctz_traverse(struct lfs_state *s, uint32_t head, uint32_t size,
         return 0;
     uint32_t pos = size - 1;
     uint32_t index = lfs_ctz_index(s, &pos);
+    if (index >= s->block_count)
+        return LFS_ERR_CORRUPT; /* more blocks than the filesystem has */
     for (;;) {
         int err = cb(data, head);
         if (err)
@@ -193,12 +196,13 @@ static int traverse(struct lfs_state *s, int (*cb)(void *, uint32_t), void *data
             err = cb(data, pair[1]);
         if (err)
             return err;
-        struct lfs_mdir m;
-        err = lfs_mdir_fetch(s, &m, pair);
+        /* borrowed from the cache: the callbacks never touch the metadata */
+        const struct lfs_mdir *m;
+        err = lfs_mdir_get(s, pair, &m);
         if (err)
             return err;
-        for (uint32_t id = 0; id < m.count && !err; id++) {
-            const struct lfs_mentry *e = &m.e[id];
+        for (uint32_t id = 0; id < m->count && !err; id++) {
+            const struct lfs_mentry *e = &m->e[id];
             if (e->stype == LFS_T_CTZSTRUCT && e->slen >= 8)
                 err = lfs_ctz_traverse(s, lfs_le32(e->sdata), lfs_le32(e->sdata + 4), cb, data);
             else if (dirs && e->stype == LFS_T_DIRSTRUCT && e->slen >= 8) {
@@ -207,9 +211,8 @@ static int traverse(struct lfs_state *s, int (*cb)(void *, uint32_t), void *data
                     err = cb(data, lfs_le32(e->sdata + 4));
             }
         }
-        pair[0] = m.tail[0];
-        pair[1] = m.tail[1];
-        lfs_mdir_free(&m);
+        pair[0] = m->tail[0];
+        pair[1] = m->tail[1];
         if (err)
             return err;
     }
@@ -434,6 +437,8 @@ int lfs_mount(lfs_t *lfs, const struct lfs_config *cfg)
     }
     g.tag &= ~0x3FFu;
     s->gstate = s->gdisk = g;
+    /* pairs parsed before the superblock was read judged appendability without the version */
+    lfs_mcache_clear(s);
     derive_inline_max(s);
     err = alloc_init(s);
     if (err)
@@ -524,31 +529,38 @@ int lfs_dir_find(struct lfs_state *s, const uint32_t first[2], const uint8_t *na
             lfs_mdir_init(m);
             return LFS_ERR_CORRUPT;
         }
-        int err = lfs_mdir_fetch(s, m, pair);
-        if (err)
+        const struct lfs_mdir *c;
+        int err = lfs_mdir_get(s, pair, &c);
+        if (err) {
+            lfs_mdir_init(m);
             return err;
-        int moved = lfs_moved_id(s, m);
-        for (uint32_t i = 0; i < m->count; i++) {
-            const struct lfs_mentry *e = &m->e[i];
+        }
+        int moved = lfs_moved_id(s, c);
+        int res = -1;
+        for (uint32_t i = 0; i < c->count && res < 0; i++) {
+            const struct lfs_mentry *e = &c->e[i];
             if ((int)i == moved || !lfs_mdir_entry_ok(e))
                 continue;
-            int c = name_cmp(e->name, e->nlen, name, nlen);
-            if (c == 0) {
+            int r = name_cmp(e->name, e->nlen, name, nlen);
+            if (r >= 0) {
                 *id = i;
-                return 1;
-            }
-            if (c > 0) {
-                *id = i;
-                return 0;
+                res = r == 0;
             }
         }
-        if (!m->split || lfs_pair_isnull(m->tail)) {
-            *id = m->count;
-            return 0;
+        if (res < 0 && (!c->split || lfs_pair_isnull(c->tail))) {
+            *id = c->count;
+            res = 0;
         }
-        pair[0] = m->tail[0];
-        pair[1] = m->tail[1];
-        lfs_mdir_free(m);
+        if (res >= 0) {
+            err = lfs_mdir_copy(m, c);
+            if (err) {
+                lfs_mdir_init(m);
+                return err;
+            }
+            return res;
+        }
+        pair[0] = c->tail[0];
+        pair[1] = c->tail[1];
     }
 }
 
@@ -564,7 +576,37 @@ int lfs_lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk)
     lk->isroot = 1;
     if (!path)
         return LFS_ERR_INVAL;
-    const char *p = path;
+    /* "." components vanish and ".." cancels the component before it (lexically, and is
+     * ignored at the root), as upstream resolves paths */
+    size_t plen = strlen(path);
+    char *norm = malloc(plen + 1);
+    if (!norm)
+        return LFS_ERR_NOMEM;
+    size_t n = 0;
+    for (const char *q = path; *q;) {
+        while (*q == '/')
+            q++;
+        const char *c = q;
+        while (*q && *q != '/')
+            q++;
+        size_t cl = (size_t)(q - c);
+        if (cl == 0 || (cl == 1 && c[0] == '.'))
+            continue;
+        if (cl == 2 && c[0] == '.' && c[1] == '.') {
+            while (n > 0 && norm[n - 1] != '/')
+                n--;
+            if (n > 0)
+                n--;
+            continue;
+        }
+        if (n > 0)
+            norm[n++] = '/';
+        memcpy(norm + n, c, cl);
+        n += cl;
+    }
+    norm[n] = '\0';
+    lk->norm = norm;
+    const char *p = norm;
     uint32_t dir[2] = {s->root[0], s->root[1]};
     uint32_t depth = 0;
     for (;;) {
@@ -620,6 +662,8 @@ int lfs_lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk)
 void lfs_lookup_free(struct lfs_lookup *lk)
 {
     lfs_mdir_free(&lk->m);
+    free(lk->norm);
+    lk->norm = NULL;
 }
 
 /* Size and type of an entry for stat/dir read. */
@@ -1288,31 +1332,27 @@ int lfs_dir_read(lfs_t *lfs, lfs_dir_t *dir, struct lfs_info *info)
     for (;;) {
         if (lfs_pair_isnull(d->pair))
             return 0;
-        struct lfs_mdir m;
-        int err = lfs_mdir_fetch(s, &m, d->pair);
+        const struct lfs_mdir *m;
+        int err = lfs_mdir_get(s, d->pair, &m);
         if (err)
             return err;
-        int moved = lfs_moved_id(s, &m);
-        while (d->id < m.count) {
+        int moved = lfs_moved_id(s, m);
+        while (d->id < m->count) {
             uint32_t i = d->id++;
-            if ((int)i == moved || !lfs_mdir_entry_ok(&m.e[i]))
+            if ((int)i == moved || !lfs_mdir_entry_ok(&m->e[i]))
                 continue;
-            err = lfs_entry_info(s, &m.e[i], info);
-            lfs_mdir_free(&m);
+            err = lfs_entry_info(s, &m->e[i], info);
             return err ? err : 1;
         }
-        if (m.split && !lfs_pair_isnull(m.tail)) {
-            if (++d->hops > s->block_count || lfs_pair_same(m.tail, d->first)) {
-                lfs_mdir_free(&m);
+        if (m->split && !lfs_pair_isnull(m->tail)) {
+            if (++d->hops > s->block_count || lfs_pair_same(m->tail, d->first))
                 return LFS_ERR_CORRUPT;
-            }
-            d->pair[0] = m.tail[0];
-            d->pair[1] = m.tail[1];
+            d->pair[0] = m->tail[0];
+            d->pair[1] = m->tail[1];
         } else {
             d->pair[0] = d->pair[1] = LFS_BLOCK_NULL;
         }
         d->id = 0;
-        lfs_mdir_free(&m);
     }
 }
 

@@ -9,14 +9,19 @@
  *
  * Conventions:
  *  - every call returns 0 (or a non-negative count) on success and a negative enum lfs_error;
- *  - paths are absolute or relative to the root, '/'-separated; "." and ".." components are
- *    not interpreted (littlefs stores no such entries), repeated slashes are ignored;
+ *  - paths are absolute or relative to the root, '/'-separated; repeated slashes and "."
+ *    components are ignored and ".." cancels the component before it (at the root it is
+ *    ignored), as upstream resolves them;
  *  - directory reads return entries in on-disk order (§6.1); "." and ".." are not returned;
  *  - a file or directory handle must be closed (it owns heap memory); files must not be renamed
  *    or removed while open;
  *  - the engine keeps an image's on-disk version when it changes it (a 2.0 image stays 2.0);
  *  - before the first change after mount the engine completes a pending move and removes
- *    orphaned metadata pairs (§8), as upstream does.
+ *    orphaned metadata pairs (§8), as upstream does;
+ *  - nothing else may change the block device while it is mounted (parsed pairs are cached);
+ *  - not done: relocating worn pairs and superblock expansion (optional wear levelling, §9.5;
+ *    block_cycles only sets new pairs' revisions), relocation after a failed program (the
+ *    read-back check reports CORRUPT instead), attributes on the root.
  * No global state; one lfs_t may be used by one thread at a time. */
 #ifndef MP_LFS_LFS_H
 #define MP_LFS_LFS_H
@@ -194,7 +199,8 @@ int lfs_fs_stat(lfs_t *lfs, struct lfs_fsinfo *info);
  * list plus every CTZ file block (and blocks held by files open for writing). */
 lfs_ssize_t lfs_fs_size(lfs_t *lfs);
 /* Call cb for every block in use, as counted by lfs_fs_size plus the pair each directory entry
- * points at (what MicroPython's statvfs counts, §11.6). Stops on the first non-zero return. */
+ * points at (what MicroPython's statvfs counts, §11.6). Stops on the first non-zero return.
+ * cb must not call the engine. */
 int lfs_fs_traverse(lfs_t *lfs, int (*cb)(void *data, lfs_block_t block), void *data);
 /* Grow to block_count blocks (>= the current count; the new blocks must be erased or will be
  * erased before use). Rewrites every superblock copy in the chain (§5.3). */

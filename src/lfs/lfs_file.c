@@ -337,8 +337,10 @@ int lfs_file_opencfg(lfs_t *lfs, lfs_file_t *file, const char *path, int flags,
                 f->head = lfs_le32(e->sdata);
                 f->size = lfs_le32(e->sdata + 4);
                 f->is_inline = f->size == 0;
-                if (f->size > s->file_max || (f->size && f->head >= s->block_count))
-                    err = LFS_ERR_CORRUPT;
+                uint32_t last = f->size ? f->size - 1 : 0;
+                if (f->size > s->file_max || (f->size && f->head >= s->block_count) ||
+                    lfs_ctz_index(s, &last) >= s->block_count)
+                    err = LFS_ERR_CORRUPT; /* impossible size for this filesystem */
             } else if (e->stype == LFS_T_INLINESTRUCT) {
                 err = ibuf_reserve(f, e->slen);
                 if (!err) {

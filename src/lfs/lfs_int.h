@@ -89,6 +89,15 @@ struct lfs_mop {
 
 struct lfs_file_state;
 
+/* Parsed pairs kept between calls; a slot is dropped when either of its blocks is programmed
+ * or erased (the engine assumes nobody else changes the device while it is mounted). */
+#define LFS_MCACHE_SLOTS 32
+struct lfs_mcache {
+    int valid;
+    uint32_t stamp;
+    struct lfs_mdir m;
+};
+
 struct lfs_state {
     struct lfs_config cfg; /* the caller's config with defaults filled in */
     uint32_t block_size;
@@ -111,6 +120,8 @@ struct lfs_state {
     uint32_t ninflight, capinflight;
     uint32_t seed;
     struct lfs_file_state *files; /* open files (their blocks are in use) */
+    struct lfs_mcache mc[LFS_MCACHE_SLOTS];
+    uint32_t mc_clock;
 };
 
 struct lfs_file_state {

@@ -107,6 +107,7 @@ int lfs_bd_prog(struct lfs_state *s, uint32_t block, uint32_t off, const void *b
         return LFS_ERR_CORRUPT;
     if (s->rc_block == block)
         s->rc_block = LFS_BLOCK_NULL;
+    lfs_mcache_drop(s, block);
     int err = s->cfg.prog(&s->cfg, block, off, buf, size);
     return err ? (err < 0 ? err : LFS_ERR_IO) : 0;
 }
@@ -117,6 +118,7 @@ int lfs_bd_erase(struct lfs_state *s, uint32_t block)
         return LFS_ERR_CORRUPT;
     if (s->rc_block == block)
         s->rc_block = LFS_BLOCK_NULL;
+    lfs_mcache_drop(s, block);
     int err = s->cfg.erase(&s->cfg, block);
     return err ? (err < 0 ? err : LFS_ERR_IO) : 0;
 }
@@ -488,7 +490,7 @@ out:
     return err;
 }
 
-int lfs_mdir_fetch(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pair[2])
+static int parse_pair(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pair[2])
 {
     lfs_mdir_init(m);
     if (pair[0] >= s->block_count || pair[1] >= s->block_count || pair[0] == pair[1])
@@ -518,6 +520,65 @@ int lfs_mdir_fetch(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pair[
         lfs_mdir_init(m);
     }
     return LFS_ERR_CORRUPT;
+}
+
+void lfs_mcache_drop(struct lfs_state *s, uint32_t block)
+{
+    for (int i = 0; i < LFS_MCACHE_SLOTS; i++) {
+        struct lfs_mcache *c = &s->mc[i];
+        if (c->valid && (c->m.pair[0] == block || c->m.pair[1] == block)) {
+            lfs_mdir_free(&c->m);
+            c->valid = 0;
+        }
+    }
+}
+
+void lfs_mcache_clear(struct lfs_state *s)
+{
+    for (int i = 0; i < LFS_MCACHE_SLOTS; i++)
+        if (s->mc[i].valid) {
+            lfs_mdir_free(&s->mc[i].m);
+            s->mc[i].valid = 0;
+        }
+}
+
+int lfs_mdir_get(struct lfs_state *s, const uint32_t pair[2], const struct lfs_mdir **out)
+{
+    struct lfs_mcache *victim = &s->mc[0];
+    for (int i = 0; i < LFS_MCACHE_SLOTS; i++) {
+        struct lfs_mcache *c = &s->mc[i];
+        if (c->valid && lfs_pair_same(c->m.pair, pair)) {
+            c->stamp = ++s->mc_clock;
+            *out = &c->m;
+            return 0;
+        }
+        if (!c->valid || (victim->valid && c->stamp < victim->stamp))
+            victim = c;
+    }
+    if (victim->valid) {
+        lfs_mdir_free(&victim->m);
+        victim->valid = 0;
+    }
+    int err = parse_pair(s, &victim->m, pair);
+    if (err)
+        return err;
+    victim->valid = 1;
+    victim->stamp = ++s->mc_clock;
+    *out = &victim->m;
+    return 0;
+}
+
+int lfs_mdir_fetch(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pair[2])
+{
+    const struct lfs_mdir *c;
+    lfs_mdir_init(m);
+    int err = lfs_mdir_get(s, pair, &c);
+    if (err)
+        return err;
+    err = lfs_mdir_copy(m, c);
+    if (err)
+        lfs_mdir_init(m);
+    return err;
 }
 
 /* ---------------------------------------------------------------- writing commits */
@@ -783,10 +844,8 @@ static int mdir_compact(struct lfs_state *s, struct lfs_mdir *m)
         n.tail[1] = m->tail[1];
         /* the new pair's blocks stay private until m points at them */
         err = mdir_write_compact(s, &n);
-        if (!err && n.count != 0) {
-            /* hand the entries back to m only on failure */
-        }
         if (err) {
+            /* hand the entries back to m */
             for (uint32_t i = split; i < end; i++) {
                 m->e[i] = n.e[i - split];
                 memset(&n.e[i - split], 0, sizeof n.e[i - split]);
@@ -846,13 +905,11 @@ int lfs_mdir_commit(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mo
     int err = lfs_bd_sync(s); /* data before the metadata that refers to it */
     if (err)
         return err;
-    uint32_t before = m->count;
     for (int i = 0; i < n; i++) {
         err = mdir_apply(m, ops[i].tag, ops[i].data);
         if (err)
             return err;
     }
-    (void)before;
     m->has_delta = m->has_delta || write_delta;
     m->delta = delta;
 

@@ -28,6 +28,11 @@ void lfs_mdir_free(struct lfs_mdir *m);
 int lfs_mdir_copy(struct lfs_mdir *dst, const struct lfs_mdir *src);
 /* Read a pair: newer valid block by revision, else the other (§2). */
 int lfs_mdir_fetch(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pair[2]);
+/* A parsed pair from the cache (parsed now if needed). The model is read-only and valid only
+ * until the next block device write or lfs_mdir_get. */
+int lfs_mdir_get(struct lfs_state *s, const uint32_t pair[2], const struct lfs_mdir **out);
+void lfs_mcache_drop(struct lfs_state *s, uint32_t block);
+void lfs_mcache_clear(struct lfs_state *s);
 /* A fresh pair of two allocated blocks (not yet written). */
 int lfs_mdir_alloc(struct lfs_state *s, struct lfs_mdir *m);
 /* Apply ops to the model and write them: appended when the block allows, else compacted

@@ -14,7 +14,8 @@ struct lfs_lookup {
     int parent_ok;        /* NOENT only for the last component */
     int type;             /* enum lfs_type of a found entry */
     uint32_t parent[2];   /* first pair of the containing directory */
-    const uint8_t *name;  /* last component (points into the path) */
+    const uint8_t *name;  /* last component (points into norm) */
+    char *norm;           /* the path with ".", ".." and repeated slashes resolved */
     uint32_t nlen;
     uint32_t via[LFS_LOOKUP_VIA][2]; /* directories passed through, outermost first */
     uint32_t nvia;

@@ -352,6 +352,19 @@ static void ls_lists_files_then_dirs_recursively(void **state)
     assert_string_equal(out_text(&m->out), MOCK_LS MOCK_LS MOCK_LS);
 }
 
+static void dot_dot_in_device_paths_goes_up(void **state)
+{
+    struct mock *m = *state;
+    RUN_OK(m, "cat", "", "ota/../boot.py");
+    assert_int_equal(m->out.data_len, 139);
+    RUN_OK(m, "ls", "", "/../ota/./");
+    assert_string_equal(out_text(&m->out),
+                        "blockdev_writer.mpy\nrollback.mpy\nstatus.mpy\nupdate.mpy\n");
+    RUN_OK(m, "mkdir", "", "a/b/../c"); /* resolved first: a/c */
+    RUN_OK(m, "ls", "", "a");
+    assert_string_equal(out_text(&m->out), "c/\n");
+}
+
 static void ls_errors_name_the_path(void **state)
 {
     struct mock *m = *state;
@@ -835,6 +848,29 @@ static void commands_tell_whether_flash_changed(void **state)
     assert_int_equal(changed, 1);
 }
 
+static void partition_beyond_the_firmware_file(void **state)
+{
+    struct mock *m = *state;
+    /* a firmware file that stops before the vfs partition */
+    struct error err;
+    assert_int_equal(flash_image_truncate(&m->img, 0x1C0000, &err), 0);
+    const char *const none[] = {"vfs"};
+    assert_int_equal(run(m, "mkfs", 1, none, &err), -1);
+    assert_int_equal(err.kind, ERROR_VALUE);
+    assert_string_equal(err.msg, "Partition 'vfs' is not in firmware file.");
+    /* reading commands skip it, changing ones say why they cannot */
+    RUN_OK(m, "ls", "");
+    assert_string_equal(out_text(&m->out), "");
+    RUN_OK(m, "df", "");
+    assert_int_equal(m->out.n_usage, 0);
+    const char *const dir[] = {"x"};
+    assert_int_equal(run(m, "mkdir", 1, dir, &err), -1);
+    assert_string_equal(err.msg, "Partition 'vfs' is not in firmware file.");
+    uint32_t len;
+    flash_image_bytes(&m->img, &len);
+    assert_int_equal(len, 0x1C0000 - 0x1000); /* nothing was added to the file */
+}
+
 static void unknown_command(void **state)
 {
     struct mock *m = *state;
@@ -1223,10 +1259,12 @@ static void get_refuses_crafted_names(void **state)
         const char *name;
         size_t len;
         int as_dir;
+        const char *shown; /* how the error names it */
     } cases[] = {
-        {"Q7", "..", 2, 0},     {"Q", ".", 1, 0},      {"Q7Q", "a/b", 3, 0},
-        {"Q7Q7", "/etc", 4, 0}, {"Q7Q", "a\0b", 3, 0}, {"Q7", "..", 2, 1},
-        {"Q7Q7Q7", "../../", 6, 1},
+        {"Q7", "..", 2, 0, "'..'"},          {"Q", ".", 1, 0, "'.'"},
+        {"Q7Q", "a/b", 3, 0, "'a/b'"},       {"Q7Q7", "/etc", 4, 0, "'/etc'"},
+        {"Q7Q", "a\0b", 3, 0, "'a\\x00b'"},  {"Q7", "..", 2, 1, "'..'"},
+        {"Q7Q7Q7", "../../", 6, 1, "'../../'"}, {"Q7Q7", "a/\033[", 4, 0, "'a/\\x1b['"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct flash_image fi;
@@ -1244,9 +1282,7 @@ static void get_refuses_crafted_names(void **state)
             fail_msg("case %zu ('%s'): get accepted the crafted name", i, cases[i].name);
         /* the error names the entry and where it is */
         assert_non_null(strstr(err.msg, "vfs:/d"));
-        char shown[16];
-        snprintf(shown, sizeof shown, "'%.*s'", (int)strnlen(cases[i].name, cases[i].len),
-                 cases[i].name);
+        const char *shown = cases[i].shown;
         if (!strstr(err.msg, shown))
             fail_msg("case %zu: '%s' does not name the entry %s", i, err.msg, shown);
         /* nothing landed outside dest: the scratch directory holds only the dest dirs */
@@ -1605,6 +1641,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(ls_lists_files_then_dirs_recursively),
         T(ls_errors_name_the_path),
+        T(dot_dot_in_device_paths_goes_up),
         T(cat_prints_boot_py),
         T(rename_then_ls),
         T(mkdir_then_ls),
@@ -1626,6 +1663,7 @@ int main(void)
         T(put_directory_then_get),
         T(commands_on_a_second_partition),
         T(commands_tell_whether_flash_changed),
+        T(partition_beyond_the_firmware_file),
         T(unknown_command),
         T(mkfs_version_follows_firmware_and_changes_keep_it),
         T(mkfs_superblock_is_micropythons),

@@ -129,6 +129,14 @@ static void test_errors(void **state)
     assert_int_equal(lfs_stat(l, longname, &info), 0);
     assert_int_equal(strlen(info.name), 255);
     assert_int_equal(put(l, "/d/f", "hello", 5), 0);
+    /* "." and ".." resolve lexically, as upstream does */
+    assert_int_equal(lfs_stat(l, "/d/./f", &info), 0);
+    assert_int_equal(info.size, 5);
+    assert_int_equal(lfs_stat(l, "d//x/../f", &info), 0);
+    assert_int_equal(lfs_stat(l, "/../d/f", &info), 0);
+    assert_int_equal(lfs_stat(l, "/d/..", &info), 0);
+    assert_int_equal(info.type, LFS_TYPE_DIR);
+    assert_int_equal(lfs_mkdir(l, "/d/sub/.."), LFS_ERR_EXIST);
     assert_int_equal(lfs_mkdir(l, "/d/f/g"), LFS_ERR_NOTDIR);
     assert_int_equal(lfs_stat(l, "/d/f/g", &info), LFS_ERR_NOTDIR);
     assert_int_equal(lfs_file_open(l, &f, "/d", LFS_O_RDONLY), LFS_ERR_ISDIR);
@@ -266,6 +274,7 @@ static void test_file_ops(void **state)
     assert_int_equal(lfs_file_close(l, &f), 0);
     assert_int_equal(lfs_getattr(l, "/new", LFS_ATTR_MTIME, got, 8), 8);
     assert_int_equal(x.dev.overwrites, 0);
+    assert_int_equal(x.dev.misaligned, 0);
     free(a);
     free(rb);
     fx_free(&x);
@@ -527,11 +536,14 @@ static void test_crafted_corruption(void **state)
     cr_tag(&c, 0x001, 4, "huge", 4);
     pair_bytes(ctz, 6, 0xFFFFFFF0u);
     cr_tag(&c, 0x202, 4, ctz, 8);
-    cr_tag(&c, 0x001, 5, "loop", 4);
-    pair_bytes(ctz, 7, 3 * BS);
+    cr_tag(&c, 0x001, 5, "impossible", 10);
+    pair_bytes(ctz, 6, 0x7FFFFF00u); /* within file_max, but more blocks than the fs has */
     cr_tag(&c, 0x202, 5, ctz, 8);
-    cr_tag(&c, 0x001, 6, "name-much-longer-than-sixteen", 29);
-    cr_tag(&c, 0x201, 6, "x", 1);
+    cr_tag(&c, 0x001, 6, "loop", 4);
+    pair_bytes(ctz, 7, 3 * BS);
+    cr_tag(&c, 0x202, 6, ctz, 8);
+    cr_tag(&c, 0x001, 7, "name-much-longer-than-sixteen", 29);
+    cr_tag(&c, 0x201, 7, "x", 1);
     cr_end(&c);
     /* pair {4,5}: one entry and a hard tail back to itself */
     cr_begin(&c, img + 4 * BS, 1);
@@ -550,6 +562,8 @@ static void test_crafted_corruption(void **state)
     lfs_file_t f;
     assert_int_equal(lfs_file_open(&l, &f, "/bad-head", LFS_O_RDONLY), LFS_ERR_CORRUPT);
     assert_int_equal(lfs_file_open(&l, &f, "/huge", LFS_O_RDONLY), LFS_ERR_CORRUPT);
+    assert_int_equal(lfs_file_open(&l, &f, "/impossible", LFS_O_RDONLY), LFS_ERR_CORRUPT);
+    assert_int_equal(lfs_stat(&l, "/impossible", &info), 0);
     lfs_dir_t d;
     assert_int_equal(lfs_dir_open(&l, &d, "/bad-dir"), 0);
     assert_int_equal(lfs_dir_read(&l, &d, &info), LFS_ERR_CORRUPT);

@@ -19,6 +19,7 @@ struct ramdev {
     int cut;             /* the cut happened: later programs and erases fail */
     uint32_t progs, erases;
     uint32_t overwrites; /* programs of bytes that were not erased (never allowed) */
+    uint32_t misaligned; /* reads/programs not on read_size/prog_size boundaries */
     struct lfs_config cfg;
 };
 
@@ -43,6 +44,8 @@ static inline int ramdev_read(const struct lfs_config *c, lfs_block_t block, lfs
     struct ramdev *d = c->context;
     if (block >= d->block_count || off > d->block_size || size > d->block_size - off)
         return LFS_ERR_IO;
+    if (off % c->read_size || size % c->read_size)
+        d->misaligned++;
     memcpy(buf, d->data + (size_t)block * d->block_size + off, size);
     return 0;
 }
@@ -53,6 +56,8 @@ static inline int ramdev_prog(const struct lfs_config *c, lfs_block_t block, lfs
     struct ramdev *d = c->context;
     if (block >= d->block_count || off > d->block_size || size > d->block_size - off)
         return LFS_ERR_IO;
+    if (off % c->prog_size || size % c->prog_size)
+        d->misaligned++;
     int cut = ramdev_cutting(d);
     if (cut < 0)
         return LFS_ERR_IO;

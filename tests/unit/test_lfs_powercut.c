@@ -267,6 +267,7 @@ static void sweep(uint32_t block_size, uint32_t prog)
             assert_true(used > 0);
             assert_int_equal(lfs_unmount(&lfs), 0);
             assert_int_equal(dev.overwrites, 0);
+            assert_int_equal(dev.misaligned, 0);
             model_free(&next);
             cuts++;
         }
@@ -297,10 +298,223 @@ static void test_power_cuts(void **state)
     sweep(1024, 8);
 }
 
+/* ---------------------------------------------------------------- random operations */
+
+enum rkind { R_PUT, R_APPEND, R_REMOVE, R_MKDIR, R_RENAME, R_KINDS };
+
+struct rop {
+    enum rkind kind;
+    char a[64], b[64];
+    uint32_t size, seed;
+};
+
+static const char *rdirs[] = {"/", "/p", "/q", "/p/r"};
+
+static void rpath(uint32_t *s, char *out, size_t n)
+{
+    const char *d = rdirs[rnd_below(s, 4)];
+    snprintf(out, n, "%s%sn%u", d, strcmp(d, "/") ? "/" : "", rnd_below(s, 12));
+}
+
+/* Pick an operation valid on model m. */
+static void rop_pick(uint32_t *s, const struct model *m, struct rop *op)
+{
+    for (;;) {
+        memset(op, 0, sizeof *op);
+        op->kind = (enum rkind)rnd_below(s, R_KINDS);
+        op->seed = rnd_below(s, 20000);
+        rpath(s, op->a, sizeof op->a);
+        struct mnode *x = model_find(m, op->a);
+        switch (op->kind) {
+        case R_PUT:
+            if (x && x->isdir)
+                continue;
+            op->size = rnd_below(s, 3) ? rnd_below(s, 300) : rnd_below(s, 9000);
+            return;
+        case R_APPEND:
+            if (!x || x->isdir)
+                continue;
+            op->size = 1 + rnd_below(s, 2000);
+            return;
+        case R_REMOVE:
+            if (!x || (x->isdir && !model_dir_empty(m, op->a)))
+                continue;
+            return;
+        case R_MKDIR:
+            if (x)
+                continue;
+            return;
+        case R_RENAME: {
+            if (!x)
+                continue;
+            rpath(s, op->b, sizeof op->b);
+            struct mnode *y = model_find(m, op->b);
+            if (!strcmp(op->a, op->b) || (y && (y->isdir != x->isdir)) ||
+                (y && y->isdir && !model_dir_empty(m, op->b)) || is_under(op->b, op->a))
+                continue;
+            return;
+        }
+        default:
+            continue;
+        }
+    }
+}
+
+static int parent_exists(const struct model *m, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == path)
+        return 1;
+    char dir[64];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    struct mnode *x = model_find(m, dir);
+    return x && x->isdir;
+}
+
+/* Apply to the model; returns 0 when the operation is expected to fail (missing parent). */
+static int rop_model(struct model *m, const struct rop *op)
+{
+    if (!parent_exists(m, op->a) || (op->kind == R_RENAME && !parent_exists(m, op->b)))
+        return 0;
+    switch (op->kind) {
+    case R_PUT: mset(m, op->a, op->seed, op->size); break;
+    case R_APPEND: mpatch(m, op->a, model_find(m, op->a)->size, op->seed, op->size); break;
+    case R_REMOVE: model_del(m, op->a); break;
+    case R_MKDIR: model_add(m, op->a, 1); break;
+    case R_RENAME: model_rename(m, op->a, op->b); break;
+    default: break;
+    }
+    return 1;
+}
+
+static int rop_apply(lfs_t *lfs, const struct rop *op)
+{
+    switch (op->kind) {
+    case R_PUT: return put(lfs, op->a, op->seed, op->size);
+    case R_APPEND: return put_at(lfs, op->a, LFS_O_WRONLY | LFS_O_APPEND, -1, op->seed, op->size);
+    case R_REMOVE: return lfs_remove(lfs, op->a);
+    case R_MKDIR: return lfs_mkdir(lfs, op->a);
+    case R_RENAME: return lfs_rename(lfs, op->a, op->b);
+    default: return -1;
+    }
+}
+
+static void random_sweep(uint32_t block_size, uint32_t blocks, uint32_t seed, int nops,
+                         unsigned *cuts_out)
+{
+    BS = block_size;
+    PROG = 16;
+    static uint8_t img[64 * 1024], work[64 * 1024];
+    size_t bytes = (size_t)block_size * blocks;
+    assert_true(bytes <= sizeof img);
+    memset(img, 0xFF, bytes);
+    struct ramdev dev;
+    lfs_t lfs;
+    ramdev_init(&dev, img, block_size, blocks);
+    setgeom(&dev);
+    dev.cfg.block_count = blocks;
+    assert_int_equal(lfs_format(&lfs, &dev.cfg), 0);
+    struct model m = {0};
+    uint32_t s = seed;
+    unsigned cuts = 0;
+    char why[512];
+    for (int i = 0; i < nops; i++) {
+        struct rop op;
+        rop_pick(&s, &m, &op);
+        struct model after;
+        model_copy(&after, &m);
+        int ok = rop_model(&after, &op);
+        /* uncut */
+        memcpy(work, img, bytes);
+        ramdev_init(&dev, work, block_size, blocks);
+        setgeom(&dev);
+        assert_int_equal(lfs_mount(&lfs, &dev.cfg), 0);
+        int err = rop_apply(&lfs, &op);
+        assert_int_equal(lfs_unmount(&lfs), 0);
+        if (err == LFS_ERR_NOSPC) {
+            /* full: this operation leaves the old state (or the new one); skip it */
+            model_free(&after);
+            continue;
+        }
+        if (!ok) {
+            assert_int_equal(err, LFS_ERR_NOENT);
+            model_free(&after);
+            continue;
+        }
+        if (err)
+            fail_msg("seed %u op %d kind %d %s %s: %s", seed, i, op.kind, op.a, op.b,
+                     lfs_err_name(err));
+        long total = (long)(dev.progs + dev.erases);
+        for (long cut = 0; cut < total; cut++) {
+            memcpy(work, img, bytes);
+            ramdev_init(&dev, work, block_size, blocks);
+            setgeom(&dev);
+            assert_int_equal(lfs_mount(&lfs, &dev.cfg), 0);
+            dev.ops_left = cut;
+            rop_apply(&lfs, &op);
+            lfs_unmount(&lfs);
+            dev.cut = 0;
+            dev.ops_left = -1;
+            err = lfs_mount(&lfs, &dev.cfg);
+            if (err)
+                fail_msg("seed %u op %d cut %ld: mount: %s", seed, i, cut, lfs_err_name(err));
+            int which = 0;
+            check_or_fail(&lfs, &m, &after, op.a, (int)cut, &which);
+            /* a following change must succeed (or find the disk full) and keep the state */
+            struct model next;
+            model_copy(&next, which ? &after : &m);
+            err = lfs_mkdir(&lfs, "/zz");
+            if (!err)
+                model_add(&next, "/zz", 1);
+            else if (err != LFS_ERR_NOSPC)
+                fail_msg("seed %u op %d cut %ld: next change: %s", seed, i, cut,
+                         lfs_err_name(err));
+            assert_int_equal(lfs_unmount(&lfs), 0);
+            assert_int_equal(lfs_mount(&lfs, &dev.cfg), 0);
+            if (fs_matches(&lfs, &next, why, sizeof why))
+                fail_msg("seed %u op %d cut %ld, after the next change: %s", seed, i, cut, why);
+            assert_int_equal(lfs_unmount(&lfs), 0);
+            assert_int_equal(dev.overwrites, 0);
+            assert_int_equal(dev.misaligned, 0);
+            model_free(&next);
+            cuts++;
+        }
+        /* keep the uncut result */
+        memcpy(work, img, bytes);
+        ramdev_init(&dev, work, block_size, blocks);
+        setgeom(&dev);
+        assert_int_equal(lfs_mount(&lfs, &dev.cfg), 0);
+        assert_int_equal(rop_apply(&lfs, &op), 0);
+        assert_int_equal(lfs_unmount(&lfs), 0);
+        memcpy(img, work, bytes);
+        model_free(&m);
+        m = after;
+    }
+    print_message("random ops, block %u x %u, seed %u: %d operations, %u power cuts\n",
+                  block_size, blocks, seed, nops, cuts);
+    *cuts_out += cuts;
+    model_free(&m);
+}
+
+static void test_power_cuts_random(void **state)
+{
+    (void)state;
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof pattern; i++)
+        pattern[i] = (uint8_t)rnd_next(&x);
+    unsigned cuts = 0;
+    random_sweep(256, 128, 11, 300, &cuts);
+    random_sweep(512, 96, 12, 300, &cuts);
+    random_sweep(1024, 32, 13, 250, &cuts);
+    random_sweep(256, 64, 14, 300, &cuts);
+    print_message("random-operation power cuts tested: %u\n", cuts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_power_cuts),
+        cmocka_unit_test(test_power_cuts_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

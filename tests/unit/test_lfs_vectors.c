@@ -402,6 +402,7 @@ static void test_vectors_modify(void **state)
             assert_int_equal(lfs_rename(&mt.lfs, mv_path, "/zz-new/renamed"), 0);
         assert_int_equal(lfs_unmount(&mt.lfs), 0);
         assert_int_equal(mt.dev.overwrites, 0);
+        assert_int_equal(mt.dev.misaligned, 0);
         /* remount and check old and new */
         assert_int_equal(lfs_mount(&mt.lfs, &mt.dev.cfg), 0);
         struct lfs_fsinfo info;
@@ -564,6 +565,7 @@ static void test_vectors_first_write_powercut(void **state)
             assert_int_equal(info.disk_version, v20 ? LFS_DISK_VERSION_2_0 : LFS_DISK_VERSION_2_1);
             assert_int_equal(lfs_unmount(&mt.lfs), 0);
             assert_int_equal(mt.dev.overwrites, 0);
+        assert_int_equal(mt.dev.misaligned, 0);
             free(mt.region);
             cuts++;
         }
