@@ -82,6 +82,11 @@ int ota_update(struct firmware *fw, const uint8_t *app, size_t len, int rollback
                           "OTA update image is for %s, but the firmware is for %s.",
                           c ? c->name : "an unknown chip", fw->chip->name);
     }
+    struct app_desc desc;
+    if (image_app_desc(app, len, &desc))
+        return error_setk(err, ERROR_VALUE,
+                          "OTA update image is not an app image (no app descriptor at 0x20): "
+                          "give the app (.app-bin), not a whole firmware.");
     if (image_inspect(app, len, &info, err))
         return error_prefix(err, "OTA update image");
     if (!info.checksum_ok || (info.has_digest && !info.digest_ok))
