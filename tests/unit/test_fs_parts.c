@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_shared.h"
+
 #include "fs/fs.h"
 
 /* ---------------------------------------------------------------- a flash that counts calls */
@@ -275,34 +277,12 @@ static int load_table(const uint8_t *bin, struct ptable *t)
     return t->count;
 }
 
-static uint8_t *read_shared(const char *rel, size_t *len)
-{
-    const char *dir = getenv("MP_SHARED_DIR");
-    if (!dir)
-        return NULL;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static void vfs_region_of_real_v126_firmware(void **state)
 {
     (void)state;
     size_t len;
-    uint8_t *fw = read_shared("firmware/ESP32_GENERIC-SPIRAM-20250809-v1.26.0.bin", &len);
+    uint8_t *fw = test_read_shared("firmware/ESP32_GENERIC-SPIRAM-20250809-v1.26.0.bin", &len);
     if (!fw) {
         print_message("MP_SHARED_DIR firmware not found: skipping\n");
         skip();
@@ -326,7 +306,7 @@ static void vfs_region_of_real_v126_firmware(void **state)
     free(fw);
 
     /* the v1.23 firmware has a vfs row: nothing is computed */
-    fw = read_shared("firmware/ESP32_GENERIC-20240602-v1.23.0.bin", &len);
+    fw = test_read_shared("firmware/ESP32_GENERIC-20240602-v1.23.0.bin", &len);
     assert_non_null(fw);
     assert_int_equal(load_table(fw + 0x7000, &t), 4);
     fs_partitions_from_table(&t, 0x400000, &parts);
@@ -452,7 +432,7 @@ static void micropython_version_found_in_real_firmware(void **state)
         char rel[256];
         snprintf(rel, sizeof rel, "firmware/%s", cases[i].file);
         size_t len;
-        uint8_t *fw = read_shared(rel, &len);
+        uint8_t *fw = test_read_shared(rel, &len);
         if (!fw)
             continue;
         char v[32];

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_shared.h"
+
 #include <openssl/sha.h>
 
 #include "esp/image.h"
@@ -520,26 +522,11 @@ static void random_mutations_are_handled(void **state)
 
 static uint8_t *read_shared(const char *name, size_t *len)
 {
-    const char *dir = getenv("MP_SHARED_DIR");
-    if (!dir)
-        return NULL;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/firmware/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
+    char rel[512];
+    snprintf(rel, sizeof rel, "firmware/%s", name);
+    return test_read_shared(rel, len);
 }
+
 
 static void real_esp32_v1_23_firmware(void **state)
 {

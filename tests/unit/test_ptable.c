@@ -8,6 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_shared.h"
+
 #include <openssl/evp.h>
 
 #include "esp/ptable.h"
@@ -474,25 +476,9 @@ static void random_mutations_parse_cleanly_and_round_trip(void **state)
 
 static uint8_t *read_shared(const char *name, size_t *len)
 {
-    const char *dir = getenv("MP_SHARED_DIR");
-    if (!dir)
-        return NULL;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/firmware/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
+    char rel[512];
+    snprintf(rel, sizeof rel, "firmware/%s", name);
+    return test_read_shared(rel, len);
 }
 
 static void real_tables_reencode_byte_identical(void **state)
