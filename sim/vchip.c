@@ -365,9 +365,15 @@ static void spi_execute(struct vchip *vc)
     default:
         break;
     }
-    if (nbytes) {
-        for (size_t i = 0; i < (nbytes + 3) / 4; i++)
-            reg_set(vc, spi_reg(vc, c->spi_w0_offs) + 4 * (uint32_t)i, le32(out + 4 * i));
+    /* Received bytes land in W0.. from bit 0 up; bytes beyond the MISO length keep what the
+     * buffer held before (the host clears W0 first). */
+    for (size_t i = 0; i < (nbytes + 3) / 4; i++) {
+        uint32_t reg = spi_reg(vc, c->spi_w0_offs) + 4 * (uint32_t)i;
+        uint8_t word[4];
+        put32(word, reg_get(vc, reg));
+        for (size_t b = 0; b < 4 && 4 * i + b < nbytes; b++)
+            word[b] = out[4 * i + b];
+        reg_set(vc, reg, le32(word));
     }
     logf_(vc, "spi command 0x%02x addr 0x%x miso %u bits", cmd, addr, miso_bits);
 }
