@@ -425,6 +425,8 @@ int main(int argc, char **argv)
             deadline = (double)tick / 1000.0;
         if (link_next_ready(&a.link) < deadline)
             deadline = link_next_ready(&a.link);
+        if (a.flash.dirty_hi > a.flash.dirty_lo && last_rx + 0.2 < deadline)
+            deadline = last_rx + 0.201;
         link_service(&a.link, deadline);
     }
     vchip_free(&a.vc);
