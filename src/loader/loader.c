@@ -285,10 +285,14 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
                     return error_setk(err, ERROR_DEVICE, "%s: not supported by the ROM loader",
                                       loader_op_name(op)),
                            LOADER_E_UNSUPPORTED;
-                return error_setk(err, ERROR_DEVICE,
-                                  "%s failed: status 0x%02x%02x (%s)", loader_op_name(op), s0, s1,
-                                  loader_error_text(l->stub, code)),
-                       LOADER_E_FAIL;
+                error_setk(err, ERROR_DEVICE, "%s failed: status 0x%02x%02x (%s)",
+                           loader_op_name(op), s0, s1, loader_error_text(l->stub, code));
+                /* The loader saw a damaged packet (bad length or checksum): sending it again
+                 * is the cure when the command may be repeated. */
+                int damaged = l->stub ? (s0 == 0xC0 || s0 == 0xC1) : (s1 == 0x05 || s1 == 0x07);
+                if (damaged && attempt < retries)
+                    goto next_attempt;
+                return LOADER_E_FAIL;
             }
             if (resp_expect && size < resp_expect + 2) {
                 garbled = "reply shorter than expected";
@@ -307,6 +311,7 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
                 *value = get32(p + 4);
             return 0;
         }
+    next_attempt:;
     }
     if (garbled)
         return error_setk(err, ERROR_DEVICE, "%s: no valid reply within %d ms (last reply: %s)",
@@ -347,9 +352,34 @@ int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value, uint32_t m
 
 /* ------------------------------------------------------------------ SPI user commands (§10) */
 
-int loader_spi_command(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint32_t mosi_bits,
-                       uint32_t addr, uint32_t addr_bits, uint32_t dummy, uint32_t miso_bits,
-                       uint8_t *out, struct error *err)
+/* Several WRITE_REG records travel in one packet and run in order (§6.4). */
+struct reg_batch {
+    uint8_t d[16 * 32];
+    size_t n;
+};
+
+static void batch_add(struct reg_batch *b, uint32_t addr, uint32_t value)
+{
+    uint8_t *p = b->d + 16 * b->n++;
+    put32(p, addr);
+    put32(p + 4, value);
+    put32(p + 8, 0xFFFFFFFF);
+    put32(p + 12, 0);
+}
+
+static int batch_send(struct loader *l, struct reg_batch *b, struct error *err)
+{
+    int r = loader_command(l, LOADER_WRITE_REG, b->d, 16 * b->n, 0, 0, NULL, NULL, NULL,
+                           DEFAULT_TIMEOUT_MS, 2, err);
+    if (r != 0)
+        error_prefix(err, "writing SPI registers");
+    b->n = 0;
+    return r;
+}
+
+int loader_spi_command_raw(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint32_t mosi_bits,
+                           uint32_t addr, uint32_t addr_bits, uint32_t dummy, uint32_t miso_bits,
+                           uint8_t *out, struct error *err)
 {
     const struct chip *c = l->chip;
     if (!c || !c->spi_reg_base)
@@ -357,25 +387,15 @@ int loader_spi_command(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint3
     if (mosi_bits > 512 || miso_bits > 512)
         return error_setk(err, ERROR_DEVICE, "SPI flash command 0x%02x: at most 64 data bytes",
                           cmd);
-    uint32_t base = c->spi_reg_base;
-    uint32_t usr_reg = base + c->spi_usr_offs, usr1_reg = base + c->spi_usr1_offs,
-             usr2_reg = base + c->spi_usr2_offs, w0 = base + c->spi_w0_offs;
-    uint32_t old_usr, old_usr2;
-    int r;
-    if ((r = loader_read_reg(l, usr_reg, &old_usr, err)) != 0 ||
-        (r = loader_read_reg(l, usr2_reg, &old_usr2, err)) != 0)
-        return r;
-    if (mosi_bits && (r = loader_write_reg(l, base + c->spi_mosi_dlen_offs, mosi_bits - 1,
-                                           0xFFFFFFFF, 0, err)) != 0)
-        return r;
-    if (miso_bits && (r = loader_write_reg(l, base + c->spi_miso_dlen_offs, miso_bits - 1,
-                                           0xFFFFFFFF, 0, err)) != 0)
-        return r;
-    if (dummy || addr_bits) {
-        uint32_t usr1 = (dummy ? dummy - 1 : 0) | (addr_bits ? (addr_bits - 1) << 26 : 0);
-        if ((r = loader_write_reg(l, usr1_reg, usr1, 0xFFFFFFFF, 0, err)) != 0)
-            return r;
-    }
+    uint32_t base = c->spi_reg_base, w0 = base + c->spi_w0_offs;
+    struct reg_batch b = {.n = 0};
+    if (mosi_bits)
+        batch_add(&b, base + c->spi_mosi_dlen_offs, mosi_bits - 1);
+    if (miso_bits)
+        batch_add(&b, base + c->spi_miso_dlen_offs, miso_bits - 1);
+    if (dummy || addr_bits)
+        batch_add(&b, base + c->spi_usr1_offs,
+                  (dummy ? dummy - 1 : 0) | (addr_bits ? (addr_bits - 1) << 26 : 0));
     uint32_t usr = 1u << 31;
     if (miso_bits)
         usr |= 1u << 28;
@@ -385,27 +405,24 @@ int loader_spi_command(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint3
         usr |= 1u << 30;
     if (dummy)
         usr |= 1u << 29;
-    if ((r = loader_write_reg(l, usr_reg, usr, 0xFFFFFFFF, 0, err)) != 0 ||
-        (r = loader_write_reg(l, usr2_reg, (7u << 28) | cmd, 0xFFFFFFFF, 0, err)) != 0)
-        return r;
-    if (addr_bits) {
-        uint32_t a = c->spi_addr_msb_aligned && addr_bits < 32 ? addr << (32 - addr_bits) : addr;
-        if ((r = loader_write_reg(l, base + 0x04, a, 0xFFFFFFFF, 0, err)) != 0)
-            return r;
-    }
+    batch_add(&b, base + c->spi_usr_offs, usr);
+    batch_add(&b, base + c->spi_usr2_offs, (7u << 28) | cmd);
+    if (addr_bits)
+        batch_add(&b, base + 0x04,
+                  c->spi_addr_msb_aligned && addr_bits < 32 ? addr << (32 - addr_bits) : addr);
     if (!mosi_bits) {
-        if ((r = loader_write_reg(l, w0, 0, 0xFFFFFFFF, 0, err)) != 0)
-            return r;
+        batch_add(&b, w0, 0);
     } else {
         for (uint32_t i = 0; i < (mosi_bits + 31) / 32; i++) {
             uint8_t w[4] = {0};
-            for (uint32_t b = 0; b < 4 && i * 4 + b < (mosi_bits + 7) / 8; b++)
-                w[b] = mosi[i * 4 + b];
-            if ((r = loader_write_reg(l, w0 + 4 * i, get32(w), 0xFFFFFFFF, 0, err)) != 0)
-                return r;
+            for (uint32_t k = 0; k < 4 && i * 4 + k < (mosi_bits + 7) / 8; k++)
+                w[k] = mosi[i * 4 + k];
+            batch_add(&b, w0 + 4 * i, get32(w));
         }
     }
-    if ((r = loader_write_reg(l, base, 1u << 18, 0xFFFFFFFF, 0, err)) != 0)
+    batch_add(&b, base, 1u << 18); /* start the user command last */
+    int r = batch_send(l, &b, err);
+    if (r != 0)
         return r;
     int done = 0;
     for (int i = 0; i < 10 && !done; i++) {
@@ -423,13 +440,45 @@ int loader_spi_command(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint3
             return r;
         uint8_t w[4];
         put32(w, v);
-        for (uint32_t b = 0; b < 4 && i * 4 + b < (miso_bits + 7) / 8; b++)
-            out[i * 4 + b] = w[b];
+        for (uint32_t k = 0; k < 4 && i * 4 + k < (miso_bits + 7) / 8; k++)
+            out[i * 4 + k] = w[k];
     }
-    if ((r = loader_write_reg(l, usr_reg, old_usr, 0xFFFFFFFF, 0, err)) != 0 ||
-        (r = loader_write_reg(l, usr2_reg, old_usr2, 0xFFFFFFFF, 0, err)) != 0)
-        return r;
     return 0;
+}
+
+int loader_spi_save(struct loader *l, uint32_t saved[2], struct error *err)
+{
+    const struct chip *c = l->chip;
+    int r = loader_read_reg(l, c->spi_reg_base + c->spi_usr_offs, &saved[0], err);
+    if (r == 0)
+        r = loader_read_reg(l, c->spi_reg_base + c->spi_usr2_offs, &saved[1], err);
+    return r;
+}
+
+int loader_spi_restore(struct loader *l, const uint32_t saved[2], struct error *err)
+{
+    const struct chip *c = l->chip;
+    struct reg_batch b = {.n = 0};
+    batch_add(&b, c->spi_reg_base + c->spi_usr_offs, saved[0]);
+    batch_add(&b, c->spi_reg_base + c->spi_usr2_offs, saved[1]);
+    return batch_send(l, &b, err);
+}
+
+int loader_spi_command(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint32_t mosi_bits,
+                       uint32_t addr, uint32_t addr_bits, uint32_t dummy, uint32_t miso_bits,
+                       uint8_t *out, struct error *err)
+{
+    if (!l->chip || !l->chip->spi_reg_base)
+        return error_setk(err, ERROR_DEVICE, "SPI flash command 0x%02x: chip not known", cmd);
+    /* The ROM's own flash routines use USR/USR2 too: put them back afterwards (§10). */
+    uint32_t saved[2];
+    int r = loader_spi_save(l, saved, err);
+    if (r == 0)
+        r = loader_spi_command_raw(l, cmd, mosi, mosi_bits, addr, addr_bits, dummy, miso_bits, out,
+                                   err);
+    if (r == 0)
+        r = loader_spi_restore(l, saved, err);
+    return r;
 }
 
 uint32_t loader_flash_size_from_id(uint32_t jedec)

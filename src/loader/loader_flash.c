@@ -246,6 +246,10 @@ static int rom_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
                     uint32_t done_before, uint32_t total, struct error *err)
 {
     int r;
+    int spi = l->chip->image_id != CHIP_ID_ESP32;
+    uint32_t saved[2];
+    if (spi && (r = loader_spi_save(l, saved, err)) != 0)
+        return r;
     for (uint32_t off = 0; off < len; off += 64) {
         uint32_t n = len - off < 64 ? len - off : 64;
         if (l->chip->image_id == CHIP_ID_ESP32) {
@@ -265,14 +269,14 @@ static int rom_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
                                   "read through the ROM", addr + off),
                        LOADER_E_FAIL;
             uint8_t out[64];
-            r = loader_spi_command(l, 0x03, NULL, 0, addr + off, 24, 0, n * 8, out, err);
+            r = loader_spi_command_raw(l, 0x03, NULL, 0, addr + off, 24, 0, n * 8, out, err);
             if (r != 0)
                 return r;
             memcpy(buf + off, out, n);
         }
         progress(l, "read", done_before + off + n, total);
     }
-    return 0;
+    return spi ? loader_spi_restore(l, saved, err) : 0;
 }
 
 int loader_read_flash(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
@@ -328,8 +332,11 @@ static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, u
     uint8_t *pkt = r == 0 ? malloc(16 + block) : NULL;
     if (r == 0 && !pkt)
         r = error_setk(err, ERROR_OS, "out of memory");
-    /* A block may inflate to a lot of flash to erase and program before the next reply. */
-    int block_timeout = loader_timeout_for(l->stub ? 4 * STUB_BLOCK * 16 : 64 * 1024, 40000);
+    /* The reply may wait for the flash behind this block (ROM) or the previous one (stub,
+     * which acknowledges on receipt but may still be busy): scale by the uncompressed bytes
+     * a block stands for (§6.2), twice that for the stub. */
+    uint64_t per_block = (uint64_t)len * block / (zlen ? zlen : 1) + 1;
+    int block_timeout = loader_timeout_for((uint32_t)(per_block * (l->stub ? 2 : 1)), 40000);
     for (uint32_t seq = 0; r == 0 && seq < blocks; seq++) {
         uint32_t off = seq * block;
         uint32_t n = (uint32_t)(zlen - off < block ? zlen - off : block);
@@ -341,7 +348,7 @@ static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, u
          * just took without writing it twice; anything else surfaces as an error status and
          * the caller restarts the segment. */
         r = loader_command(l, LOADER_FLASH_DEFL_DATA, pkt, 16 + n, loader_checksum(z + off, n),
-                           0, NULL, NULL, NULL, block_timeout, 2, err);
+                           0, NULL, NULL, NULL, block_timeout, 1, err);
         if (r == 0)
             progress(l, "write",
                      done_before + (uint32_t)((uint64_t)len * (off + n) / zlen), total);

@@ -39,4 +39,11 @@ int loader_recover(struct loader *l, struct error *err);
 /* Attach the flash in ROM mode (SPI_ATTACH) and send SPI_SET_PARAMS once. */
 int loader_prepare_flash(struct loader *l, struct error *err);
 
+/* SPI user command without saving/restoring USR and USR2 (bulk reads do that once). */
+int loader_spi_command_raw(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint32_t mosi_bits,
+                           uint32_t addr, uint32_t addr_bits, uint32_t dummy, uint32_t miso_bits,
+                           uint8_t *out, struct error *err);
+int loader_spi_save(struct loader *l, uint32_t saved[2], struct error *err);
+int loader_spi_restore(struct loader *l, const uint32_t saved[2], struct error *err);
+
 #endif
