@@ -957,8 +957,8 @@ int loader_recover(struct loader *l, struct error *err)
     return r;
 }
 
-static int open_named(struct port *port, const char *name, const struct loader_options *opt,
-                      struct loader **out, struct error *err)
+int loader_new(struct port *port, const struct loader_options *opt, struct loader **out,
+               struct error *err)
 {
     *out = NULL;
     struct loader *l = calloc(1, sizeof *l);
@@ -967,11 +967,22 @@ static int open_named(struct port *port, const char *name, const struct loader_o
         return error_setk(err, ERROR_OS, "out of memory");
     }
     l->port = port;
-    if (name)
-        snprintf(l->port_name, sizeof l->port_name, "%s", name);
     if (opt)
         l->opt = *opt;
     slip_decoder_init(&l->dec, l->pkt, sizeof l->pkt);
+    *out = l;
+    return 0;
+}
+
+static int open_named(struct port *port, const char *name, const struct loader_options *opt,
+                      struct loader **out, struct error *err)
+{
+    struct loader *l;
+    if (loader_new(port, opt, &l, err) != 0)
+        return LOADER_E_FAIL;
+    *out = NULL;
+    if (name)
+        snprintf(l->port_name, sizeof l->port_name, "%s", name);
     int r = connect_chip(l, err);
     if (r == 0 && l->stub) {
         /* A stub left running by an earlier session: it speaks at the baud it was left at,

@@ -89,6 +89,11 @@ int loader_open(const char *port_name, const struct loader_options *opt, struct 
 /* The same on an already open port (owned by the loader from now on, also on failure). */
 int loader_open_port(struct port *port, const struct loader_options *opt, struct loader **out,
                      struct error *err);
+/* A loader on an open port (owned from now on, also on failure) without talking to the chip:
+ * for callers that drive the lower-level functions themselves (and tests). l->chip and l->stub
+ * describe what the caller knows. */
+int loader_new(struct port *port, const struct loader_options *opt, struct loader **out,
+               struct error *err);
 /* Leave the loader: hard_reset = 1 pulses RTS to run the application (§4.3 "hard reset");
  * closes the port and frees l. NULL allowed. */
 void loader_close(struct loader *l, int hard_reset);
