@@ -406,7 +406,7 @@ static void rom_write_erases_up_front_and_checks(void **state)
     memset(junk, 0x00, sizeof junk);
     nor_program(&r->flash, 0x9000, junk, 16); /* old content inside the range to erase */
     clear(r);
-    uint8_t d[20], st[64];
+    uint8_t d[20], st[128];
     words(d, 4, 0x2000u, 2u, 0x1000u, 0x8000u);
     send_cmd(r, 0x02, d, 16, 0);
     assert_int_equal(reply(r, 0x02, NULL, st), 4);
