@@ -324,8 +324,8 @@ static void reopen_pty(struct link *l)
     l->pty_open = 0;
     if (link_open_pty(l, err, sizeof err) != 0)
         link_logf(l, "%s", err);
-    else
-        link_logf(l, "pty reopened: %s", l->pty_path);
+    else if (l->ev.pty_reopened)
+        l->ev.pty_reopened(l->ev.ctx, l->pty_path);
 }
 
 void link_send(struct link *l, const uint8_t *bytes, size_t len)

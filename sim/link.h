@@ -21,6 +21,7 @@ struct link_events {
     void (*lines)(void *ctx, int dtr, int rts);        /* DTR/RTS changed (asserted = 1) */
     void (*fault)(void *ctx, enum link_fault_kind kind); /* LF_RESET and endless LF_STALL */
     void (*client_gone)(void *ctx);                   /* the host closed its side */
+    void (*pty_reopened)(void *ctx, const char *path); /* a disconnect fault made a new pty */
     void (*log)(void *ctx, const char *line);
 };
 

@@ -88,6 +88,13 @@ static void on_client_gone(void *ctx)
     a->client_gone = 1;
 }
 
+static void on_pty_reopened(void *ctx, const char *path)
+{
+    (void)ctx;
+    printf("pty: %s\n", path); /* the old pty is gone: tell the user the new one */
+    fflush(stdout);
+}
+
 static int parse_size(const char *s, uint32_t *out)
 {
     char *end;
@@ -227,7 +234,7 @@ int main(int argc, char **argv)
     cfg.read_in_flight = 1;
     char err[300];
 
-    struct link_events ev = {&a, on_lines, on_fault, on_client_gone, app_log};
+    struct link_events ev = {&a, on_lines, on_fault, on_client_gone, on_pty_reopened, app_log};
     link_init(&a.link, &ev, err, sizeof err);
 
     enum { O_CHIP = 256, O_FLASH_SIZE, O_MAC, O_FLASH, O_IMAGE, O_PTY, O_RFC, O_WIRE, O_FAULT,

@@ -273,6 +273,111 @@ static void set_control(int fd, uint8_t v)
     assert_int_equal(write(fd, m, sizeof m), (ssize_t)sizeof m);
 }
 
+static const char esp32_download_log[] =
+    "ets Jun  8 2016 00:22:57\r\n\r\n"
+    "rst:0x1 (POWERON_RESET),boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\n"
+    "waiting for download\r\n";
+
+static size_t sync_over(int fd, uint8_t *buf, size_t cap, double seconds)
+{
+    uint8_t enc[128];
+    size_t k = sync_frame(enc);
+    assert_int_equal(write(fd, enc, k), (ssize_t)k);
+    size_t n = read_for(fd, buf, cap, seconds, NULL);
+    return count_frames(buf, n, NULL);
+}
+
+static void endless_stall_ends_with_a_reset(void **state)
+{
+    (void)state;
+    char spec[64];
+    snprintf(spec, sizeof spec, "stall@%zu", strlen(esp32_download_log) + 1);
+    struct proc p;
+    const char *args[] = {"--chip", "esp32", "--rfc2217", "0", "--boot", "download", "--fault", spec, NULL};
+    start(&p, args);
+    int fd = tcp_connect(p.endpoint);
+    uint8_t buf[8192];
+    read_for(fd, buf, sizeof buf, 0.2, NULL);
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 0.5), 0); /* stalled */
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 0.3), 0); /* still */
+    set_control(fd, 9); /* reset into download mode */
+    set_control(fd, 11);
+    usleep(100000);
+    set_control(fd, 8);
+    set_control(fd, 12);
+    usleep(50000);
+    set_control(fd, 9);
+    size_t n = read_for(fd, buf, sizeof buf, 1.0, "waiting for download\r\n");
+    assert_non_null(memmem(buf, n, "waiting for download", 20));
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 1.0), 8);
+    close(fd);
+    assert_int_equal(stop(&p), 0);
+}
+
+static void disconnect_fault_closes_the_connection(void **state)
+{
+    (void)state;
+    char spec[64];
+    snprintf(spec, sizeof spec, "disconnect@%zu", strlen(esp32_download_log) + 5);
+    struct proc p;
+    const char *args[] = {"--chip", "esp32", "--rfc2217", "0", "--boot", "download", "--fault", spec, NULL};
+    start(&p, args);
+    int fd = tcp_connect(p.endpoint);
+    uint8_t buf[8192], enc[128];
+    read_for(fd, buf, sizeof buf, 0.2, NULL);
+    size_t k = sync_frame(enc);
+    assert_int_equal(write(fd, enc, k), (ssize_t)k);
+    size_t n = read_for(fd, buf, sizeof buf, 1.0, NULL);
+    assert_int_equal(n, 4); /* C0 01 08 04, then the connection ends */
+    struct pollfd pf = {fd, POLLIN, 0};
+    assert_int_equal(poll(&pf, 1, 1000), 1);
+    assert_int_equal(read(fd, buf, 1), 0); /* EOF */
+    close(fd);
+    fd = tcp_connect(p.endpoint); /* the chip is still there */
+    read_for(fd, buf, sizeof buf, 0.2, NULL);
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 1.0), 8);
+    close(fd);
+    assert_int_equal(stop(&p), 0);
+}
+
+static void pty_disconnect_prints_the_new_pty(void **state)
+{
+    (void)state;
+    char spec[64];
+    snprintf(spec, sizeof spec, "disconnect@%zu", strlen(esp32_download_log) + 1);
+    struct proc p;
+    const char *args[] = {"--chip", "esp32", "--pty", "--fault", spec, NULL};
+    start(&p, args);
+    int fd = open_pty(p.endpoint, B115200);
+    uint8_t buf[4096];
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 0.5), 0);
+    close(fd);
+    char line[256];
+    assert_non_null(fgets(line, sizeof line, p.out));
+    line[strcspn(line, "\n")] = '\0';
+    assert_int_equal(strncmp(line, "pty: /dev/", 10), 0);
+    assert_string_not_equal(line, p.endpoint);
+    fd = open_pty(line, B115200);
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 1.0), 8);
+    close(fd);
+    assert_int_equal(stop(&p), 0);
+}
+
+static void dropped_input_byte_loses_one_command(void **state)
+{
+    (void)state;
+    struct proc p;
+    /* byte 1 received is the opening C0 of the first SYNC: that packet is never seen */
+    const char *args[] = {"--chip", "esp32c6", "--pty", "--fault", "drop-rx-byte@1", NULL};
+    start(&p, args);
+    int fd = open_pty(p.endpoint, B115200);
+    uint8_t buf[4096];
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 0.5), 0);
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 1.0), 8);
+    close(fd);
+    assert_int_equal(stop(&p), 0);
+}
+
 static void rfc2217_reset_into_download_and_exit_on_close(void **state)
 {
     (void)state;
@@ -326,6 +431,10 @@ int main(void)
         cmocka_unit_test(pty_baud_mismatch_garbles),
         cmocka_unit_test(byte_fault_hits_the_counted_byte),
         cmocka_unit_test(rfc2217_reset_into_download_and_exit_on_close),
+        cmocka_unit_test(endless_stall_ends_with_a_reset),
+        cmocka_unit_test(disconnect_fault_closes_the_connection),
+        cmocka_unit_test(pty_disconnect_prints_the_new_pty),
+        cmocka_unit_test(dropped_input_byte_loses_one_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
