@@ -248,7 +248,12 @@ static int run_fault(const struct fault_case *fc, int stub, int rfc, char *outco
             snprintf(outcome, olen, "recovered (%u retr%s)", retries, retries == 1 ? "y" : "ies");
         }
     } else if (!bad) {
-        snprintf(outcome, olen, "clear error in %s: %.110s", stage, err.msg);
+        if (!err.msg[0]) {
+            bad = 1;
+            snprintf(outcome, olen, "BAD: failed without a message");
+        } else {
+            snprintf(outcome, olen, "clear error in %s: %.110s", stage, err.msg);
+        }
     }
     unlink(flash);
     free(data);
@@ -289,11 +294,15 @@ int main(int argc, char **argv)
                 for (int rfc = 1; rfc >= 0; rfc--) {
                     /* Over a pty there are no modem lines: only the RFC 2217 runs can reset a
                      * stalled chip; pty runs cover the line faults. */
-                    if (!rfc && (strstr(fault_cases[i].spec, "stall@700") ||
-                                 strstr(fault_cases[i].spec, "disconnect")))
-                        continue;
-                    if (!rfc && strncmp(fault_cases[i].spec, "drop", 4) != 0 &&
-                        strncmp(fault_cases[i].spec, "corrupt", 7) != 0)
+                    const char *spec = fault_cases[i].spec;
+                    int line_fault = strncmp(spec, "drop", 4) == 0 ||
+                                     strncmp(spec, "corrupt", 7) == 0;
+                    /* ... and, with the stub, two faults a pty cannot recover from (no reset
+                     * line; the chip's new pty path is unknown to us): they must end in a
+                     * clear error. */
+                    int pty_dead_end = stub && (!strcmp(spec, "stall@700") ||
+                                                !strcmp(spec, "disconnect@700"));
+                    if (!rfc && !line_fault && !pty_dead_end)
                         continue;
                     char outcome[256];
                     double t0 = now_s();

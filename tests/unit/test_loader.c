@@ -69,7 +69,8 @@ static void peer_reply(int fd, uint8_t op, uint32_t value, const uint8_t *data, 
 {
     uint8_t p[256] = {0x01, op, (uint8_t)dlen, (uint8_t)(dlen >> 8)};
     put32(p + 4, value);
-    memcpy(p + 8, data, dlen);
+    if (dlen)
+        memcpy(p + 8, data, dlen);
     peer_send(fd, p, 8 + dlen);
 }
 
@@ -368,7 +369,8 @@ static void fs_reply(struct fake_stub *s, uint8_t op, uint8_t status, const uint
                      size_t n)
 {
     uint8_t p[64] = {0x01, op, (uint8_t)(n + 2), 0};
-    memcpy(p + 8, data, n);
+    if (n)
+        memcpy(p + 8, data, n);
     p[8 + n] = status;
     p[9 + n] = 0;
     uint8_t out[SLIP_ENCODED_MAX(64)];
