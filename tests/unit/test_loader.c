@@ -533,6 +533,31 @@ static void md5_mismatch_is_never_success(void **state)
     free(s);
 }
 
+static void embedded_stubs_and_licence(void **state)
+{
+    (void)state;
+    if (!loader_stubs_available()) {
+        /* A build without npm: ROM mode only, and nothing claims otherwise. */
+        print_message("no flasher stubs in this build: checking the ROM-only answers\n");
+        assert_null(loader_stub_for("esp32"));
+        assert_string_equal(loader_stub_source(), "");
+        return;
+    }
+    static const char *chips[] = {"esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c6"};
+    for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++) {
+        const struct loader_stub *st = loader_stub_for(chips[i]);
+        assert_non_null(st);
+        assert_string_equal(st->chip, chips[i]);
+        /* The entry point lies in the uploaded code. */
+        size_t text_bytes = strlen(st->text_b64) / 4 * 3;
+        assert_true(st->entry >= st->text_start && st->entry < st->text_start + text_bytes);
+        assert_true(strlen(st->text_b64) % 4 == 0);
+    }
+    assert_null(loader_stub_for("esp8266"));
+    assert_non_null(strstr(loader_stub_source(), "esptool-js 0.7.0"));
+    assert_non_null(strstr(loader_stub_license(), "Apache License"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +575,7 @@ int main(void)
         cmocka_unit_test(compressed_write_lands_and_is_verified),
         cmocka_unit_test(lost_data_reply_is_repeated),
         cmocka_unit_test(md5_mismatch_is_never_success),
+        cmocka_unit_test(embedded_stubs_and_licence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
