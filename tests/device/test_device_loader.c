@@ -173,6 +173,39 @@ out:
     free(pat);
 }
 
+/* The chip boots from flash on an RFC 2217 port until a reset sequence puts it in download
+ * mode: the USB-Serial/JTAG sequence (§4.4) for a USB-JTAG port, the classic one otherwise. */
+static void run_reset(const char *chip, int usb_jtag, enum loader_reset how, int expect_ok)
+{
+    char flash[300], msg[300];
+    snprintf(flash, sizeof flash, "%s/reset.bin", tmpdir);
+    unlink(flash);
+    struct vchip_proc vp;
+    const char *extra[] = {usb_jtag ? "--usb-jtag" : NULL, NULL};
+    printf("reset %-8s %-9s port, %-9s sequence: ", chip, usb_jtag ? "USB-JTAG" : "UART",
+           how == LOADER_RESET_USB_JTAG ? "USB-JTAG" : how == LOADER_RESET_NONE ? "no" : "classic");
+    if (vchip_start(&vp, vchip_program, chip, flash, 1, extra, msg, sizeof msg) != 0) {
+        printf("FAIL: %s\n", msg);
+        failures++;
+        return;
+    }
+    struct loader_options opt = {0};
+    opt.before = how;
+    opt.connect_attempts = 2;
+    struct loader *l = NULL;
+    struct error err = {0};
+    int r = loader_open(vp.port, &opt, &l, &err);
+    if ((r == 0) != expect_ok) {
+        printf("FAIL: %s\n", r == 0 ? "connected without a proper reset" : err.msg);
+        failures++;
+    } else {
+        printf("%s\n", r == 0 ? "connected" : "no sync, as expected");
+    }
+    loader_close(l, 1);
+    vchip_stop(&vp);
+    unlink(flash);
+}
+
 /* ---------------------------------------------------------------- faults */
 
 struct fault_case {
@@ -284,6 +317,9 @@ int main(int argc, char **argv)
                 run_basic(chips[c], stub, 115200, 0);
                 run_basic(chips[c], stub, 921600, 1);
             }
+        run_reset("esp32", 0, LOADER_RESET_CLASSIC, 1);
+        run_reset("esp32c3", 1, LOADER_RESET_USB_JTAG, 1);
+        run_reset("esp32s3", 0, LOADER_RESET_NONE, 0);
     } else if (strcmp(mode, "faults") == 0) {
         printf("\nfault matrix (esp32c3, 64 KiB write + read back, 921600 baud)\n");
         printf("%-36s %-8s | %s\n", "fault", "loader", "outcome");
