@@ -4,6 +4,7 @@
  * wire and the line-rate floor (wire bytes / (baud / 10) bytes per second).
  *
  * usage: loader_bench [--chip esp32] [--baud 921600] [--image FILE] [--rfc2217] [--no-stub]
+ *                     [--no-wire-time]
  * The chip program comes from $MP_VCHIP (or --vchip PATH); the default image is
  * $MP_SHARED_DIR/firmware/ESP32_GENERIC-20240602-v1.23.0.bin, else 1.7 MB of synthetic data. */
 #include <stdio.h>
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
 {
     const char *chip = "esp32", *image_path = NULL, *vchip = getenv("MP_VCHIP");
     uint32_t baud = 921600;
-    int rfc = 0, no_stub = 0;
+    int rfc = 0, no_stub = 0, wire_time = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--chip") && i + 1 < argc)
             chip = argv[++i];
@@ -78,9 +79,11 @@ int main(int argc, char **argv)
             rfc = 1;
         else if (!strcmp(argv[i], "--no-stub"))
             no_stub = 1;
+        else if (!strcmp(argv[i], "--no-wire-time"))
+            wire_time = 0; /* shows the client's own overhead */
         else {
             fprintf(stderr, "usage: %s [--chip C] [--baud B] [--image FILE] [--rfc2217] "
-                            "[--no-stub] [--vchip PATH]\n", argv[0]);
+                            "[--no-stub] [--no-wire-time] [--vchip PATH]\n", argv[0]);
             return 2;
         }
     }
@@ -109,7 +112,7 @@ int main(int argc, char **argv)
     unlink(flash);
     struct vchip_proc vp;
     char msg[300];
-    const char *extra[] = {"--flash-size", "4M", "--wire-time", NULL};
+    const char *extra[] = {"--flash-size", "4M", wire_time ? "--wire-time" : NULL, NULL};
     if (vchip_start(&vp, vchip, chip, flash, rfc, extra, msg, sizeof msg) != 0) {
         fprintf(stderr, "loader_bench: %s\n", msg);
         return 1;
@@ -149,8 +152,9 @@ int main(int argc, char **argv)
     }
     rc = 0;
     double rate = baud / 10.0;
-    printf("our loader -> esp-virtual-chip --chip %s --wire-time, %u baud, %s, %s\n", chip, baud,
-           rfc ? "RFC 2217" : "pty", l->stub ? "stub" : "ROM");
+    printf("our loader -> esp-virtual-chip --chip %s%s, %u baud, %s, %s\n", chip,
+           wire_time ? " --wire-time" : " (no wire time)", baud, rfc ? "RFC 2217" : "pty",
+           l->stub ? "stub" : "ROM");
     printf("image: %s (%u bytes) at 0x%x\n", name, len, addr);
     printf("| operation | bytes | seconds | bytes on the wire | line-rate floor s | of line rate |\n");
     printf("|---|---:|---:|---:|---:|---:|\n");
