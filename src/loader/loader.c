@@ -267,13 +267,20 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
                 }
                 continue; /* a late reply to an earlier command */
             }
-            /* Status: the first two bytes after the expected data; a short reply carries it
-             * in its first two bytes (§3.3 client rule). */
-            size_t st = size >= resp_expect + 2 ? resp_expect : 0;
+            /* Status (§3.3): right after the expected data when the length says so (2 or 4
+             * status bytes), otherwise at the end of a reply whose data length varies
+             * (GET_SECURITY_INFO: 20 or 12 bytes), or first in a short error reply. */
             if (size < 2) {
                 garbled = "reply without status bytes";
                 continue;
             }
+            size_t st;
+            if (size == resp_expect + 2 || size == resp_expect + 4)
+                st = resp_expect;
+            else if (size >= status_len)
+                st = size - status_len;
+            else
+                st = 0;
             uint8_t s0 = p[8 + st], s1 = p[8 + st + 1];
             if (s0 != 0) {
                 uint8_t code = l->stub ? s0 : s1;
@@ -294,13 +301,11 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
                     goto next_attempt;
                 return LOADER_E_FAIL;
             }
-            if (resp_expect && size < resp_expect + 2) {
+            size_t dlen = st;
+            if (dlen < resp_expect) {
                 garbled = "reply shorter than expected";
                 continue;
             }
-            size_t dlen = size >= status_len ? size - status_len : 0;
-            if (size >= resp_expect + 2 && dlen < resp_expect)
-                dlen = resp_expect; /* a 2-byte status where 4 were expected */
             if (resp) {
                 size_t cap = resp_len && *resp_len ? *resp_len : dlen;
                 memcpy(resp, p + 8, dlen < cap ? dlen : cap);
@@ -669,6 +674,7 @@ int loader_detect_chip(struct loader *l, struct error *err)
 {
     uint8_t info[32];
     size_t n = sizeof info;
+    /* 20 bytes; the ESP32-S2 ROM sends the first 12 only (§6.9). */
     int r = loader_command(l, LOADER_GET_SECURITY_INFO, NULL, 0, 0, 0, info, &n, NULL,
                            DEFAULT_TIMEOUT_MS, 1, err);
     const struct chip *found = NULL;

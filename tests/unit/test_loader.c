@@ -261,6 +261,36 @@ static void stale_replies_and_noise_are_skipped(void **state)
     free_rig(&r);
 }
 
+static void security_info_detects_chip_and_flags(void **state)
+{
+    (void)state;
+    struct rig r = make_rig(0, "esp32");
+    r.l->chip = NULL;
+    /* §6.9: flags (secure boot + secure download), crypt count, key purposes, chip id 5,
+     * then 4 ROM status bytes. Non-zero flag bytes must not be taken for a status. */
+    uint8_t info[24] = {0x05, 0x01, 0, 0, 0x01, 1, 2, 3, 4, 5, 6, 7, 5, 0, 0, 0, 9, 0, 0, 0};
+    peer_reply(r.peer, 0x14, 0, info, 24);
+    struct error err;
+    assert_int_equal(loader_detect_chip(r.l, &err), 0);
+    assert_non_null(r.l->chip);
+    assert_string_equal(r.l->chip->name, "esp32c3");
+    assert_int_equal(r.l->security_flags, 0x105);
+    assert_int_equal(r.l->secure_download, 1);
+    free_rig(&r);
+
+    /* ESP32-S2: 12 bytes without a chip id, then the magic register. */
+    r = make_rig(0, "esp32");
+    r.l->chip = NULL;
+    uint8_t s2[16] = {0};
+    peer_reply(r.peer, 0x14, 0, s2, 16);
+    static const uint8_t st[] = {0, 0, 0, 0};
+    peer_reply(r.peer, 0x0a, 0x000007C6, st, 4);
+    assert_int_equal(loader_detect_chip(r.l, &err), 0);
+    assert_string_equal(r.l->chip->name, "esp32s2");
+    assert_int_equal(r.l->secure_download, 0);
+    free_rig(&r);
+}
+
 static void unsupported_command_is_recognised(void **state)
 {
     (void)state;
@@ -568,6 +598,7 @@ int main(void)
         cmocka_unit_test(data_command_carries_checksum_in_header),
         cmocka_unit_test(timeout_retries_then_reports),
         cmocka_unit_test(stale_replies_and_noise_are_skipped),
+        cmocka_unit_test(security_info_detects_chip_and_flags),
         cmocka_unit_test(unsupported_command_is_recognised),
         cmocka_unit_test(damaged_packet_status_is_retried),
         cmocka_unit_test(sync_tells_rom_from_stub),
