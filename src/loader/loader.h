@@ -46,6 +46,7 @@ struct loader_options {
     uint32_t baud;               /* working baud after connecting; 0 = stay at 115200 */
     enum loader_reset before;
     int no_stub;                 /* stay with the ROM loader even when a stub is embedded */
+    int no_compress;             /* write with FLASH_BEGIN/DATA instead of FLASH_DEFL_* */
     const char *expect_chip;     /* chip name the user asked for, NULL = any */
     int connect_attempts;        /* resets (each with up to 5 syncs); 0 = 7 */
     /* Progress of long operations: what ("write", "read", "erase"), bytes done of total. */
@@ -100,9 +101,10 @@ void loader_close(struct loader *l, int hard_reset);
 
 /* ---- flash operations (addresses and sizes in bytes) ---- */
 
-/* Write data at addr (compressed when the loader supports it) and verify with SPI_FLASH_MD5;
- * retries lost blocks and restarts the write after a reconnect. addr: 4 KiB aligned in ROM
- * mode. */
+/* Write data at addr (compressed unless opt.no_compress or secure download mode) and verify
+ * with SPI_FLASH_MD5; retries lost blocks and restarts the write after a reconnect. Bytes of
+ * partly covered 4 KiB sectors are read first and written back unchanged. In secure download
+ * mode nothing can be verified: the data is written, and LOADER_E_VERIFY says so. */
 int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uint32_t len,
                        struct error *err);
 /* Read flash into buf (stub: streamed READ_FLASH checked by its MD5; ROM: READ_FLASH_SLOW on

@@ -366,6 +366,44 @@ static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, u
     return r;
 }
 
+/* One uncompressed write session (FLASH_BEGIN/DATA[/END]); every block is full size, the
+ * last one padded with 0xFF (§6.1). */
+static int write_segment_plain(struct loader *l, uint32_t addr, const uint8_t *data,
+                               uint32_t len, uint32_t done_before, uint32_t total,
+                               struct error *err)
+{
+    uint32_t block = l->stub ? STUB_BLOCK : ROM_BLOCK;
+    uint32_t blocks = (len + block - 1) / block;
+    int r = rom_flash_begin(l, LOADER_FLASH_BEGIN, len, blocks, block, addr,
+                            l->stub ? DEFAULT_TIMEOUT_MS : loader_timeout_for(len, 40000), err);
+    uint8_t *pkt = r == 0 ? malloc(16 + block) : NULL;
+    if (r == 0 && !pkt)
+        r = error_setk(err, ERROR_OS, "out of memory");
+    int block_timeout = loader_timeout_for(block * 2, 40000);
+    for (uint32_t seq = 0; r == 0 && seq < blocks; seq++) {
+        uint32_t off = seq * block;
+        uint32_t n = len - off < block ? len - off : block;
+        put32(pkt, block);
+        put32(pkt + 4, seq);
+        memset(pkt + 8, 0, 8);
+        memcpy(pkt + 16, data + off, n);
+        memset(pkt + 16 + n, 0xFF, block - n);
+        r = loader_command(l, LOADER_FLASH_DATA, pkt, 16 + block,
+                           loader_checksum(pkt + 16, block), 0, NULL, NULL, NULL, block_timeout,
+                           1, err);
+        if (r == 0)
+            progress(l, "write", done_before + off + n, total);
+    }
+    if (r == 0 && l->stub) {
+        uint8_t d[4];
+        put32(d, 1);
+        r = loader_command(l, LOADER_FLASH_END, d, 4, 0, 0, NULL, NULL, NULL,
+                           loader_timeout_for(len, 40000), 1, err);
+    }
+    free(pkt);
+    return r;
+}
+
 int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uint32_t len,
                        struct error *err)
 {
@@ -397,6 +435,8 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
         free(buf);
         return r;
     }
+    /* Secure download mode refuses compressed writes and MD5 (§7). */
+    int plain = l->opt.no_compress || l->secure_download;
     uint32_t nseg = (len + SEGMENT - 1) / SEGMENT;
     uint8_t *pending = malloc(nseg);
     if (!pending)
@@ -415,7 +455,8 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
                     goto fail_segment;
                 r = loader_prepare_flash(l, err);
                 if (r == 0)
-                    r = write_segment(l, addr + off, data + off, n, off, len, err);
+                    r = plain ? write_segment_plain(l, addr + off, data + off, n, off, len, err)
+                              : write_segment(l, addr + off, data + off, n, off, len, err);
                 if (r == 0)
                     break;
                 if (attempt + 1 >= ATTEMPTS)
@@ -428,6 +469,13 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
             free(pending);
             return error_prefix(err, "writing 0x%08x-0x%08x", addr + off, addr + off + n - 1),
                    r;
+        }
+        if (l->secure_download) {
+            free(pending);
+            return error_setk(err, ERROR_DEVICE,
+                              "wrote 0x%08x-0x%08x, but secure download mode allows no MD5 "
+                              "check: the write is not verified", addr, addr + len - 1),
+                   LOADER_E_VERIFY;
         }
         /* Verify the whole image; a garbled MD5 reply is asked again before believing it. */
         int match = 0;

@@ -87,7 +87,7 @@ static void md5_of(const uint8_t *d, size_t n, uint8_t out[16])
         }                                                                                      \
     } while (0)
 
-static void run_basic(const char *chip, int stub, uint32_t baud, int rfc)
+static void run_basic(const char *chip, int stub, uint32_t baud, int rfc, int plain)
 {
     char flash[300], msg[300];
     snprintf(flash, sizeof flash, "%s/%s-%d-%u.bin", tmpdir, chip, stub, baud);
@@ -101,7 +101,8 @@ static void run_basic(const char *chip, int stub, uint32_t baud, int rfc)
     uint8_t *back = malloc(len);
     uint8_t *pat = make_data(0x2000, 7);
     double t0 = now_s();
-    printf("%-8s %-4s %7u %-7s ", chip, stub ? "stub" : "rom", baud, rfc ? "rfc2217" : "pty");
+    printf("%-8s %-4s %7u %-7s %-5s ", chip, stub ? "stub" : "rom", baud,
+           rfc ? "rfc2217" : "pty", plain ? "plain" : "defl");
     fflush(stdout);
     if (vchip_start(&vp, vchip_program, chip, flash, rfc, NULL, msg, sizeof msg) != 0) {
         printf("FAIL: %s\n", msg);
@@ -114,6 +115,7 @@ static void run_basic(const char *chip, int stub, uint32_t baud, int rfc)
     struct loader_options opt = {0};
     opt.baud = baud;
     opt.no_stub = !stub;
+    opt.no_compress = plain;
     opt.expect_chip = chip;
     int r = loader_open(vp.port, &opt, &l, &err);
     CHECK(r == 0, "connect: %s", err.msg);
@@ -211,26 +213,30 @@ static void run_reset(const char *chip, int usb_jtag, enum loader_reset how, int
 struct fault_case {
     const char *spec;  /* --fault argument */
     const char *what;  /* label */
+    int plain;         /* uncompressed write (FLASH_BEGIN/DATA) */
 };
 
 static const struct fault_case fault_cases[] = {
-    {"drop-byte@120", "drop chip byte (sync/detect)"},
-    {"drop-byte@700", "drop chip byte (write/verify)"},
-    {"drop-byte@30000", "drop chip byte (read stream)"},
-    {"corrupt-byte@700", "corrupt chip byte (write/verify)"},
-    {"corrupt-byte@30000", "corrupt chip byte (read stream)"},
-    {"drop-rx-byte@12000", "drop host byte (stub upload/write)"},
-    {"drop-rx-byte@30000", "drop host byte (write data)"},
-    {"stall@700:4000", "chip stalls 4 s (write)"},
-    {"stall@700", "chip stalls until reset"},
-    {"disconnect@700", "disconnect (write)"},
-    {"disconnect@30000", "disconnect (read)"},
-    {"reset@700", "chip reset (write)"},
-    {"reset@30000", "chip reset (read)"},
-    {"fail-cmd=0x11@2", "FLASH_DEFL_DATA fails once"},
-    {"noreply-cmd=0x11@2", "FLASH_DEFL_DATA reply lost"},
-    {"noreply-cmd=0x13@1", "SPI_FLASH_MD5 reply lost"},
-    {"noreply-cmd=0x10@1", "FLASH_DEFL_BEGIN reply lost"},
+    {"drop-byte@120", "drop chip byte (sync/detect)", 0},
+    {"drop-byte@700", "drop chip byte (write/verify)", 0},
+    {"drop-byte@30000", "drop chip byte (read stream)", 0},
+    {"corrupt-byte@700", "corrupt chip byte (write/verify)", 0},
+    {"corrupt-byte@30000", "corrupt chip byte (read stream)", 0},
+    {"drop-rx-byte@12000", "drop host byte (stub upload/write)", 0},
+    {"drop-rx-byte@30000", "drop host byte (write data)", 0},
+    {"stall@700:4000", "chip stalls 4 s (write)", 0},
+    {"stall@700", "chip stalls until reset", 0},
+    {"disconnect@700", "disconnect (write)", 0},
+    {"disconnect@30000", "disconnect (read)", 0},
+    {"reset@700", "chip reset (write)", 0},
+    {"reset@30000", "chip reset (read)", 0},
+    {"fail-cmd=0x11@2", "FLASH_DEFL_DATA fails once", 0},
+    {"noreply-cmd=0x11@2", "FLASH_DEFL_DATA reply lost", 0},
+    {"noreply-cmd=0x13@1", "SPI_FLASH_MD5 reply lost", 0},
+    {"noreply-cmd=0x10@1", "FLASH_DEFL_BEGIN reply lost", 0},
+    {"noreply-cmd=0x03@3", "FLASH_DATA reply lost", 1},
+    {"fail-cmd=0x03@2", "FLASH_DATA fails once", 1},
+    {"drop-rx-byte@30000", "drop host byte (plain write data)", 1},
 };
 
 static int run_fault(const struct fault_case *fc, int stub, int rfc, char *outcome, size_t olen)
@@ -251,6 +257,7 @@ static int run_fault(const struct fault_case *fc, int stub, int rfc, char *outco
     struct loader_options opt = {0};
     opt.baud = 921600;
     opt.no_stub = !stub;
+    opt.no_compress = fc->plain;
     opt.connect_attempts = 3;
     struct loader *l = NULL;
     struct error err = {0};
@@ -314,15 +321,18 @@ int main(int argc, char **argv)
             for (int stub = 0; stub <= 1; stub++) {
                 if (stub && !loader_stubs_available())
                     continue;
-                run_basic(chips[c], stub, 115200, 0);
-                run_basic(chips[c], stub, 921600, 1);
+                run_basic(chips[c], stub, 115200, 0, 0);
+                run_basic(chips[c], stub, 921600, 1, 0);
             }
+        /* Uncompressed writes (FLASH_BEGIN/DATA), ROM and stub. */
+        run_basic("esp32", 0, 921600, 1, 1);
+        run_basic("esp32s3", 1, 921600, 0, 1);
         run_reset("esp32", 0, LOADER_RESET_CLASSIC, 1);
         run_reset("esp32c3", 1, LOADER_RESET_USB_JTAG, 1);
         run_reset("esp32s3", 0, LOADER_RESET_NONE, 0);
     } else if (strcmp(mode, "faults") == 0) {
         printf("\nfault matrix (esp32c3, 64 KiB write + read back, 921600 baud)\n");
-        printf("%-36s %-8s | %s\n", "fault", "loader", "outcome");
+        printf("%-40s %-8s | %s\n", "fault", "loader", "outcome");
         for (size_t i = 0; i < sizeof fault_cases / sizeof fault_cases[0]; i++)
             for (int stub = 1; stub >= 0; stub--) {
                 if (stub && !loader_stubs_available())
@@ -344,9 +354,9 @@ int main(int argc, char **argv)
                     double t0 = now_s();
                     int bad = run_fault(&fault_cases[i], stub, rfc, outcome, sizeof outcome);
                     char label[64];
-                    snprintf(label, sizeof label, "%s [%s]", fault_cases[i].spec,
-                             rfc ? "rfc2217" : "pty");
-                    printf("%-36s %-8s | %s (%.1f s)\n", label, stub ? "stub" : "rom", outcome,
+                    snprintf(label, sizeof label, "%s [%s%s]", fault_cases[i].spec,
+                             rfc ? "rfc2217" : "pty", fault_cases[i].plain ? ", plain" : "");
+                    printf("%-40s %-8s | %s (%.1f s)\n", label, stub ? "stub" : "rom", outcome,
                            now_s() - t0);
                     fflush(stdout);
                     if (bad)
