@@ -332,6 +332,11 @@ void link_send(struct link *l, const uint8_t *bytes, size_t len)
 {
     if (l->stalled_forever)
         return;
+    if (l->muted) {
+        /* the rest of the reply that was cut off: nobody receives it */
+        l->tx_count += len;
+        return;
+    }
     size_t start = 0;
     uint8_t one;
     for (size_t i = 0; i < len; i++) {
@@ -368,6 +373,7 @@ void link_send(struct link *l, const uint8_t *bytes, size_t len)
         case LF_DISCONNECT:
             link_logf(l, "fault: disconnect at byte %llu", (unsigned long long)l->tx_count);
             drop_client(l);
+            l->muted = 1;
             if (l->pty_fd >= 0)
                 reopen_pty(l);
             if (l->ev.fault)
@@ -401,6 +407,7 @@ static void enqueue(struct link *l, const uint8_t *data, size_t n, int from_pty)
 {
     if (n == 0)
         return;
+    l->muted = 0;
     uint8_t *copy = malloc(n);
     if (!copy)
         return;
@@ -542,6 +549,7 @@ static void set_control(struct link *l, uint8_t v)
     default: break;
     }
     if (dtr != l->dtr || rts != l->rts) {
+        l->muted = 0;
         l->dtr = dtr;
         l->rts = rts;
         if (l->ev.lines)
@@ -683,6 +691,7 @@ static void accept_client(struct link *l)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     set_nonblock(fd);
     l->client_fd = fd;
+    l->muted = 0;
     l->tn_state = TN_DATA;
     l->host_baud = 0;
     memset(l->we_on, 0, sizeof l->we_on);

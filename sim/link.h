@@ -56,6 +56,7 @@ struct link {
     struct link_fault faults[LINK_MAX_FAULTS];
     size_t n_faults;
     int stalled_forever;
+    int muted;                /* after a disconnect fault: output lost until the host speaks */
 
     struct rx_chunk *q;
     size_t q_head, q_len, q_cap;

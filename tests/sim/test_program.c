@@ -32,6 +32,20 @@ struct proc {
     char endpoint[256];
 };
 
+/* The program a test started, killed by the teardown if a failed assertion left it running. */
+static pid_t live_pid;
+
+static int kill_leftover(void **state)
+{
+    (void)state;
+    if (live_pid > 0) {
+        kill(live_pid, SIGKILL);
+        waitpid(live_pid, NULL, 0);
+    }
+    live_pid = 0;
+    return 0;
+}
+
 /* Start the program; returns the first line it prints (the pty path or the URL). */
 static void start(struct proc *p, const char *const *args)
 {
@@ -54,6 +68,7 @@ static void start(struct proc *p, const char *const *args)
         _exit(127);
     }
     close(fds[1]);
+    live_pid = p->pid;
     p->out = fdopen(fds[0], "r");
     assert_non_null(fgets(p->endpoint, sizeof p->endpoint, p->out));
     p->endpoint[strcspn(p->endpoint, "\n")] = '\0';
@@ -64,6 +79,7 @@ static int stop(struct proc *p)
     kill(p->pid, SIGTERM);
     int st = 0;
     waitpid(p->pid, &st, 0);
+    live_pid = 0;
     fclose(p->out);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -355,8 +371,7 @@ static void pty_disconnect_prints_the_new_pty(void **state)
     char line[256];
     assert_non_null(fgets(line, sizeof line, p.out));
     line[strcspn(line, "\n")] = '\0';
-    assert_int_equal(strncmp(line, "pty: /dev/", 10), 0);
-    assert_string_not_equal(line, p.endpoint);
+    assert_int_equal(strncmp(line, "pty: /dev/", 10), 0); /* the kernel may reuse the number */
     fd = open_pty(line, B115200);
     assert_int_equal(sync_over(fd, buf, sizeof buf, 1.0), 8);
     close(fd);
@@ -419,6 +434,7 @@ static void rfc2217_reset_into_download_and_exit_on_close(void **state)
     while (now() < end && waitpid(p.pid, &st, WNOHANG) == 0)
         usleep(20000);
     assert_true(WIFEXITED(st));
+    live_pid = 0;
     assert_int_equal(WEXITSTATUS(st), 0);
     fclose(p.out);
 }
@@ -427,14 +443,14 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pty_session_writes_the_flash_file),
-        cmocka_unit_test(pty_baud_mismatch_garbles),
-        cmocka_unit_test(byte_fault_hits_the_counted_byte),
-        cmocka_unit_test(rfc2217_reset_into_download_and_exit_on_close),
-        cmocka_unit_test(endless_stall_ends_with_a_reset),
-        cmocka_unit_test(disconnect_fault_closes_the_connection),
-        cmocka_unit_test(pty_disconnect_prints_the_new_pty),
-        cmocka_unit_test(dropped_input_byte_loses_one_command),
+        cmocka_unit_test_teardown(pty_session_writes_the_flash_file, kill_leftover),
+        cmocka_unit_test_teardown(pty_baud_mismatch_garbles, kill_leftover),
+        cmocka_unit_test_teardown(byte_fault_hits_the_counted_byte, kill_leftover),
+        cmocka_unit_test_teardown(rfc2217_reset_into_download_and_exit_on_close, kill_leftover),
+        cmocka_unit_test_teardown(endless_stall_ends_with_a_reset, kill_leftover),
+        cmocka_unit_test_teardown(disconnect_fault_closes_the_connection, kill_leftover),
+        cmocka_unit_test_teardown(pty_disconnect_prints_the_new_pty, kill_leftover),
+        cmocka_unit_test_teardown(dropped_input_byte_loses_one_command, kill_leftover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
