@@ -208,6 +208,48 @@ static void run_reset(const char *chip, int usb_jtag, enum loader_reset how, int
     unlink(flash);
 }
 
+/* Whole-chip erase: the stub's ERASE_FLASH, or the ROM's FLASH_BEGIN over the whole flash. */
+static void run_erase_all(const char *chip, int stub)
+{
+    char flash[300], msg[300];
+    snprintf(flash, sizeof flash, "%s/erase.bin", tmpdir);
+    unlink(flash);
+    struct vchip_proc vp;
+    printf("erase-flash %-8s %-4s: ", chip, stub ? "stub" : "rom");
+    if (vchip_start(&vp, vchip_program, chip, flash, 0, NULL, msg, sizeof msg) != 0) {
+        printf("FAIL: %s\n", msg);
+        failures++;
+        return;
+    }
+    struct loader_options opt = {0};
+    opt.no_stub = !stub;
+    opt.baud = 921600;
+    struct loader *l = NULL;
+    struct error err = {0};
+    uint8_t *data = make_data(0x8000, 3);
+    uint8_t *ff = malloc(FLASH_SIZE);
+    memset(ff, 0xFF, FLASH_SIZE);
+    int r = loader_open(vp.port, &opt, &l, &err);
+    if (r == 0)
+        r = loader_write_flash(l, 0x3F8000, data, 0x8000, &err);
+    if (r == 0)
+        r = loader_erase_flash(l, &err);
+    loader_close(l, 0);
+    vchip_stop(&vp);
+    if (r != 0) {
+        printf("FAIL: %s\n", err.msg);
+        failures++;
+    } else if (!file_region_equals(flash, 0, ff, FLASH_SIZE)) {
+        printf("FAIL: flash not blank\n");
+        failures++;
+    } else {
+        printf("ok\n");
+    }
+    unlink(flash);
+    free(data);
+    free(ff);
+}
+
 /* ---------------------------------------------------------------- faults */
 
 struct fault_case {
@@ -327,6 +369,9 @@ int main(int argc, char **argv)
         /* Uncompressed writes (FLASH_BEGIN/DATA), ROM and stub. */
         run_basic("esp32", 0, 921600, 1, 1);
         run_basic("esp32s3", 1, 921600, 0, 1);
+        if (loader_stubs_available())
+            run_erase_all("esp32c3", 1);
+        run_erase_all("esp32s2", 0);
         run_reset("esp32", 0, LOADER_RESET_CLASSIC, 1);
         run_reset("esp32c3", 1, LOADER_RESET_USB_JTAG, 1);
         run_reset("esp32s3", 0, LOADER_RESET_NONE, 0);
