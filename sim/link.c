@@ -683,9 +683,25 @@ static void accept_client(struct link *l)
     int fd = accept(l->listen_fd, NULL, NULL);
     if (fd < 0)
         return;
-    if (l->client_fd >= 0) { /* one host at a time, like a real serial port */
-        close(fd);
-        return;
+    if (l->client_fd >= 0) {
+        /* One host at a time, like a real serial port; but first notice an old connection
+         * that has already ended. */
+        uint8_t probe;
+        ssize_t r = recv(l->client_fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            link_logf(l, "client disconnected");
+            drop_client(l);
+            if (l->dtr || l->rts) {
+                l->dtr = l->rts = 0;
+                if (l->ev.lines)
+                    l->ev.lines(l->ev.ctx, 0, 0);
+            }
+            if (l->ev.client_gone)
+                l->ev.client_gone(l->ev.ctx);
+        } else {
+            close(fd);
+            return;
+        }
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -746,8 +762,6 @@ void link_service(struct link *l, double deadline)
         else if (r < 0 && errno == EIO)
             pty_slave_open(l);
     }
-    if (ilisten >= 0 && (p[ilisten].revents & POLLIN))
-        accept_client(l);
     if (iclient >= 0 && l->client_fd >= 0 && (p[iclient].revents & (POLLIN | POLLHUP | POLLERR))) {
         ssize_t r = read(l->client_fd, buf, sizeof buf);
         if (r > 0) {
@@ -764,6 +778,9 @@ void link_service(struct link *l, double deadline)
                 l->ev.client_gone(l->ev.ctx);
         }
     }
+    /* After the reads, so that a host reconnecting quickly finds its old connection gone. */
+    if (ilisten >= 0 && (p[ilisten].revents & POLLIN))
+        accept_client(l);
 }
 
 void link_wait_until(struct link *l, double deadline)

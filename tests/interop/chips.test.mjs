@@ -26,8 +26,14 @@ const MAC = "24:0a:c4:12:34:56";
 
 const skip = simBinary() ? false : "esp-virtual-chip is not built";
 
+/** Wait (at most 3 s) until what esptool-js has buffered satisfies `done`. */
+async function waitForInput(transport, done) {
+  for (let i = 0; i < 60 && !done(Buffer.from(transport.peek()).toString("latin1")); i++)
+    await new Promise((r) => setTimeout(r, 50));
+}
+
 for (const c of CHIPS) {
-  describe(`esptool-js with a virtual ${c.name}`, { skip }, () => {
+  describe(`esptool-js with a virtual ${c.name}`, { skip, timeout: 180000 }, () => {
     let sim, session, dir, flashFile;
 
     before(async () => {
@@ -95,8 +101,13 @@ for (const c of CHIPS) {
     });
 
     it("keeps the written image in the flash file", async () => {
-      await new Promise((r) => setTimeout(r, 400)); // the chip flushes its file when idle
-      const file = readFileSync(flashFile);
+      // The chip writes its file back when idle (~0.2 s): wait for it, patiently under load.
+      const want = Buffer.from(IMAGE);
+      let file = readFileSync(flashFile);
+      for (let i = 0; i < 50 && Buffer.compare(file.subarray(IMAGE_ADDR, IMAGE_ADDR + IMAGE.length), want) !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        file = readFileSync(flashFile);
+      }
       assert.equal(file.length, FLASH_SIZE);
       assert.equal(Buffer.compare(file.subarray(IMAGE_ADDR, IMAGE_ADDR + IMAGE.length), Buffer.from(IMAGE)), 0);
       assert.ok(file.subarray(0, IMAGE_ADDR).every((b) => b === 0xff), "nothing written before the image");
@@ -130,7 +141,7 @@ for (const c of CHIPS) {
     it("boots the application on a hard reset and then ignores the download protocol", async () => {
       const { loader, transport } = session;
       await loader.after("custom_reset", false, "D0|R1|W100|R0");
-      await new Promise((r) => setTimeout(r, 100));
+      await waitForInput(transport, (t) => t.length > 60);
       // The chip restarts at 115200: listening at 921600 shows only garbage.
       const garbled = Buffer.from(transport.peek()).toString("latin1");
       assert.ok(garbled.length > 20, "the boot log arrived");
@@ -138,7 +149,7 @@ for (const c of CHIPS) {
       await transport.changeBaudrate(115200);
       transport.flushInput();
       await loader.after("custom_reset", false, "D0|R1|W100|R0");
-      await new Promise((r) => setTimeout(r, 100));
+      await waitForInput(transport, (t) => t.includes("invalid header"));
       const text = Buffer.from(transport.peek()).toString("latin1");
       assert.match(text, /rst:0x1 \([A-Z_]+\),boot:0x[0-9a-f]+ \(SPI_FAST_FLASH_BOOT\)/);
       assert.match(text, /invalid header: 0xffffffff/); // the flash was just erased

@@ -9,7 +9,7 @@ import { makeLoader, testImage, md5hex } from "./helpers.mjs";
 const skip = simBinary() ? false : "esp-virtual-chip is not built";
 const opts = { flashSize: "keep", flashMode: "keep", flashFreq: "keep", eraseAll: false, compress: true };
 
-describe("fault injection", { skip }, () => {
+describe("fault injection", { skip, timeout: 120000 }, () => {
   it("a failing FLASH_DEFL_DATA is retried by esptool-js and the image verifies", async () => {
     const sim = await startSim(["--chip", "esp32s3", "--fault", "fail-cmd=0x11@3"]);
     const s = makeLoader(sim.port);

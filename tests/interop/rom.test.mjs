@@ -13,7 +13,7 @@ function romMd5(hexOfAscii) {
 }
 
 for (const chip of ["esp32", "esp32s3"]) {
-  describe(`esptool-js with the ${chip} ROM loader`, { skip }, () => {
+  describe(`esptool-js with the ${chip} ROM loader`, { skip, timeout: 90000 }, () => {
     let sim, s;
 
     before(async () => {
