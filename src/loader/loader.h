@@ -1,0 +1,167 @@
+/* Client of the ESP serial bootloader protocol (docs/esp-serial-protocol.md): command/response
+ * framing over SLIP, reset into and out of download mode, sync, chip detection, flash id/size,
+ * flasher stub upload, baud change, compressed writes, streamed reads, MD5, erase, and ROM-only
+ * fallbacks. Every write is verified by MD5 before it is reported done. */
+#ifndef MP_LOADER_LOADER_H
+#define MP_LOADER_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp/chip.h"
+#include "serial/port.h"
+#include "serial/slip.h"
+#include "util/error.h"
+
+/* Opcodes (§6). */
+enum loader_op {
+    LOADER_FLASH_BEGIN = 0x02, LOADER_FLASH_DATA = 0x03, LOADER_FLASH_END = 0x04,
+    LOADER_MEM_BEGIN = 0x05, LOADER_MEM_END = 0x06, LOADER_MEM_DATA = 0x07,
+    LOADER_SYNC = 0x08, LOADER_WRITE_REG = 0x09, LOADER_READ_REG = 0x0A,
+    LOADER_SPI_SET_PARAMS = 0x0B, LOADER_SPI_ATTACH = 0x0D, LOADER_READ_FLASH_SLOW = 0x0E,
+    LOADER_CHANGE_BAUDRATE = 0x0F, LOADER_FLASH_DEFL_BEGIN = 0x10, LOADER_FLASH_DEFL_DATA = 0x11,
+    LOADER_FLASH_DEFL_END = 0x12, LOADER_SPI_FLASH_MD5 = 0x13, LOADER_GET_SECURITY_INFO = 0x14,
+    LOADER_ERASE_FLASH = 0xD0, LOADER_ERASE_REGION = 0xD1, LOADER_READ_FLASH = 0xD2,
+    LOADER_RUN_USER_CODE = 0xD3,
+};
+
+/* Negative return values of loader functions (err holds the message). */
+enum loader_result {
+    LOADER_E_FAIL = -1,        /* the chip answered with a failure status, or a local error */
+    LOADER_E_TIMEOUT = -2,     /* no (valid) reply in time, after retries */
+    LOADER_E_LINK = -3,        /* the port failed (disconnect, I/O error) */
+    LOADER_E_UNSUPPORTED = -4, /* the loader does not know the command (§3.6) */
+    LOADER_E_VERIFY = -5,      /* MD5 mismatch or a malformed data stream */
+};
+
+/* How to get the chip into download mode. */
+enum loader_reset {
+    LOADER_RESET_AUTO,     /* USB-Serial/JTAG sequence for 303a:1001 ports, else classic */
+    LOADER_RESET_CLASSIC,  /* DTR/RTS through the two-transistor circuit (§4.3) */
+    LOADER_RESET_USB_JTAG, /* §4.4 */
+    LOADER_RESET_NONE,     /* the chip is already in download mode */
+};
+
+struct loader_options {
+    uint32_t baud;               /* working baud after connecting; 0 = stay at 115200 */
+    enum loader_reset before;
+    int no_stub;                 /* stay with the ROM loader even when a stub is embedded */
+    int no_compress;             /* write with FLASH_BEGIN/DATA instead of FLASH_DEFL_* */
+    const char *expect_chip;     /* chip name the user asked for, NULL = any */
+    int connect_attempts;        /* resets (each with up to 5 syncs); 0 = 7 */
+    /* Progress of long operations: what ("write", "read", "erase"), bytes done of total. */
+    void (*progress)(void *ctx, const char *what, uint32_t done, uint32_t total);
+    void *progress_ctx;
+    /* Informational lines ("stub flasher running", "no stub: ROM mode"); may be NULL. */
+    void (*log)(void *ctx, const char *line);
+    void *log_ctx;
+};
+
+#define LOADER_MAX_PACKET (0x4000 + 16 + 8 + 64)
+
+struct loader {
+    struct port *port;           /* owned */
+    char port_name[256];         /* to reopen after a disconnect ("" when not reopenable) */
+    struct loader_options opt;
+    const struct chip *chip;
+    int stub;                    /* the flasher stub is running */
+    uint32_t security_flags;     /* GET_SECURITY_INFO flags, 0 if unavailable */
+    int secure_download;         /* secure download mode: no register access, no stub */
+    uint32_t flash_id;           /* JEDEC id (manufacturer | type << 8 | capacity << 16) */
+    uint32_t flash_size;         /* detected flash size in bytes, 0 if unknown */
+    int attached;                /* ROM: SPI_ATTACH sent */
+    uint32_t params_size;        /* SPI_SET_PARAMS total size sent, 0 if not yet */
+    /* Statistics for reports and benchmarks. */
+    uint64_t wire_tx, wire_rx;   /* bytes on the wire (SLIP encoded) */
+    uint32_t retries;            /* commands repeated, writes restarted, reconnects */
+    /* Receive state: bytes read from the port but not yet decoded. */
+    uint8_t rx[16384];
+    size_t rx_pos, rx_len;
+    struct slip_decoder dec;
+    uint8_t pkt[LOADER_MAX_PACKET];
+    uint8_t tx[SLIP_ENCODED_MAX(LOADER_MAX_PACKET)];
+};
+
+/* Open the port by name (see port_open), reset the chip into download mode, sync, detect the
+ * chip, upload the stub when one is embedded for it (unless no_stub), change to opt->baud and
+ * detect the flash. On success *out is ready for flash operations; free it with loader_close. */
+int loader_open(const char *port_name, const struct loader_options *opt, struct loader **out,
+                struct error *err);
+/* The same on an already open port (owned by the loader from now on, also on failure). */
+int loader_open_port(struct port *port, const struct loader_options *opt, struct loader **out,
+                     struct error *err);
+/* A loader on an open port (owned from now on, also on failure) without talking to the chip:
+ * for callers that drive the lower-level functions themselves (and tests). l->chip and l->stub
+ * describe what the caller knows. */
+int loader_new(struct port *port, const struct loader_options *opt, struct loader **out,
+               struct error *err);
+/* Leave the loader: hard_reset = 1 pulses RTS to run the application (§4.3 "hard reset");
+ * closes the port and frees l. NULL allowed. */
+void loader_close(struct loader *l, int hard_reset);
+
+/* ---- flash operations (addresses and sizes in bytes) ---- */
+
+/* Write data at addr (compressed unless opt.no_compress or secure download mode) and verify
+ * with SPI_FLASH_MD5; retries lost blocks and restarts the write after a reconnect. Bytes of
+ * partly covered 4 KiB sectors are read first and written back unchanged. In secure download
+ * mode nothing can be verified: the data is written, and LOADER_E_VERIFY says so. */
+int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uint32_t len,
+                       struct error *err);
+/* Read flash into buf (stub: streamed READ_FLASH checked by its MD5; ROM: READ_FLASH_SLOW on
+ * ESP32, SPI user-command reads elsewhere). */
+int loader_read_flash(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
+                      struct error *err);
+/* MD5 of a flash region computed by the chip. */
+int loader_flash_md5(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[16],
+                     struct error *err);
+/* Erase a region (4 KiB aligned; the ROM has no erase command: FLASH_BEGIN erases it). */
+int loader_erase_region(struct loader *l, uint32_t addr, uint32_t len, struct error *err);
+int loader_erase_flash(struct loader *l, struct error *err);
+
+/* ---- lower level (used by the above; exposed for tools and tests) ---- */
+
+/* Send one command and wait for its response (§3.6 matching). resp/resp_len receive the
+ * response data before the status bytes (may be NULL); value the value field. The timeout is
+ * per attempt; retries > 0 repeats the command after a lost or garbled response. */
+int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len, uint32_t chk,
+                   size_t resp_expect, uint8_t *resp, size_t *resp_len, uint32_t *value,
+                   int timeout_ms, int retries, struct error *err);
+int loader_sync(struct loader *l, struct error *err);
+int loader_reset_to_bootloader(struct loader *l, enum loader_reset how, int attempt,
+                               struct error *err);
+int loader_hard_reset(struct loader *l, struct error *err);
+int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *value, struct error *err);
+int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value, uint32_t mask,
+                     uint32_t delay_us, struct error *err);
+int loader_detect_chip(struct loader *l, struct error *err);
+/* Run a SPI flash command through the user-command registers (§10); result in *out. */
+int loader_spi_command(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint32_t mosi_bits,
+                       uint32_t addr, uint32_t addr_bits, uint32_t dummy, uint32_t miso_bits,
+                       uint8_t *out, struct error *err);
+int loader_flash_id(struct loader *l, uint32_t *jedec, struct error *err);
+int loader_run_stub(struct loader *l, struct error *err);
+int loader_change_baud(struct loader *l, uint32_t baud, struct error *err);
+/* Flash size in bytes for a JEDEC id (§10), 0 when unknown. */
+uint32_t loader_flash_size_from_id(uint32_t jedec);
+/* Meaning of a status error code (§3.5) for messages. */
+const char *loader_error_text(int stub, uint8_t code);
+const char *loader_op_name(uint8_t op);
+/* XOR checksum of *_DATA payloads (§3.4). */
+uint8_t loader_checksum(const uint8_t *data, size_t len);
+
+/* ---- embedded flasher stubs ---- */
+
+struct loader_stub {
+    const char *chip;          /* chip name as in the chip table */
+    uint32_t entry, text_start, data_start;
+    const char *text_b64, *data_b64; /* base64 as in the JSON files */
+};
+/* 1 when the build embedded stubs (npm was available), else 0: ROM mode only. */
+int loader_stubs_available(void);
+/* The stub for a chip, NULL if none. */
+const struct loader_stub *loader_stub_for(const char *chip_name);
+/* Where the stubs came from and their licence text ("" when none are embedded). */
+const char *loader_stub_source(void);
+const char *loader_stub_license(void);
+
+#endif

@@ -1,0 +1,514 @@
+/* Flash operations over the bootloader protocol: compressed writes verified by MD5, streamed
+ * reads, MD5 of a region, erase; each with the ROM fallback and the retry policy:
+ * a lost reply to an idempotent command repeats the command, a broken write or read stream
+ * recovers the connection and restarts that segment, and a write is only reported done after
+ * the chip's MD5 of the region matches ours. */
+#include "loader/loader.h"
+#include "loader/loader_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#define SEGMENT (256u * 1024)   /* unit of write retry (uncompressed bytes) */
+#define READ_CHUNK (1024u * 1024) /* unit of streamed read retry */
+#define READ_PACKET 0x1000      /* largest READ_FLASH packet a stub accepts (§6.13) */
+#define READ_IN_FLIGHT 64
+#define ATTEMPTS 4              /* tries per segment / chunk, reconnecting in between */
+
+static void md5_buf(const uint8_t *data, size_t len, uint8_t out[16])
+{
+    unsigned int n = 16;
+    EVP_Digest(data, len, out, &n, EVP_md5(), NULL);
+}
+
+static void hex16(const uint8_t md[16], char out[33])
+{
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void progress(struct loader *l, const char *what, uint32_t done, uint32_t total)
+{
+    if (l->opt.progress)
+        l->opt.progress(l->opt.progress_ctx, what, done, total);
+}
+
+static int check_range(struct loader *l, const char *what, uint32_t addr, uint32_t len,
+                       struct error *err)
+{
+    uint64_t end = (uint64_t)addr + len;
+    if (end > 0x10000000u || (l->flash_size && end > l->flash_size))
+        return error_setk(err, ERROR_DEVICE,
+                          "%s 0x%08x-0x%08x: beyond the end of the %u KiB flash", what, addr,
+                          (uint32_t)(end - 1), l->flash_size / 1024),
+               LOADER_E_FAIL;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ MD5 */
+
+int loader_flash_md5(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[16],
+                     struct error *err)
+{
+    int r = check_range(l, "MD5 of", addr, len, err);
+    if (r != 0)
+        return r;
+    if ((r = loader_prepare_flash(l, err)) != 0)
+        return r;
+    uint8_t d[16];
+    put32(d, addr);
+    put32(d + 4, len);
+    put32(d + 8, 0);
+    put32(d + 12, 0);
+    uint8_t resp[32];
+    size_t n = sizeof resp;
+    /* §6.8: the stub answers 16 raw bytes, the ROM 32 lowercase hex characters. */
+    size_t expect = l->stub ? 16 : 32;
+    r = loader_command(l, LOADER_SPI_FLASH_MD5, d, 16, 0, expect, resp, &n, NULL,
+                       loader_timeout_for(len, 8000), 2, err);
+    if (r != 0)
+        return error_prefix(err, "MD5 of flash 0x%08x-0x%08x", addr, addr + len - 1), r;
+    if (l->stub) {
+        memcpy(md5, resp, 16);
+        return 0;
+    }
+    for (int i = 0; i < 16; i++) {
+        unsigned int b;
+        char two[3] = {(char)resp[2 * i], (char)resp[2 * i + 1], 0};
+        if (sscanf(two, "%2x", &b) != 1)
+            return error_setk(err, ERROR_DEVICE,
+                              "MD5 of flash 0x%08x-0x%08x: reply is not hexadecimal", addr,
+                              addr + len - 1),
+                   LOADER_E_VERIFY;
+        md5[i] = (uint8_t)b;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ erase */
+
+static int rom_flash_begin(struct loader *l, uint8_t op, uint32_t erase_size, uint32_t blocks,
+                           uint32_t block_size, uint32_t addr, int timeout_ms, struct error *err)
+{
+    uint8_t d[20];
+    put32(d, erase_size);
+    put32(d + 4, blocks);
+    put32(d + 8, block_size);
+    put32(d + 12, addr);
+    put32(d + 16, 0);
+    /* §6.1: the ESP32 ROM takes 4 words; later ROMs and the stubs also the "encrypted" word. */
+    size_t len = l->stub || l->chip->image_id == CHIP_ID_ESP32 ? 16 : 20;
+    return loader_command(l, op, d, len, 0, 0, NULL, NULL, NULL, timeout_ms, 0, err);
+}
+
+static int verify_erased(struct loader *l, uint32_t addr, uint32_t len, struct error *err)
+{
+    uint8_t *ff = malloc(len ? len : 1);
+    if (!ff)
+        return error_setk(err, ERROR_OS, "out of memory");
+    memset(ff, 0xFF, len);
+    uint8_t want[16], got[16];
+    md5_buf(ff, len, want);
+    free(ff);
+    int r = loader_flash_md5(l, addr, len, got, err);
+    if (r != 0)
+        return r;
+    if (memcmp(want, got, 16) != 0)
+        return error_setk(err, ERROR_DEVICE, "erase 0x%08x-0x%08x: flash is not blank afterwards",
+                          addr, addr + len - 1),
+               LOADER_E_VERIFY;
+    return 0;
+}
+
+int loader_erase_region(struct loader *l, uint32_t addr, uint32_t len, struct error *err)
+{
+    if ((addr | len) & 0xFFF)
+        return error_setk(err, ERROR_VALUE,
+                          "erase 0x%08x+0x%x: address and size must be multiples of 4096", addr,
+                          len),
+               LOADER_E_FAIL;
+    int r = check_range(l, "erase", addr, len, err);
+    if (r != 0 || len == 0)
+        return r;
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        if (attempt && (r = loader_recover(l, err)) != 0)
+            return r;
+        if ((r = loader_prepare_flash(l, err)) != 0)
+            continue;
+        if (l->stub) {
+            uint8_t d[8];
+            put32(d, addr);
+            put32(d + 4, len);
+            r = loader_command(l, LOADER_ERASE_REGION, d, 8, 0, 0, NULL, NULL, NULL,
+                               loader_timeout_for(len, 40000), 2, err);
+        } else {
+            /* The ROM has no erase command; FLASH_BEGIN erases the range up front (§6.1). */
+            r = rom_flash_begin(l, LOADER_FLASH_BEGIN, len, 0, ROM_BLOCK, addr,
+                                loader_timeout_for(len, 40000), err);
+        }
+        if (r == 0)
+            r = verify_erased(l, addr, len, err);
+        if (r == 0)
+            return 0;
+        if (r == LOADER_E_FAIL)
+            break; /* the chip refused: repeating will not help */
+    }
+    return error_prefix(err, "erasing 0x%08x-0x%08x", addr, addr + len - 1), r;
+}
+
+int loader_erase_flash(struct loader *l, struct error *err)
+{
+    if (!l->stub) {
+        if (!l->flash_size)
+            return error_setk(err, ERROR_DEVICE, "erase flash: flash size unknown"),
+                   LOADER_E_FAIL;
+        return loader_erase_region(l, 0, l->flash_size, err);
+    }
+    int r = LOADER_E_FAIL;
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        if (attempt && (r = loader_recover(l, err)) != 0)
+            return r;
+        r = loader_command(l, LOADER_ERASE_FLASH, NULL, 0, 0, 0, NULL, NULL, NULL, 120000, 1, err);
+        if (r == 0 && l->flash_size)
+            r = verify_erased(l, 0, l->flash_size, err);
+        if (r == 0 || r == LOADER_E_FAIL)
+            break;
+    }
+    if (r != 0)
+        error_prefix(err, "erasing the whole flash");
+    return r;
+}
+
+/* ------------------------------------------------------------------ read */
+
+/* One READ_FLASH stream (§6.13), checked against the stub's trailing MD5. */
+static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
+                            uint32_t done_before, uint32_t total, struct error *err)
+{
+    uint8_t d[16];
+    put32(d, addr);
+    put32(d + 4, len);
+    put32(d + 8, READ_PACKET);
+    put32(d + 12, READ_IN_FLIGHT);
+    int r = loader_command(l, LOADER_READ_FLASH, d, 16, 0, 0, NULL, NULL, NULL,
+                           DEFAULT_TIMEOUT_MS, 0, err);
+    if (r != 0)
+        return r;
+    uint32_t got = 0;
+    while (got < len) {
+        r = loader_recv_packet(l, DEFAULT_TIMEOUT_MS, err);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            return error_setk(err, ERROR_DEVICE, "READ_FLASH: timed out after %u of %u bytes",
+                              got, len),
+                   LOADER_E_TIMEOUT;
+        uint32_t want = len - got < READ_PACKET ? len - got : READ_PACKET;
+        if (l->dec.len != want)
+            return error_setk(err, ERROR_DEVICE,
+                              "READ_FLASH: a %zu-byte data packet where %u were due (byte lost "
+                              "or garbled on the line)", l->dec.len, want),
+                   LOADER_E_VERIFY;
+        memcpy(buf + got, l->pkt, want);
+        got += want;
+        uint8_t ack[4];
+        put32(ack, got);
+        if (loader_send_raw(l, ack, 4, err) != 0)
+            return LOADER_E_LINK;
+        progress(l, "read", done_before + got, total);
+    }
+    r = loader_recv_packet(l, DEFAULT_TIMEOUT_MS, err);
+    if (r < 0)
+        return r;
+    if (r == 0 || l->dec.len != 16)
+        return error_setk(err, ERROR_DEVICE, "READ_FLASH: no MD5 digest after the data"),
+               r == 0 ? LOADER_E_TIMEOUT : LOADER_E_VERIFY;
+    uint8_t md[16];
+    md5_buf(buf, len, md);
+    if (memcmp(md, l->pkt, 16) != 0) {
+        char a[33], b[33];
+        hex16(md, a);
+        hex16(l->pkt, b);
+        return error_setk(err, ERROR_DEVICE,
+                          "READ_FLASH: MD5 mismatch (received data %s, chip says %s)", a, b),
+               LOADER_E_VERIFY;
+    }
+    return 0;
+}
+
+/* ROM reads 64 bytes per command: READ_FLASH_SLOW on ESP32 (§6.10), the SPI user-command
+ * engine (READ 0x03, 24-bit address, up to 512 bits) elsewhere (§10). */
+static int rom_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
+                    uint32_t done_before, uint32_t total, struct error *err)
+{
+    int r;
+    int spi = l->chip->image_id != CHIP_ID_ESP32;
+    uint32_t saved[2];
+    if (spi && (r = loader_spi_save(l, saved, err)) != 0)
+        return r;
+    for (uint32_t off = 0; off < len; off += 64) {
+        uint32_t n = len - off < 64 ? len - off : 64;
+        if (l->chip->image_id == CHIP_ID_ESP32) {
+            uint8_t d[8], resp[64];
+            size_t rn = sizeof resp;
+            put32(d, addr + off);
+            put32(d + 4, n);
+            r = loader_command(l, LOADER_READ_FLASH_SLOW, d, 8, 0, 64, resp, &rn, NULL,
+                               DEFAULT_TIMEOUT_MS, 2, err);
+            if (r != 0)
+                return r;
+            memcpy(buf + off, resp, n);
+        } else {
+            if (addr + off >= (1u << 24))
+                return error_setk(err, ERROR_DEVICE,
+                                  "reading 0x%08x without the stub: only the first 16 MB can be "
+                                  "read through the ROM", addr + off),
+                       LOADER_E_FAIL;
+            uint8_t out[64];
+            r = loader_spi_command_raw(l, 0x03, NULL, 0, addr + off, 24, 0, n * 8, out, err);
+            if (r != 0)
+                return r;
+            memcpy(buf + off, out, n);
+        }
+        progress(l, "read", done_before + off + n, total);
+    }
+    return spi ? loader_spi_restore(l, saved, err) : 0;
+}
+
+int loader_read_flash(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
+                      struct error *err)
+{
+    int r = check_range(l, "read", addr, len, err);
+    if (r != 0)
+        return r;
+    for (uint32_t off = 0; off < len;) {
+        uint32_t n = len - off < READ_CHUNK ? len - off : READ_CHUNK;
+        for (int attempt = 0;; attempt++) {
+            if (attempt && (r = loader_recover(l, err)) != 0)
+                return error_prefix(err, "reading 0x%08x-0x%08x", addr + off, addr + off + n - 1),
+                       r;
+            r = loader_prepare_flash(l, err);
+            if (r == 0)
+                r = l->stub ? stub_read_stream(l, addr + off, buf + off, n, off, len, err)
+                            : rom_read(l, addr + off, buf + off, n, off, len, err);
+            if (r == 0)
+                break;
+            if (r == LOADER_E_FAIL || attempt + 1 >= ATTEMPTS)
+                return error_prefix(err, "reading 0x%08x-0x%08x", addr + off,
+                                    addr + off + n - 1),
+                       r;
+        }
+        off += n;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ write */
+
+/* One compressed write session (FLASH_DEFL_BEGIN/DATA/END) of a sector-aligned segment. */
+static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, uint32_t len,
+                         uint32_t done_before, uint32_t total, struct error *err)
+{
+    uLongf zlen = compressBound(len);
+    uint8_t *z = malloc(zlen);
+    if (!z)
+        return error_setk(err, ERROR_OS, "out of memory");
+    /* §6.2: one zlib stream per session; level 9 as esptool. */
+    if (compress2(z, &zlen, data, len, 9) != Z_OK) {
+        free(z);
+        return error_setk(err, ERROR_DEVICE, "deflate failed");
+    }
+    uint32_t block = l->stub ? STUB_BLOCK : ROM_BLOCK;
+    uint32_t blocks = (uint32_t)((zlen + block - 1) / block);
+    /* Stub: exact size; ROM: rounded up to whole blocks, erased up front (§6.2). */
+    uint32_t erase_size = l->stub ? len : (len + block - 1) / block * block;
+    int r = rom_flash_begin(l, LOADER_FLASH_DEFL_BEGIN, erase_size, blocks, block, addr,
+                            l->stub ? DEFAULT_TIMEOUT_MS : loader_timeout_for(erase_size, 40000),
+                            err);
+    uint8_t *pkt = r == 0 ? malloc(16 + block) : NULL;
+    if (r == 0 && !pkt)
+        r = error_setk(err, ERROR_OS, "out of memory");
+    /* The reply may wait for the flash behind this block (ROM) or the previous one (stub,
+     * which acknowledges on receipt but may still be busy): scale by the uncompressed bytes
+     * a block stands for (§6.2), twice that for the stub. */
+    uint64_t per_block = (uint64_t)len * block / (zlen ? zlen : 1) + 1;
+    int block_timeout = loader_timeout_for((uint32_t)(per_block * (l->stub ? 2 : 1)), 40000);
+    for (uint32_t seq = 0; r == 0 && seq < blocks; seq++) {
+        uint32_t off = seq * block;
+        uint32_t n = (uint32_t)(zlen - off < block ? zlen - off : block);
+        put32(pkt, n);
+        put32(pkt + 4, seq);
+        memset(pkt + 8, 0, 8);
+        memcpy(pkt + 16, z + off, n);
+        /* A lost reply repeats the same block: loaders acknowledge a repeat of the block they
+         * just took without writing it twice; anything else surfaces as an error status and
+         * the caller restarts the segment. */
+        r = loader_command(l, LOADER_FLASH_DEFL_DATA, pkt, 16 + n, loader_checksum(z + off, n),
+                           0, NULL, NULL, NULL, block_timeout, 1, err);
+        if (r == 0)
+            progress(l, "write",
+                     done_before + (uint32_t)((uint64_t)len * (off + n) / zlen), total);
+    }
+    if (r == 0 && l->stub) {
+        /* FLASH_DEFL_END(1): stay in the loader; the reply comes after the last block is
+         * written (§6.1). The ROM is not sent FLASH_END: it would leave download mode. */
+        uint8_t d[4];
+        put32(d, 1);
+        r = loader_command(l, LOADER_FLASH_DEFL_END, d, 4, 0, 0, NULL, NULL, NULL,
+                           loader_timeout_for(len, 40000), 1, err);
+    }
+    free(pkt);
+    free(z);
+    return r;
+}
+
+/* One uncompressed write session (FLASH_BEGIN/DATA[/END]); every block is full size, the
+ * last one padded with 0xFF (§6.1). */
+static int write_segment_plain(struct loader *l, uint32_t addr, const uint8_t *data,
+                               uint32_t len, uint32_t done_before, uint32_t total,
+                               struct error *err)
+{
+    uint32_t block = l->stub ? STUB_BLOCK : ROM_BLOCK;
+    uint32_t blocks = (len + block - 1) / block;
+    int r = rom_flash_begin(l, LOADER_FLASH_BEGIN, len, blocks, block, addr,
+                            l->stub ? DEFAULT_TIMEOUT_MS : loader_timeout_for(len, 40000), err);
+    uint8_t *pkt = r == 0 ? malloc(16 + block) : NULL;
+    if (r == 0 && !pkt)
+        r = error_setk(err, ERROR_OS, "out of memory");
+    int block_timeout = loader_timeout_for(block * 2, 40000);
+    for (uint32_t seq = 0; r == 0 && seq < blocks; seq++) {
+        uint32_t off = seq * block;
+        uint32_t n = len - off < block ? len - off : block;
+        put32(pkt, block);
+        put32(pkt + 4, seq);
+        memset(pkt + 8, 0, 8);
+        memcpy(pkt + 16, data + off, n);
+        memset(pkt + 16 + n, 0xFF, block - n);
+        r = loader_command(l, LOADER_FLASH_DATA, pkt, 16 + block,
+                           loader_checksum(pkt + 16, block), 0, NULL, NULL, NULL, block_timeout,
+                           1, err);
+        if (r == 0)
+            progress(l, "write", done_before + off + n, total);
+    }
+    if (r == 0 && l->stub) {
+        uint8_t d[4];
+        put32(d, 1);
+        r = loader_command(l, LOADER_FLASH_END, d, 4, 0, 0, NULL, NULL, NULL,
+                           loader_timeout_for(len, 40000), 1, err);
+    }
+    free(pkt);
+    return r;
+}
+
+int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uint32_t len,
+                       struct error *err)
+{
+    if (len == 0)
+        return 0;
+    int r = check_range(l, "write", addr, len, err);
+    if (r != 0)
+        return r;
+    if ((addr | len) & 0xFFF) {
+        /* Loaders erase whole sectors: keep the neighbours' bytes by writing whole sectors
+         * made of the current flash content around the data. */
+        uint32_t start = addr & ~0xFFFu;
+        uint32_t end = (uint32_t)(((uint64_t)addr + len + 0xFFF) & ~(uint64_t)0xFFF);
+        if (l->flash_size && end > l->flash_size)
+            end = l->flash_size;
+        uint8_t *buf = malloc(end - start);
+        if (!buf)
+            return error_setk(err, ERROR_OS, "out of memory");
+        r = 0;
+        if (addr > start)
+            r = loader_read_flash(l, start, buf, addr - start, err);
+        uint32_t tail = addr + len;
+        if (r == 0 && end > tail)
+            r = loader_read_flash(l, tail, buf + (tail - start), end - tail, err);
+        if (r == 0) {
+            memcpy(buf + (addr - start), data, len);
+            r = loader_write_flash(l, start, buf, end - start, err);
+        }
+        free(buf);
+        return r;
+    }
+    /* Secure download mode refuses compressed writes and MD5 (§7). */
+    int plain = l->opt.no_compress || l->secure_download;
+    uint32_t nseg = (len + SEGMENT - 1) / SEGMENT;
+    uint8_t *pending = malloc(nseg);
+    if (!pending)
+        return error_setk(err, ERROR_OS, "out of memory");
+    memset(pending, 1, nseg);
+    uint8_t want[16], got[16];
+    md5_buf(data, len, want);
+    r = 0;
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t s = 0; s < nseg; s++) {
+            if (!pending[s])
+                continue;
+            uint32_t off = s * SEGMENT, n = len - off < SEGMENT ? len - off : SEGMENT;
+            for (int attempt = 0;; attempt++) {
+                if (attempt && (r = loader_recover(l, err)) != 0)
+                    goto fail_segment;
+                r = loader_prepare_flash(l, err);
+                if (r == 0)
+                    r = plain ? write_segment_plain(l, addr + off, data + off, n, off, len, err)
+                              : write_segment(l, addr + off, data + off, n, off, len, err);
+                if (r == 0)
+                    break;
+                if (attempt + 1 >= ATTEMPTS)
+                    goto fail_segment;
+                l->retries++;
+            }
+            pending[s] = 0;
+            continue;
+        fail_segment:
+            free(pending);
+            return error_prefix(err, "writing 0x%08x-0x%08x", addr + off, addr + off + n - 1),
+                   r;
+        }
+        if (l->secure_download) {
+            free(pending);
+            return error_setk(err, ERROR_DEVICE,
+                              "wrote 0x%08x-0x%08x, but secure download mode allows no MD5 "
+                              "check: the write is not verified", addr, addr + len - 1),
+                   LOADER_E_VERIFY;
+        }
+        /* Verify the whole image; a garbled MD5 reply is asked again before believing it. */
+        int match = 0;
+        for (int ask = 0; ask < 2 && !match; ask++) {
+            r = loader_flash_md5(l, addr, len, got, err);
+            if (r != 0 && (r = loader_recover(l, err)) == 0)
+                r = loader_flash_md5(l, addr, len, got, err);
+            if (r != 0) {
+                free(pending);
+                return error_prefix(err, "verifying 0x%08x-0x%08x", addr, addr + len - 1), r;
+            }
+            match = memcmp(want, got, 16) == 0;
+        }
+        if (match) {
+            free(pending);
+            return 0;
+        }
+        /* Find the segments that differ and write them again. */
+        l->retries++;
+        for (uint32_t s = 0; s < nseg; s++) {
+            uint32_t off = s * SEGMENT, n = len - off < SEGMENT ? len - off : SEGMENT;
+            uint8_t a[16], b[16];
+            md5_buf(data + off, n, a);
+            if (loader_flash_md5(l, addr + off, n, b, err) != 0 || memcmp(a, b, 16) != 0)
+                pending[s] = 1;
+        }
+    }
+    free(pending);
+    char a[33], b[33];
+    hex16(want, a);
+    hex16(got, b);
+    return error_setk(err, ERROR_DEVICE,
+                      "writing 0x%08x-0x%08x: MD5 mismatch after the write (data %s, flash %s)",
+                      addr, addr + len - 1, a, b),
+           LOADER_E_VERIFY;
+}

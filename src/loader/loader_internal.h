@@ -1,0 +1,49 @@
+/* Shared between the loader's source files (not a public interface). */
+#ifndef MP_LOADER_INTERNAL_H
+#define MP_LOADER_INTERNAL_H
+
+#include "loader/loader.h"
+
+#define ROM_BAUD 115200
+#define DEFAULT_TIMEOUT_MS 3000
+#define STUB_BLOCK 0x4000   /* stub FLASH_WRITE_SIZE (§9) */
+#define ROM_BLOCK 0x400     /* ROM flash block (§6.1) */
+#define RAM_BLOCK 0x1800    /* MEM_DATA block (§6.3) */
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Timeout for an operation touching size bytes at ms_per_mb, at least the default (§3.7). */
+int loader_timeout_for(uint32_t size, uint32_t ms_per_mb);
+void loader_sleep_ms(int ms);
+void loader_log(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Receive one SLIP packet into l->pkt: 1 = packet (length in l->dec.len), 0 = timeout,
+ * LOADER_E_LINK on a port error. */
+int loader_recv_packet(struct loader *l, int timeout_ms, struct error *err);
+/* SLIP-frame and send a raw payload (READ_FLASH acknowledgements). */
+int loader_send_raw(struct loader *l, const uint8_t *data, size_t len, struct error *err);
+/* Discard everything received so far, in the port and in our buffer. */
+int loader_flush(struct loader *l, struct error *err);
+/* After a failure: make the chip answer again with the same loader (stub re-uploaded and baud
+ * restored when the chip was reset, port reopened after a disconnect). */
+int loader_recover(struct loader *l, struct error *err);
+/* Attach the flash in ROM mode (SPI_ATTACH) and send SPI_SET_PARAMS once. */
+int loader_prepare_flash(struct loader *l, struct error *err);
+
+/* SPI user command without saving/restoring USR and USR2 (bulk reads do that once). */
+int loader_spi_command_raw(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint32_t mosi_bits,
+                           uint32_t addr, uint32_t addr_bits, uint32_t dummy, uint32_t miso_bits,
+                           uint8_t *out, struct error *err);
+int loader_spi_save(struct loader *l, uint32_t saved[2], struct error *err);
+int loader_spi_restore(struct loader *l, const uint32_t saved[2], struct error *err);
+
+#endif
