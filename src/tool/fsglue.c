@@ -55,8 +55,10 @@ int fs_commands_modify(const struct tool_options *opt)
     return 0;
 }
 
+/* requested: the user asked for this command (its output shows even with -q). */
 static int run_fs(struct firmware *fw, const char *version, const char *cmd, int argc,
-                  const char *const argv[], struct output *out, int *changed, struct error *err)
+                  const char *const argv[], int requested, struct output *out, int *changed,
+                  struct error *err)
 {
     struct fs_partitions parts;
     fs_partitions_from_table(&fw->table, fw->table.flash_size, &parts);
@@ -78,7 +80,7 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
     if (rc == 0 && strcmp(cmd, "df") == 0) {
         struct strbuf sb = {0};
         report_df(sink->rows, (size_t)sink->row_count, out->box, &sb);
-        output_block(out, LOG_OUTPUT, strbuf_str(&sb));
+        output_block(out, requested ? LOG_OUTPUT : LOG_INFO, strbuf_str(&sb));
         strbuf_free(&sb);
     }
     fflush(out->out);
@@ -89,7 +91,7 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
 int fs_df_report(struct firmware *fw, struct output *out, struct error *err)
 {
     int changed = 0;
-    return run_fs(fw, NULL, "df", 0, NULL, out, &changed, err);
+    return run_fs(fw, NULL, "df", 0, NULL, 0, out, &changed, err);
 }
 
 int fs_command(struct firmware *fw, const char *version, const struct wordlist *cmd,
@@ -97,5 +99,5 @@ int fs_command(struct firmware *fw, const char *version, const struct wordlist *
 {
     *changed = 0;
     return run_fs(fw, version, cmd->words[0], cmd->count - 1,
-                  (const char *const *)cmd->words + 1, out, changed, err);
+                  (const char *const *)cmd->words + 1, 1, out, changed, err);
 }

@@ -226,6 +226,11 @@ static int edit_table(struct run *r)
             return error_setk(r->err, ERROR_VALUE, "Invalid flash size: 0x%" PRIx64 ".",
                               (uint64_t)o->flash_size);
         uint32_t size = (uint32_t)o->flash_size;
+        if (r->fw.is_device && size > r->flash->size)
+            return error_setk(r->err, ERROR_VALUE,
+                              "Selected flash size is larger than device flash size "
+                              "(%" PRIu32 "MB > %" PRIu32 "MB).",
+                              size / MIB, r->flash->size / MIB);
         if (size != t->flash_size) {
             if (firmware_set_flash_size(&r->fw, size, r->err))
                 return -1;
@@ -721,6 +726,8 @@ int tool_run(const struct tool_options *opt, struct output *out)
     int rc = run_steps(&r);
     if (rc)
         output_error(out, &err);
+    if (r.flash && r.fw.is_device && opt->no_reset)
+        log_printf(r.log, LOG_INFO, "Leaving device in bootloader mode...");
     if (r.flash)
         flash_close(r.flash);
     strbuf_free(&r.ext);

@@ -1,0 +1,189 @@
+#include "device/device.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/digest.h"
+
+#define BLOCK FLASH_SECTOR_SIZE
+#define READ_CHUNK 0x40000u  /* read missing blocks in runs of up to 256 KiB */
+#define MD5_CHUNK 0x10000u   /* compare what is on the chip in 64 KiB pieces before writing */
+
+static int load_blocks(struct flash_device *d, uint32_t first, uint32_t last, struct error *err)
+{
+    uint32_t b = first;
+    while (b <= last) {
+        if (d->loaded[b]) {
+            b++;
+            continue;
+        }
+        uint32_t end = b;
+        while (end + 1 <= last && !d->loaded[end + 1] && (end + 1 - b) * BLOCK < READ_CHUNK)
+            end++;
+        uint32_t addr = b * BLOCK, len = (end - b + 1) * BLOCK;
+        if (loader_read_flash(d->loader, addr, d->cache + addr, len, err))
+            return error_prefix(err, "reading flash 0x%" PRIx32 "-0x%" PRIx32, addr, addr + len);
+        d->bytes_read += len;
+        memset(d->loaded + b, 1, end - b + 1);
+        b = end + 1;
+    }
+    return 0;
+}
+
+static int device_read(struct flash *f, uint32_t addr, void *buf, uint32_t len, struct error *err)
+{
+    struct flash_device *d = (struct flash_device *)f;
+    if (load_blocks(d, addr / BLOCK, (addr + len - 1) / BLOCK, err))
+        return -1;
+    memcpy(buf, d->cache + addr, len);
+    return 0;
+}
+
+static int device_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len,
+                        struct error *err)
+{
+    struct flash_device *d = (struct flash_device *)f;
+    uint32_t first = addr / BLOCK, last = (addr + len - 1) / BLOCK;
+    /* Only the partly covered end blocks need their old contents. */
+    if ((addr % BLOCK) && load_blocks(d, first, first, err))
+        return -1;
+    if (((addr + len) % BLOCK) && load_blocks(d, last, last, err))
+        return -1;
+    memcpy(d->cache + addr, buf, len);
+    memset(d->loaded + first, 1, last - first + 1);
+    memset(d->dirty + first, 1, last - first + 1);
+    return 0;
+}
+
+static int device_erase(struct flash *f, uint32_t addr, uint32_t len, struct error *err)
+{
+    struct flash_device *d = (struct flash_device *)f;
+    if (addr % BLOCK || len % BLOCK)
+        return error_setk(err, ERROR_VALUE,
+                          "erase_flash: 0x%" PRIx32 " is not aligned to blocksize (0x1000 bytes).",
+                          addr % BLOCK ? addr : len);
+    memset(d->cache + addr, 0xFF, len);
+    memset(d->loaded + addr / BLOCK, 1, len / BLOCK);
+    memset(d->dirty + addr / BLOCK, 1, len / BLOCK);
+    return 0;
+}
+
+/* Send one run of dirty blocks, leaving out the 64 KiB pieces the chip already holds. */
+static int write_run(struct flash_device *d, uint32_t addr, uint32_t len, struct error *err)
+{
+    uint32_t pos = addr, end = addr + len;
+    while (pos < end) {
+        /* pieces aligned to MD5_CHUNK so repeated runs compare the same ranges */
+        uint32_t piece_end = (pos / MD5_CHUNK + 1) * MD5_CHUNK;
+        if (piece_end > end)
+            piece_end = end;
+        uint32_t n = piece_end - pos;
+        uint8_t remote[16], local[16];
+        digest_md5(d->cache + pos, n, local);
+        if (loader_flash_md5(d->loader, pos, n, remote, err) == 0 &&
+            memcmp(local, remote, 16) == 0) {
+            d->bytes_skipped += n;
+            pos = piece_end;
+            continue;
+        }
+        /* extend the write over following pieces that differ too: fewer, larger writes */
+        uint32_t wend = piece_end;
+        while (wend < end) {
+            uint32_t next = wend + MD5_CHUNK < end ? wend + MD5_CHUNK : end;
+            digest_md5(d->cache + wend, next - wend, local);
+            if (loader_flash_md5(d->loader, wend, next - wend, remote, err) == 0 &&
+                memcmp(local, remote, 16) == 0)
+                break;
+            wend = next;
+        }
+        if (loader_write_flash(d->loader, pos, d->cache + pos, wend - pos, err))
+            return error_prefix(err, "writing flash 0x%" PRIx32 "-0x%" PRIx32, pos, wend);
+        d->bytes_written += wend - pos;
+        pos = wend;
+    }
+    return 0;
+}
+
+static int device_flush(struct flash *f, struct error *err)
+{
+    struct flash_device *d = (struct flash_device *)f;
+    uint32_t b = 0;
+    while (b < d->blocks) {
+        if (!d->dirty[b]) {
+            b++;
+            continue;
+        }
+        uint32_t end = b;
+        while (end + 1 < d->blocks && d->dirty[end + 1])
+            end++;
+        if (write_run(d, b * BLOCK, (end - b + 1) * BLOCK, err))
+            return -1;
+        memset(d->dirty + b, 0, end - b + 1);
+        b = end + 1;
+    }
+    return 0;
+}
+
+static void device_close(struct flash *f)
+{
+    struct flash_device *d = (struct flash_device *)f;
+    log_printf(d->log, LOG_DEBUG,
+               "%s: read %" PRIu64 " bytes, wrote %" PRIu64 ", left %" PRIu64
+               " unchanged; %" PRIu64 " bytes on the wire",
+               f->name, d->bytes_read, d->bytes_written, d->bytes_skipped,
+               d->loader->wire_tx + d->loader->wire_rx);
+    loader_close(d->loader, d->hard_reset_on_close);
+    d->loader = NULL;
+    free(d->cache);
+    free(d->loaded);
+    free(d->dirty);
+    free(d);
+}
+
+static const struct flash_ops device_ops = {
+    .read = device_read,
+    .write = device_write,
+    .erase = device_erase,
+    .flush = device_flush,
+    .close = device_close,
+    .map = NULL,
+};
+
+int flash_device_create(struct flash_device **out, struct loader *loader, uint32_t fallback_size,
+                        const char *name, const struct log *log, struct error *err)
+{
+    struct flash_device *dev = calloc(1, sizeof *dev);
+    if (!dev) {
+        loader_close(loader, 0);
+        return error_setk(err, ERROR_OS, "out of memory");
+    }
+    dev->loader = loader;
+    uint32_t size = loader->flash_size ? loader->flash_size : fallback_size;
+    if (size == 0 || size % BLOCK) {
+        loader_close(loader, 0);
+        free(dev);
+        return error_setk(err, ERROR_DEVICE, "%s: Could not detect flash size.", name);
+    }
+    dev->blocks = size / BLOCK;
+    dev->cache = malloc(size);
+    dev->loaded = calloc(dev->blocks, 1);
+    dev->dirty = calloc(dev->blocks, 1);
+    if (!dev->cache || !dev->loaded || !dev->dirty) {
+        free(dev->cache);
+        free(dev->loaded);
+        free(dev->dirty);
+        free(dev);
+        loader_close(loader, 0);
+        return error_setk(err, ERROR_OS, "out of memory for a %" PRIu32 "-byte flash cache", size);
+    }
+    dev->flash.ops = &device_ops;
+    dev->flash.base = 0;
+    dev->flash.size = size;
+    dev->flash.limit = size;
+    dev->flash.name = name;
+    dev->hard_reset_on_close = 1;
+    dev->log = log;
+    *out = dev;
+    return 0;
+}

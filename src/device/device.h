@@ -1,0 +1,34 @@
+/* A serial-attached chip as flash: the flash interface over the bootloader protocol, behind a
+ * block cache. Every block is read from the chip at most once; writes and erases change the
+ * cache and are sent at flush, runs of consecutive blocks together, skipping the parts whose
+ * MD5 on the chip already matches, and each write is verified by MD5 (by the loader). */
+#ifndef MP_DEVICE_DEVICE_H
+#define MP_DEVICE_DEVICE_H
+
+#include <stdint.h>
+
+#include "flash/flash.h"
+#include "loader/loader.h"
+#include "util/error.h"
+#include "util/log.h"
+
+struct flash_device {
+    struct flash flash;
+    struct loader *loader;   /* owned: closed with the device */
+    int hard_reset_on_close; /* leave the bootloader and run the app when closing */
+    uint8_t *cache;          /* the whole flash, valid where loaded */
+    uint8_t *loaded;         /* per 4 KiB block */
+    uint8_t *dirty;          /* per 4 KiB block */
+    uint32_t blocks;
+    const struct log *log;
+    /* statistics */
+    uint64_t bytes_read, bytes_written, bytes_skipped;
+};
+
+/* Wrap a connected loader (owned from now on, also on failure) in a newly allocated device;
+ * flash_close releases everything, the device itself included. The flash size is the one the
+ * loader detected (or `fallback_size` when it could not tell). */
+int flash_device_create(struct flash_device **out, struct loader *loader, uint32_t fallback_size,
+                        const char *name, const struct log *log, struct error *err);
+
+#endif
