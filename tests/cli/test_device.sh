@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# The tool on serial-attached boards: virtual chips (esp-virtual-chip on an RFC 2217 port) with
+# real firmware, through the same steps as firmware files: table, filesystem, edits, check-app,
+# OTA, --flash to a blank board, an identical re-flash that moves almost nothing, and faults.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+if [ ! -x "${VCHIP:-}" ]; then
+  echo "SKIP: the virtual chip is not built"
+  echo "0 passed, 0 failed"
+  exit 0
+fi
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+
+# start_chip NAME CHIP [sim options...]: sets PORT
+start_chip() {
+  local name=$1 chip=$2
+  shift 2
+  "$VCHIP" --chip "$chip" --flash "$name.flash" --rfc2217 0 --quiet "$@" >"$name.out" 2>&1 &
+  pids+=($!)
+  PORT=""
+  for _ in $(seq 100); do
+    PORT=$(grep -o 'rfc2217://[0-9.:]*' "$name.out" 2>/dev/null || true)
+    [ -n "$PORT" ] && break
+    sleep 0.05
+  done
+  [ -n "$PORT" ] || { fail "virtual $chip did not start"; return 1; }
+}
+
+firmware_for() { # chip -> file
+  local f=""
+  case $1 in
+    esp32) f=ESP32_GENERIC-20240602-v1.23.0.bin ;;
+    esp32s2) f=ESP32_GENERIC_S2-20240602-v1.23.0.bin ;;
+    esp32s3) f=ESP32_GENERIC_S3-FLASH_4M-20240602-v1.23.0.bin ;;
+    esp32c3) f=ESP32_GENERIC_C3-20240602-v1.23.0.bin ;;
+  esac
+  if [ -n "$f" ] && [ -f "$MP_SHARED_DIR/firmware/$f" ]; then
+    echo "$MP_SHARED_DIR/firmware/$f"
+  else
+    "$SYNTH" --chip "$1" -o "gen-$1.bin" >/dev/null
+    echo "$work/gen-$1.bin"
+  fi
+}
+
+echo "print('hello from the host')" >main.py
+for chip in esp32 esp32s2 esp32s3 esp32c3; do
+  test_case "$chip"
+  fw=$(firmware_for "$chip")
+  start_chip "$chip" "$chip" --image "$fw" || continue
+  run "$TOOL" "$PORT"
+  expect_status 0
+  expect_out "Found $chip device (4MB flash)."
+  expect_out "factory          app      factory     0x10000   0x1f0000   0x200000   0x0   (1.9 MB)"
+  expect_out "LittleFS Filesystems"
+  run "$TOOL" -q "$PORT" --fs mkfs --fs put main.py --fs mkdir lib --fs ls
+  expect_status 0
+  expect_out "boot.py
+main.py
+lib/"
+  rm -f back.py
+  run "$TOOL" -q "$PORT" --fs get main.py back.py --fs df
+  expect_status 0
+  expect_same_file back.py main.py
+  expect_out "vfs                 2048"
+  run "$TOOL" "$PORT" --check-app
+  expect_status 0
+  expect_out "Partition 'factory': Hash confirmed"
+  run "$TOOL" "$PORT" --resize vfs=1M
+  expect_status 0
+  expect_out "Erasing data partition: vfs..."
+  run "$TOOL" "$PORT"
+  expect_out "vfs              data     fat        0x200000   0x100000   0x300000   0x0   (1.0 MB)"
+  rm -f nvs.bin
+  run "$TOOL" "$PORT" --read nvs=nvs.bin --erase phy_init
+  expect_status 0
+  expect_eq "$(stat -c %s nvs.bin)" 24576 "nvs read size"
+  run "$TOOL" "$PORT" --read phy_init=phy.bin
+  expect_eq "$(tr -d '\377' <phy.bin | wc -c)" 0 "phy_init erased"
+  run "$TOOL" "$PORT" -f 8M
+  expect_status 1
+  expect_err "Selected flash size is larger than device flash size (8MB > 4MB)."
+done
+
+test_case flash_blank_board_then_reflash
+fw=$(firmware_for esp32)
+start_chip blank esp32 || true
+run "$TOOL" "$PORT"
+expect_status 1
+expect_err "No bootloader found on flash."
+run "$TOOL" -d "$fw" --flash "$PORT"
+expect_status 0
+expect_out "Flashing firmware to device: $PORT..."
+expect_out "Erasing remainder of partition 'factory'..."
+run "$TOOL" "$PORT" --check-app
+expect_out "Partition 'factory': Hash confirmed (size=1672800)."
+# the same firmware again: the chip's MD5s match, so (almost) nothing is sent
+run "$TOOL" -d "$fw" --flash "$PORT"
+expect_status 0
+wrote=$(printf '%s\n' "$OUT" | sed -n 's/.*wrote \([0-9]*\), left.*/\1/p' | tail -1)
+expect_eq "$wrote" "0" "bytes rewritten by an identical re-flash"
+# the flash file holds the firmware at 0x1000
+cmp -s -n "$(stat -c %s "$fw")" -i 0:4096 "$fw" blank.flash && pass || fail "flash file differs from the firmware"
+
+test_case ota_update_on_device
+"$SYNTH" --chip esp32s3 --ota -o ota-fw.bin >/dev/null
+"$SYNTH" --chip esp32s3 --app-only --seed 9 -o app.bin >/dev/null
+start_chip ota esp32s3 --image ota-fw.bin || true
+run "$TOOL" "$PORT" --ota-update app.bin
+expect_status 0
+expect_out "Writing firmware to OTA partition ota_1..."
+run "$TOOL" "$PORT" --check-app
+expect_out "Partition 'ota_1': Hash confirmed"
+expect_out "Current OTA boot partition: ota_1
+Next OTA boot partition: ota_0"
+run "$TOOL" "$PORT" --ota-update app.bin --no-rollback
+expect_status 0
+run "$TOOL" "$PORT" --check-app
+expect_out "Current OTA boot partition: ota_0"
+
+test_case faults_end_in_retry_or_clear_error
+fw=$(firmware_for esp32c3)
+for fault in drop-byte@3000 corrupt-byte@5000 disconnect@20000 stall@8000 reset@30000; do
+  cp "$fw" fault-src.bin
+  start_chip "f-${fault%%@*}" esp32c3 --image fault-src.bin --fault "$fault" || continue
+  run "$TOOL" "$PORT" --table ota -a 0x1f0B --fs mkfs
+  if [ "$STATUS" -eq 0 ]; then
+    run "$TOOL" "$PORT" --check-app
+    expect_out "ota_0            app      ota_0"
+    pass
+  else
+    expect_status 1
+    if [ -n "$ERR" ]; then pass; else fail "$fault: failure without a message"; fi
+    # never a half-written table: it is the old one or the new one
+    run "$TOOL" "$PORT"
+    expect_status 0
+  fi
+done
+
+finish
