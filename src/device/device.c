@@ -7,7 +7,6 @@
 #include "util/digest.h"
 
 #define BLOCK FLASH_SECTOR_SIZE
-#define READ_CHUNK 0x40000u  /* read missing blocks in runs of up to 256 KiB */
 #define MD5_CHUNK 0x10000u   /* compare what is on the chip in 64 KiB pieces before writing */
 
 static int load_blocks(struct flash_device *d, uint32_t first, uint32_t last, struct error *err)
@@ -19,7 +18,8 @@ static int load_blocks(struct flash_device *d, uint32_t first, uint32_t last, st
             continue;
         }
         uint32_t end = b;
-        while (end + 1 <= last && !d->loaded[end + 1] && (end + 1 - b) * BLOCK < READ_CHUNK)
+        /* one streamed read per run of missing blocks: the stub keeps the line busy */
+        while (end + 1 <= last && !d->loaded[end + 1])
             end++;
         uint32_t addr = b * BLOCK, len = (end - b + 1) * BLOCK;
         if (loader_read_flash(d->loader, addr, d->cache + addr, len, err))

@@ -4,9 +4,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "device/device.h"
 #include "esp/image.h"
+#include "report/progress.h"
 #include "tool/values.h"
 
 #define MIB 0x100000u
@@ -15,6 +17,14 @@ static void loader_log(void *ctx, const char *line)
 {
     log_printf(ctx, LOG_DEBUG, "%s", line);
 }
+
+static void show_progress(void *ctx, const char *what, uint32_t done, uint32_t total)
+{
+    progress_update(ctx, what, done, total);
+}
+
+/* One progress display for the whole run (the pipeline prints nothing while a transfer runs). */
+static struct progress transfer_progress;
 
 static int connect(const struct tool_options *opt, const char *port, const struct log *log,
                    struct flash_device **out, struct error *err)
@@ -28,6 +38,9 @@ static int connect(const struct tool_options *opt, const char *port, const struc
     lo.before = LOADER_RESET_AUTO;
     lo.log = loader_log;
     lo.log_ctx = (void *)log;
+    progress_init(&transfer_progress, stdout, isatty(fileno(stdout)), opt->quiet);
+    lo.progress = show_progress;
+    lo.progress_ctx = &transfer_progress;
     struct loader *l;
     if (loader_open(port, &lo, &l, err))
         return error_prefix(err, "%s", port);
