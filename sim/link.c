@@ -295,6 +295,10 @@ static void paced(struct link *l, const uint8_t *buf, size_t n)
         size_t k = n - off < chunk ? n - off : chunk;
         double now = link_now();
         double start = l->tx_free_at > now ? l->tx_free_at : now;
+        /* The bytes of one write leave back to back, as from a UART FIFO: a chunk follows the
+         * previous one at once, however late our own sleep woke up. */
+        if (off > 0)
+            start = l->tx_free_at;
         double end = start + (double)k * byte_time(l);
         link_wait_until(l, end);
         deliver(l, buf + off, k);
