@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Device operations against a virtual ESP32 with wire-time emulation at 921600 baud: --flash of a
+# MicroPython firmware (blank board, then an identical re-flash), --fs put and get of 50 files /
+# 200 kB, --read of the 2 MiB vfs partition. Prints time, bytes on the wire, and the line-rate
+# floor (bytes on the wire / 92160 B/s). Usage: bench/device_bench.sh [BUILD_DIR]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+tool=$build/src/tool/mp-image-tool-esp32
+vchip=$build/sim/esp-virtual-chip
+shared=${MP_SHARED_DIR:-$root/../shared}
+work=$(mktemp -d)
+pid=""
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+cd "$work"
+
+fw=$shared/firmware/ESP32_GENERIC-20240602-v1.23.0.bin
+[ -f "$fw" ] || { "$build/tools/mp-synth-firmware" --chip esp32 -o gen.bin >/dev/null; fw=$work/gen.bin; }
+mkdir -p tree
+perl -e 'srand(3); for my $i (1..50) { open(my $o, ">", sprintf("tree/f%02d.py", $i)) or die;
+  print $o join("", map { chr(32 + int(rand(90))) } 1..4096); }'
+
+"$vchip" --chip esp32 --flash board.flash --rfc2217 0 --wire-time --quiet >chip.out 2>&1 &
+pid=$!
+port=""
+for _ in $(seq 100); do
+  port=$(grep -o 'rfc2217://[0-9.:]*' chip.out 2>/dev/null || true)
+  [ -n "$port" ] && break
+  sleep 0.05
+done
+
+echo "| operation (esp32, 921600 baud, wire time) | seconds | bytes on the wire | line-rate floor s | floor / time |"
+echo "|---|---:|---:|---:|---:|"
+measure() { # label, tool arguments...
+  local label=$1
+  shift
+  local t0 t1 out wire
+  t0=$(date +%s.%N)
+  out=$("$tool" -d "$@" 2>&1) || { echo "$label: failed"; echo "$out" | tail -3; return 1; }
+  t1=$(date +%s.%N)
+  wire=$(printf '%s\n' "$out" | sed -n 's/.*; \([0-9]*\) bytes on the wire.*/\1/p' | tail -1)
+  awk -v l="$label" -v a="$t0" -v b="$t1" -v w="${wire:-0}" 'BEGIN {
+    t = b - a; f = w / 92160; printf "| %s | %.2f | %d | %.2f | %.0f %% |\n", l, t, w, f, 100 * f / t }'
+}
+measure "--flash 1.7 MB firmware, blank board" "$fw" --flash "$port"
+measure "--flash the same firmware again" "$fw" --flash "$port"
+"$tool" -q "$port" --fs mkfs >/dev/null
+measure "--fs put 50 files / 200 kB" "$port" --fs put tree /
+measure "--fs get the same 50 files" "$port" --fs get tree got
+measure "--read vfs (2 MiB)" "$port" --read vfs=vfs.bin
+cmp -s tree/f01.py got/f01.py || echo "warning: read-back differs"
