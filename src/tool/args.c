@@ -939,6 +939,12 @@ int args_parse(int argc, char *const argv[], const struct args_context *ctx,
         rc = out_of_memory(&p);
     else
         rc = parse_words(&p);
+    if (rc == ARGS_RUN && !opt->method) {
+        /* "-m--" drops the value ("--"): the option counts as not given, so its default holds. */
+        opt->method = strdup("direct");
+        if (!opt->method)
+            rc = out_of_memory(&p);
+    }
     if (rc == ARGS_RUN) {
         /* The Python tool tests these for truth, so an empty value counts as not given. */
         char **optional_names[] = {&opt->output, &opt->ota_update, &opt->from_csv,

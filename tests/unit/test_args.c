@@ -392,6 +392,11 @@ static void positional_anywhere_and_double_dash(void **state)
     expect_ok(&r);
     assert_string_equal(r.opt.filename, "fw.bin");
     done(&r);
+    /* "-m--": argparse drops the "--" value, the option counts as not given: default method */
+    parse(&r, "-m--", "fw.bin", NULL);
+    expect_ok(&r);
+    assert_string_equal(r.opt.method, "direct");
+    done(&r);
     /* words that look like negative numbers are arguments */
     parse(&r, "-5", NULL);
     expect_ok(&r);
