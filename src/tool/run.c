@@ -412,6 +412,12 @@ static int write_table(struct run *r)
     const char *target = r->fw.is_device ? r->opt->filename : r->output_name;
     log_printf(r->log, LOG_ACTION, "Writing to %s %s: %s...", r->fw.chip->name,
                r->fw.is_device ? "device" : "firmware file", target);
+    /* Data first, table last: the moved data partitions are erased and on flash before the
+     * table that points at them, so an interrupted write leaves the old table over intact
+     * partitions or the new table over erased ones, never the new table over stale data. */
+    struct ptable old_table = r->fw.table;
+    if (erase_changed_data(r, &old_table) || flash_flush(r->flash, r->err))
+        return -1;
     log_printf(r->log, LOG_ACTION, "Writing partition table...");
     if (firmware_header_modified(&r->fw)) {
         log_printf(r->log, LOG_ACTION, "Updating flash size (%" PRIu32
@@ -420,11 +426,10 @@ static int write_table(struct run *r)
         if (firmware_write_header(&r->fw, r->err))
             return -1;
     }
-    struct ptable old_table = r->fw.table;
-    if (table_changed(r)) {
-        if (firmware_write_table(&r->fw, &r->table, r->err))
-            return -1;
-    }
+    if (table_changed(r) && firmware_write_table(&r->fw, &r->table, r->err))
+        return -1;
+    if (flash_flush(r->flash, r->err))
+        return -1;
     struct partition boot;
     firmware_partition(&r->fw, &r->table, "bootloader", &boot, NULL);
     if (firmware_check_image(&r->fw, &boot, 0, r->log, r->err) < 0)
@@ -435,8 +440,6 @@ static int write_table(struct run *r)
             firmware_check_image(&r->fw, p, 0, r->log, r->err) < 0)
             return -1;
     }
-    if (erase_changed_data(r, &old_table))
-        return -1;
     if (firmware_reload_table(&r->fw, r->err))
         return -1;
     print_loaded_warnings(r);
