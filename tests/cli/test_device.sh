@@ -145,4 +145,36 @@ for fault in drop-byte@3000 corrupt-byte@5000 disconnect@20000 stall@8000 reset@
   fi
 done
 
+test_case faults_during_ota_and_fs_put
+# The chip drops or garbles a byte, stalls, disconnects or resets in the middle of an OTA
+# update and of a --fs put: each run ends in a retry that succeeds or a clear error, and the
+# board afterwards holds a valid table and either the old or the new state.
+"$SYNTH" --chip esp32s3 --ota -o ota-src.bin >/dev/null
+head -c 150000 /dev/urandom >big.dat
+for fault in drop-rx-byte@400000 drop-rx-byte@900000 fail-cmd=0x11@20 noreply-cmd=0x11@30 \
+    drop-byte@40000 corrupt-byte@90000 disconnect@60000 reset@120000 stall@70000; do
+  start_chip "o-${fault//[=@]/-}" esp32s3 --image ota-src.bin --fault "$fault" || continue
+  run "$TOOL" "$PORT" --ota-update app.bin
+  ota_status=$STATUS
+  if [ "$ota_status" -ne 0 ] && [ -z "$ERR" ]; then fail "$fault: OTA failed without a message"; fi
+  run "$TOOL" "$PORT" --check-app
+  expect_status 0
+  if [ "$ota_status" -eq 0 ]; then
+    expect_out "Partition 'ota_1': Hash confirmed"
+    expect_out "Current OTA boot partition: ota_1"
+  else
+    expect_out "Current OTA boot partition: ota_0"
+  fi
+  run "$TOOL" -q "$PORT" --fs mkfs --fs put big.dat
+  put_status=$STATUS
+  if [ "$put_status" -ne 0 ] && [ -z "$ERR" ]; then fail "$fault: put failed without a message"; fi
+  rm -f got.dat
+  run "$TOOL" -q "$PORT" --fs ls
+  expect_status 0
+  if [ "$put_status" -eq 0 ]; then
+    run "$TOOL" -q "$PORT" --fs get big.dat got.dat
+    expect_same_file got.dat big.dat
+  fi
+done
+
 finish
