@@ -1,4 +1,5 @@
 #include "vchip.h"
+#include "util/bytes.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,19 +103,6 @@ static void logf_(struct vchip *vc, const char *fmt, ...)
     vc->io.log(vc->io.ctx, line);
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* ---------------------------------------------------------------- output */
 
 static void send_raw(struct vchip *vc, const void *bytes, size_t len)
@@ -157,12 +145,12 @@ static void respond(struct vchip *vc, uint8_t op, uint32_t value, const uint8_t 
     buf[2] = (uint8_t)(dlen + status_len);
     buf[3] = 0;
     if (stub) {
-        put32(buf + 4, op == OP_READ_REG ? value : 0);
+        put_le32(buf + 4, op == OP_READ_REG ? value : 0);
     } else {
         /* The ROM leaves a stale value in the field except for READ_REG and SYNC. */
         if (op == OP_READ_REG || op == OP_SYNC)
             vc->last_value = value;
-        put32(buf + 4, vc->last_value);
+        put_le32(buf + 4, vc->last_value);
     }
     if (dlen)
         memcpy(buf + 8, data, dlen);
@@ -184,7 +172,7 @@ static void respond(struct vchip *vc, uint8_t op, uint32_t value, const uint8_t 
 static void respond_unsupported_rom(struct vchip *vc)
 {
     uint8_t buf[12] = {0x01, 0x00, 0x04, 0x00};
-    put32(buf + 4, vc->last_value);
+    put_le32(buf + 4, vc->last_value);
     buf[8] = 1;
     buf[9] = 0x05;
     for (int i = 0; i < 8; i++)
@@ -288,8 +276,8 @@ static uint8_t sfdp_byte(const struct vchip *vc, uint32_t addr)
     t[4] = 6; t[5] = 1; t[6] = 0; t[7] = 0xFF;
     t[8] = 0x00; t[9] = 6; t[10] = 1; t[11] = 16; /* BFPT id, rev 1.6, 16 dwords */
     t[12] = 0x30; t[13] = 0; t[14] = 0; t[15] = 0xFF;
-    put32(t + 0x30, 0xFFF920E5u);
-    put32(t + 0x34, vc->flash->size * 8u - 1u);
+    put_le32(t + 0x30, 0xFFF920E5u);
+    put_le32(t + 0x34, vc->flash->size * 8u - 1u);
     return addr < sizeof t ? t[addr] : 0xFF;
 }
 
@@ -370,10 +358,10 @@ static void spi_execute(struct vchip *vc)
     for (size_t i = 0; i < (nbytes + 3) / 4; i++) {
         uint32_t reg = spi_reg(vc, c->spi_w0_offs) + 4 * (uint32_t)i;
         uint8_t word[4];
-        put32(word, reg_get(vc, reg));
+        put_le32(word, reg_get(vc, reg));
         for (size_t b = 0; b < 4 && 4 * i + b < nbytes; b++)
             word[b] = out[4 * i + b];
-        reg_set(vc, reg, le32(word));
+        reg_set(vc, reg, get_le32(word));
     }
     logf_(vc, "spi command 0x%02x addr 0x%x miso %u bits", cmd, addr, miso_bits);
 }
@@ -447,7 +435,7 @@ static void app_banner(struct vchip *vc)
     char line[400];
     uint32_t off = vc->cfg.chip->bootloader_offset;
     if (nor_read(vc->flash, off, hdr, sizeof hdr) != 0 || hdr[0] != 0xE9) {
-        snprintf(line, sizeof line, "invalid header: 0x%08x\r\n", le32(hdr));
+        snprintf(line, sizeof line, "invalid header: 0x%08x\r\n", get_le32(hdr));
         send_text(vc, line);
         return;
     }
@@ -456,7 +444,7 @@ static void app_banner(struct vchip *vc)
              "I (27) boot: chip %s, image at 0x%x: %u segments, entry 0x%08x\r\n"
              "I (31) boot: Loaded app from flash\r\n"
              "virtual app: running, serial download protocol is ignored until the next reset\r\n",
-             vc->cfg.chip->description, off, hdr[1], le32(hdr + 4));
+             vc->cfg.chip->description, off, hdr[1], get_le32(hdr + 4));
     send_text(vc, line);
 }
 
@@ -586,8 +574,8 @@ static struct fail data_header(struct vchip *vc, const uint8_t *d, size_t len, u
 {
     if (len < 16)
         return E_BAD_LEN;
-    uint32_t n = le32(d);
-    *seq = le32(d + 4);
+    uint32_t n = get_le32(d);
+    *seq = get_le32(d + 4);
     if (n != len - 16)
         return E_BAD_LEN;
     uint8_t x = 0xEF; /* §3.4: XOR of the payload, seed 0xEF */
@@ -637,8 +625,8 @@ static struct fail cmd_flash_begin(struct vchip *vc, const uint8_t *d, size_t le
     int stub = vc->mode == VCHIP_STUB;
     if (len != 16 && len != 20)
         return E_BAD_LEN;
-    uint32_t size = le32(d), blocks = le32(d + 4), bsize = le32(d + 8), offset = le32(d + 12);
-    if (len == 20 && le32(d + 16) != 0)
+    uint32_t size = get_le32(d), blocks = get_le32(d + 4), bsize = get_le32(d + 8), offset = get_le32(d + 12);
+    if (len == 20 && get_le32(d + 16) != 0)
         return E_EXEC; /* flash encryption is not modelled */
     end_write(vc);
     if (stub && bsize > STUB_MAX_BLOCK)
@@ -755,7 +743,7 @@ static struct fail cmd_flash_end(struct vchip *vc, const uint8_t *d, size_t len,
     (void)compressed;
     if (len != 4)
         return E_BAD_LEN;
-    uint32_t stay = le32(d);
+    uint32_t stay = get_le32(d);
     struct fail f = OK;
     if (vc->mode == VCHIP_STUB) {
         if (vc->w.deferred_error)
@@ -782,7 +770,7 @@ static struct fail cmd_mem_begin(struct vchip *vc, const uint8_t *d, size_t len)
 {
     if (len != 16)
         return E_BAD_LEN;
-    uint32_t size = le32(d), blocks = le32(d + 4), bsize = le32(d + 8), addr = le32(d + 12);
+    uint32_t size = get_le32(d), blocks = get_le32(d + 4), bsize = get_le32(d + 8), addr = get_le32(d + 12);
     if (size > 0x80000 || bsize == 0)
         return E_RAM_SIZE;
     vc->mem.active = 1;
@@ -857,7 +845,7 @@ static void read_flash_ack(struct vchip *vc, const uint8_t *p, size_t len)
         end_read(vc);
         return;
     }
-    uint32_t acked = le32(p);
+    uint32_t acked = get_le32(p);
     if (acked > r->sent || acked < r->acked) {
         logf_(vc, "read-flash: bad acknowledgement %u (sent %u)", acked, r->sent);
         end_read(vc);
@@ -903,7 +891,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         return; /* not a command: ignored, as the loaders do */
     uint8_t op = p[1];
     size_t size = (size_t)p[2] | (size_t)p[3] << 8;
-    uint32_t chk = le32(p + 4);
+    uint32_t chk = get_le32(p + 4);
     const uint8_t *d = p + 8;
     size_t len = plen - 8;
     vc->cmd_count[op]++;
@@ -948,7 +936,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             f = E_BAD_LEN;
             break;
         }
-        value = read_reg(vc, le32(d));
+        value = read_reg(vc, get_le32(d));
         break;
     case OP_WRITE_REG:
         if (len == 0 || len % 16) {
@@ -956,7 +944,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             break;
         }
         for (size_t i = 0; i < len; i += 16)
-            write_reg(vc, le32(d + i), le32(d + i + 4), le32(d + i + 8));
+            write_reg(vc, get_le32(d + i), get_le32(d + i + 4), get_le32(d + i + 8));
         break;
     case OP_SPI_ATTACH:
         if (stub ? len != 4 : (len != 8 && len != 4))
@@ -967,18 +955,18 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             f = E_BAD_LEN;
             break;
         }
-        if (le32(d + 4) == 0 || le32(d + 4) > 0x10000000u) {
+        if (get_le32(d + 4) == 0 || get_le32(d + 4) > 0x10000000u) {
             f = E_PARAM;
             break;
         }
-        vc->flash_limit = le32(d + 4);
+        vc->flash_limit = get_le32(d + 4);
         break;
     case OP_CHANGE_BAUDRATE: {
         if (len != 8) {
             f = E_BAD_LEN;
             break;
         }
-        uint32_t want = le32(d), old = le32(d + 4);
+        uint32_t want = get_le32(d), old = get_le32(d + 4);
         if (want < 300 || want > 5000000) {
             f = E_PARAM;
             break;
@@ -1014,8 +1002,8 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             break;
         }
         memset(out, 0, 20);
-        put32(out + 12, vc->cfg.chip->image_id);
-        put32(out + 16, rom->api_version);
+        put_le32(out + 12, vc->cfg.chip->image_id);
+        put_le32(out + 16, rom->api_version);
         outlen = rom->security_info_len;
         break;
     }
@@ -1046,7 +1034,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             f = E_NOT_ENOUGH;
             break;
         }
-        uint32_t no_exec = le32(d), entry = le32(d + 4);
+        uint32_t no_exec = get_le32(d), entry = get_le32(d + 4);
         respond(vc, op, 0, NULL, 0, OK);
         if (no_exec)
             return;
@@ -1073,7 +1061,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             break;
         }
         uint8_t md[16];
-        f = md5_of(vc, le32(d), le32(d + 4), md);
+        f = md5_of(vc, get_le32(d), get_le32(d + 4), md);
         if (!is_ok(f))
             break;
         if (stub) {
@@ -1095,7 +1083,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             f = E_BAD_LEN;
             break;
         }
-        uint32_t addr = le32(d), n = le32(d + 4);
+        uint32_t addr = get_le32(d), n = get_le32(d + 4);
         if (n > 64) {
             f = E_READ_LEN;
             break;
@@ -1125,7 +1113,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             f = E_BAD_LEN;
             break;
         }
-        uint32_t addr = le32(d), n = le32(d + 4);
+        uint32_t addr = get_le32(d), n = get_le32(d + 4);
         if ((addr | n) & (NOR_SECTOR_SIZE - 1)) {
             f = E_PARAM;
             break;
@@ -1144,7 +1132,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             f = E_BAD_LEN;
             break;
         }
-        uint32_t addr = le32(d), n = le32(d + 4), psize = le32(d + 8), inflight = le32(d + 12);
+        uint32_t addr = get_le32(d), n = get_le32(d + 4), psize = get_le32(d + 8), inflight = get_le32(d + 12);
         if (psize == 0 || psize > 4096 || inflight == 0) {
             f = E_PARAM;
             break;

@@ -2,31 +2,9 @@
  * Format facts: esp-image-formats.md §1-§5; behaviour and messages: seed-spec §3.2, §4. */
 #include "esp/image.h"
 #include "util/digest.h"
+#include "util/bytes.h"
 
 #include <string.h>
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 int image_header_parse(const uint8_t *data, size_t len, struct image_header *hdr,
                        struct error *err)
@@ -43,10 +21,10 @@ int image_header_parse(const uint8_t *data, size_t len, struct image_header *hdr
     h.spi_mode = data[2];
     h.spi_speed = data[3] & 0x0F;
     h.flash_size_id = data[3] >> 4;
-    h.entry_addr = get32(data + 4);
-    h.chip_id = get16(data + 12);
-    h.min_rev_full = get16(data + 15);
-    h.max_rev_full = get16(data + 17);
+    h.entry_addr = get_le32(data + 4);
+    h.chip_id = get_le16(data + 12);
+    h.min_rev_full = get_le16(data + 15);
+    h.max_rev_full = get_le16(data + 17);
     h.hash_appended = data[23];
     /* Only chips of the table are accepted; 0xFFFF ("none") is not a chip (seed-spec §4.1). */
     if (h.chip_id == CHIP_ID_NONE || !chip_by_image_id(h.chip_id))
@@ -66,10 +44,10 @@ void image_header_encode(const struct image_header *hdr, const uint8_t *orig, ui
     out[1] = hdr->segment_count;
     out[2] = hdr->spi_mode;
     out[3] = (uint8_t)((hdr->flash_size_id << 4) | (hdr->spi_speed & 0x0F));
-    put32(out + 4, hdr->entry_addr);
-    put16(out + 12, hdr->chip_id);
-    put16(out + 15, hdr->min_rev_full);
-    put16(out + 17, hdr->max_rev_full);
+    put_le32(out + 4, hdr->entry_addr);
+    put_le16(out + 12, hdr->chip_id);
+    put_le16(out + 15, hdr->min_rev_full);
+    put_le16(out + 17, hdr->max_rev_full);
     out[23] = hdr->hash_appended;
 }
 
@@ -112,7 +90,7 @@ static int walk_segments(const uint8_t *data, size_t len, const struct image_hea
                               "Invalid image file: segment %u header at offset 0x%llx exceeds "
                               "image size (%zu bytes).",
                               i, (unsigned long long)pos, len);
-        uint32_t seg_len = get32(data + pos + 4);
+        uint32_t seg_len = get_le32(data + pos + 4);
         pos += IMAGE_SEGMENT_HEADER_SIZE;
         /* Python's walk fails when the position reaches or passes the end (§4.3). */
         if (pos + seg_len >= len)
@@ -215,11 +193,11 @@ int image_app_desc(const uint8_t *data, size_t len, struct app_desc *desc)
     if (len < APP_DESC_OFFSET + 256)
         return -1;
     const uint8_t *d = data + APP_DESC_OFFSET;
-    if (get32(d) != APP_DESC_MAGIC)
+    if (get_le32(d) != APP_DESC_MAGIC)
         return -1;
     struct app_desc r;
     memset(&r, 0, sizeof r);
-    r.secure_version = get32(d + 0x04);
+    r.secure_version = get_le32(d + 0x04);
     copy_text(r.version, sizeof r.version, d + 0x10, 32);
     copy_text(r.project_name, sizeof r.project_name, d + 0x30, 32);
     copy_text(r.time, sizeof r.time, d + 0x50, 16);

@@ -1,45 +1,34 @@
 /* otadata records and ESP-IDF's boot selection (esp-image-formats §8). */
 #include "esp/otadata.h"
+#include "util/bytes.h"
 
 #include <string.h>
 #include <strings.h>
 #include <zlib.h>
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 uint32_t otadata_crc(uint32_t seq)
 {
     /* The ROM's crc32_le(0xFFFFFFFF, ...) equals zlib's crc32 with that initial value (§8):
      * not the plain CRC-32 of the bytes. */
     uint8_t b[4];
-    put32(b, seq);
+    put_le32(b, seq);
     return (uint32_t)crc32(0xFFFFFFFFul, b, 4);
 }
 
 void otadata_entry_decode(const uint8_t in[OTADATA_ENTRY_SIZE], struct ota_entry *entry)
 {
-    entry->seq = get32(in);
+    entry->seq = get_le32(in);
     memcpy(entry->label, in + 4, sizeof entry->label);
-    entry->state = get32(in + 24);
-    entry->crc = get32(in + 28);
+    entry->state = get_le32(in + 24);
+    entry->crc = get_le32(in + 28);
 }
 
 void otadata_entry_encode(const struct ota_entry *entry, uint8_t out[OTADATA_ENTRY_SIZE])
 {
-    put32(out, entry->seq);
+    put_le32(out, entry->seq);
     memcpy(out + 4, entry->label, sizeof entry->label);
-    put32(out + 24, entry->state);
-    put32(out + 28, entry->crc);
+    put_le32(out + 24, entry->state);
+    put_le32(out + 28, entry->crc);
 }
 
 struct ota_entry otadata_entry_make(uint32_t seq, uint32_t state)

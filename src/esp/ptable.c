@@ -2,6 +2,7 @@
  * validation with the Python tool's messages (§5.3) and type/subtype names (§7.4). */
 #include "esp/ptable.h"
 #include "util/digest.h"
+#include "util/bytes.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,18 +15,6 @@
 
 static const uint8_t ENTRY_MAGIC[2] = {0xAA, 0x50};
 static const uint8_t MD5_MAGIC[2] = {0xEB, 0xEB};
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static void hex(const uint8_t *b, size_t n, char *out)
 {
@@ -63,11 +52,11 @@ int ptable_parse(const uint8_t *data, size_t len, struct ptable *table, struct e
         memset(p, 0, sizeof *p);
         p->type = e[2];
         p->subtype = e[3];
-        p->offset = get32(e + 4);
-        p->size = get32(e + 8);
+        p->offset = get_le32(e + 4);
+        p->size = get_le32(e + 8);
         memcpy(p->name, e + 12, PTABLE_LABEL_MAX);
         p->name[PTABLE_LABEL_MAX] = '\0';
-        p->flags = get32(e + 28);
+        p->flags = get_le32(e + 28);
         n += PTABLE_ENTRY_SIZE;
     }
     if (table->count == 0)
@@ -117,11 +106,11 @@ int ptable_encode(const struct ptable *table, uint8_t out[PTABLE_SIZE], struct e
         e[1] = ENTRY_MAGIC[1];
         e[2] = p->type;
         e[3] = p->subtype;
-        put32(e + 4, p->offset);
-        put32(e + 8, (uint32_t)p->size);
+        put_le32(e + 4, p->offset);
+        put_le32(e + 8, (uint32_t)p->size);
         memset(e + 12, 0, PTABLE_LABEL_MAX);
         memcpy(e + 12, p->name, name_len);
-        put32(e + 28, p->flags);
+        put_le32(e + 28, p->flags);
         n += PTABLE_ENTRY_SIZE;
     }
     /* MD5 row: EB EB, 14 x FF, MD5 of the entry bytes (§7.3); the 0xFF fill stays. */

@@ -228,7 +228,7 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
         return error_setk(err, ERROR_DEVICE, "%s: %zu bytes of data is too long",
                           loader_op_name(op), len);
     uint8_t head[8] = {0x00, op, (uint8_t)len, (uint8_t)(len >> 8)};
-    put32(head + 4, chk);
+    put_le32(head + 4, chk);
     size_t status_len = l->stub ? 2 : 4; /* §3.3 */
     const char *garbled = NULL;
     for (int attempt = 0; attempt <= retries; attempt++) {
@@ -313,7 +313,7 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
             if (resp_len)
                 *resp_len = dlen;
             if (value)
-                *value = get32(p + 4);
+                *value = get_le32(p + 4);
             return 0;
         }
     next_attempt:;
@@ -332,7 +332,7 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
 int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *value, struct error *err)
 {
     uint8_t d[4];
-    put32(d, addr);
+    put_le32(d, addr);
     int r = loader_command(l, LOADER_READ_REG, d, 4, 0, 0, NULL, NULL, value, DEFAULT_TIMEOUT_MS,
                            2, err);
     if (r != 0)
@@ -344,10 +344,10 @@ int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value, uint32_t m
                      uint32_t delay_us, struct error *err)
 {
     uint8_t d[16];
-    put32(d, addr);
-    put32(d + 4, value);
-    put32(d + 8, mask);
-    put32(d + 12, delay_us);
+    put_le32(d, addr);
+    put_le32(d + 4, value);
+    put_le32(d + 8, mask);
+    put_le32(d + 12, delay_us);
     int r = loader_command(l, LOADER_WRITE_REG, d, 16, 0, 0, NULL, NULL, NULL,
                            DEFAULT_TIMEOUT_MS, 2, err);
     if (r != 0)
@@ -366,10 +366,10 @@ struct reg_batch {
 static void batch_add(struct reg_batch *b, uint32_t addr, uint32_t value)
 {
     uint8_t *p = b->d + 16 * b->n++;
-    put32(p, addr);
-    put32(p + 4, value);
-    put32(p + 8, 0xFFFFFFFF);
-    put32(p + 12, 0);
+    put_le32(p, addr);
+    put_le32(p + 4, value);
+    put_le32(p + 8, 0xFFFFFFFF);
+    put_le32(p + 12, 0);
 }
 
 static int batch_send(struct loader *l, struct reg_batch *b, struct error *err)
@@ -422,7 +422,7 @@ int loader_spi_command_raw(struct loader *l, uint8_t cmd, const uint8_t *mosi, u
             uint8_t w[4] = {0};
             for (uint32_t k = 0; k < 4 && i * 4 + k < (mosi_bits + 7) / 8; k++)
                 w[k] = mosi[i * 4 + k];
-            batch_add(&b, w0 + 4 * i, get32(w));
+            batch_add(&b, w0 + 4 * i, get_le32(w));
         }
     }
     batch_add(&b, base, 1u << 18); /* start the user command last */
@@ -444,7 +444,7 @@ int loader_spi_command_raw(struct loader *l, uint8_t cmd, const uint8_t *mosi, u
         if ((r = loader_read_reg(l, w0 + 4 * i, &v, err)) != 0)
             return r;
         uint8_t w[4];
-        put32(w, v);
+        put_le32(w, v);
         for (uint32_t k = 0; k < 4 && i * 4 + k < (miso_bits + 7) / 8; k++)
             out[i * 4 + k] = w[k];
     }
@@ -521,12 +521,12 @@ int loader_prepare_flash(struct loader *l, struct error *err)
     }
     if (l->flash_size && l->params_size != l->flash_size) {
         uint8_t d[24];
-        put32(d, 0);
-        put32(d + 4, l->flash_size);
-        put32(d + 8, 0x10000);
-        put32(d + 12, 0x1000);
-        put32(d + 16, 0x100);
-        put32(d + 20, 0xFFFF);
+        put_le32(d, 0);
+        put_le32(d + 4, l->flash_size);
+        put_le32(d + 8, 0x10000);
+        put_le32(d + 12, 0x1000);
+        put_le32(d + 16, 0x100);
+        put_le32(d + 20, 0xFFFF);
         r = loader_command(l, LOADER_SPI_SET_PARAMS, d, 24, 0, 0, NULL, NULL, NULL,
                            DEFAULT_TIMEOUT_MS, 2, err);
         if (r != 0)
@@ -637,7 +637,7 @@ static int sync_once(struct loader *l, int *stub_running, struct error *err)
         const uint8_t *p = l->pkt;
         if (l->dec.len >= 10 && p[0] == 1 && p[1] == LOADER_SYNC && p[8] == 0) {
             replies++;
-            if (get32(p + 4))
+            if (get_le32(p + 4))
                 nonzero++;
             deadline = now_ms() + 100; /* each further reply within 0.1 s */
             if (replies == 8)
@@ -680,10 +680,10 @@ int loader_detect_chip(struct loader *l, struct error *err)
     const struct chip *found = NULL;
     if (r == 0) {
         if (n >= 12)
-            l->security_flags = get32(info);
+            l->security_flags = get_le32(info);
         l->secure_download = (l->security_flags >> 2) & 1;
         if (n >= 20) {
-            uint32_t id = get32(info + 12);
+            uint32_t id = get_le32(info + 12);
             const struct chip *c = chip_by_image_id((uint16_t)id);
             /* ESP32 and ESP32-S2 are recognised by their magic value only. */
             if (c && id <= 0xFFFF && c->image_id != CHIP_ID_ESP32 && c->image_id != CHIP_ID_ESP32S2)
@@ -740,10 +740,10 @@ static int mem_load(struct loader *l, uint32_t addr, const uint8_t *data, size_t
 {
     uint32_t blocks = (uint32_t)((len + RAM_BLOCK - 1) / RAM_BLOCK);
     uint8_t d[16];
-    put32(d, (uint32_t)len);
-    put32(d + 4, blocks);
-    put32(d + 8, RAM_BLOCK);
-    put32(d + 12, addr);
+    put_le32(d, (uint32_t)len);
+    put_le32(d + 4, blocks);
+    put_le32(d + 8, RAM_BLOCK);
+    put_le32(d + 12, addr);
     int r = loader_command(l, LOADER_MEM_BEGIN, d, 16, 0, 0, NULL, NULL, NULL, DEFAULT_TIMEOUT_MS,
                            1, err);
     if (r != 0)
@@ -754,8 +754,8 @@ static int mem_load(struct loader *l, uint32_t addr, const uint8_t *data, size_t
     for (uint32_t seq = 0; seq < blocks; seq++) {
         size_t off = (size_t)seq * RAM_BLOCK;
         size_t n = len - off < RAM_BLOCK ? len - off : RAM_BLOCK;
-        put32(buf, (uint32_t)n);
-        put32(buf + 4, seq);
+        put_le32(buf, (uint32_t)n);
+        put_le32(buf + 4, seq);
         memset(buf + 8, 0, 8);
         memcpy(buf + 16, data + off, n);
         r = loader_command(l, LOADER_MEM_DATA, buf, 16 + n, loader_checksum(data + off, n), 0,
@@ -791,8 +791,8 @@ int loader_run_stub(struct loader *l, struct error *err)
     if (r != 0)
         return error_prefix(err, "uploading the flasher stub"), r;
     uint8_t d[8];
-    put32(d, 0);
-    put32(d + 4, s->entry);
+    put_le32(d, 0);
+    put_le32(d + 4, s->entry);
     /* §6.3: the ROM's MEM_END reply may be lost when the stub takes over the UART. */
     r = loader_command(l, LOADER_MEM_END, d, 8, 0, 0, NULL, NULL, NULL, 200, 0, err);
     if (r == LOADER_E_LINK)
@@ -821,8 +821,8 @@ int loader_run_stub(struct loader *l, struct error *err)
 int loader_change_baud(struct loader *l, uint32_t baud, struct error *err)
 {
     uint8_t d[8];
-    put32(d, baud);
-    put32(d + 4, l->stub ? l->port->baud : 0); /* §6.7: ROM 0, stub the current baud */
+    put_le32(d, baud);
+    put_le32(d + 4, l->stub ? l->port->baud : 0); /* §6.7: ROM 0, stub the current baud */
     int r = loader_command(l, LOADER_CHANGE_BAUDRATE, d, 8, 0, 0, NULL, NULL, NULL,
                            DEFAULT_TIMEOUT_MS, 1, err);
     if (r != 0)

@@ -5,12 +5,12 @@
  * the chip's MD5 of the region matches ours. */
 #include "loader/loader.h"
 #include "loader/loader_internal.h"
+#include "util/digest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <zlib.h>
 
 #define SEGMENT (256u * 1024)   /* unit of write retry (uncompressed bytes) */
@@ -18,12 +18,6 @@
 #define READ_PACKET 0x1000      /* largest READ_FLASH packet a stub accepts (§6.13) */
 #define READ_IN_FLIGHT 64
 #define ATTEMPTS 4              /* tries per segment / chunk, reconnecting in between */
-
-static void md5_buf(const uint8_t *data, size_t len, uint8_t out[16])
-{
-    unsigned int n = 16;
-    EVP_Digest(data, len, out, &n, EVP_md5(), NULL);
-}
 
 static void hex16(const uint8_t md[16], char out[33])
 {
@@ -60,10 +54,10 @@ int loader_flash_md5(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[
     if ((r = loader_prepare_flash(l, err)) != 0)
         return r;
     uint8_t d[16];
-    put32(d, addr);
-    put32(d + 4, len);
-    put32(d + 8, 0);
-    put32(d + 12, 0);
+    put_le32(d, addr);
+    put_le32(d + 4, len);
+    put_le32(d + 8, 0);
+    put_le32(d + 12, 0);
     uint8_t resp[32];
     size_t n = sizeof resp;
     /* §6.8: the stub answers 16 raw bytes, the ROM 32 lowercase hex characters. */
@@ -95,11 +89,11 @@ static int rom_flash_begin(struct loader *l, uint8_t op, uint32_t erase_size, ui
                            uint32_t block_size, uint32_t addr, int timeout_ms, struct error *err)
 {
     uint8_t d[20];
-    put32(d, erase_size);
-    put32(d + 4, blocks);
-    put32(d + 8, block_size);
-    put32(d + 12, addr);
-    put32(d + 16, 0);
+    put_le32(d, erase_size);
+    put_le32(d + 4, blocks);
+    put_le32(d + 8, block_size);
+    put_le32(d + 12, addr);
+    put_le32(d + 16, 0);
     /* §6.1: the ESP32 ROM takes 4 words; later ROMs and the stubs also the "encrypted" word. */
     size_t len = l->stub || l->chip->image_id == CHIP_ID_ESP32 ? 16 : 20;
     return loader_command(l, op, d, len, 0, 0, NULL, NULL, NULL, timeout_ms, 0, err);
@@ -112,7 +106,7 @@ static int verify_erased(struct loader *l, uint32_t addr, uint32_t len, struct e
         return error_setk(err, ERROR_OS, "out of memory");
     memset(ff, 0xFF, len);
     uint8_t want[16], got[16];
-    md5_buf(ff, len, want);
+    digest_md5(ff, len, want);
     free(ff);
     int r = loader_flash_md5(l, addr, len, got, err);
     if (r != 0)
@@ -141,8 +135,8 @@ int loader_erase_region(struct loader *l, uint32_t addr, uint32_t len, struct er
             continue;
         if (l->stub) {
             uint8_t d[8];
-            put32(d, addr);
-            put32(d + 4, len);
+            put_le32(d, addr);
+            put_le32(d + 4, len);
             r = loader_command(l, LOADER_ERASE_REGION, d, 8, 0, 0, NULL, NULL, NULL,
                                loader_timeout_for(len, 40000), 2, err);
         } else {
@@ -190,10 +184,10 @@ static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint3
                             uint32_t done_before, uint32_t total, struct error *err)
 {
     uint8_t d[16];
-    put32(d, addr);
-    put32(d + 4, len);
-    put32(d + 8, READ_PACKET);
-    put32(d + 12, READ_IN_FLIGHT);
+    put_le32(d, addr);
+    put_le32(d + 4, len);
+    put_le32(d + 8, READ_PACKET);
+    put_le32(d + 12, READ_IN_FLIGHT);
     int r = loader_command(l, LOADER_READ_FLASH, d, 16, 0, 0, NULL, NULL, NULL,
                            DEFAULT_TIMEOUT_MS, 0, err);
     if (r != 0)
@@ -216,7 +210,7 @@ static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint3
         memcpy(buf + got, l->pkt, want);
         got += want;
         uint8_t ack[4];
-        put32(ack, got);
+        put_le32(ack, got);
         if (loader_send_raw(l, ack, 4, err) != 0)
             return LOADER_E_LINK;
         progress(l, "read", done_before + got, total);
@@ -228,7 +222,7 @@ static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint3
         return error_setk(err, ERROR_DEVICE, "READ_FLASH: no MD5 digest after the data"),
                r == 0 ? LOADER_E_TIMEOUT : LOADER_E_VERIFY;
     uint8_t md[16];
-    md5_buf(buf, len, md);
+    digest_md5(buf, len, md);
     if (memcmp(md, l->pkt, 16) != 0) {
         char a[33], b[33];
         hex16(md, a);
@@ -255,8 +249,8 @@ static int rom_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
         if (l->chip->image_id == CHIP_ID_ESP32) {
             uint8_t d[8], resp[64];
             size_t rn = sizeof resp;
-            put32(d, addr + off);
-            put32(d + 4, n);
+            put_le32(d, addr + off);
+            put_le32(d + 4, n);
             r = loader_command(l, LOADER_READ_FLASH_SLOW, d, 8, 0, 64, resp, &rn, NULL,
                                DEFAULT_TIMEOUT_MS, 2, err);
             if (r != 0)
@@ -340,8 +334,8 @@ static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, u
     for (uint32_t seq = 0; r == 0 && seq < blocks; seq++) {
         uint32_t off = seq * block;
         uint32_t n = (uint32_t)(zlen - off < block ? zlen - off : block);
-        put32(pkt, n);
-        put32(pkt + 4, seq);
+        put_le32(pkt, n);
+        put_le32(pkt + 4, seq);
         memset(pkt + 8, 0, 8);
         memcpy(pkt + 16, z + off, n);
         /* A lost reply repeats the same block: loaders acknowledge a repeat of the block they
@@ -357,7 +351,7 @@ static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, u
         /* FLASH_DEFL_END(1): stay in the loader; the reply comes after the last block is
          * written (§6.1). The ROM is not sent FLASH_END: it would leave download mode. */
         uint8_t d[4];
-        put32(d, 1);
+        put_le32(d, 1);
         r = loader_command(l, LOADER_FLASH_DEFL_END, d, 4, 0, 0, NULL, NULL, NULL,
                            loader_timeout_for(len, 40000), 1, err);
     }
@@ -383,8 +377,8 @@ static int write_segment_plain(struct loader *l, uint32_t addr, const uint8_t *d
     for (uint32_t seq = 0; r == 0 && seq < blocks; seq++) {
         uint32_t off = seq * block;
         uint32_t n = len - off < block ? len - off : block;
-        put32(pkt, block);
-        put32(pkt + 4, seq);
+        put_le32(pkt, block);
+        put_le32(pkt + 4, seq);
         memset(pkt + 8, 0, 8);
         memcpy(pkt + 16, data + off, n);
         memset(pkt + 16 + n, 0xFF, block - n);
@@ -396,7 +390,7 @@ static int write_segment_plain(struct loader *l, uint32_t addr, const uint8_t *d
     }
     if (r == 0 && l->stub) {
         uint8_t d[4];
-        put32(d, 1);
+        put_le32(d, 1);
         r = loader_command(l, LOADER_FLASH_END, d, 4, 0, 0, NULL, NULL, NULL,
                            loader_timeout_for(len, 40000), 1, err);
     }
@@ -443,7 +437,7 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
         return error_setk(err, ERROR_OS, "out of memory");
     memset(pending, 1, nseg);
     uint8_t want[16], got[16];
-    md5_buf(data, len, want);
+    digest_md5(data, len, want);
     r = 0;
     for (int round = 0; round < 3; round++) {
         for (uint32_t s = 0; s < nseg; s++) {
@@ -498,7 +492,7 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
         for (uint32_t s = 0; s < nseg; s++) {
             uint32_t off = s * SEGMENT, n = len - off < SEGMENT ? len - off : SEGMENT;
             uint8_t a[16], b[16];
-            md5_buf(data + off, n, a);
+            digest_md5(data + off, n, a);
             if (loader_flash_md5(l, addr + off, n, b, err) != 0 || memcmp(a, b, 16) != 0)
                 pending[s] = 1;
         }

@@ -3,24 +3,13 @@
 #define MP_LOADER_INTERNAL_H
 
 #include "loader/loader.h"
+#include "util/bytes.h"
 
 #define ROM_BAUD 115200
 #define DEFAULT_TIMEOUT_MS 3000
 #define STUB_BLOCK 0x4000   /* stub FLASH_WRITE_SIZE (§9) */
 #define ROM_BLOCK 0x400     /* ROM flash block (§6.1) */
 #define RAM_BLOCK 0x1800    /* MEM_DATA block (§6.3) */
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static inline uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* Timeout for an operation touching size bytes at ms_per_mb, at least the default (§3.7). */
 int loader_timeout_for(uint32_t size, uint32_t ms_per_mb);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "esp/image.h"
+#include "util/bytes.h"
 
 #define MIB 0x100000u
 #define PAGE 0x10000u /* MMU page: flash-mapped data offset == load address (mod 64 KiB) */
@@ -69,18 +70,6 @@ static void fill_random(uint8_t *p, size_t n, uint32_t *s)
         *p++ = (uint8_t)next_random(s);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* ---- image builder: header, segments, checksum, digest ---- */
 
 struct builder {
@@ -102,18 +91,18 @@ static void builder_start(struct builder *b, uint8_t *buf, const struct chip *ch
     buf[0] = IMAGE_MAGIC;
     buf[2] = 2; /* DIO, as every MicroPython release */
     buf[3] = (uint8_t)((size_id << 4) | rm->spi_speed);
-    put32(buf + 4, entry);
+    put_le32(buf + 4, entry);
     buf[8] = 0xEE; /* WP pin: disabled */
-    put16(buf + 12, chip->image_id);
-    put16(buf + 17, rm->max_rev_full);
+    put_le16(buf + 12, chip->image_id);
+    put_le16(buf + 17, rm->max_rev_full);
     buf[23] = 1; /* SHA-256 digest appended */
 }
 
 /* Adds a segment header; returns a pointer to its data for the caller to fill. */
 static uint8_t *builder_segment(struct builder *b, uint32_t load, uint32_t len)
 {
-    put32(b->buf + b->pos, load);
-    put32(b->buf + b->pos + 4, len);
+    put_le32(b->buf + b->pos, load);
+    put_le32(b->buf + b->pos + 4, len);
     b->pos += IMAGE_SEGMENT_HEADER_SIZE;
     uint8_t *data = b->buf + b->pos;
     b->pos += len;
@@ -262,7 +251,7 @@ int synth_bootloader(const struct synth_options *opt, struct synth_buffer *out,
     fill_random(d, dram_len, &seed);
     memset(d, 0, 80);
     d[0] = 0x50;
-    put32(d + 4, 1);
+    put_le32(d + 4, 1);
     memcpy(d + 8, "v5.5.1", 6);
     memcpy(d + 40, "Jan  1 2026 00:00:00", 20);
     fill_random(builder_segment(&b, rm->boot_iram_loader, loader_len), loader_len, &seed);
@@ -279,7 +268,7 @@ static void write_app_desc(uint8_t *d, uint32_t *seed)
 {
     /* esp_app_desc_t (§5.1) as MicroPython builds it: version and project name empty */
     memset(d, 0, 256);
-    put32(d, APP_DESC_MAGIC);
+    put_le32(d, APP_DESC_MAGIC);
     memcpy(d + 0x50, "00:00:00", 8);
     memcpy(d + 0x60, "Jan  1 2026", 11);
     memcpy(d + 0x70, "v5.5.1", 6);

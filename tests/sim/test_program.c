@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "serial/slip.h"
+#include "util/bytes.h"
 
 #ifndef SIM_PROGRAM
 #error "SIM_PROGRAM (path of esp-virtual-chip) must be defined"
@@ -153,12 +154,6 @@ static int open_pty(const char *endpoint, speed_t speed)
     return fd;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void pty_session_writes_the_flash_file(void **state)
 {
     (void)state;
@@ -178,10 +173,10 @@ static void pty_session_writes_the_flash_file(void **state)
 
     /* ROM FLASH_BEGIN of one 4 KiB block at 0x8000, then the block */
     uint8_t cmd[8 + 16 + 0x1000] = {0x00, 0x02, 16, 0};
-    put32(cmd + 8, 0x1000);
-    put32(cmd + 12, 1);
-    put32(cmd + 16, 0x1000);
-    put32(cmd + 20, 0x8000);
+    put_le32(cmd + 8, 0x1000);
+    put_le32(cmd + 12, 1);
+    put_le32(cmd + 16, 0x1000);
+    put_le32(cmd + 20, 0x8000);
     n = slip_encode(cmd, 8 + 16, enc);
     assert_int_equal(write(fd, enc, n), (ssize_t)n);
     n = read_for(fd, buf, sizeof buf, 1.0, "\xc0");
@@ -194,11 +189,11 @@ static void pty_session_writes_the_flash_file(void **state)
     cmd[1] = 0x03;
     cmd[2] = (uint8_t)((16 + 0x1000) & 0xFF);
     cmd[3] = (uint8_t)((16 + 0x1000) >> 8);
-    put32(cmd + 4, x);
-    put32(cmd + 8, 0x1000);
-    put32(cmd + 12, 0);
-    put32(cmd + 16, 0);
-    put32(cmd + 20, 0);
+    put_le32(cmd + 4, x);
+    put_le32(cmd + 8, 0x1000);
+    put_le32(cmd + 12, 0);
+    put_le32(cmd + 16, 0);
+    put_le32(cmd + 20, 0);
     memcpy(cmd + 24, data, sizeof data);
     n = slip_encode(cmd, sizeof cmd, enc);
     assert_int_equal(write(fd, enc, n), (ssize_t)n);

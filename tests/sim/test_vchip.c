@@ -15,6 +15,7 @@
 
 #include "nor.h"
 #include "vchip.h"
+#include "util/bytes.h"
 
 /* ------------------------------------------------------------------ harness */
 
@@ -83,19 +84,6 @@ static void clear(struct rig *r)
     r->cap.len = 0;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void send_cmd(struct rig *r, uint8_t op, const uint8_t *data, size_t len, uint32_t chk)
 {
     uint8_t *pkt = malloc(8 + len);
@@ -103,7 +91,7 @@ static void send_cmd(struct rig *r, uint8_t op, const uint8_t *data, size_t len,
     pkt[1] = op;
     pkt[2] = (uint8_t)len;
     pkt[3] = (uint8_t)(len >> 8);
-    put32(pkt + 4, chk);
+    put_le32(pkt + 4, chk);
     if (len)
         memcpy(pkt + 8, data, len);
     uint8_t *enc = malloc(SLIP_ENCODED_MAX(8 + len));
@@ -153,7 +141,7 @@ static size_t reply(struct rig *r, uint8_t op, uint32_t *value, uint8_t *data)
     size_t size = (size_t)f->data[0][2] | (size_t)f->data[0][3] << 8;
     assert_int_equal(size, f->len[0] - 8);
     if (value)
-        *value = get32(f->data[0] + 4);
+        *value = get_le32(f->data[0] + 4);
     if (data)
         memcpy(data, f->data[0] + 8, size);
     free(f);
@@ -182,8 +170,8 @@ static uint32_t data_checksum(const uint8_t *p, size_t n)
 static void send_data(struct rig *r, uint8_t op, uint32_t seq, const uint8_t *p, size_t n, int bad_checksum)
 {
     uint8_t *d = calloc(1, 16 + n);
-    put32(d, (uint32_t)n);
-    put32(d + 4, seq);
+    put_le32(d, (uint32_t)n);
+    put_le32(d + 4, seq);
     memcpy(d + 16, p, n);
     send_cmd(r, op, d, 16 + n, data_checksum(p, n) ^ (bad_checksum ? 1u : 0u));
     free(d);
@@ -194,7 +182,7 @@ static void words(uint8_t *out, int n, ...)
     va_list ap;
     va_start(ap, n);
     for (int i = 0; i < n; i++)
-        put32(out + 4 * i, va_arg(ap, uint32_t));
+        put_le32(out + 4 * i, va_arg(ap, uint32_t));
     va_end(ap);
 }
 
@@ -261,7 +249,7 @@ static void noise_and_double_delimiters_are_tolerated(void **state)
     uint8_t junk[] = {0x55, 0x00, 0xC0, 0xC0, 0xC0};
     vchip_feed(&r->vc, junk, sizeof junk);
     uint8_t a[4];
-    put32(a, 0x40001000);
+    put_le32(a, 0x40001000);
     send_cmd(r, 0x0A, a, 4, 0);
     uint32_t v;
     uint8_t d[8];
@@ -283,15 +271,15 @@ static void magic_values_and_mac_per_chip(void **state)
         clear(r);
         uint8_t a[4], d[8];
         uint32_t v;
-        put32(a, 0x40001000);
+        put_le32(a, 0x40001000);
         send_cmd(r, 0x0A, a, 4, 0);
         reply(r, 0x0A, &v, d);
         assert_int_equal(v, t[i].magic);
-        put32(a, t[i].mac_lo_addr);
+        put_le32(a, t[i].mac_lo_addr);
         send_cmd(r, 0x0A, a, 4, 0);
         reply(r, 0x0A, &v, d);
         assert_int_equal(v, 0xC4123456);
-        put32(a, t[i].mac_lo_addr + 4);
+        put_le32(a, t[i].mac_lo_addr + 4);
         send_cmd(r, 0x0A, a, 4, 0);
         reply(r, 0x0A, &v, d);
         assert_int_equal(v & 0xFFFF, 0x240A);
@@ -326,7 +314,7 @@ static void security_info_per_chip(void **state)
     clear(r);
     send_cmd(r, 0x14, NULL, 0, 0);
     assert_int_equal(reply(r, 0x14, NULL, d), 20 + 4);
-    assert_int_equal(get32(d + 12), 5);
+    assert_int_equal(get_le32(d + 12), 5);
     assert_memory_equal(d + 20, "\0\0\0\0", 4);
     rig_free(r);
 }
@@ -368,11 +356,11 @@ static uint32_t spi_command(struct rig *r, uint8_t cmd, int read_bits, uint32_t 
     WR(base + c->spi_w0_offs, 0);
     WR(base, 1u << 18);
     uint8_t a[4];
-    put32(a, base);
+    put_le32(a, base);
     send_cmd(r, 0x0A, a, 4, 0);
     reply(r, 0x0A, &v, out);
     assert_int_equal(v & (1u << 18), 0); /* done */
-    put32(a, base + c->spi_w0_offs);
+    put_le32(a, base + c->spi_w0_offs);
     send_cmd(r, 0x0A, a, 4, 0);
     reply(r, 0x0A, &v, out);
 #undef WR
@@ -470,7 +458,7 @@ static void stub_status_bytes_and_errors(void **state)
     send_cmd(r, 0x08, s, 36, 0);
     struct frames *f = frames_of(r);
     assert_int_equal(f->n, 8);
-    assert_int_equal(get32(f->data[0] + 4), 0); /* stub SYNC value 0 */
+    assert_int_equal(get_le32(f->data[0] + 4), 0); /* stub SYNC value 0 */
     assert_int_equal(f->len[0], 10);            /* 2 status bytes */
     free(f);
     clear(r);
@@ -568,7 +556,7 @@ static void deflate_write(const char *chip, int stub, int corrupt_adler)
     }
     if (stub) {
         uint8_t one[4];
-        put32(one, 1);
+        put_le32(one, 1);
         send_cmd(r, 0x12, one, 4, 0);
         reply(r, 0x12, NULL, st);
         assert_int_equal(st[0], corrupt_adler ? 0xC7 : 0);
@@ -640,7 +628,7 @@ static void stub_read_flash_streams_with_acks(void **state)
     uint32_t got = 4096;
     while (got < 10000) {
         uint8_t ack[4];
-        put32(ack, got);
+        put_le32(ack, got);
         send_raw_frame(r, ack, 4);
         f = frames_of(r);
         assert_int_equal(f->n, 1);
@@ -651,7 +639,7 @@ static void stub_read_flash_streams_with_acks(void **state)
     }
     assert_int_equal(got, 10000);
     uint8_t ack[4], m[16];
-    put32(ack, got);
+    put_le32(ack, got);
     send_raw_frame(r, ack, 4);
     f = frames_of(r);
     assert_int_equal(f->n, 1);
@@ -662,7 +650,7 @@ static void stub_read_flash_streams_with_acks(void **state)
     clear(r);
     /* back to commands */
     uint8_t a[4];
-    put32(a, 0x40001000);
+    put_le32(a, 0x40001000);
     send_cmd(r, 0x0A, a, 4, 0);
     uint32_t v;
     reply(r, 0x0A, &v, st);
@@ -808,7 +796,7 @@ static void injected_command_faults(void **state)
     clear(r);
     uint8_t a[4], st[8];
     uint32_t v;
-    put32(a, 0x40001000);
+    put_le32(a, 0x40001000);
     send_cmd(r, 0x0A, a, 4, 0);
     reply(r, 0x0A, &v, st);
     assert_int_equal(st[0], 0);

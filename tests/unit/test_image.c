@@ -14,6 +14,7 @@
 #include <openssl/sha.h>
 
 #include "esp/image.h"
+#include "util/bytes.h"
 
 /* ---- a small image builder (independent of the library under test) ---- */
 
@@ -22,14 +23,6 @@ struct seg {
     uint32_t len;
     uint8_t fill; /* data byte i = fill + i */
 };
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 /* Returns a malloc'd image (header, segments, padding, checksum, optional digest) and its
  * length; the expected size without digest goes to *size. */
@@ -47,7 +40,7 @@ static uint8_t *build_image(uint16_t chip_id, const struct seg *segs, int nseg, 
     b[1] = (uint8_t)nseg;
     b[2] = 2;
     b[3] = 0x20; /* 4 MB, 40 MHz */
-    le32(b + 4, 0x40080000);
+    put_le32(b + 4, 0x40080000);
     b[8] = 0xEE;
     b[12] = (uint8_t)chip_id;
     b[13] = (uint8_t)(chip_id >> 8);
@@ -56,8 +49,8 @@ static uint8_t *build_image(uint16_t chip_id, const struct seg *segs, int nseg, 
     size_t pos = 24;
     uint8_t x = 0xEF;
     for (int i = 0; i < nseg; i++) {
-        le32(b + pos, segs[i].load);
-        le32(b + pos + 4, segs[i].len);
+        put_le32(b + pos, segs[i].load);
+        put_le32(b + pos + 4, segs[i].len);
         pos += 8;
         for (uint32_t k = 0; k < segs[i].len; k++) {
             b[pos + k] = (uint8_t)(segs[i].fill + k);
@@ -261,7 +254,7 @@ static void inspect_segment_overflowing_lengths(void **state)
     struct error err;
     /* second segment claims 0xFFFFFFF8 bytes: a 32-bit position would wrap */
     size_t seg2 = 24 + 8 + three_segs[0].len;
-    le32(img + seg2 + 4, 0xFFFFFFF8u);
+    put_le32(img + seg2 + 4, 0xFFFFFFF8u);
     assert_int_equal(image_inspect(img, len, &info, &err), -1);
     char want[128];
     snprintf(want, sizeof want,
@@ -269,7 +262,7 @@ static void inspect_segment_overflowing_lengths(void **state)
              len);
     assert_string_equal(err.msg, want);
     /* a length that exactly reaches the end of the data also fails (no room for the checksum) */
-    le32(img + seg2 + 4, (uint32_t)(len - (seg2 + 8)));
+    put_le32(img + seg2 + 4, (uint32_t)(len - (seg2 + 8)));
     assert_int_equal(image_inspect(img, len, &info, &err), -1);
     assert_non_null(strstr(err.msg, "segment size"));
     free(img);
@@ -393,8 +386,8 @@ static void app_desc_reads_fields(void **state)
     uint8_t *img = build_image(CHIP_ID_ESP32, s, 1, 0, &len, &size);
     uint8_t *d = img + 0x20;
     memset(d, 0, 256);
-    le32(d, 0xABCD5432);
-    le32(d + 4, 7);
+    put_le32(d, 0xABCD5432);
+    put_le32(d + 4, 7);
     memcpy(d + 0x10, "v0.1.1", 6);
     memcpy(d + 0x30, "micropython-project-name-32-char", 32); /* no NUL: all 32 kept */
     memcpy(d + 0x50, "06:51:35", 8);
@@ -479,7 +472,7 @@ static void random_mutations_are_handled(void **state)
     struct seg s[] = {{0x3F400020, 0x140, 3}, {0x3FFB0000, 0x40, 5}, {0x400D0020, 0x200, 7}};
     uint8_t *img = build_image(CHIP_ID_ESP32, s, 3, 1, &len, &size);
     /* descriptor and banner inside the first segment, so mutations reach them too */
-    le32(img + 0x20, 0xABCD5432);
+    put_le32(img + 0x20, 0xABCD5432);
     memcpy(img + 0x100, "MicroPython v1.2.3 on 2026", 26);
     uint32_t seed = 12345;
     for (int round = 0; round < 3000; round++) {

@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "test_lfs_dev.h"
+#include "util/bytes.h"
 
 #define BS 4096u
 
@@ -414,31 +415,23 @@ static void cr_end(struct craft *c)
     c->crc = 0xFFFFFFFFu;
 }
 
-static void le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 static void sb_entry(struct craft *c, uint32_t blocks, uint32_t version, uint32_t name_max)
 {
     uint8_t sb[24];
-    le32(sb, version);
-    le32(sb + 4, BS);
-    le32(sb + 8, blocks);
-    le32(sb + 12, name_max);
-    le32(sb + 16, 0x7FFFFFFF);
-    le32(sb + 20, 1022);
+    put_le32(sb, version);
+    put_le32(sb + 4, BS);
+    put_le32(sb + 8, blocks);
+    put_le32(sb + 12, name_max);
+    put_le32(sb + 16, 0x7FFFFFFF);
+    put_le32(sb + 20, 1022);
     cr_tag(c, 0x0FF, 0, "littlefs", 8);
     cr_tag(c, 0x201, 0, sb, 24);
 }
 
 static void pair_bytes(uint8_t out[8], uint32_t a, uint32_t b)
 {
-    le32(out, a);
-    le32(out + 4, b);
+    put_le32(out, a);
+    put_le32(out + 4, b);
 }
 
 /* Mount (expecting mount_err), then walk everything: listing and reading must end with the
@@ -554,8 +547,8 @@ static void test_crafted_corruption(void **state)
     cr_end(&c);
     /* block 7: a CTZ block whose pointer is itself */
     memset(img + 7 * BS, 0x41, BS);
-    le32(img + 7 * BS, 7);
-    le32(img + 7 * BS + 4, 7);
+    put_le32(img + 7 * BS, 7);
+    put_le32(img + 7 * BS + 4, 7);
     ramdev_init(&dev, img, BS, N);
     assert_int_equal(lfs_mount(&l, &dev.cfg), 0);
     struct lfs_info info;

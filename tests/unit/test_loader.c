@@ -21,6 +21,7 @@
 
 #include "loader/loader.h"
 #include "serial/slip.h"
+#include "util/bytes.h"
 
 struct rig {
     struct loader *l;
@@ -49,14 +50,6 @@ static void free_rig(struct rig *r)
     close(r->peer);
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* Peer sends one SLIP packet built from a hex-free byte list. */
 static void peer_send(int fd, const uint8_t *payload, size_t len)
 {
@@ -68,7 +61,7 @@ static void peer_send(int fd, const uint8_t *payload, size_t len)
 static void peer_reply(int fd, uint8_t op, uint32_t value, const uint8_t *data, size_t dlen)
 {
     uint8_t p[256] = {0x01, op, (uint8_t)dlen, (uint8_t)(dlen >> 8)};
-    put32(p + 4, value);
+    put_le32(p + 4, value);
     if (dlen)
         memcpy(p + 8, data, dlen);
     peer_send(fd, p, 8 + dlen);

@@ -12,12 +12,7 @@
 #include "esp/image.h"
 #include "esp/ptable.h"
 #include "synth/synth.h"
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
+#include "util/bytes.h"
 
 /* Every flash-mapped segment's data offset equals its load address modulo 64 KiB (§2). */
 static void check_mapped_alignment(const uint8_t *img, const struct chip *chip)
@@ -25,7 +20,7 @@ static void check_mapped_alignment(const uint8_t *img, const struct chip *chip)
     size_t pos = 24;
     int mapped = 0;
     for (int i = 0; i < img[1]; i++) {
-        uint32_t load = rd32(img + pos), len = rd32(img + pos + 4);
+        uint32_t load = get_le32(img + pos), len = get_le32(img + pos + 4);
         pos += 8;
         int in_drom = load >= chip->drom_start && load < chip->drom_end;
         int in_irom = load >= chip->irom_start && load < chip->irom_end;
@@ -38,7 +33,7 @@ static void check_mapped_alignment(const uint8_t *img, const struct chip *chip)
     }
     assert_int_equal(mapped, 2); /* DROM and IROM */
     /* first segment is the DROM one holding the descriptor */
-    uint32_t first = rd32(img + 24);
+    uint32_t first = get_le32(img + 24);
     assert_true(first >= chip->drom_start && first < chip->drom_end);
 }
 
