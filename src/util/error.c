@@ -3,42 +3,55 @@
 #include <stdio.h>
 #include <string.h>
 
-int error_vsetk(struct error *err, enum error_kind kind, const char *fmt, va_list ap)
+#include "util/check.h"
+
+int error_vfail(struct error *err, int code, enum error_kind kind, const char *fmt, va_list ap)
 {
+    MP_ASSERT(code < 0);
     if (err) {
         err->kind = kind;
+        err->code = code;
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     }
-    return -1;
+    return code;
+}
+
+int error_fail(struct error *err, int code, enum error_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_vfail(err, code, kind, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int error_vsetk(struct error *err, enum error_kind kind, const char *fmt, va_list ap)
+{
+    return error_vfail(err, ERROR_FAILED, kind, fmt, ap);
 }
 
 int error_setk(struct error *err, enum error_kind kind, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    error_vsetk(err, kind, fmt, ap);
+    error_vfail(err, ERROR_FAILED, kind, fmt, ap);
     va_end(ap);
-    return -1;
+    return ERROR_FAILED;
 }
 
 int error_set(struct error *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    error_vsetk(err, ERROR_GENERIC, fmt, ap);
+    error_vfail(err, ERROR_FAILED, ERROR_GENERIC, fmt, ap);
     va_end(ap);
-    return -1;
+    return ERROR_FAILED;
 }
 
-int error_prefix(struct error *err, const char *fmt, ...)
+static void vprefix(struct error *err, const char *fmt, va_list ap)
 {
-    if (!err)
-        return -1;
     char prefix[ERROR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
-    va_end(ap);
     /* Build "<prefix>: <old>" in place: shift the old message right, then copy the prefix. */
     size_t plen = strlen(prefix) + 2;
     size_t olen = strlen(err->msg);
@@ -50,7 +63,30 @@ int error_prefix(struct error *err, const char *fmt, ...)
     err->msg[plen + olen] = '\0';
     memcpy(err->msg, prefix, plen - 2);
     memcpy(err->msg + plen - 2, ": ", 2);
-    return -1;
+}
+
+int error_prefix(struct error *err, const char *fmt, ...)
+{
+    if (!err)
+        return ERROR_FAILED;
+    va_list ap;
+    va_start(ap, fmt);
+    vprefix(err, fmt, ap);
+    va_end(ap);
+    return err->code < 0 ? err->code : ERROR_FAILED;
+}
+
+int error_wrap(struct error *err, int code, const char *fmt, ...)
+{
+    MP_ASSERT(code < 0);
+    if (!err)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vprefix(err, fmt, ap);
+    va_end(ap);
+    err->code = code;
+    return code;
 }
 
 void error_append(struct error *err, const char *text)
@@ -80,6 +116,7 @@ void error_clear(struct error *err)
 {
     if (err) {
         err->kind = ERROR_GENERIC;
+        err->code = 0;
         err->msg[0] = '\0';
     }
 }
