@@ -9,9 +9,9 @@
 
 #define BLOCKS 16
 
-static void on_line(void *ctx, enum fs_line_kind kind, const char *text)
+static void on_line(void *ctx, enum log_level level, const char *text)
 {
-    (void)kind;
+    (void)level;
     size_t *count = ctx;
     *count += strlen(text) + 1;
 }
@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fs *fs;
     if (fs_mount(&fs, &fi.flash, &p, FS_FLUSH_AT_UNMOUNT, &err) == 0) {
         size_t count = 0;
-        struct fs_output out = {.line = on_line, .ctx = &count};
+        struct log log = {on_line, &count};
+        struct fs_output out = {.log = &log};
         fs_ls(fs, "/", &out, &err);
         struct fs_usage u;
         fs_usage(fs, &u, &err);

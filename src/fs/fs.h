@@ -7,7 +7,7 @@
  *  - a block cache (struct fs_cache) between littlefs and a partition window;
  *  - a mounted filesystem (struct fs) and one function per command on it;
  *  - fs_run(): one `--fs CMD ARGS...` as the tool runs it (argument rules of seed-spec §10.2).
- * Nothing here prints: lines go to a struct fs_output callback, df/info numbers to structs. */
+ * Nothing here prints: lines go to a struct log, file bytes and df numbers to callbacks. */
 #ifndef MP_FS_FS_H
 #define MP_FS_FS_H
 
@@ -17,6 +17,7 @@
 #include "esp/ptable.h"
 #include "flash/flash.h"
 #include "util/error.h"
+#include "util/log.h"
 
 /* MicroPython's littlefs geometry on ESP32 (littlefs.md §11.2): images we write must be the
  * kind a board writes itself. */
@@ -42,23 +43,26 @@ extern const char FS_BOOT_PY[];
 
 /* ---------------------------------------------------------------- output */
 
-enum fs_line_kind {
-    FS_LINE_OUT,    /* plain output: listings, copy lines, info (always shown) */
-    FS_LINE_LOG,    /* fs log line: "ls 'vfs:/'" (hidden by -q) */
-    FS_LINE_ACTION, /* main-program action line: "Erasing partition 'vfs' from 0x0..." */
-};
-
 struct fs_usage;
 
+/* Where the commands' lines and bytes go. Lines are narrated through `log`: LOG_OUTPUT for
+ * requested output (listings, copy lines, info: shown even with -q), LOG_INFO for the
+ * commands' own narration ("ls 'vfs:/'"), LOG_ACTION for a change about to be made ("Erasing
+ * partition 'vfs' from 0x0..."). Any member may be NULL. */
 struct fs_output {
-    /* One line of text without its newline. */
-    void (*line)(void *ctx, enum fs_line_kind kind, const char *text);
+    const struct log *log;
     /* Bytes of a file for `cat`, in pieces, exactly as stored (no newline added). */
     void (*data)(void *ctx, const void *buf, size_t len);
     /* One mounted partition's numbers for `df` (the caller prints the table). */
     void (*usage)(void *ctx, const struct fs_usage *usage);
-    void *ctx;
+    void *ctx; /* for data and usage */
 };
+
+/* The log of an output (NULL for none). */
+static inline const struct log *fs_log(const struct fs_output *out)
+{
+    return out ? out->log : NULL;
+}
 
 /* ---------------------------------------------------------------- partitions */
 
@@ -215,7 +219,7 @@ int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk
             enum fs_flush_mode mode, const struct fs_output *out, struct error *err);
 
 /* Recursive listing (seed-spec §10.3): per directory its files, then its subdirectories with a
- * trailing '/', then each subdirectory's listing; names relative to path. FS_LINE_OUT lines. */
+ * trailing '/', then each subdirectory's listing; names relative to path. LOG_OUTPUT lines. */
 int fs_ls(struct fs *fs, const char *path, const struct fs_output *out, struct error *err);
 /* A regular file's bytes through out->data. */
 int fs_cat(struct fs *fs, const char *path, const struct fs_output *out, struct error *err);
@@ -258,7 +262,7 @@ int fs_usage(struct fs *fs, struct fs_usage *usage, struct error *err);
 int fs_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out,
             struct error *err);
 
-/* The info lines of seed-spec §10.3 for one filesystem, as FS_LINE_OUT lines. */
+/* The info lines of seed-spec §10.3 for one filesystem, as LOG_OUTPUT lines. */
 void fs_info_lines(const struct fs_usage *usage, const struct fs_output *out);
 
 /* ---------------------------------------------------------------- one --fs command */

@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,23 +249,6 @@ static char *join(const char *a, const char *b)
     return p;
 }
 
-static void emit(const struct fs_output *out, enum fs_line_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void emit(const struct fs_output *out, enum fs_line_kind kind, const char *fmt, ...)
-{
-    if (!out || !out->line)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    char *text = NULL;
-    if (vasprintf(&text, fmt, ap) >= 0) {
-        out->line(out->ctx, kind, text);
-        free(text);
-    }
-    va_end(ap);
-}
-
 static int oom(struct error *err)
 {
     return error_setk(err, ERROR_OS, "out of memory");
@@ -402,7 +384,7 @@ static int ls_dir(struct fs *fs, const char *path, const char *rel, int depth,
             result = oom(err);
             goto done;
         }
-        emit(out, FS_LINE_OUT, "%s", p);
+        log_printf(fs_log(out), LOG_OUTPUT, "%s", p);
         free(p);
     }
     for (size_t i = 0; i < dirs.n; i++) {
@@ -411,7 +393,7 @@ static int ls_dir(struct fs *fs, const char *path, const char *rel, int depth,
             result = oom(err);
             goto done;
         }
-        emit(out, FS_LINE_OUT, "%s/", p);
+        log_printf(fs_log(out), LOG_OUTPUT, "%s/", p);
         free(p);
     }
     for (size_t i = 0; i < dirs.n && !result; i++) {
@@ -875,7 +857,7 @@ static int get_tree(struct fs *fs, const char *src, int dirfd, const char *dst, 
         if (!s || !d || !sp)
             result = oom(err);
         else {
-            emit(out, FS_LINE_OUT, "%s -> %s", s, d);
+            log_printf(fs_log(out), LOG_OUTPUT, "%s -> %s", s, d);
             result = get_file(fs, sp, dirfd, files.v[i].name, d, err);
         }
         free(s);
@@ -889,7 +871,7 @@ static int get_tree(struct fs *fs, const char *src, int dirfd, const char *dst, 
         if (!s || !d)
             result = oom(err);
         else {
-            emit(out, FS_LINE_OUT, "%s/ -> %s/", s, d);
+            log_printf(fs_log(out), LOG_OUTPUT, "%s/ -> %s/", s, d);
             if (mkdirat(dirfd, dirs.v[i].name, 0777) && errno != EEXIST)
                 result = local_fail("create directory", d, err);
         }
@@ -972,7 +954,7 @@ int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_out
         }
         goto done;
     }
-    emit(out, FS_LINE_OUT, "%s -> %s", s, d);
+    log_printf(fs_log(out), LOG_OUTPUT, "%s -> %s", s, d);
     /* dest itself is the user's choice and may be a link to a directory; below it nothing
      * is followed */
     if (mkdir(d, 0777) && errno != EEXIST) {
@@ -1073,7 +1055,7 @@ static int put_tree(struct fs *fs, const char *src, const char *dst, int depth,
         if (!local || !target || !p)
             result = oom(err);
         else {
-            emit(out, FS_LINE_OUT, "%s -> %s", local, target);
+            log_printf(fs_log(out), LOG_OUTPUT, "%s -> %s", local, target);
             result = put_file(fs, local, p, err);
         }
         free(local);
@@ -1088,7 +1070,7 @@ static int put_tree(struct fs *fs, const char *src, const char *dst, int depth,
         if (!local || !target || !p)
             result = oom(err);
         else {
-            emit(out, FS_LINE_OUT, "%s/ -> %s/", local, target);
+            log_printf(fs_log(out), LOG_OUTPUT, "%s/ -> %s/", local, target);
             result = mkdir_parents(fs, p, err);
         }
         free(local);
@@ -1150,7 +1132,7 @@ int fs_put(struct fs *fs, const char *src, const char *dest, const struct fs_out
             result = oom(err);
             goto done;
         }
-        emit(out, FS_LINE_OUT, "%s -> %s", s, target);
+        log_printf(fs_log(out), LOG_OUTPUT, "%s -> %s", s, target);
         result = put_file(fs, s, p, err);
         goto done;
     }
@@ -1169,7 +1151,7 @@ int fs_put(struct fs *fs, const char *src, const char *dest, const struct fs_out
         result = oom(err);
         goto done;
     }
-    emit(out, FS_LINE_OUT, "%s -> %s", s, target);
+    log_printf(fs_log(out), LOG_OUTPUT, "%s -> %s", s, target);
     if ((result = mkdir_parents(fs, p, err)) == 0)
         result = put_tree(fs, s, target, 0, out, err);
 done:
@@ -1213,15 +1195,16 @@ void fs_info_lines(const struct fs_usage *u, const struct fs_output *out)
     char version[24];
     snprintf(version, sizeof version, "%u.%u", u->disk_version >> 16, u->disk_version & 0xFFFF);
     uint32_t free_blocks = u->block_count > u->blocks_used ? u->block_count - u->blocks_used : 0;
-    emit(out, FS_LINE_OUT, "Filesystem '%s': LittleFS", u->part);
-    emit(out, FS_LINE_OUT, "  Disk Version:%9s", version);
-    emit(out, FS_LINE_OUT, "  Name Max:    %9u", u->name_max);
-    emit(out, FS_LINE_OUT, "  Image Size:  %9llu  /  0x%llX", (unsigned long long)image,
-         (unsigned long long)image);
-    emit(out, FS_LINE_OUT, "  Block Size:  %9u  /  0x%X", u->block_size, u->block_size);
-    emit(out, FS_LINE_OUT, "  Blocks Total:%9u", u->block_count);
-    emit(out, FS_LINE_OUT, "  Blocks Used: %9u", u->blocks_used);
-    emit(out, FS_LINE_OUT, "  Blocks Free: %9u", free_blocks);
+    const struct log *log = fs_log(out);
+    log_printf(log, LOG_OUTPUT, "Filesystem '%s': LittleFS", u->part);
+    log_printf(log, LOG_OUTPUT, "  Disk Version:%9s", version);
+    log_printf(log, LOG_OUTPUT, "  Name Max:    %9u", u->name_max);
+    log_printf(log, LOG_OUTPUT, "  Image Size:  %9llu  /  0x%llX", (unsigned long long)image,
+               (unsigned long long)image);
+    log_printf(log, LOG_OUTPUT, "  Block Size:  %9u  /  0x%X", u->block_size, u->block_size);
+    log_printf(log, LOG_OUTPUT, "  Blocks Total:%9u", u->block_count);
+    log_printf(log, LOG_OUTPUT, "  Blocks Used: %9u", u->blocks_used);
+    log_printf(log, LOG_OUTPUT, "  Blocks Free: %9u", free_blocks);
 }
 
 int fs_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out,
@@ -1233,7 +1216,8 @@ int fs_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out,
     if (rc)
         return lfs_fail(fs, rc, "/", err);
     uint32_t old = info.block_count, want = block_count ? block_count : part_blocks;
-    emit(out, FS_LINE_LOG, "fs: grow '%s' from %u to %u blocks", fs->name, old, want);
+    log_printf(fs_log(out), LOG_INFO, "fs: grow '%s' from %u to %u blocks", fs->name, old,
+               want);
     if (want < old)
         return error_setk(err, ERROR_VALUE,
                           "Supplied block_count='%u' cannot be smaller than current block_count "
@@ -1259,10 +1243,10 @@ int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk
     if (blocks < 2)
         return error_setk(err, ERROR_VALUE, "Partition '%s' is too small for a filesystem.",
                           part->name);
-    emit(out, FS_LINE_ACTION, "Erasing partition '%s' from 0x0...", part->name);
+    log_printf(fs_log(out), LOG_ACTION, "Erasing partition '%s' from 0x0...", part->name);
     if (flash_erase(window, 0, part->size, err))
         return -1;
-    emit(out, FS_LINE_LOG, "mkfs on partition '%s'...", part->name);
+    log_printf(fs_log(out), LOG_INFO, "mkfs on partition '%s'...", part->name);
     struct fs *fs = fs_new(window, part, mode, err);
     if (!fs)
         return -1;

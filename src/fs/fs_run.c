@@ -2,27 +2,11 @@
  * mounted once for a run of arguments naming it and written back before the next mount (the
  * Python tool mounted afresh per argument without writing back first and lost updates, §10.5). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fs/fs.h"
-
-static void say(const struct fs_output *out, enum fs_line_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(const struct fs_output *out, enum fs_line_kind kind, const char *fmt, ...)
-{
-    if (!out || !out->line)
-        return;
-    char text[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    out->line(out->ctx, kind, text);
-}
 
 /* The mounted partition of a run of arguments. */
 struct session {
@@ -60,7 +44,8 @@ static int session_use(struct session *s, const char *name, int may_skip, struct
     if (s->window.flash.size == 0) {
         if (!may_skip)
             return error_setk(err, ERROR_VALUE, "Partition '%s' is not in firmware file.", name);
-        say(s->env->out, FS_LINE_LOG, "Skipping partition '%s': not in the firmware file", name);
+        log_printf(fs_log(s->env->out), LOG_INFO,
+                   "Skipping partition '%s': not in the firmware file", name);
         s->skipped = 1;
         return 0;
     }
@@ -71,7 +56,7 @@ static int session_use(struct session *s, const char *name, int may_skip, struct
                 *err = merr;
             return -1;
         }
-        say(s->env->out, FS_LINE_LOG, "Skipping partition '%s': %s", name, merr.msg);
+        log_printf(fs_log(s->env->out), LOG_INFO, "Skipping partition '%s': %s", name, merr.msg);
         s->skipped = 1;
         return 0;
     }
@@ -108,7 +93,7 @@ static int run_paths(const struct fs_env *env, enum path_cmd cmd, int argc,
             continue;
         char shown[1024];
         fs_path_norm(path, shown, sizeof shown);
-        say(env->out, FS_LINE_LOG, "%s '%s:%s'", names[cmd], part, shown);
+        log_printf(fs_log(env->out), LOG_INFO, "%s '%s:%s'", names[cmd], part, shown);
         switch (cmd) {
         case CMD_LS: result = fs_ls(s.fs, path, env->out, err); break;
         case CMD_CAT: result = fs_cat(s.fs, path, env->out, err); break;
@@ -140,7 +125,7 @@ static int run_rename(const struct fs_env *env, int argc, const char *const argv
     struct session s = {.env = env};
     int result = session_use(&s, part1, 0, err) < 0 ? -1 : 0;
     if (!result) {
-        say(env->out, FS_LINE_LOG, "rename '%s:%s' -> '%s'", part1, from, to);
+        log_printf(fs_log(env->out), LOG_INFO, "rename '%s:%s' -> '%s'", part1, from, to);
         result = fs_rename(s.fs, from, to, err);
     }
     if (session_close(&s, result ? NULL : err))
@@ -168,7 +153,7 @@ static int run_get(const struct fs_env *env, int argc, const char *const argv[],
             result = -1;
         if (rc <= 0)
             continue;
-        say(env->out, FS_LINE_LOG, "get '%s:%s' -> '%s'", part, src, dest);
+        log_printf(fs_log(env->out), LOG_INFO, "get '%s:%s' -> '%s'", part, src, dest);
         result = fs_get(s.fs, src, dest, env->out, err);
     }
     if (session_close(&s, result ? NULL : err))
@@ -191,7 +176,7 @@ static int run_put(const struct fs_env *env, int argc, const char *const argv[],
     struct session s = {.env = env};
     int result = session_use(&s, part, 0, err) < 0 ? -1 : 0;
     for (int i = 0; i < argc && !result; i++) {
-        say(env->out, FS_LINE_LOG, "put '%s' -> '%s:%s':", argv[i], part, dest);
+        log_printf(fs_log(env->out), LOG_INFO, "put '%s' -> '%s:%s':", argv[i], part, dest);
         result = fs_put(s.fs, argv[i], dest, env->out, err);
     }
     if (session_close(&s, result ? NULL : err))
@@ -276,7 +261,7 @@ static int run_usage(const struct fs_env *env, int info, int argc, const char *c
             struct fs_usage u;
             result = fs_usage(s.fs, &u, err);
             if (!result && u.block_count != u.partition_blocks)
-                say(env->out, FS_LINE_LOG,
+                log_printf(fs_log(env->out), LOG_INFO,
                     "Warning: the filesystem on '%s' has %u blocks, the partition %u: "
                     "MicroPython mounts it only when they are equal (use grow)",
                     u.part, u.block_count, u.partition_blocks);

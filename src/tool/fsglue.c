@@ -1,5 +1,5 @@
 /* The --fs commands of the pipeline: the littlefs command layer (src/fs) on the firmware's
- * flash, with its lines sent to the tool's output and df numbers printed as a table. */
+ * flash, narrating through the tool's log, with df numbers printed as a table. */
 #include "tool/fsglue.h"
 
 #include <stdlib.h>
@@ -18,15 +18,6 @@ struct fs_sink {
     char names[FS_MAX_ROWS][PTABLE_LABEL_MAX + 1];
     int row_count;
 };
-
-static void sink_line(void *ctx, enum fs_line_kind kind, const char *text)
-{
-    struct fs_sink *s = ctx;
-    enum log_level level = kind == FS_LINE_OUT      ? LOG_OUTPUT
-                           : kind == FS_LINE_ACTION ? LOG_ACTION
-                                                    : LOG_INFO;
-    output_line(s->out, level, text);
-}
 
 static void sink_data(void *ctx, const void *buf, size_t len)
 {
@@ -66,7 +57,7 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
     if (!sink)
         return error_setk(err, ERROR_OS, "out of memory");
     sink->out = out;
-    struct fs_output fo = {sink_line, sink_data, sink_usage, sink};
+    struct fs_output fo = {&out->log, sink_data, sink_usage, sink};
     struct fs_env env = {
         .flash = fw->flash,
         .parts = &parts,

@@ -25,7 +25,7 @@
 
 struct collect {
     char *lines[512];
-    enum fs_line_kind kinds[512];
+    enum log_level kinds[512];
     int n;
     uint8_t data[65536];
     size_t data_len;
@@ -33,7 +33,7 @@ struct collect {
     int n_usage;
 };
 
-static void collect_line(void *ctx, enum fs_line_kind kind, const char *text)
+static void collect_line(void *ctx, enum log_level kind, const char *text)
 {
     struct collect *c = ctx;
     if (c->n < 512) {
@@ -66,13 +66,13 @@ static void collect_reset(struct collect *c)
     c->n_usage = 0;
 }
 
-/* The FS_LINE_OUT lines, joined by newlines. */
+/* The LOG_OUTPUT lines, joined by newlines. */
 static char *out_text(const struct collect *c)
 {
     static char buf[16384];
     buf[0] = '\0';
     for (int i = 0; i < c->n; i++) {
-        if (c->kinds[i] != FS_LINE_OUT)
+        if (c->kinds[i] != LOG_OUTPUT)
             continue;
         strcat(buf, c->lines[i]);
         strcat(buf, "\n");
@@ -80,7 +80,7 @@ static char *out_text(const struct collect *c)
     return buf;
 }
 
-static int has_line(const struct collect *c, enum fs_line_kind kind, const char *text)
+static int has_line(const struct collect *c, enum log_level kind, const char *text)
 {
     for (int i = 0; i < c->n; i++)
         if (c->kinds[i] == kind && strcmp(c->lines[i], text) == 0)
@@ -121,6 +121,7 @@ struct mock {
     struct ptable table;
     struct fs_partitions parts;
     struct collect out;
+    struct log log;
     struct fs_output output;
     struct fs_env env;
     char tmp[256]; /* a scratch local directory, removed afterwards */
@@ -169,7 +170,8 @@ static uint8_t *read_shared(const char *rel, size_t *len)
 
 static void env_init(struct mock *m)
 {
-    m->output.line = collect_line;
+    m->log = (struct log){collect_line, &m->out};
+    m->output.log = &m->log;
     m->output.data = collect_data;
     m->output.usage = collect_usage;
     m->output.ctx = &m->out;
@@ -343,7 +345,7 @@ static void ls_lists_files_then_dirs_recursively(void **state)
     struct mock *m = *state;
     RUN_OK(m, "ls", "");
     assert_string_equal(out_text(&m->out), MOCK_LS);
-    assert_true(has_line(&m->out, FS_LINE_LOG, "ls 'vfs:.'"));
+    assert_true(has_line(&m->out, LOG_INFO, "ls 'vfs:.'"));
     RUN_OK(m, "ls", "", "ota");
     assert_string_equal(out_text(&m->out),
                         "blockdev_writer.mpy\nrollback.mpy\nstatus.mpy\nupdate.mpy\n");
@@ -386,7 +388,7 @@ static void ls_errors_name_the_path(void **state)
     assert_int_equal(run(m, "ls", 1, nvs, &err), 0);
     assert_string_equal(out_text(&m->out), "");
     assert_true(m->out.n >= 1);
-    assert_int_equal(m->out.kinds[0], FS_LINE_LOG);
+    assert_int_equal(m->out.kinds[0], LOG_INFO);
 }
 
 static void cat_prints_boot_py(void **state)
@@ -485,8 +487,8 @@ static void mkfs_leaves_boot_py(void **state)
 {
     struct mock *m = *state;
     RUN_OK(m, "mkfs", "", "vfs");
-    assert_true(has_line(&m->out, FS_LINE_ACTION, "Erasing partition 'vfs' from 0x0..."));
-    assert_true(has_line(&m->out, FS_LINE_LOG, "mkfs on partition 'vfs'..."));
+    assert_true(has_line(&m->out, LOG_ACTION, "Erasing partition 'vfs' from 0x0..."));
+    assert_true(has_line(&m->out, LOG_INFO, "mkfs on partition 'vfs'..."));
     RUN_OK(m, "ls", "");
     assert_string_equal(out_text(&m->out), "boot.py\n");
     RUN_OK(m, "cat", "", "boot.py");
@@ -576,11 +578,11 @@ static void grow_to_the_resized_partition(void **state)
     RUN_OK(m, "df", "");
     assert_int_equal(m->out.usage[0].block_count, 512);
     assert_int_equal(m->out.usage[0].partition_blocks, 1024);
-    assert_true(has_line(&m->out, FS_LINE_LOG,
+    assert_true(has_line(&m->out, LOG_INFO,
                          "Warning: the filesystem on 'vfs' has 512 blocks, the partition 1024: "
                          "MicroPython mounts it only when they are equal (use grow)"));
     RUN_OK(m, "grow", "");
-    assert_true(has_line(&m->out, FS_LINE_LOG, "fs: grow 'vfs' from 512 to 1024 blocks"));
+    assert_true(has_line(&m->out, LOG_INFO, "fs: grow 'vfs' from 512 to 1024 blocks"));
     RUN_OK(m, "df", "");
     assert_int_equal(m->out.n_usage, 1);
     assert_int_equal(m->out.usage[0].total_kb, 4096);
@@ -594,7 +596,7 @@ static void grow_to_the_resized_partition(void **state)
     RUN_OK(m, "grow", "", "vfs", "1024");
     m->env.parse_size = test_parse_size; /* BLOCKS in the SIZE syntax: "1K" blocks */
     RUN_OK(m, "grow", "", "vfs", "1K");
-    assert_true(has_line(&m->out, FS_LINE_LOG, "fs: grow 'vfs' from 1024 to 1024 blocks"));
+    assert_true(has_line(&m->out, LOG_INFO, "fs: grow 'vfs' from 1024 to 1024 blocks"));
     const char *const negative[] = {"vfs", "-1"};
     assert_int_equal(run(m, "grow", 2, negative, &err), -1);
     assert_int_equal(err.kind, ERROR_VALUE);
@@ -784,9 +786,9 @@ static void put_directory_then_get(void **state)
     RUN_OK(m, "put", "", src, "rootfs");
     char line[1100];
     snprintf(line, sizeof line, "%s -> rootfs/mock-fs", src);
-    assert_true(has_line(&m->out, FS_LINE_OUT, line));
+    assert_true(has_line(&m->out, LOG_OUTPUT, line));
     snprintf(line, sizeof line, "%s/ota/ -> rootfs/mock-fs/ota/", src);
-    assert_true(has_line(&m->out, FS_LINE_OUT, line));
+    assert_true(has_line(&m->out, LOG_OUTPUT, line));
     /* get copies the directory's contents: rootfs/mock-fs/... locally (seed behaviour) */
     RUN_OK(m, "get", "", "rootfs", "rootfs");
     assert_local_mock_tree("rootfs/mock-fs");
@@ -888,21 +890,21 @@ static void mkfs_version_follows_firmware_and_changes_keep_it(void **state)
     m->env.micropython_version = "v1.21.0";
     RUN_OK(m, "mkfs", "");
     RUN_OK(m, "info", "");
-    assert_true(has_line(&m->out, FS_LINE_OUT, "  Disk Version:      2.0"));
+    assert_true(has_line(&m->out, LOG_OUTPUT, "  Disk Version:      2.0"));
     /* superblock record: version LE32 at data offset 0 (littlefs.md §5.1) */
     RUN_OK(m, "mkdir", "", "lib");
     write_local("m.py", "x=1\n", 4);
     RUN_OK(m, "put", "", "m.py", "lib");
     RUN_OK(m, "info", "");
-    assert_true(has_line(&m->out, FS_LINE_OUT, "  Disk Version:      2.0"));
+    assert_true(has_line(&m->out, LOG_OUTPUT, "  Disk Version:      2.0"));
     m->env.micropython_version = NULL;
     RUN_OK(m, "mkfs", "");
     RUN_OK(m, "info", "");
-    assert_true(has_line(&m->out, FS_LINE_OUT, "  Disk Version:      2.0"));
+    assert_true(has_line(&m->out, LOG_OUTPUT, "  Disk Version:      2.0"));
     m->env.micropython_version = "v1.24.1";
     RUN_OK(m, "mkfs", "");
     RUN_OK(m, "info", "");
-    assert_true(has_line(&m->out, FS_LINE_OUT, "  Disk Version:      2.1"));
+    assert_true(has_line(&m->out, LOG_OUTPUT, "  Disk Version:      2.1"));
 }
 
 static void mkfs_superblock_is_micropythons(void **state)
@@ -1123,7 +1125,8 @@ static void no_vfs_board_uses_computed_region(void **state)
     struct fs_partitions parts;
     fs_partitions_from_table(&t, t.flash_size, &parts);
     struct collect out = {0};
-    struct fs_output o = {collect_line, collect_data, collect_usage, &out};
+    struct log log = {collect_line, &out};
+    struct fs_output o = {&log, collect_data, collect_usage, &out};
     struct fs_env env = {&fi.flash, &parts, "v1.26.0", FS_FLUSH_AT_SYNC, &o, NULL, NULL};
     /* ls with no argument reaches the filesystem at 0x200000 through "vfs" */
     assert_int_equal(fs_run(&env, "ls", 0, NULL, &err), 0);
