@@ -281,11 +281,24 @@ struct fs_env {
     int *changed;
 };
 
-/* Run `--fs cmd args...` (ls cat mkdir rm rename get put mkfs grow df info) with the argument
- * rules of seed-spec §10.2: PART: prefixes split at the last colon and sticky, default vfs;
- * each partition mounted once per run of arguments naming it, and written back before another
- * is mounted. Partitions outside the file or without a filesystem are skipped (with a log line)
- * by ls, cat, get, df and info; for mkdir, rm, rename and put they are errors. */
+/* The --fs commands, one row each, in the order the help lists them. */
+struct fs_command {
+    const char *name;
+    const char *args; /* its arguments as the help shows them: "PATH... [DEST]" */
+    const char *help; /* what it does, in a few words */
+    int mutates;      /* changes a filesystem (a firmware file then needs writing out) */
+    int (*run)(const struct fs_env *env, int argc, const char *const argv[], struct error *err);
+};
+extern const struct fs_command fs_commands[];
+extern const int fs_command_count;
+/* The command of that name, or NULL. */
+const struct fs_command *fs_command_find(const char *name);
+
+/* Run `--fs cmd args...` with the argument rules of seed-spec §10.2: PART: prefixes split at
+ * the last colon and sticky, default vfs; each partition mounted once per run of arguments
+ * naming it, and written back before another is mounted. Partitions outside the file or
+ * without a filesystem are skipped (with a log line) by ls, cat, get, df and info; for mkdir,
+ * rm, rename and put they are errors. An unknown command is "Unknown --fs command '<cmd>'". */
 int fs_run(const struct fs_env *env, const char *cmd, int argc, const char *const argv[],
            struct error *err);
 

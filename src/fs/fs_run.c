@@ -276,30 +276,71 @@ static int run_usage(const struct fs_env *env, int info, int argc, const char *c
     return result;
 }
 
+static int run_ls(const struct fs_env *env, int argc, const char *const argv[],
+                  struct error *err)
+{
+    return run_paths(env, CMD_LS, argc, argv, err);
+}
+
+static int run_cat(const struct fs_env *env, int argc, const char *const argv[],
+                   struct error *err)
+{
+    return run_paths(env, CMD_CAT, argc, argv, err);
+}
+
+static int run_mkdir(const struct fs_env *env, int argc, const char *const argv[],
+                     struct error *err)
+{
+    return run_paths(env, CMD_MKDIR, argc, argv, err);
+}
+
+static int run_rm(const struct fs_env *env, int argc, const char *const argv[],
+                  struct error *err)
+{
+    return run_paths(env, CMD_RM, argc, argv, err);
+}
+
+static int run_df(const struct fs_env *env, int argc, const char *const argv[],
+                  struct error *err)
+{
+    return run_usage(env, 0, argc, argv, err);
+}
+
+static int run_info(const struct fs_env *env, int argc, const char *const argv[],
+                    struct error *err)
+{
+    return run_usage(env, 1, argc, argv, err);
+}
+
+const struct fs_command fs_commands[] = {
+    {"ls", "[PATH...]", "list files and directories, recursively", 0, run_ls},
+    {"get", "PATH... [DEST]", "copy files or directories to the local DEST (or .)", 0, run_get},
+    {"put", "FILE... [DEST]", "copy local files or directories into DEST (or /)", 1, run_put},
+    {"mkdir", "PATH...", "make directories, and their parents", 1, run_mkdir},
+    {"rm", "PATH...", "remove files or whole directory trees", 1, run_rm},
+    {"rename", "OLD NEW", "rename a file or directory", 1, run_rename},
+    {"cat", "PATH...", "print the contents of files", 0, run_cat},
+    {"info", "[PART...]", "show the parameters of each filesystem", 0, run_info},
+    {"mkfs", "[PART...]", "erase the partition (vfs) and make a new filesystem", 1, run_mkfs},
+    {"df", "[PART...]", "show the used and free space of each filesystem", 0, run_df},
+    {"grow", "[PART [BLOCKS]]", "grow the filesystem to BLOCKS or its whole partition", 1,
+     run_grow},
+};
+const int fs_command_count = (int)(sizeof fs_commands / sizeof fs_commands[0]);
+
+const struct fs_command *fs_command_find(const char *name)
+{
+    for (int i = 0; i < fs_command_count; i++)
+        if (strcmp(fs_commands[i].name, name) == 0)
+            return &fs_commands[i];
+    return NULL;
+}
+
 int fs_run(const struct fs_env *env, const char *cmd, int argc, const char *const argv[],
            struct error *err)
 {
-    if (strcmp(cmd, "ls") == 0)
-        return run_paths(env, CMD_LS, argc, argv, err);
-    if (strcmp(cmd, "cat") == 0)
-        return run_paths(env, CMD_CAT, argc, argv, err);
-    if (strcmp(cmd, "mkdir") == 0)
-        return run_paths(env, CMD_MKDIR, argc, argv, err);
-    if (strcmp(cmd, "rm") == 0)
-        return run_paths(env, CMD_RM, argc, argv, err);
-    if (strcmp(cmd, "rename") == 0)
-        return run_rename(env, argc, argv, err);
-    if (strcmp(cmd, "get") == 0)
-        return run_get(env, argc, argv, err);
-    if (strcmp(cmd, "put") == 0)
-        return run_put(env, argc, argv, err);
-    if (strcmp(cmd, "mkfs") == 0)
-        return run_mkfs(env, argc, argv, err);
-    if (strcmp(cmd, "grow") == 0)
-        return run_grow(env, argc, argv, err);
-    if (strcmp(cmd, "df") == 0)
-        return run_usage(env, 0, argc, argv, err);
-    if (strcmp(cmd, "info") == 0)
-        return run_usage(env, 1, argc, argv, err);
-    return error_setk(err, ERROR_VALUE, "Unknown --fs command '%s'", cmd);
+    const struct fs_command *c = fs_command_find(cmd);
+    if (!c)
+        return error_setk(err, ERROR_VALUE, "Unknown --fs command '%s'", cmd);
+    return c->run(env, argc, argv, err);
 }

@@ -38,11 +38,11 @@ static void sink_usage(void *ctx, const struct fs_usage *u)
 
 int fs_commands_modify(const struct tool_options *opt)
 {
-    static const char *const mutating[] = {"put", "mkdir", "rm", "rename", "mkfs", "grow"};
-    for (int i = 0; i < opt->fs_count; i++)
-        for (size_t k = 0; k < sizeof mutating / sizeof mutating[0]; k++)
-            if (strcmp(opt->fs[i].words[0], mutating[k]) == 0)
-                return 1;
+    for (int i = 0; i < opt->fs_count; i++) {
+        const struct fs_command *c = fs_command_find(opt->fs[i].words[0]);
+        if (c && c->mutates)
+            return 1;
+    }
     return 0;
 }
 
