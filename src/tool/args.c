@@ -10,6 +10,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "fs/fs.h"
+
 #define PROG "mp-image-tool-esp32"
 #define F(field) offsetof(struct tool_options, field)
 
@@ -80,8 +82,8 @@ const struct args_option args_options[] = {
     {0, "--trim", NULL, ARGS_FLAG, ARGS_NONE, F(trim), 1, 0,
      "with --read: drop trailing 0xff bytes, keeping a multiple of 16 bytes"},
     {0, "--fs", "CMD", ARGS_WORDS, ARGS_NONE, F(fs), 0, 0,
-     "run a littlefs command (ls, get, put, mkdir, rm, rename, cat, info, mkfs, df or "
-     "grow) with its arguments; may be given several times"},
+     "run a littlefs command (listed below) with its arguments; may be given several "
+     "times"},
     /* Additions: kept out of the usage line so that it stays the Python tool's. */
     {0, "--version", NULL, ARGS_VERSION, ARGS_NONE, 0, 0, 1,
      "print the version of this program and exit"},
@@ -96,7 +98,7 @@ static const char description[] =
     "Tool for manipulating MicroPython esp32 firmware files and flash storage on\n"
     "esp32 devices.";
 
-static const char epilog[] =
+static const char epilog_head[] =
     "SIZE is a decimal or hexadecimal (0x...) number of bytes, optionally followed by\n"
     "M (MiB), K (KiB) or B (4096-byte blocks): 8M, 0x1f0B, 1.5M.\n"
     "\n"
@@ -108,11 +110,29 @@ static const char epilog[] =
     "firmware name first, or end the --fs words with '--':\n"
     "  mp-image-tool-esp32 u0 --fs ls /lib --fs get boot.py\n"
     "  mp-image-tool-esp32 --fs mkdir /data -- u0\n"
-    "--fs commands: ls, get, put, mkdir, rm, rename, cat, info, mkfs, df, grow.\n"
+    "--fs commands (PART: before a PATH names the partition; vfs by default):\n";
+
+static const char epilog_tail[] =
     "\n"
     "--erase-fs and --ota-update work on devices only. --flash writes the firmware,\n"
     "with any changes made by the other options, to a device:\n"
     "  mp-image-tool-esp32 firmware.bin -f 8M --resize vfs=0 --flash u0";
+
+/* The --fs commands from their table: "  NAME ARGS  help", the help column aligned. */
+static void fs_command_lines(struct strbuf *out)
+{
+    int width = 0;
+    for (int i = 0; i < fs_command_count; i++) {
+        int w = (int)(strlen(fs_commands[i].name) + 1 + strlen(fs_commands[i].args));
+        if (w > width)
+            width = w;
+    }
+    for (int i = 0; i < fs_command_count; i++) {
+        const struct fs_command *c = &fs_commands[i];
+        int w = (int)(strlen(c->name) + 1 + strlen(c->args));
+        strbuf_printf(out, "  %s %s%*s  %s\n", c->name, c->args, width - w, "", c->help);
+    }
+}
 
 /* ---- small text helpers ---- */
 
@@ -493,7 +513,9 @@ void args_help(int columns, struct strbuf *out)
         help_item(sb.text, args_options[i].help, help_position, width, out);
     }
     strbuf_free(&sb);
-    strbuf_printf(out, "\n%s\n", epilog);
+    strbuf_printf(out, "\n%s", epilog_head);
+    fs_command_lines(out);
+    strbuf_printf(out, "%s\n", epilog_tail);
 }
 
 int args_terminal_columns(void)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "fs/fs.h"
 #include "tool/args.h"
 
 /* §1.1, as the Python tool prints it on an 80-column terminal (or when not on a terminal). */
@@ -170,6 +171,20 @@ static void help_text(void **state)
     assert_non_null(strstr(h, "0x1f0B"));
     assert_non_null(strstr(h, "--flash u0"));
     assert_non_null(strstr(h, "'--'"));
+    /* every --fs command with its arguments and what it does, one line each */
+    for (int i = 0; i < fs_command_count; i++) {
+        char line[160];
+        snprintf(line, sizeof line, "\n  %s %s ", fs_commands[i].name, fs_commands[i].args);
+        const char *at = strstr(h, line);
+        assert_non_null(at);
+        const char *nl = strchr(at + 1, '\n');
+        assert_non_null(nl);
+        assert_true(nl - strlen(fs_commands[i].help) > at);
+        assert_memory_equal(nl - strlen(fs_commands[i].help), fs_commands[i].help,
+                            strlen(fs_commands[i].help));
+    }
+    assert_non_null(strstr(h, "\n  grow [PART [BLOCKS]]  grow the filesystem to BLOCKS or its "
+                              "whole partition\n"));
     /* no line is wider than the terminal */
     for (const char *line = h; *line;) {
         const char *nl = strchr(line, '\n');
