@@ -257,6 +257,8 @@ static const struct {
 } subtype_names[] = {
     {"factory", PART_TYPE_APP, PART_SUBTYPE_FACTORY},
     {"test", PART_TYPE_APP, PART_SUBTYPE_TEST},
+    {"tee_0", PART_TYPE_APP, 0x30},
+    {"tee_1", PART_TYPE_APP, 0x31},
     {"ota", PART_TYPE_DATA, PART_SUBTYPE_DATA_OTA},
     {"phy", PART_TYPE_DATA, PART_SUBTYPE_DATA_PHY},
     {"nvs", PART_TYPE_DATA, PART_SUBTYPE_DATA_NVS},
@@ -268,6 +270,7 @@ static const struct {
     {"fat", PART_TYPE_DATA, PART_SUBTYPE_DATA_FAT},
     {"spiffs", PART_TYPE_DATA, PART_SUBTYPE_DATA_SPIFFS},
     {"littlefs", PART_TYPE_DATA, PART_SUBTYPE_DATA_LITTLEFS},
+    {"tee_ota", PART_TYPE_DATA, 0x90},
 };
 #define SUBTYPE_NAME_COUNT (sizeof subtype_names / sizeof subtype_names[0])
 

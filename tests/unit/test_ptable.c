@@ -381,6 +381,8 @@ static void type_and_subtype_names(void **state)
         {1, 6, "undefined"},  {1, 0x80, "esphttpd"}, {1, 0x81, "fat"},
         {1, 0x82, "spiffs"},  {1, 0x83, "littlefs"}, {1, 0x8F, "143"},
         {1, 0x10, "16"},      {2, 0, "0"},          {0x40, 0x81, "129"},
+        {0, 0x30, "tee_0"},   {0, 0x31, "tee_1"},   {0, 0x32, "50"},
+        {1, 0x90, "tee_ota"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ptable_subtype_name(cases[i].type, cases[i].subtype, s, sizeof s);
