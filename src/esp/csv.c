@@ -11,49 +11,6 @@
 #define MAX_FIELDS 6
 #define FIRST_OFFSET PTABLE_FIRST_OFFSET /* table offset 0x8000 + its 0x1000 sector */
 
-enum { TYPE_BOOTLOADER = 0x02, TYPE_PARTITION_TABLE = 0x03 };
-
-/* Type keywords and the subtype keywords per type (esp-image-formats §7.4). */
-static const struct {
-    const char *name;
-    uint8_t value;
-} type_names[] = {
-    {"app", PART_TYPE_APP},
-    {"data", PART_TYPE_DATA},
-    {"bootloader", TYPE_BOOTLOADER},
-    {"partition_table", TYPE_PARTITION_TABLE},
-};
-
-static const struct {
-    uint8_t type;
-    const char *name;
-    uint8_t value;
-} subtype_names[] = {
-    {PART_TYPE_APP, "factory", 0x00},
-    {PART_TYPE_APP, "test", 0x20},
-    {PART_TYPE_APP, "tee_0", 0x30},
-    {PART_TYPE_APP, "tee_1", 0x31},
-    {PART_TYPE_DATA, "ota", 0x00},
-    {PART_TYPE_DATA, "phy", 0x01},
-    {PART_TYPE_DATA, "nvs", 0x02},
-    {PART_TYPE_DATA, "coredump", 0x03},
-    {PART_TYPE_DATA, "nvs_keys", 0x04},
-    {PART_TYPE_DATA, "efuse", 0x05},
-    {PART_TYPE_DATA, "undefined", 0x06},
-    {PART_TYPE_DATA, "esphttpd", 0x80},
-    {PART_TYPE_DATA, "fat", 0x81},
-    {PART_TYPE_DATA, "spiffs", 0x82},
-    {PART_TYPE_DATA, "littlefs", 0x83},
-    {PART_TYPE_DATA, "tee_ota", 0x90},
-    {TYPE_BOOTLOADER, "primary", 0x00},
-    {TYPE_BOOTLOADER, "ota", 0x01},
-    {TYPE_BOOTLOADER, "recovery", 0x02},
-    {TYPE_PARTITION_TABLE, "primary", 0x00},
-    {TYPE_PARTITION_TABLE, "ota", 0x01},
-};
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ---- numbers ---- */
 
 /* Plain integer: decimal or 0x/0o/0b prefixed (Python's int(x, 0) without underscores). */
@@ -131,11 +88,8 @@ static int fail(const struct ctx *c, const char *fmt, ...)
 
 static int parse_type(const char *s, uint8_t *type)
 {
-    for (size_t i = 0; i < COUNT(type_names); i++)
-        if (strcasecmp(s, type_names[i].name) == 0) {
-            *type = type_names[i].value;
-            return 0;
-        }
+    if (ptable_type_lookup(s, type) == 0)
+        return 0;
     uint64_t v;
     if (parse_plain(s, &v) == 0 && v <= 254) {
         *type = (uint8_t)v;
@@ -146,19 +100,10 @@ static int parse_type(const char *s, uint8_t *type)
 
 static int parse_subtype_for(uint8_t type, const char *s, uint8_t *subtype)
 {
-    if (type == PART_TYPE_APP && strncasecmp(s, "ota_", 4) == 0) {
-        uint8_t t = PART_TYPE_APP, st;
-        if (ptable_subtype_parse(s, &t, &st) == 0 && t == PART_TYPE_APP) {
-            *subtype = st;
-            return 0;
-        }
+    if (ptable_subtype_lookup(type, s, subtype) == 0)
+        return 0;
+    if (type == PART_TYPE_APP && strncasecmp(s, "ota_", 4) == 0)
         return -1;
-    }
-    for (size_t i = 0; i < COUNT(subtype_names); i++)
-        if (subtype_names[i].type == type && strcasecmp(s, subtype_names[i].name) == 0) {
-            *subtype = subtype_names[i].value;
-            return 0;
-        }
     uint64_t v;
     if (parse_plain(s, &v) == 0 && v <= 254) {
         *subtype = (uint8_t)v;
@@ -291,7 +236,7 @@ static int parse_line(struct state *st, char *line, const struct ctx *c)
         if (!*sub_s) {
             if (type == PART_TYPE_APP)
                 return fail(c, "missing subtype for an app partition");
-            subtype = 0x06; /* ESP-IDF: empty means "undefined" */
+            subtype = PART_SUBTYPE_DATA_UNDEFINED; /* ESP-IDF: empty means "undefined" */
         } else if (parse_subtype_for(type, sub_s, &subtype) < 0) {
             char tn[16];
             ptable_type_name(type, tn, sizeof tn);
@@ -441,26 +386,17 @@ int csv_parse(const char *text, size_t len, const char *source, uint32_t flash_s
 
 static void type_keyword(uint8_t type, char *out, size_t size)
 {
-    for (size_t i = 0; i < COUNT(type_names); i++)
-        if (type_names[i].value == type) {
-            snprintf(out, size, "%s", type_names[i].name);
-            return;
-        }
-    snprintf(out, size, "0x%02x", type);
+    const char *k = ptable_type_keyword(type);
+    if (k)
+        snprintf(out, size, "%s", k);
+    else
+        snprintf(out, size, "0x%02x", type);
 }
 
 static void subtype_keyword(uint8_t type, uint8_t subtype, char *out, size_t size)
 {
-    if (type == PART_TYPE_APP && subtype >= PART_SUBTYPE_OTA_0 && subtype < PART_SUBTYPE_OTA_0 + 16) {
-        snprintf(out, size, "ota_%u", subtype - PART_SUBTYPE_OTA_0);
-        return;
-    }
-    for (size_t i = 0; i < COUNT(subtype_names); i++)
-        if (subtype_names[i].type == type && subtype_names[i].value == subtype) {
-            snprintf(out, size, "%s", subtype_names[i].name);
-            return;
-        }
-    snprintf(out, size, "0x%02x", subtype);
+    if (!ptable_subtype_keyword(type, subtype, out, size))
+        snprintf(out, size, "0x%02x", subtype);
 }
 
 static void size_text(uint32_t size, char *out, size_t n)

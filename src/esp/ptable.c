@@ -240,52 +240,113 @@ int ptable_check(const struct ptable *table, char *warnings, size_t warnings_siz
     return 0;
 }
 
+/* Every ESP-IDF keyword (esp-image-formats §7.4), types and then subtypes per type. */
+static const struct {
+    uint8_t type;
+    const char *name;
+} type_keywords[] = {
+    {PART_TYPE_APP, "app"},
+    {PART_TYPE_DATA, "data"},
+    {PART_TYPE_BOOTLOADER, "bootloader"},
+    {PART_TYPE_PARTITION_TABLE, "partition_table"},
+};
+
+static const struct {
+    uint8_t type, subtype;
+    const char *name;
+} subtype_keywords[] = {
+    {PART_TYPE_APP, PART_SUBTYPE_FACTORY, "factory"},
+    {PART_TYPE_APP, PART_SUBTYPE_TEST, "test"},
+    {PART_TYPE_APP, 0x30, "tee_0"},
+    {PART_TYPE_APP, 0x31, "tee_1"},
+    {PART_TYPE_DATA, PART_SUBTYPE_DATA_OTA, "ota"},
+    {PART_TYPE_DATA, PART_SUBTYPE_DATA_PHY, "phy"},
+    {PART_TYPE_DATA, PART_SUBTYPE_DATA_NVS, "nvs"},
+    {PART_TYPE_DATA, PART_SUBTYPE_DATA_COREDUMP, "coredump"},
+    {PART_TYPE_DATA, PART_SUBTYPE_DATA_NVS_KEYS, "nvs_keys"},
+    {PART_TYPE_DATA, PART_SUBTYPE_DATA_EFUSE, "efuse"},
+    {PART_TYPE_DATA, PART_SUBTYPE_DATA_UNDEFINED, "undefined"},
+    {PART_TYPE_DATA, 0x80, "esphttpd"},
+    {PART_TYPE_DATA, PART_SUBTYPE_DATA_FAT, "fat"},
+    {PART_TYPE_DATA, PART_SUBTYPE_DATA_SPIFFS, "spiffs"},
+    {PART_TYPE_DATA, PART_SUBTYPE_DATA_LITTLEFS, "littlefs"},
+    {PART_TYPE_DATA, 0x90, "tee_ota"},
+    {PART_TYPE_BOOTLOADER, 0x00, "primary"},
+    {PART_TYPE_BOOTLOADER, 0x01, "ota"},
+    {PART_TYPE_BOOTLOADER, 0x02, "recovery"},
+    {PART_TYPE_PARTITION_TABLE, 0x00, "primary"},
+    {PART_TYPE_PARTITION_TABLE, 0x01, "ota"},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *ptable_type_keyword(uint8_t type)
+{
+    for (size_t i = 0; i < COUNT(type_keywords); i++)
+        if (type_keywords[i].type == type)
+            return type_keywords[i].name;
+    return NULL;
+}
+
+int ptable_type_lookup(const char *name, uint8_t *type)
+{
+    for (size_t i = 0; i < COUNT(type_keywords); i++)
+        if (strcasecmp(type_keywords[i].name, name) == 0) {
+            *type = type_keywords[i].type;
+            return 0;
+        }
+    return -1;
+}
+
+int ptable_subtype_keyword(uint8_t type, uint8_t subtype, char *out, size_t size)
+{
+    if (type == PART_TYPE_APP && subtype >= PART_SUBTYPE_OTA_0 &&
+        subtype < PART_SUBTYPE_OTA_0 + 16) {
+        snprintf(out, size, "ota_%u", subtype - PART_SUBTYPE_OTA_0);
+        return 1;
+    }
+    for (size_t i = 0; i < COUNT(subtype_keywords); i++)
+        if (subtype_keywords[i].type == type && subtype_keywords[i].subtype == subtype) {
+            snprintf(out, size, "%s", subtype_keywords[i].name);
+            return 1;
+        }
+    return 0;
+}
+
+int ptable_subtype_lookup(uint8_t type, const char *name, uint8_t *subtype)
+{
+    if (type == PART_TYPE_APP && strncasecmp(name, "ota_", 4) == 0) {
+        const char *d = name + 4;
+        unsigned v = 0;
+        size_t n = 0;
+        while (d[n] >= '0' && d[n] <= '9' && n < 3)
+            v = v * 10 + (unsigned)(d[n++] - '0');
+        if (n == 0 || d[n] != '\0' || v >= 16 || (n > 1 && d[0] == '0'))
+            return -1;
+        *subtype = (uint8_t)(PART_SUBTYPE_OTA_0 + v);
+        return 0;
+    }
+    for (size_t i = 0; i < COUNT(subtype_keywords); i++)
+        if (subtype_keywords[i].type == type && strcasecmp(subtype_keywords[i].name, name) == 0) {
+            *subtype = subtype_keywords[i].subtype;
+            return 0;
+        }
+    return -1;
+}
+
 void ptable_type_name(uint8_t type, char *out, size_t size)
 {
-    if (type == PART_TYPE_APP)
-        snprintf(out, size, "app");
-    else if (type == PART_TYPE_DATA)
-        snprintf(out, size, "data");
+    if (type == PART_TYPE_APP || type == PART_TYPE_DATA)
+        snprintf(out, size, "%s", ptable_type_keyword(type));
     else
         snprintf(out, size, "%u", type);
 }
 
-/* ESP-IDF subtype names (esp-image-formats §7.4). */
-static const struct {
-    const char *name;
-    uint8_t type, subtype;
-} subtype_names[] = {
-    {"factory", PART_TYPE_APP, PART_SUBTYPE_FACTORY},
-    {"test", PART_TYPE_APP, PART_SUBTYPE_TEST},
-    {"tee_0", PART_TYPE_APP, 0x30},
-    {"tee_1", PART_TYPE_APP, 0x31},
-    {"ota", PART_TYPE_DATA, PART_SUBTYPE_DATA_OTA},
-    {"phy", PART_TYPE_DATA, PART_SUBTYPE_DATA_PHY},
-    {"nvs", PART_TYPE_DATA, PART_SUBTYPE_DATA_NVS},
-    {"coredump", PART_TYPE_DATA, PART_SUBTYPE_DATA_COREDUMP},
-    {"nvs_keys", PART_TYPE_DATA, PART_SUBTYPE_DATA_NVS_KEYS},
-    {"efuse", PART_TYPE_DATA, PART_SUBTYPE_DATA_EFUSE},
-    {"undefined", PART_TYPE_DATA, PART_SUBTYPE_DATA_UNDEFINED},
-    {"esphttpd", PART_TYPE_DATA, 0x80},
-    {"fat", PART_TYPE_DATA, PART_SUBTYPE_DATA_FAT},
-    {"spiffs", PART_TYPE_DATA, PART_SUBTYPE_DATA_SPIFFS},
-    {"littlefs", PART_TYPE_DATA, PART_SUBTYPE_DATA_LITTLEFS},
-    {"tee_ota", PART_TYPE_DATA, 0x90},
-};
-#define SUBTYPE_NAME_COUNT (sizeof subtype_names / sizeof subtype_names[0])
-
 void ptable_subtype_name(uint8_t type, uint8_t subtype, char *out, size_t size)
 {
-    if (type == PART_TYPE_APP && subtype >= PART_SUBTYPE_OTA_0 && subtype < PART_SUBTYPE_OTA_0 + 16) {
-        snprintf(out, size, "ota_%u", subtype - PART_SUBTYPE_OTA_0);
-        return;
-    }
-    for (size_t i = 0; i < SUBTYPE_NAME_COUNT; i++)
-        if (subtype_names[i].type == type && subtype_names[i].subtype == subtype) {
-            snprintf(out, size, "%s", subtype_names[i].name);
-            return;
-        }
-    snprintf(out, size, "%u", subtype);
+    if ((type != PART_TYPE_APP && type != PART_TYPE_DATA) ||
+        !ptable_subtype_keyword(type, subtype, out, size))
+        snprintf(out, size, "%u", subtype);
 }
 
 /* A number 0..255 in decimal or 0x hex, the whole string. */
@@ -311,23 +372,10 @@ int ptable_subtype_parse(const char *name, uint8_t *type, uint8_t *subtype)
 {
     if (!name)
         return -1;
-    if (strncasecmp(name, "ota_", 4) == 0 && name[4] >= '0' && name[4] <= '9') {
-        const char *d = name + 4;
-        unsigned v = 0;
-        size_t n = 0;
-        while (d[n] >= '0' && d[n] <= '9' && n < 3)
-            v = v * 10 + (unsigned)(d[n++] - '0');
-        if (d[n] == '\0' && v < 16 && !(n > 1 && d[0] == '0')) {
-            *type = PART_TYPE_APP;
-            *subtype = (uint8_t)(PART_SUBTYPE_OTA_0 + v);
-            return 0;
-        }
-        return -1;
-    }
-    for (size_t i = 0; i < SUBTYPE_NAME_COUNT; i++)
-        if (strcasecmp(subtype_names[i].name, name) == 0) {
-            *type = subtype_names[i].type;
-            *subtype = subtype_names[i].subtype;
+    static const uint8_t types[] = {PART_TYPE_APP, PART_TYPE_DATA};
+    for (size_t i = 0; i < COUNT(types); i++)
+        if (ptable_subtype_lookup(types[i], name, subtype) == 0) {
+            *type = types[i];
             return 0;
         }
     /* A number keeps the caller's *type: a numeric subtype means nothing without one. */

@@ -17,7 +17,12 @@
 #define PTABLE_APP_ALIGN 0x10000u
 #define PTABLE_LABEL_MAX 16
 
-enum part_type { PART_TYPE_APP = 0x00, PART_TYPE_DATA = 0x01 };
+enum part_type {
+    PART_TYPE_APP = 0x00,
+    PART_TYPE_DATA = 0x01,
+    PART_TYPE_BOOTLOADER = 0x02,      /* ESP-IDF 5.3+ tables may list the bootloader */
+    PART_TYPE_PARTITION_TABLE = 0x03, /* ... and the table itself */
+};
 
 enum part_subtype {
     PART_SUBTYPE_FACTORY = 0x00,
@@ -71,12 +76,26 @@ int ptable_first_app(const struct ptable *table);
 int ptable_check(const struct ptable *table, char *warnings, size_t warnings_size,
                  struct error *err);
 
-/* Names: "app"/"data" or the decimal number; subtype names per type ("factory", "ota_3",
- * "nvs", "fat", "littlefs", ...) or the decimal number. */
+/* Keywords of ESP-IDF partition tables (esp-image-formats §7.4), one table for every user:
+ * types app, data, bootloader and partition_table; subtypes per type, ota_0..ota_15 for apps.
+ * The ESP-IDF keyword of a type, or NULL. */
+const char *ptable_type_keyword(uint8_t type);
+/* The type named by a keyword (case-insensitive): 0, or -1 for none. */
+int ptable_type_lookup(const char *name, uint8_t *type);
+/* The ESP-IDF keyword of a subtype of `type` ("factory", "ota_3", "nvs", "primary") into out:
+ * 1, or 0 (out untouched) when it has none. */
+int ptable_subtype_keyword(uint8_t type, uint8_t subtype, char *out, size_t size);
+/* The subtype of `type` a keyword names (case-insensitive; ota_N for apps, N < 16 in decimal
+ * without leading zeros): 0, or -1 for none. */
+int ptable_subtype_lookup(uint8_t type, const char *name, uint8_t *subtype);
+
+/* Names as the table prints them: "app"/"data" or the decimal number; subtypes of app and
+ * data by keyword, anything else as the decimal number. */
 void ptable_type_name(uint8_t type, char *out, size_t size);
 void ptable_subtype_name(uint8_t type, uint8_t subtype, char *out, size_t size);
-/* Look a subtype name up (case-insensitive): every ESP-IDF name of app and data subtypes, or a
- * number (decimal or 0x hex, with an explicit type). Sets *type and *subtype. -1 if unknown. */
+/* A subtype as table specs give it: a keyword of an app or data subtype (case-insensitive),
+ * which sets *type and *subtype, or a number (decimal or 0x hex) with *type left as the
+ * caller set it. -1 if neither. */
 int ptable_subtype_parse(const char *name, uint8_t *type, uint8_t *subtype);
 
 #endif

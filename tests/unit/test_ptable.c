@@ -418,6 +418,34 @@ static void subtype_parse_inputs(void **state)
     assert_int_equal(ptable_subtype_parse(NULL, &type, &subtype), -1);
 }
 
+static void esp_idf_keywords_of_every_type(void **state)
+{
+    (void)state;
+    uint8_t type = 0xEE, subtype = 0xEE;
+    char s[16];
+    assert_int_equal(ptable_type_lookup("Partition_Table", &type), 0);
+    assert_int_equal(type, PART_TYPE_PARTITION_TABLE);
+    assert_string_equal(ptable_type_keyword(PART_TYPE_BOOTLOADER), "bootloader");
+    assert_null(ptable_type_keyword(0x40));
+    assert_int_equal(ptable_type_lookup("fat", &type), -1);
+    /* the same keyword means a different subtype per type */
+    assert_int_equal(ptable_subtype_lookup(PART_TYPE_BOOTLOADER, "ota", &subtype), 0);
+    assert_int_equal(subtype, 1);
+    assert_int_equal(ptable_subtype_lookup(PART_TYPE_DATA, "OTA", &subtype), 0);
+    assert_int_equal(subtype, 0);
+    assert_int_equal(ptable_subtype_lookup(PART_TYPE_DATA, "ota_1", &subtype), -1);
+    assert_int_equal(ptable_subtype_lookup(PART_TYPE_APP, "ota_15", &subtype), 0);
+    assert_int_equal(subtype, 0x1F);
+    assert_int_equal(ptable_subtype_lookup(PART_TYPE_APP, "primary", &subtype), -1);
+    assert_int_equal(ptable_subtype_keyword(PART_TYPE_BOOTLOADER, 2, s, sizeof s), 1);
+    assert_string_equal(s, "recovery");
+    assert_int_equal(ptable_subtype_keyword(PART_TYPE_BOOTLOADER, 3, s, sizeof s), 0);
+    /* the table prints only app and data subtypes by name, and specs take only those */
+    ptable_subtype_name(PART_TYPE_BOOTLOADER, 2, s, sizeof s);
+    assert_string_equal(s, "2");
+    assert_int_equal(ptable_subtype_parse("recovery", &type, &subtype), -1);
+}
+
 /* ---- random damage ---- */
 
 static uint32_t rng(uint32_t *s)
@@ -535,6 +563,7 @@ int main(void)
         cmocka_unit_test(check_sorts_a_view_only),
         cmocka_unit_test(type_and_subtype_names),
         cmocka_unit_test(subtype_parse_inputs),
+        cmocka_unit_test(esp_idf_keywords_of_every_type),
         cmocka_unit_test(random_mutations_parse_cleanly_and_round_trip),
         cmocka_unit_test(real_tables_reencode_byte_identical),
     };
