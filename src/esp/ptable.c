@@ -3,6 +3,7 @@
 #include "esp/ptable.h"
 #include "util/digest.h"
 #include "util/bytes.h"
+#include "util/check.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,8 +14,21 @@
 #include <string.h>
 #include <strings.h>
 
-static const uint8_t ENTRY_MAGIC[2] = {0xAA, 0x50};
+/* Where each field of an entry lies (esp-image-formats §7.1). */
+enum {
+    ENTRY_AT_MAGIC = 0,
+    ENTRY_AT_TYPE = 2,
+    ENTRY_AT_SUBTYPE = 3,
+    ENTRY_AT_OFFSET = 4,
+    ENTRY_AT_SIZE = 8,
+    ENTRY_AT_LABEL = 12,
+    ENTRY_AT_FLAGS = 28,
+};
+_Static_assert(ENTRY_AT_FLAGS + 4 == PTABLE_ENTRY_SIZE, "entry layout");
+
+/* The MD5 row: EB EB, 14 x FF, then the MD5 of the entry bytes (§7.3). */
 static const uint8_t MD5_MAGIC[2] = {0xEB, 0xEB};
+#define MD5_AT_DIGEST 16
 
 static void hex(const uint8_t *b, size_t n, char *out)
 {
@@ -40,23 +54,47 @@ static int row_is_erased(const uint8_t *row)
     return 1;
 }
 
+int ptable_entry_is_entry(const uint8_t row[PTABLE_ENTRY_SIZE])
+{
+    return row[ENTRY_AT_MAGIC] == PTABLE_ENTRY_MAGIC0 &&
+           row[ENTRY_AT_MAGIC + 1] == PTABLE_ENTRY_MAGIC1;
+}
+
+void ptable_entry_decode(const uint8_t row[PTABLE_ENTRY_SIZE], struct partition *p)
+{
+    memset(p, 0, sizeof *p);
+    p->type = row[ENTRY_AT_TYPE];
+    p->subtype = row[ENTRY_AT_SUBTYPE];
+    p->offset = get_le32(row + ENTRY_AT_OFFSET);
+    p->size = get_le32(row + ENTRY_AT_SIZE);
+    memcpy(p->name, row + ENTRY_AT_LABEL, PTABLE_LABEL_MAX);
+    p->name[PTABLE_LABEL_MAX] = '\0';
+    p->flags = get_le32(row + ENTRY_AT_FLAGS);
+}
+
+void ptable_entry_encode(const struct partition *p, uint8_t row[PTABLE_ENTRY_SIZE])
+{
+    size_t name_len = strnlen(p->name, sizeof p->name);
+    MP_ASSERT(name_len <= PTABLE_LABEL_MAX && p->size >= 0 && p->size <= (int64_t)UINT32_MAX);
+    row[ENTRY_AT_MAGIC] = PTABLE_ENTRY_MAGIC0;
+    row[ENTRY_AT_MAGIC + 1] = PTABLE_ENTRY_MAGIC1;
+    row[ENTRY_AT_TYPE] = p->type;
+    row[ENTRY_AT_SUBTYPE] = p->subtype;
+    put_le32(row + ENTRY_AT_OFFSET, p->offset);
+    put_le32(row + ENTRY_AT_SIZE, (uint32_t)p->size);
+    memset(row + ENTRY_AT_LABEL, 0, PTABLE_LABEL_MAX);
+    memcpy(row + ENTRY_AT_LABEL, p->name, name_len);
+    put_le32(row + ENTRY_AT_FLAGS, p->flags);
+}
+
 int ptable_parse(const uint8_t *data, size_t len, struct ptable *table, struct error *err)
 {
     table->count = 0;
     size_t n = 0;
     /* Entries while the magic is AA 50 (§5.2); at most 95 fit before the MD5 row. */
     while (table->count < PTABLE_MAX_ENTRIES && n + PTABLE_ENTRY_SIZE <= len &&
-           memcmp(data + n, ENTRY_MAGIC, 2) == 0) {
-        const uint8_t *e = data + n;
-        struct partition *p = &table->parts[table->count++];
-        memset(p, 0, sizeof *p);
-        p->type = e[2];
-        p->subtype = e[3];
-        p->offset = get_le32(e + 4);
-        p->size = get_le32(e + 8);
-        memcpy(p->name, e + 12, PTABLE_LABEL_MAX);
-        p->name[PTABLE_LABEL_MAX] = '\0';
-        p->flags = get_le32(e + 28);
+           ptable_entry_is_entry(data + n)) {
+        ptable_entry_decode(data + n, &table->parts[table->count++]);
         n += PTABLE_ENTRY_SIZE;
     }
     if (table->count == 0)
@@ -64,7 +102,7 @@ int ptable_parse(const uint8_t *data, size_t len, struct ptable *table, struct e
     if (n + PTABLE_ENTRY_SIZE <= len && memcmp(data + n, MD5_MAGIC, 2) == 0) {
         uint8_t sum[16];
         md5(data, n, sum);
-        const uint8_t *stored = data + n + PTABLE_ENTRY_SIZE - 16;
+        const uint8_t *stored = data + n + MD5_AT_DIGEST;
         if (memcmp(sum, stored, 16) != 0) {
             char want[33], got[33];
             hex(stored, 16, want);
@@ -101,23 +139,14 @@ int ptable_encode(const struct ptable *table, uint8_t out[PTABLE_SIZE], struct e
             return error_setk(err, ERROR_PARTITION,
                               "Partition '%s' size 0x%" PRIx64 " does not fit in 32 bits.",
                               p->name, (uint64_t)p->size);
-        uint8_t *e = out + n;
-        e[0] = ENTRY_MAGIC[0];
-        e[1] = ENTRY_MAGIC[1];
-        e[2] = p->type;
-        e[3] = p->subtype;
-        put_le32(e + 4, p->offset);
-        put_le32(e + 8, (uint32_t)p->size);
-        memset(e + 12, 0, PTABLE_LABEL_MAX);
-        memcpy(e + 12, p->name, name_len);
-        put_le32(e + 28, p->flags);
+        ptable_entry_encode(p, out + n);
         n += PTABLE_ENTRY_SIZE;
     }
     /* MD5 row: EB EB, 14 x FF, MD5 of the entry bytes (§7.3); the 0xFF fill stays. */
     uint8_t *row = out + n;
     row[0] = MD5_MAGIC[0];
     row[1] = MD5_MAGIC[1];
-    md5(out, n, row + 16);
+    md5(out, n, row + MD5_AT_DIGEST);
     return 0;
 }
 

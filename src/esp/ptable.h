@@ -55,6 +55,18 @@ struct ptable {
     uint32_t flash_size; /* the table's idea of the flash size (from the bootloader header or -f) */
 };
 
+/* One 32-byte entry (esp-image-formats §7.1), the only place its layout is written down:
+ * magic AA 50, type (u8), subtype (u8), offset (LE32), size (LE32), label (16 bytes, NUL
+ * padded, not necessarily NUL terminated), flags (LE32). */
+#define PTABLE_ENTRY_MAGIC0 0xAAu
+#define PTABLE_ENTRY_MAGIC1 0x50u
+/* Whether a 32-byte row starts with the entry magic. */
+int ptable_entry_is_entry(const uint8_t row[PTABLE_ENTRY_SIZE]);
+/* Decode an entry into *p (the label up to its first NUL). */
+void ptable_entry_decode(const uint8_t row[PTABLE_ENTRY_SIZE], struct partition *p);
+/* Encode *p, whose size must fit 32 bits and name 16 bytes (ptable_encode checks both). */
+void ptable_entry_encode(const struct partition *p, uint8_t row[PTABLE_ENTRY_SIZE]);
+
 /* Parse 0x1000 (or at least 0xC00) bytes: entries until the MD5 row / empty row. Errors:
  * "No partition table found.", "Checksum: expected <hex>, got <hex>.",
  * "Partition table does not end with an empty row." Entries are sorted by offset. */

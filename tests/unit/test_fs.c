@@ -1104,22 +1104,11 @@ static void no_vfs_board_uses_computed_region(void **state)
     }
     /* its table at 0x8000 has no vfs row (nvs, phy_init, factory): MicroPython >= v1.26 */
     struct ptable t;
-    memset(&t, 0, sizeof t);
-    for (int i = 0; i < PTABLE_MAX_ENTRIES; i++) {
-        const uint8_t *e = img + 0x8000 + 32 * i;
-        if (e[0] != 0xAA || e[1] != 0x50)
-            break;
-        struct partition *q = &t.parts[t.count++];
-        q->type = e[2];
-        q->subtype = e[3];
-        q->offset = (uint32_t)e[4] | (uint32_t)e[5] << 8 | (uint32_t)e[6] << 16;
-        q->size = (uint32_t)e[8] | (uint32_t)e[9] << 8 | (uint32_t)e[10] << 16;
-        memcpy(q->name, e + 12, 16);
-    }
+    struct error err;
+    assert_int_equal(ptable_parse(img + PTABLE_OFFSET, PTABLE_SIZE, &t, &err), 0);
     assert_int_equal(t.count, 3);
     t.flash_size = 0x400000;
     struct flash_image fi;
-    struct error err;
     assert_int_equal(flash_image_open(&fi, img, (uint32_t)len, 0, 0x400000, "flash", &err), 0);
     free(img);
     struct fs_partitions parts;

@@ -256,27 +256,14 @@ static void vfs_region_is_end_of_last_partition_to_end_of_flash(void **state)
     assert_int_equal(fs_vfs_region(&t, 0x400000, &off, &size), 0);
 }
 
-/* Read a binary partition table with the test's own few lines (format: esp-image-formats.md). */
+/* The partition table of a firmware file (PTABLE_SIZE bytes at bin); its number of entries. */
 static int load_table(const uint8_t *bin, struct ptable *t)
 {
-    memset(t, 0, sizeof *t);
-    for (int i = 0; i < PTABLE_MAX_ENTRIES; i++) {
-        const uint8_t *e = bin + 32 * i;
-        if (e[0] != 0xAA || e[1] != 0x50)
-            break;
-        struct partition *p = &t->parts[t->count++];
-        p->type = e[2];
-        p->subtype = e[3];
-        p->offset = (uint32_t)e[4] | (uint32_t)e[5] << 8 | (uint32_t)e[6] << 16 |
-                    (uint32_t)e[7] << 24;
-        p->size = (uint32_t)e[8] | (uint32_t)e[9] << 8 | (uint32_t)e[10] << 16 |
-                  (uint32_t)e[11] << 24;
-        memcpy(p->name, e + 12, 16);
-        p->name[16] = '\0';
-    }
+    struct error err;
+    if (ptable_parse(bin, PTABLE_SIZE, t, &err))
+        fail_msg("%s", err.msg);
     return t->count;
 }
-
 
 static void vfs_region_of_real_v126_firmware(void **state)
 {
