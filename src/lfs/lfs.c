@@ -6,6 +6,8 @@
 #include "lfs/lfs_int.h"
 #include "lfs/lfs_meta.h"
 #include "lfs/lfs_ops.h"
+#include "util/bytes.h"
+#include "util/check.h"
 
 static const char lfs_magic[8] = {'l', 'i', 't', 't', 'l', 'e', 'f', 's'};
 
@@ -302,14 +304,24 @@ int lfs_alloc(struct lfs_state *s, uint32_t *block)
 
 /* ---------------------------------------------------------------- format and mount */
 
-static void superblock_bytes(const struct lfs_state *s, uint8_t out[24])
+static void superblock_decode(const uint8_t in[LFS_SUPERBLOCK_SIZE], struct lfs_superblock *sb)
 {
-    lfs_put_le32(out, s->disk_version);
-    lfs_put_le32(out + 4, s->block_size);
-    lfs_put_le32(out + 8, s->block_count);
-    lfs_put_le32(out + 12, s->name_max);
-    lfs_put_le32(out + 16, s->file_max);
-    lfs_put_le32(out + 20, s->attr_max);
+    sb->version = get_le32(in);
+    sb->block_size = get_le32(in + 4);
+    sb->block_count = get_le32(in + 8);
+    sb->name_max = get_le32(in + 12);
+    sb->file_max = get_le32(in + 16);
+    sb->attr_max = get_le32(in + 20);
+}
+
+static void superblock_encode(const struct lfs_superblock *sb, uint8_t out[LFS_SUPERBLOCK_SIZE])
+{
+    put_le32(out, sb->version);
+    put_le32(out + 4, sb->block_size);
+    put_le32(out + 8, sb->block_count);
+    put_le32(out + 12, sb->name_max);
+    put_le32(out + 16, sb->file_max);
+    put_le32(out + 20, sb->attr_max);
 }
 
 int lfs_format(lfs_t *lfs, const struct lfs_config *cfg)
@@ -336,10 +348,12 @@ int lfs_format(lfs_t *lfs, const struct lfs_config *cfg)
     if (!err) {
         uint32_t cycle = ((uint32_t)(cfg->block_cycles > 0 ? cfg->block_cycles : 0) + 1) | 1;
         m.rev = (lfs_le32(r) + (cycle - 1)) / cycle * cycle;
-        uint8_t sb[24];
-        superblock_bytes(s, sb);
+        struct lfs_superblock sb = {s->disk_version, s->block_size, s->block_count,
+                                    s->name_max,     s->file_max,   s->attr_max};
+        uint8_t raw[LFS_SUPERBLOCK_SIZE];
+        superblock_encode(&sb, raw);
         struct lfs_mop ops[2] = {{LFS_MKTAG(LFS_T_SUPERBLOCK, 0, 8), lfs_magic},
-                                 {LFS_MKTAG(LFS_T_INLINESTRUCT, 0, 24), sb}};
+                                 {LFS_MKTAG(LFS_T_INLINESTRUCT, 0, LFS_SUPERBLOCK_SIZE), raw}};
         m.appendable = 0;
         err = lfs_mdir_commit(s, &m, ops, 2, NULL);
     }
@@ -353,33 +367,31 @@ int lfs_format(lfs_t *lfs, const struct lfs_config *cfg)
 /* Check one superblock record against the config (§5.2) and adopt its values. */
 static int superblock_load(struct lfs_state *s, const struct lfs_mentry *e, int first)
 {
-    if (e->stype != LFS_T_INLINESTRUCT || e->slen < 24)
+    if (e->stype != LFS_T_INLINESTRUCT || e->slen < LFS_SUPERBLOCK_SIZE)
         return LFS_ERR_CORRUPT;
-    uint32_t version = lfs_le32(e->sdata);
-    uint32_t bsize = lfs_le32(e->sdata + 4), bcount = lfs_le32(e->sdata + 8);
-    uint32_t name_max = lfs_le32(e->sdata + 12), file_max = lfs_le32(e->sdata + 16);
-    uint32_t attr_max = lfs_le32(e->sdata + 20);
-    if ((version >> 16) != 2 || (version & 0xFFFF) > (LFS_DISK_VERSION & 0xFFFF))
+    struct lfs_superblock sb;
+    superblock_decode(e->sdata, &sb);
+    if ((sb.version >> 16) != 2 || (sb.version & 0xFFFF) > (LFS_DISK_VERSION & 0xFFFF))
         return LFS_ERR_INVAL;
-    if (bsize != s->block_size)
+    if (sb.block_size != s->block_size)
         return LFS_ERR_INVAL;
-    if (s->cfg.block_count && bcount != s->cfg.block_count)
+    if (s->cfg.block_count && sb.block_count != s->cfg.block_count)
         return LFS_ERR_INVAL;
-    if (bcount < 2)
+    if (sb.block_count < 2)
         return LFS_ERR_CORRUPT;
-    if (name_max > (s->cfg.name_max ? s->cfg.name_max : LFS_NAME_MAX) ||
-        file_max > (s->cfg.file_max ? s->cfg.file_max : LFS_FILE_MAX) ||
-        attr_max > (s->cfg.attr_max ? s->cfg.attr_max : LFS_ATTR_MAX))
+    if (sb.name_max > (s->cfg.name_max ? s->cfg.name_max : LFS_NAME_MAX) ||
+        sb.file_max > (s->cfg.file_max ? s->cfg.file_max : LFS_FILE_MAX) ||
+        sb.attr_max > (s->cfg.attr_max ? s->cfg.attr_max : LFS_ATTR_MAX))
         return LFS_ERR_INVAL;
     if (first)
-        s->block_count = bcount;
-    s->disk_version = version;
-    if (name_max)
-        s->name_max = name_max;
-    if (file_max)
-        s->file_max = file_max;
-    if (attr_max)
-        s->attr_max = attr_max;
+        s->block_count = sb.block_count;
+    s->disk_version = sb.version;
+    if (sb.name_max)
+        s->name_max = sb.name_max;
+    if (sb.file_max)
+        s->file_max = sb.file_max;
+    if (sb.attr_max)
+        s->attr_max = sb.attr_max;
     return 0;
 }
 
@@ -1268,10 +1280,14 @@ int lfs_fs_grow(lfs_t *lfs, lfs_size_t block_count)
         if (err)
             break;
         if (is_superblock(&m)) {
-            uint8_t sb[24];
-            memcpy(sb, m.e[0].sdata, 24);
-            lfs_put_le32(sb + 8, block_count);
-            struct lfs_mop op = {LFS_MKTAG(LFS_T_INLINESTRUCT, 0, 24), sb};
+            /* the record was checked at mount; only its count changes */
+            MP_ASSERT(m.e[0].slen >= LFS_SUPERBLOCK_SIZE);
+            struct lfs_superblock sb;
+            superblock_decode(m.e[0].sdata, &sb);
+            sb.block_count = block_count;
+            uint8_t raw[LFS_SUPERBLOCK_SIZE];
+            superblock_encode(&sb, raw);
+            struct lfs_mop op = {LFS_MKTAG(LFS_T_INLINESTRUCT, 0, LFS_SUPERBLOCK_SIZE), raw};
             err = lfs_mdir_commit(s, &m, &op, 1, NULL);
         }
         pair[0] = m.tail[0];

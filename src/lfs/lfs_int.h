@@ -39,6 +39,18 @@ enum lfs_tagtype {
     LFS_T_MOVESTATE = 0x7FF,
 };
 
+/* The superblock record (§5.1): the INLINESTRUCT of id 0 in a superblock pair (whose NAME is
+ * "littlefs"), six LE32 words in this order. lfs.c encodes and decodes it. */
+#define LFS_SUPERBLOCK_SIZE 24
+struct lfs_superblock {
+    uint32_t version;     /* major << 16 | minor (§5.2) */
+    uint32_t block_size;
+    uint32_t block_count;
+    uint32_t name_max;    /* 0: the driver's maximum */
+    uint32_t file_max;    /* 0: the driver's maximum */
+    uint32_t attr_max;    /* 0: the driver's maximum */
+};
+
 /* Global state (§8): tag (bit 31 orphans, type 0x4FF + id when a move is pending) and the pair
  * holding the move source. Kept in RAM exactly as stored (low 10 bits zero). */
 struct lfs_gstate {
