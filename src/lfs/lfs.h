@@ -96,8 +96,9 @@ enum lfs_whence {
     LFS_SEEK_END = 2,
 };
 
-/* The block device and the geometry. Zero in an optional field means "default" (given in
- * brackets; lfs_config_default fills MicroPython's ESP32 values, §11.2). */
+/* The block device and the geometry. Zero in an optional field means "default": the value in
+ * brackets, which is what the engine uses, not necessarily MicroPython's (lfs_config_default
+ * fills MicroPython's ESP32 values, §11.2, given after "MicroPython:" where they differ). */
 struct lfs_config {
     void *context; /* passed back to the callbacks through c->context */
 
@@ -118,14 +119,17 @@ struct lfs_config {
     lfs_size_t block_size;     /* erase block; must equal the superblock's [4096] */
     lfs_size_t block_count;    /* blocks; 0 at mount = take from the superblock (required by
                                   format) */
-    int32_t block_cycles;      /* wear-levelling period; affects new pairs' revisions [100] */
-    lfs_size_t cache_size;     /* upstream cache size; only used to derive inline_max [128] */
+    int32_t block_cycles;      /* wear-levelling period; only rounds new pairs' revisions
+                                  [<= 0: no rounding; MicroPython: 100] */
+    lfs_size_t cache_size;     /* upstream cache size; sets the read-ahead and inline_max
+                                  [the larger of read_size and prog_size; MicroPython: 128] */
     lfs_size_t lookahead_size; /* bytes of allocator window (8 blocks per byte) [32] */
     lfs_size_t name_max;       /* longest name, <= LFS_NAME_MAX [255] */
     lfs_size_t file_max;       /* largest file, <= LFS_FILE_MAX [LFS_FILE_MAX] */
     lfs_size_t attr_max;       /* largest user attribute, <= LFS_ATTR_MAX [1022] */
-    lfs_size_t inline_max;     /* largest file kept inline
-                                  [min(cache_size, attr_max, block_size / 8) = 128] */
+    lfs_size_t inline_max;     /* largest file kept inline; a value above the derived one is
+                                  ignored [min(cache_size, attr_max, block_size / 8, 1022):
+                                  128 with MicroPython's values] */
     uint32_t disk_version;     /* version lfs_format writes: LFS_DISK_VERSION_2_0 or _2_1
                                   [2.1]; ignored by mount (an image keeps its own version) */
 };
