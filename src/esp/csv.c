@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/alloc.h"
+
 #define MAX_FIELDS 6
 #define FIRST_OFFSET PTABLE_FIRST_OFFSET /* table offset 0x8000 + its 0x1000 sector */
 
@@ -323,7 +325,7 @@ static char *decode_text(const char *text, size_t len, const struct ctx *c)
         return NULL;
     }
     size_t n = (len - start) / (size_t)unit;
-    char *out = malloc(n + 1);
+    char *out = mp_malloc(n + 1);
     if (!out) {
         fail(c, "out of memory");
         return NULL;

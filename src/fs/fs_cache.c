@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fs/fs.h"
+#include "util/alloc.h"
 
 int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
                   struct error *err)
@@ -22,9 +23,9 @@ int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
                           flash->name ? flash->name : "partition", flash->limit - flash->base,
                           block_size);
     /* malloc, not calloc: pages of blocks never touched are never committed. */
-    c->data = malloc((size_t)c->block_count * block_size);
-    c->loaded = calloc(c->block_count, 1);
-    c->dirty = calloc(c->block_count, 1);
+    c->data = mp_malloc((size_t)c->block_count * block_size);
+    c->loaded = mp_calloc(c->block_count, 1);
+    c->dirty = mp_calloc(c->block_count, 1);
     if (!c->data || !c->loaded || !c->dirty) {
         fs_cache_free(c);
         return error_setk(err, ERROR_OS, "out of memory for a cache of %u blocks",

@@ -10,6 +10,7 @@
 
 #include "fs/fs.h"
 #include "lfs/lfs.h"
+#include "util/alloc.h"
 
 #define FS_MAX_DEPTH 256 /* deeper than any real tree; stops cycles in a crafted image */
 #define COPY_CHUNK 4096
@@ -114,7 +115,7 @@ static void config_init(struct fs *fs, uint32_t block_count, uint32_t disk_versi
 static struct fs *fs_new(struct flash *window, const struct fs_partition *part,
                          enum fs_flush_mode mode, struct error *err)
 {
-    struct fs *fs = calloc(1, sizeof *fs);
+    struct fs *fs = mp_calloc(1, sizeof *fs);
     if (!fs) {
         error_setk(err, ERROR_OS, "out of memory");
         return NULL;
@@ -209,7 +210,7 @@ const struct fs_cache *fs_cache_of(const struct fs *fs)
 static char *lfs_path(const char *path)
 {
     size_t n = strlen(path) + 2;
-    char *p = malloc(n);
+    char *p = mp_malloc(n);
     if (!p)
         return NULL;
     size_t o = 0;
@@ -243,7 +244,7 @@ static char *lfs_path(const char *path)
 static char *join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
+    char *p = mp_malloc(n);
     if (p)
         fs_path_join(a, b, p, n);
     return p;
@@ -278,13 +279,13 @@ static int entries_add(struct entries *e, const char *name, uint32_t size)
 {
     if (e->n == e->cap) {
         size_t cap = e->cap ? e->cap * 2 : 16;
-        struct entry *v = realloc(e->v, cap * sizeof *v);
+        struct entry *v = mp_realloc(e->v, cap * sizeof *v);
         if (!v)
             return -1;
         e->v = v;
         e->cap = cap;
     }
-    e->v[e->n].name = strdup(name);
+    e->v[e->n].name = mp_strdup(name);
     if (!e->v[e->n].name)
         return -1;
     e->v[e->n].size = size;
@@ -468,7 +469,7 @@ int fs_read_file(struct fs *fs, const char *path, uint8_t **data, size_t *len,
     int result = 0;
     lfs_soff_t size = lfs_file_size(&fs->lfs, &file);
     uint64_t room = (uint64_t)fs->cache.block_count * FS_BLOCK_SIZE;
-    uint8_t *buf = size >= 0 && (uint64_t)size <= room ? malloc((size_t)size + 1) : NULL;
+    uint8_t *buf = size >= 0 && (uint64_t)size <= room ? mp_malloc((size_t)size + 1) : NULL;
     if (size < 0)
         result = lfs_fail(fs, (int)size, p, err);
     else if ((uint64_t)size > room)
@@ -531,7 +532,7 @@ static int write_attempt(struct fs *fs, const char *p, int fd, const void *data,
     }
     int result = 0;
     uint64_t total = 0;
-    uint8_t *buf = fd >= 0 ? malloc(COPY_CHUNK) : NULL;
+    uint8_t *buf = fd >= 0 ? mp_malloc(COPY_CHUNK) : NULL;
     if (fd >= 0 && !buf)
         result = oom(err);
     while (!result) {
@@ -645,7 +646,7 @@ static int mkdir_parents(struct fs *fs, const char *p, struct error *err)
 {
     /* p is in normal form; create each prefix ending at a '/' and then p itself */
     size_t n = strlen(p);
-    char *prefix = malloc(n + 1);
+    char *prefix = mp_malloc(n + 1);
     if (!prefix)
         return oom(err);
     int result = 0;
@@ -911,7 +912,7 @@ int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_out
 {
     fs->dirs_walked = 0;
     size_t sn = strlen(src) + 2, dn = strlen(dest) + 2;
-    char *s = malloc(sn), *d = malloc(dn), *p = lfs_path(src);
+    char *s = mp_malloc(sn), *d = mp_malloc(dn), *p = lfs_path(src);
     int result = 0;
     if (!s || !d || !p) {
         result = oom(err);
@@ -940,7 +941,7 @@ int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_out
             /* dest names the file: write it in dest's directory */
             char *slash = strrchr(d, '/');
             const char *name = slash ? slash + 1 : d;
-            char *parent = slash ? strndup(d, slash == d ? 1 : (size_t)(slash - d)) : strdup(".");
+            char *parent = slash ? mp_strndup(d, slash == d ? 1 : (size_t)(slash - d)) : mp_strdup(".");
             int dirfd = parent ? open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
             if (!parent)
                 result = oom(err);
@@ -1012,14 +1013,14 @@ static int put_tree(struct fs *fs, const char *src, const char *dst, int depth,
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            char **v = realloc(names, cap * sizeof *v);
+            char **v = mp_realloc(names, cap * sizeof *v);
             if (!v) {
                 result = oom(err);
                 break;
             }
             names = v;
         }
-        if (!(names[n] = strdup(de->d_name))) {
+        if (!(names[n] = mp_strdup(de->d_name))) {
             result = oom(err);
             break;
         }
@@ -1029,7 +1030,7 @@ static int put_tree(struct fs *fs, const char *src, const char *dst, int depth,
     if (n)
         qsort(names, n, sizeof *names, name_cmp);
     /* kinds: 0 file, 1 directory to descend, 2 directory not followed */
-    int *kind = calloc(n + 1, sizeof *kind);
+    int *kind = mp_calloc(n + 1, sizeof *kind);
     if (!kind && !result)
         result = oom(err);
     for (size_t i = 0; i < n && !result; i++) {
@@ -1099,7 +1100,7 @@ int fs_put(struct fs *fs, const char *src, const char *dest, const struct fs_out
            struct error *err)
 {
     size_t sn = strlen(src) + 2, dn = strlen(dest) + 2;
-    char *s = malloc(sn), *d = malloc(dn), *target = NULL, *p = NULL;
+    char *s = mp_malloc(sn), *d = mp_malloc(dn), *target = NULL, *p = NULL;
     int result = 0;
     if (!s || !d) {
         result = oom(err);
@@ -1126,7 +1127,7 @@ int fs_put(struct fs *fs, const char *src, const char *dest, const struct fs_out
         goto done;
     }
     if (S_ISREG(st.st_mode)) {
-        target = dest_is_dir ? join(d, base_name(s)) : strdup(d);
+        target = dest_is_dir ? join(d, base_name(s)) : mp_strdup(d);
         p = target ? lfs_path(target) : NULL;
         if (!p) {
             result = oom(err);
@@ -1143,7 +1144,7 @@ int fs_put(struct fs *fs, const char *src, const char *dest, const struct fs_out
     /* a directory goes in as dest/<its name>; "." and "/" have no name: their contents do */
     const char *name = base_name(s);
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || name[0] == '\0')
-        target = strdup(d);
+        target = mp_strdup(d);
     else
         target = join(d, name);
     p = target ? lfs_path(target) : NULL;

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "fs/fs.h"
+#include "util/alloc.h"
 
 const char FS_BOOT_PY[] = "# This file is executed on every boot (including wake-boot from deepsleep)\n"
                           "#import esp\n"
@@ -264,7 +265,7 @@ void fs_path_join(const char *a, const char *b, char *out, size_t size)
         return;
     }
     size_t n = strlen(a) + strlen(b) + 2;
-    char *tmp = malloc(n);
+    char *tmp = mp_malloc(n);
     if (!tmp) {
         if (size)
             out[0] = '\0';

@@ -6,6 +6,7 @@
 #include "lfs/lfs_int.h"
 #include "lfs/lfs_meta.h"
 #include "lfs/lfs_ops.h"
+#include "util/alloc.h"
 #include "util/bytes.h"
 #include "util/check.h"
 
@@ -37,7 +38,7 @@ static int state_new(const struct lfs_config *cfg, struct lfs_state **out)
     *out = NULL;
     if (!cfg || !cfg->read || !cfg->prog || !cfg->erase)
         return LFS_ERR_INVAL;
-    struct lfs_state *s = calloc(1, sizeof *s);
+    struct lfs_state *s = mp_calloc(1, sizeof *s);
     if (!s)
         return LFS_ERR_NOMEM;
     s->cfg = *cfg;
@@ -66,9 +67,9 @@ static int state_new(const struct lfs_config *cfg, struct lfs_state **out)
     s->name_max = c->name_max ? c->name_max : LFS_NAME_MAX;
     s->file_max = c->file_max ? c->file_max : LFS_FILE_MAX;
     s->attr_max = c->attr_max ? c->attr_max : LFS_ATTR_MAX;
-    s->rc = malloc(c->block_size);
-    s->fetchbuf = malloc(c->block_size);
-    s->commitbuf = malloc(c->block_size);
+    s->rc = mp_malloc(c->block_size);
+    s->fetchbuf = mp_malloc(c->block_size);
+    s->commitbuf = mp_malloc(c->block_size);
     if (!s->rc || !s->fetchbuf || !s->commitbuf) {
         state_free(s);
         return LFS_ERR_NOMEM;
@@ -103,7 +104,7 @@ static int alloc_init(struct lfs_state *s)
         bits = s->block_count;
     if (bits == 0)
         bits = 1;
-    s->la = calloc((bits + 7) / 8, 1);
+    s->la = mp_calloc((bits + 7) / 8, 1);
     if (!s->la)
         return LFS_ERR_NOMEM;
     s->la_bits = bits;
@@ -283,7 +284,7 @@ int lfs_alloc(struct lfs_state *s, uint32_t *block)
             uint32_t b = (s->la_start + i) % s->block_count;
             if (s->ninflight == s->capinflight) {
                 uint32_t cap = s->capinflight ? s->capinflight * 2 : 64;
-                uint32_t *p = realloc(s->inflight, cap * sizeof *p);
+                uint32_t *p = mp_realloc(s->inflight, cap * sizeof *p);
                 if (!p)
                     return LFS_ERR_NOMEM;
                 s->inflight = p;
@@ -591,7 +592,7 @@ int lfs_lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk)
     /* "." components vanish and ".." cancels the component before it (lexically, and is
      * ignored at the root), as upstream resolves paths */
     size_t plen = strlen(path);
-    char *norm = malloc(plen + 1);
+    char *norm = mp_malloc(plen + 1);
     if (!norm)
         return LFS_ERR_NOMEM;
     size_t n = 0;
@@ -1320,7 +1321,7 @@ int lfs_dir_open(lfs_t *lfs, lfs_dir_t *dir, const char *path)
     lfs_lookup_free(&lk);
     if (err)
         return err;
-    struct lfs_dir_state *d = calloc(1, sizeof *d);
+    struct lfs_dir_state *d = mp_calloc(1, sizeof *d);
     if (!d)
         return LFS_ERR_NOMEM;
     d->first[0] = d->pair[0] = pair[0];

@@ -8,6 +8,7 @@
 #include "lfs/lfs_int.h"
 #include "lfs/lfs_meta.h"
 #include "lfs/lfs_ops.h"
+#include "util/alloc.h"
 
 #define COPY_CHUNK 256
 
@@ -254,7 +255,7 @@ static int ibuf_reserve(struct lfs_file_state *f, uint32_t n)
 {
     if (n <= f->ibuf_cap && f->ibuf)
         return 0;
-    uint8_t *p = realloc(f->ibuf, n ? n : 1);
+    uint8_t *p = mp_realloc(f->ibuf, n ? n : 1);
     if (!p)
         return LFS_ERR_NOMEM;
     if (n > f->ibuf_cap)
@@ -316,11 +317,11 @@ int lfs_file_opencfg(lfs_t *lfs, lfs_file_t *file, const char *path, int flags,
     }
     struct lfs_file_state *f = NULL;
     if (!err) {
-        f = calloc(1, sizeof *f);
+        f = mp_calloc(1, sizeof *f);
         if (f)
-            f->path = strdup(path);
+            f->path = mp_strdup(path);
         if (f && writable)
-            f->bbuf = malloc(s->block_size);
+            f->bbuf = mp_malloc(s->block_size);
         if (!f || !f->path || (writable && !f->bbuf))
             err = LFS_ERR_NOMEM;
     }
@@ -412,7 +413,7 @@ int lfs_file_sync(lfs_t *lfs, lfs_file_t *file)
     if (!err) {
         uint32_t n = 0;
         uint32_t na = f->fcfg ? f->fcfg->attr_count : 0;
-        struct lfs_mop *ops = malloc((3 + na) * sizeof *ops);
+        struct lfs_mop *ops = mp_malloc((3 + na) * sizeof *ops);
         if (ops && create) {
             ops[n++] = (struct lfs_mop){LFS_MKTAG(LFS_T_CREATE, lk.id, 0), NULL};
             ops[n++] = (struct lfs_mop){LFS_MKTAG(LFS_T_REG, lk.id, lk.nlen), lk.name};
@@ -623,7 +624,7 @@ int lfs_file_truncate(lfs_t *lfs, lfs_file_t *file, lfs_off_t size)
     if (size < f->size) {
         if (!f->is_inline && size <= s->inline_max) {
             /* small again: back to an inline file (as upstream does) */
-            uint8_t *p = malloc(size ? size : 1);
+            uint8_t *p = mp_malloc(size ? size : 1);
             if (!p)
                 return LFS_ERR_NOMEM;
             err = ctz_read(s, f->head, f->size, 0, p, size);

@@ -5,6 +5,7 @@
 
 #include "lfs/lfs_int.h"
 #include "lfs/lfs_meta.h"
+#include "util/alloc.h"
 
 uint32_t lfs_crc(uint32_t crc, const void *data, size_t size)
 {
@@ -211,7 +212,7 @@ void lfs_mdir_init(struct lfs_mdir *m)
 
 static int dup_bytes(uint8_t **dst, const void *src, uint32_t n)
 {
-    uint8_t *p = malloc(n ? n : 1);
+    uint8_t *p = mp_malloc(n ? n : 1);
     if (!p)
         return LFS_ERR_NOMEM;
     if (n)
@@ -228,7 +229,7 @@ static int mdir_reserve(struct lfs_mdir *m, uint32_t count)
     uint32_t cap = m->cap ? m->cap * 2 : 16;
     while (cap < count)
         cap *= 2;
-    struct lfs_mentry *e = realloc(m->e, cap * sizeof *e);
+    struct lfs_mentry *e = mp_realloc(m->e, cap * sizeof *e);
     if (!e)
         return LFS_ERR_NOMEM;
     memset(e + m->cap, 0, (cap - m->cap) * sizeof *e);
@@ -248,7 +249,7 @@ static int entry_copy(struct lfs_mentry *dst, const struct lfs_mentry *src)
         (src->sdata && dup_bytes(&dst->sdata, src->sdata, src->slen)))
         goto fail;
     if (src->nattr) {
-        dst->attr = calloc(src->nattr, sizeof *dst->attr);
+        dst->attr = mp_calloc(src->nattr, sizeof *dst->attr);
         if (!dst->attr)
             goto fail;
         dst->nattr = src->nattr;
@@ -343,7 +344,7 @@ static int mdir_apply(struct lfs_mdir *m, uint32_t tag, const uint8_t *data)
         }
         if (deleted)
             return 0;
-        struct lfs_mattr *a = realloc(e->attr, (e->nattr + 1u) * sizeof *a);
+        struct lfs_mattr *a = mp_realloc(e->attr, (e->nattr + 1u) * sizeof *a);
         if (!a)
             return LFS_ERR_NOMEM;
         e->attr = a;
@@ -411,7 +412,7 @@ static int parse_block(struct lfs_state *s, uint32_t block, struct lfs_mdir *m)
     uint32_t crc = lfs_crc(0xFFFFFFFFu, buf, 4);
     /* tags of the commit being read (applied only when its CRC matches); a commit holds at
      * most B / 4 tags */
-    struct pending *pend = malloc((B / 4 + 1) * sizeof *pend);
+    struct pending *pend = mp_malloc((B / 4 + 1) * sizeof *pend);
     if (!pend)
         return LFS_ERR_NOMEM;
     uint32_t npend = 0;
@@ -645,7 +646,7 @@ static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
             if (err)
                 return err;
             if (s->disk_version >= LFS_DISK_VERSION_2_1) {
-                uint8_t *tmp = malloc(P);
+                uint8_t *tmp = mp_malloc(P);
                 if (!tmp)
                     return LFS_ERR_NOMEM;
                 err = lfs_bd_read(s, block, noff, tmp, P);
@@ -681,7 +682,7 @@ static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
     if (err)
         return err;
     /* read back: a device that did not program what we asked is reported, not trusted */
-    uint8_t *chk = malloc(w->off - start);
+    uint8_t *chk = mp_malloc(w->off - start);
     if (!chk)
         return LFS_ERR_NOMEM;
     err = lfs_bd_read(s, block, start, chk, w->off - start);
@@ -875,7 +876,7 @@ static uint32_t ops_size(const struct lfs_mop *ops, int n)
 
 static int region_erased(struct lfs_state *s, uint32_t block, uint32_t off, uint32_t len)
 {
-    uint8_t *tmp = malloc(len ? len : 1);
+    uint8_t *tmp = mp_malloc(len ? len : 1);
     if (!tmp)
         return LFS_ERR_NOMEM;
     int err = lfs_bd_read(s, block, off, tmp, len);
