@@ -7,7 +7,6 @@
 #include <strings.h>
 
 #include "fs/fs.h"
-#include "util/alloc.h"
 
 const char FS_BOOT_PY[] = "# This file is executed on every boot (including wake-boot from deepsleep)\n"
                           "#import esp\n"
@@ -227,34 +226,44 @@ int fs_find_micropython_version(const uint8_t *app, size_t len, char *out, size_
 
 /* ---------------------------------------------------------------- helpers */
 
-void fs_path_norm(const char *in, char *out, size_t size)
+/* The normal form of parts[0] / parts[1] / ...: their components in order, absolute when the
+ * first part is. Needs no memory, so joining cannot fail. */
+static void norm_parts(const char *const parts[], int nparts, char *out, size_t size)
 {
     if (size == 0)
         return;
     size_t o = 0;
-    int absolute = in[0] == '/';
+    int absolute = parts[0][0] == '/';
     if (absolute && o + 1 < size)
         out[o++] = '/';
-    const char *p = in;
     int first = 1;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        const char *start = p;
-        while (*p && *p != '/')
-            p++;
-        size_t n = (size_t)(p - start);
-        if (n == 0 || (n == 1 && start[0] == '.'))
-            continue;
-        if (!first && o + 1 < size)
-            out[o++] = '/';
-        first = 0;
-        for (size_t i = 0; i < n && o + 1 < size; i++)
-            out[o++] = start[i];
+    for (int k = 0; k < nparts; k++) {
+        const char *p = parts[k];
+        while (*p) {
+            while (*p == '/')
+                p++;
+            const char *start = p;
+            while (*p && *p != '/')
+                p++;
+            size_t n = (size_t)(p - start);
+            if (n == 0 || (n == 1 && start[0] == '.'))
+                continue;
+            if (!first && o + 1 < size)
+                out[o++] = '/';
+            first = 0;
+            for (size_t i = 0; i < n && o + 1 < size; i++)
+                out[o++] = start[i];
+        }
     }
     if (o == 0 && size > 1)
         out[o++] = '.';
     out[o] = '\0';
+}
+
+void fs_path_norm(const char *in, char *out, size_t size)
+{
+    const char *parts[1] = {in};
+    norm_parts(parts, 1, out, size);
 }
 
 void fs_path_join(const char *a, const char *b, char *out, size_t size)
@@ -264,16 +273,8 @@ void fs_path_join(const char *a, const char *b, char *out, size_t size)
         fs_path_norm(b, out, size);
         return;
     }
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *tmp = mp_malloc(n);
-    if (!tmp) {
-        if (size)
-            out[0] = '\0';
-        return;
-    }
-    snprintf(tmp, n, "%s/%s", a, b);
-    fs_path_norm(tmp, out, size);
-    free(tmp);
+    const char *parts[2] = {a, b};
+    norm_parts(parts, 2, out, size);
 }
 
 int fs_name_is_safe(const char *name, size_t len)
