@@ -523,18 +523,20 @@ static int write_attempt(struct fs *fs, const char *p, int fd, const void *data,
         fcfg.attrs = &attr;
         fcfg.attr_count = 1;
     }
+    /* the buffer before the file: once opened with truncation, closing commits what it holds */
+    uint8_t *buf = fd >= 0 ? mp_malloc(COPY_CHUNK) : NULL;
+    if (fd >= 0 && !buf)
+        return oom(err);
     lfs_file_t file;
     int rc = lfs_file_opencfg(&fs->lfs, &file, p, LFS_O_WRONLY | LFS_O_CREAT | LFS_O_TRUNC,
                               &fcfg);
     if (rc) {
+        free(buf);
         *nospc = rc == LFS_ERR_NOSPC && !fs->io_failed;
         return lfs_fail(fs, rc, p, err);
     }
     int result = 0;
     uint64_t total = 0;
-    uint8_t *buf = fd >= 0 ? mp_malloc(COPY_CHUNK) : NULL;
-    if (fd >= 0 && !buf)
-        result = oom(err);
     while (!result) {
         const void *chunk = data;
         ssize_t n = (ssize_t)len;
