@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "fs/fs.h"
+#include "util/alloc.h"
 
 /* ---------------------------------------------------------------- output collector */
 
@@ -1627,6 +1628,86 @@ static void cut_off_at_every_write_leaves_a_consistent_filesystem(void **state)
     free(status);
 }
 
+/* Out of memory at every allocation in turn (SQLite's out-of-memory runs): --fs commands that
+ * put, remove and make directories, each allocation of the engine and the command layer failing
+ * once (transient) or for good from there on (persistent). Every run that fails says so in a
+ * message naming the cause, frees what it took (the sanitizer pass checks), and leaves a
+ * filesystem that mounts with every file in its old or its new state. */
+static void out_of_memory_at_every_allocation_leaves_a_consistent_filesystem(void **state)
+{
+    struct mock *m = *state;
+    uint8_t *big = mock_contents("big", 9000), *small = mock_contents("small", 300);
+    assert_int_equal(mkdir("t", 0777), 0);
+    write_local("t/big.bin", big, 9000);
+    write_local("t/small.bin", small, 300);
+    static const char boot2[] = "import machine\n";
+    write_local("boot.py", boot2, sizeof boot2 - 1);
+    uint8_t *status = mock_contents("ota/status.mpy", 2594);
+    const struct version files[] = {
+        {"t/big.bin", NULL, 0, big, 9000},
+        {"t/small.bin", NULL, 0, small, 300},
+        {"ota/status.mpy", status, 2594, NULL, 0},
+        {"boot.py", (const uint8_t *)FS_BOOT_PY, 139, (const uint8_t *)boot2, sizeof boot2 - 1},
+    };
+    static const struct {
+        const char *cmd;
+        int argc;
+        const char *argv[2];
+    } steps[] = {
+        {"put", 1, {"boot.py"}}, {"rm", 1, {"ota/status.mpy"}}, {"put", 1, {"t"}},
+        {"mkdir", 1, {"d/e"}},   {"ls", 0, {NULL}},
+    };
+    /* the vfs partition alone, as a flash of its own */
+    uint32_t len;
+    const uint8_t *bytes = flash_image_bytes(&m->img, &len);
+    const uint8_t *part = bytes + (0x200000 - 0x1000);
+    struct fs_partitions parts = {.count = 1};
+    parts.parts[0] = (struct fs_partition){.name = "vfs", .type = PART_TYPE_DATA,
+                                           .subtype = PART_SUBTYPE_DATA_FAT, .size = 0x200000};
+    for (int persistent = 0; persistent < 2; persistent++) {
+        long n = 0, failing_runs = 0;
+        for (;; n++) {
+            struct flash_image fi;
+            struct error err;
+            assert_int_equal(flash_image_open(&fi, part, 0x200000, 0, 0x200000, "oom", &err), 0);
+            struct fs_env env = m->env;
+            env.flash = &fi.flash;
+            env.parts = &parts;
+            error_clear(&err);
+            collect_reset(&m->out);
+            mp_alloc_fail_at(n, persistent);
+            int rc = 0;
+            for (size_t i = 0; i < sizeof steps / sizeof steps[0] && !rc; i++)
+                rc = fs_run(&env, steps[i].cmd, steps[i].argc, steps[i].argv, &err);
+            long failures = mp_alloc_failures();
+            mp_alloc_fail_at(-1, 0);
+            if (failures == 0) {
+                /* past the last allocation: the commands ran to the end */
+                if (rc)
+                    fail_msg("without a failed allocation: %s", err.msg);
+                flash_close(&fi.flash);
+                break;
+            }
+            if (rc) {
+                failing_runs++;
+                if (!strstr(err.msg, "LFS_ERR_NOMEM") && !strstr(err.msg, "out of memory"))
+                    fail_msg("allocation %ld failed, but the error says: %s", n, err.msg);
+            }
+            char msg[600];
+            if (check_after_cut(m, &fi.flash, &parts.parts[0], files,
+                                sizeof files / sizeof files[0], msg, sizeof msg))
+                fail_msg("allocation %ld%s failed: %s", n, persistent ? " and on" : "", msg);
+            flash_close(&fi.flash);
+        }
+        assert_true(n > 50);
+        print_message("%s: %ld allocations, %ld runs failed\n",
+                      persistent ? "persistent" : "transient", n, failing_runs);
+    }
+    free(big);
+    free(small);
+    free(status);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, mock_setup, mock_teardown)
@@ -1668,6 +1749,7 @@ int main(void)
         T(flush_modes_write_the_same_bytes),
         cmocka_unit_test(replacing_a_file_without_room_for_both_copies),
         T(cut_off_at_every_write_leaves_a_consistent_filesystem),
+        T(out_of_memory_at_every_allocation_leaves_a_consistent_filesystem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
