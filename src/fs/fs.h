@@ -7,7 +7,10 @@
  *  - a block cache (struct fs_cache) between littlefs and a partition window;
  *  - a mounted filesystem (struct fs) and one function per command on it;
  *  - fs_run(): one `--fs CMD ARGS...` as the tool runs it (argument rules of seed-spec §10.2).
- * Nothing here prints: lines go to a struct log, file bytes and df numbers to callbacks. */
+ * Nothing here prints: lines go to a struct log, file bytes and df numbers to callbacks.
+ * Failures return a negative code with the message in struct error: littlefs's codes (negated
+ * errno numbers: -ENOENT, -EEXIST, -ENOSPC, ...) for what the engine reports, -ENOMEM when
+ * memory runs out, -EIO when reading or writing the flash failed, ERROR_FAILED otherwise. */
 #ifndef MP_FS_FS_H
 #define MP_FS_FS_H
 

@@ -3,6 +3,7 @@
  * Why whole blocks: over a serial line every flash transaction costs a round trip, so a block is
  * fetched once and kept, and writes go out as few, large, consecutive runs. The cache holds the
  * partition's bytes in one lazily filled array, so a run is written straight from it. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@ int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
     c->dirty = mp_calloc(c->block_count, 1);
     if (!c->data || !c->loaded || !c->dirty) {
         fs_cache_free(c);
-        return error_setk(err, ERROR_OS, "out of memory for a cache of %u blocks",
+        return error_fail(err, -ENOMEM, ERROR_OS, "out of memory for a cache of %u blocks",
                           c->block_count);
     }
     return 0;

@@ -30,19 +30,18 @@ struct fs {
 
 /* ---------------------------------------------------------------- errors */
 
-/* "LittleFSError -2: LFS_ERR_NOENT: 'vfs:/x'" (the Python tool's text, then where). A flash
- * error underneath littlefs is reported as itself. */
+/* "LittleFSError -2: LFS_ERR_NOENT: 'vfs:/x'" (the Python tool's text, then where); returns
+ * the code. A flash error underneath littlefs is reported as itself, with LFS_ERR_IO. */
 static int lfs_fail(struct fs *fs, int code, const char *path, struct error *err)
 {
     if (fs->io_failed) {
-        if (err) {
-            *err = fs->io_err;
-            error_prefix(err, "'%s:%s'", fs->name, path);
-        }
         fs->io_failed = 0;
-        return -1;
+        if (!err)
+            return LFS_ERR_IO;
+        *err = fs->io_err;
+        return error_wrap(err, LFS_ERR_IO, "'%s:%s'", fs->name, path);
     }
-    return error_setk(err, ERROR_LITTLEFS, "LittleFSError %d: %s: '%s:%s'", code,
+    return error_fail(err, code, ERROR_LITTLEFS, "LittleFSError %d: %s: '%s:%s'", code,
                       lfs_err_name(code), fs->name, path);
 }
 
@@ -112,22 +111,28 @@ static void config_init(struct fs *fs, uint32_t block_count, uint32_t disk_versi
     c->disk_version = disk_version;
 }
 
-static struct fs *fs_new(struct flash *window, const struct fs_partition *part,
-                         enum fs_flush_mode mode, struct error *err)
+static int oom(struct error *err)
 {
+    return error_fail(err, LFS_ERR_NOMEM, ERROR_OS, "out of memory");
+}
+
+static int fs_new(struct fs **out, struct flash *window, const struct fs_partition *part,
+                  enum fs_flush_mode mode, struct error *err)
+{
+    *out = NULL;
     struct fs *fs = mp_calloc(1, sizeof *fs);
-    if (!fs) {
-        error_setk(err, ERROR_OS, "out of memory");
-        return NULL;
-    }
+    if (!fs)
+        return oom(err);
     snprintf(fs->name, sizeof fs->name, "%s", part->name);
     fs->part_size = part->size;
     fs->mode = mode;
-    if (fs_cache_init(&fs->cache, window, FS_BLOCK_SIZE, err)) {
+    int rc = fs_cache_init(&fs->cache, window, FS_BLOCK_SIZE, err);
+    if (rc) {
         free(fs);
-        return NULL;
+        return rc;
     }
-    return fs;
+    *out = fs;
+    return 0;
 }
 
 static void fs_free(struct fs *fs)
@@ -142,39 +147,39 @@ int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *p
              enum fs_flush_mode mode, struct error *err)
 {
     *out = NULL;
-    struct fs *fs = fs_new(window, part, mode, err);
-    if (!fs)
-        return -1;
+    struct fs *fs;
+    int rc = fs_new(&fs, window, part, mode, err);
+    if (rc)
+        return rc;
     config_init(fs, 0, 0);
-    int rc = lfs_mount(&fs->lfs, &fs->cfg);
+    rc = lfs_mount(&fs->lfs, &fs->cfg);
     if (rc) {
         if (fs->cache.outside != UINT32_MAX)
-            error_setk(err, ERROR_LITTLEFS,
-                       "Partition '%s' holds %u blocks: too small for its filesystem (which "
-                       "uses block %u)",
-                       part->name, fs->cache.block_count, fs->cache.outside);
-        else {
-            lfs_fail(fs, rc, "/", err);
-            error_prefix(err, "Partition '%s' does not hold a littlefs filesystem", part->name);
-        }
+            rc = error_fail(err, LFS_ERR_INVAL, ERROR_LITTLEFS,
+                            "Partition '%s' holds %u blocks: too small for its filesystem "
+                            "(which uses block %u)",
+                            part->name, fs->cache.block_count, fs->cache.outside);
+        else
+            rc = error_wrap(err, lfs_fail(fs, rc, "/", err),
+                            "Partition '%s' does not hold a littlefs filesystem", part->name);
         fs_free(fs);
-        return -1;
+        return rc;
     }
     struct lfs_fsinfo info;
     rc = lfs_fs_stat(&fs->lfs, &info);
     if (!rc && info.block_count > fs->cache.block_count) {
         lfs_unmount(&fs->lfs);
         fs_free(fs);
-        return error_setk(err, ERROR_LITTLEFS,
+        return error_fail(err, LFS_ERR_INVAL, ERROR_LITTLEFS,
                           "Partition '%s' holds %u blocks: too small for its filesystem of %u "
                           "blocks",
                           part->name, part->size / FS_BLOCK_SIZE, info.block_count);
     }
     if (rc) {
-        lfs_fail(fs, rc, "/", err);
+        rc = lfs_fail(fs, rc, "/", err);
         lfs_unmount(&fs->lfs);
         fs_free(fs);
-        return -1;
+        return rc;
     }
     fs->mounted = 1;
     *out = fs;
@@ -248,11 +253,6 @@ static char *join(const char *a, const char *b)
     if (p)
         fs_path_join(a, b, p, n);
     return p;
-}
-
-static int oom(struct error *err)
-{
-    return error_setk(err, ERROR_OS, "out of memory");
 }
 
 /* ---------------------------------------------------------------- directories */
@@ -1250,17 +1250,18 @@ int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk
     if (flash_erase(window, 0, part->size, err))
         return -1;
     log_printf(fs_log(out), LOG_INFO, "mkfs on partition '%s'...", part->name);
-    struct fs *fs = fs_new(window, part, mode, err);
-    if (!fs)
-        return -1;
+    struct fs *fs;
+    int rc = fs_new(&fs, window, part, mode, err);
+    if (rc)
+        return rc;
     config_init(fs, blocks, disk_version);
-    int rc = lfs_format(&fs->lfs, &fs->cfg);
+    rc = lfs_format(&fs->lfs, &fs->cfg);
     if (!rc)
         rc = lfs_mount(&fs->lfs, &fs->cfg);
     if (rc) {
-        lfs_fail(fs, rc, "/", err);
+        rc = lfs_fail(fs, rc, "/", err);
         fs_free(fs);
-        return -1;
+        return rc;
     }
     fs->mounted = 1;
     int result = fs_write_file(fs, "/boot.py", FS_BOOT_PY, strlen(FS_BOOT_PY), err);

@@ -373,12 +373,12 @@ static void ls_errors_name_the_path(void **state)
     struct mock *m = *state;
     struct error err;
     const char *const missing[] = {"nothere"};
-    assert_int_equal(run(m, "ls", 1, missing, &err), -1);
+    assert_int_equal(run(m, "ls", 1, missing, &err), -ENOENT);
     assert_int_equal(err.kind, ERROR_LITTLEFS);
     assert_non_null(strstr(err.msg, "LittleFSError -2: LFS_ERR_NOENT"));
     assert_non_null(strstr(err.msg, "vfs:/nothere"));
     const char *const file[] = {"boot.py"};
-    assert_int_equal(run(m, "ls", 1, file, &err), -1);
+    assert_int_equal(run(m, "ls", 1, file, &err), -ENOTDIR);
     assert_non_null(strstr(err.msg, "LittleFSError -20: LFS_ERR_NOTDIR"));
     const char *const nopart[] = {"vfs9:/"};
     assert_int_equal(run(m, "ls", 1, nopart, &err), -1);
@@ -444,7 +444,7 @@ static void mkdir_then_ls(void **state)
     assert_string_equal(out_text(&m->out), "b/\nb/c/\n");
     struct error err;
     const char *const onfile[] = {"boot.py/x"};
-    assert_int_equal(run(m, "mkdir", 1, onfile, &err), -1);
+    assert_int_equal(run(m, "mkdir", 1, onfile, &err), -EEXIST);
     assert_int_equal(err.kind, ERROR_LITTLEFS);
 }
 
@@ -705,7 +705,7 @@ static void put_file_to_new_name(void **state)
     RUN_OK(m, "mkdir", "", "ota/sub/main.py");
     struct error err;
     const char *const args[] = {"main.py", "ota/sub"};
-    assert_int_equal(run(m, "put", 2, args, &err), -1);
+    assert_int_equal(run(m, "put", 2, args, &err), -EISDIR);
     assert_non_null(strstr(err.msg, "LFS_ERR_ISDIR"));
     RUN_OK(m, "ls", "", "ota/sub");
     assert_string_equal(out_text(&m->out), "main.py/\n");
@@ -1446,11 +1446,11 @@ static void replacing_a_file_without_room_for_both_copies(void **state)
     free(data);
     /* a file larger than the whole filesystem fails and names where */
     uint8_t *huge = mock_contents("huge", 80000);
-    assert_int_equal(fs_write_file(fs, "huge.bin", huge, 80000, &err), -1);
+    assert_int_equal(fs_write_file(fs, "huge.bin", huge, 80000, &err), -ENOSPC);
     assert_non_null(strstr(err.msg, "LFS_ERR_NOSPC"));
     assert_non_null(strstr(err.msg, "vfs:/huge.bin"));
     struct fs_stat st;
-    assert_int_equal(fs_stat(fs, "huge.bin", &st, &err), -1); /* no empty leftover */
+    assert_int_equal(fs_stat(fs, "huge.bin", &st, &err), -ENOENT); /* no empty leftover */
     assert_non_null(strstr(err.msg, "LFS_ERR_NOENT"));
     assert_int_equal(fs_unmount(fs, &err), 0);
     flash_close(&fi.flash);
