@@ -301,7 +301,8 @@ const struct fs_command *fs_command_find(const char *name);
  * the last colon and sticky, default vfs; each partition mounted once per run of arguments
  * naming it, and written back before another is mounted. Partitions outside the file or
  * without a filesystem are skipped (with a log line) by ls, cat, get, df and info; for mkdir,
- * rm, rename and put they are errors. An unknown command is "Unknown --fs command '<cmd>'". */
+ * rm, rename and put they are errors, as is running out of memory or failing to read the flash
+ * while mounting for any command. An unknown command is "Unknown --fs command '<cmd>'". */
 int fs_run(const struct fs_env *env, const char *cmd, int argc, const char *const argv[],
            struct error *err);
 

@@ -50,8 +50,11 @@ static int session_use(struct session *s, const char *name, int may_skip, struct
         return 0;
     }
     struct error merr;
-    if (fs_mount(&s->fs, &s->window.flash, p, s->env->flush, &merr)) {
-        if (!may_skip) {
+    int rc = fs_mount(&s->fs, &s->window.flash, p, s->env->flush, &merr);
+    if (rc) {
+        /* skipped: a partition without a filesystem; out of memory or a flash that cannot
+         * be read is an error, not an empty listing */
+        if (!may_skip || rc == -ENOMEM || rc == -EIO) {
             if (err)
                 *err = merr;
             return -1;

@@ -1630,9 +1630,9 @@ static void cut_off_at_every_write_leaves_a_consistent_filesystem(void **state)
 
 /* Out of memory at every allocation in turn (SQLite's out-of-memory runs): --fs commands that
  * put, remove and make directories, each allocation of the engine and the command layer failing
- * once (transient) or for good from there on (persistent). Every run that fails says so in a
- * message naming the cause, frees what it took (the sanitizer pass checks), and leaves a
- * filesystem that mounts with every file in its old or its new state. */
+ * once (transient) or for good from there on (persistent). Every such run fails with a message
+ * naming the cause, frees what it took (the sanitizer pass checks), and leaves a filesystem
+ * that mounts with every file in its old or its new state. */
 static void out_of_memory_at_every_allocation_leaves_a_consistent_filesystem(void **state)
 {
     struct mock *m = *state;
@@ -1688,11 +1688,12 @@ static void out_of_memory_at_every_allocation_leaves_a_consistent_filesystem(voi
                 flash_close(&fi.flash);
                 break;
             }
-            if (rc) {
-                failing_runs++;
-                if (!strstr(err.msg, "LFS_ERR_NOMEM") && !strstr(err.msg, "out of memory"))
-                    fail_msg("allocation %ld failed, but the error says: %s", n, err.msg);
-            }
+            /* never a success (ls used to skip the partition, listing nothing) */
+            if (!rc)
+                fail_msg("allocation %ld failed, yet the commands succeeded", n);
+            failing_runs++;
+            if (!strstr(err.msg, "LFS_ERR_NOMEM") && !strstr(err.msg, "out of memory"))
+                fail_msg("allocation %ld failed, but the error says: %s", n, err.msg);
             char msg[600];
             if (check_after_cut(m, &fi.flash, &parts.parts[0], files,
                                 sizeof files / sizeof files[0], msg, sizeof msg))
@@ -1706,6 +1707,50 @@ static void out_of_memory_at_every_allocation_leaves_a_consistent_filesystem(voi
     free(big);
     free(small);
     free(status);
+}
+
+static int unreadable(struct flash *f, uint32_t addr, void *buf, uint32_t len,
+                      struct error *err)
+{
+    (void)f, (void)addr, (void)buf, (void)len;
+    return error_fail(err, -EIO, ERROR_DEVICE, "no reply from the chip");
+}
+
+/* A flash that cannot be read is an error for the commands that skip a partition without a
+ * filesystem: ls, cat, get, df and info say why instead of listing nothing. */
+static void unreadable_flash_is_an_error_not_a_partition_to_skip(void **state)
+{
+    struct mock *m = *state;
+    uint32_t len;
+    const uint8_t *bytes = flash_image_bytes(&m->img, &len);
+    struct cut_flash c;
+    memset(&c, 0, sizeof c);
+    struct error err;
+    assert_int_equal(
+        flash_image_open(&c.img, bytes + (0x200000 - 0x1000), 0x200000, 0, 0x200000, "dead",
+                         &err),
+        0);
+    c.inner = c.img.flash.ops;
+    c.ops = *c.inner;
+    c.ops.read = unreadable;
+    c.ops.map = NULL;
+    c.img.flash.ops = &c.ops;
+    struct fs_partitions parts = {.count = 1};
+    parts.parts[0] = (struct fs_partition){.name = "vfs", .type = PART_TYPE_DATA,
+                                           .subtype = PART_SUBTYPE_DATA_FAT, .size = 0x200000};
+    struct fs_env env = m->env;
+    env.flash = &c.img.flash;
+    env.parts = &parts;
+    static const char *const cmds[] = {"ls", "cat", "get", "df", "info"};
+    const char *const args[] = {"boot.py"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        error_clear(&err);
+        collect_reset(&m->out);
+        int with_arg = !strcmp(cmds[i], "cat") || !strcmp(cmds[i], "get");
+        assert_int_not_equal(fs_run(&env, cmds[i], with_arg, args, &err), 0);
+        assert_non_null(strstr(err.msg, "no reply from the chip"));
+    }
+    flash_close(&c.img.flash);
 }
 
 int main(void)
@@ -1750,6 +1795,7 @@ int main(void)
         cmocka_unit_test(replacing_a_file_without_room_for_both_copies),
         T(cut_off_at_every_write_leaves_a_consistent_filesystem),
         T(out_of_memory_at_every_allocation_leaves_a_consistent_filesystem),
+        T(unreadable_flash_is_an_error_not_a_partition_to_skip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
