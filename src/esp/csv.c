@@ -85,6 +85,9 @@ static int fail(const struct ctx *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* line 0: the text as a whole (its encoding, memory for it) */
+    if (c->line == 0)
+        return error_setk(c->err, ERROR_VALUE, "%s: %s", c->source, msg);
     return error_setk(c->err, ERROR_VALUE, "%s:%d: %s", c->source, c->line, msg);
 }
 
