@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "esp/csv.h"
+#include "util/alloc.h"
 
 #define MB (1024u * 1024u)
 
@@ -398,9 +399,35 @@ static void write_and_read_back(void **state)
     strbuf_free(&sb);
 }
 
+/* Out of memory at each allocation of a parse in turn: an error naming the file. */
+static void out_of_memory_is_an_error(void **state)
+{
+    (void)state;
+    const char *text = "nvs, data, nvs, 0x9000, 0x6000, 0\n"
+                       "factory, app, factory, 0x10000, 1M, 0\n";
+    struct ptable t;
+    struct error err;
+    long n = 0;
+    for (;; n++) {
+        mp_alloc_fail_at(n, 0);
+        int rc = parse(text, 4 * MB, &t, &err);
+        long failures = mp_alloc_failures();
+        mp_alloc_fail_at(-1, 0);
+        if (!failures) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(t.count, 2);
+            break;
+        }
+        assert_int_equal(rc, -1);
+        assert_string_equal(err.msg, "t.csv: out of memory");
+    }
+    assert_true(n >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(out_of_memory_is_an_error),
         cmocka_unit_test(python_dialect_example),
         cmocka_unit_test(python_dialect_type_column_ignored_and_zeroes),
         cmocka_unit_test(python_dialect_with_esp_idf_types),
