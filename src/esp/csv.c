@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "util/alloc.h"
+#include "util/check.h"
 
 #define MAX_FIELDS 6
 #define FIRST_OFFSET PTABLE_FIRST_OFFSET /* table offset 0x8000 + its 0x1000 sector */
@@ -291,6 +292,7 @@ static int parse_line(struct state *st, char *line, const struct ctx *c)
     if (parse_flags(flags_s, &flags) < 0)
         return fail(c, "invalid flags '%s'", flags_s);
 
+    MP_ASSERT(st->table->count < PTABLE_MAX_ENTRIES); /* refused above */
     struct partition *part = &st->table->parts[st->table->count++];
     memset(part, 0, sizeof *part);
     memcpy(part->name, name, strlen(name));

@@ -3,6 +3,7 @@
 #include "esp/image.h"
 #include "util/digest.h"
 #include "util/bytes.h"
+#include "util/check.h"
 
 #include <string.h>
 
@@ -36,6 +37,7 @@ int image_header_parse(const uint8_t *data, size_t len, struct image_header *hdr
 
 void image_header_encode(const struct image_header *hdr, const uint8_t *orig, uint8_t out[24])
 {
+    MP_ASSERT(hdr->flash_size_id <= 0xF); /* a nibble of byte 3 */
     if (orig)
         memmove(out, orig, IMAGE_HEADER_SIZE);
     else

@@ -1,6 +1,7 @@
 /* otadata records and ESP-IDF's boot selection (esp-image-formats §8). */
 #include "esp/otadata.h"
 #include "util/bytes.h"
+#include "util/check.h"
 
 #include <string.h>
 #include <strings.h>
@@ -141,6 +142,8 @@ int otadata_select_slot(const uint8_t *data, size_t len, int ota_count, int slot
     }
     if (seq >= OTADATA_SEQ_EMPTY)
         return error_setk(err, ERROR_VALUE, "otadata sequence number overflow.");
+    /* the bootloader boots slot (seq - 1) mod n: this record must name the slot asked for */
+    MP_ASSERT(seq >= 1 && (seq - 1) % n == (uint64_t)slot);
     struct ota_entry e = otadata_entry_make((uint32_t)seq, state);
     out->sector = sector;
     out->seq = (uint32_t)seq;
@@ -150,6 +153,7 @@ int otadata_select_slot(const uint8_t *data, size_t len, int ota_count, int slot
 
 void otadata_apply(uint8_t *data, size_t len, const struct otadata_write *w)
 {
+    MP_ASSERT(w->sector == 0 || w->sector == 1);
     size_t start = (size_t)w->sector * OTADATA_SECTOR_SIZE;
     if (start >= len)
         return;

@@ -152,6 +152,7 @@ int ptable_encode(const struct ptable *table, uint8_t out[PTABLE_SIZE], struct e
 
 void ptable_sort(struct ptable *table)
 {
+    MP_ASSERT(table->count >= 0 && table->count <= PTABLE_MAX_ENTRIES);
     /* Insertion sort: stable, and the table holds at most 95 entries. */
     for (int i = 1; i < table->count; i++) {
         struct partition p = table->parts[i];

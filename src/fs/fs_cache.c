@@ -9,6 +9,7 @@
 
 #include "fs/fs.h"
 #include "util/alloc.h"
+#include "util/check.h"
 
 int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
                   struct error *err)
@@ -58,6 +59,7 @@ static int check_block(struct fs_cache *c, uint32_t block, uint32_t off, uint32_
 
 static uint8_t *block_ptr(const struct fs_cache *c, uint32_t block)
 {
+    MP_ASSERT(block < c->block_count); /* check_block has refused the others */
     return c->data + (size_t)block * c->block_size;
 }
 

@@ -269,6 +269,8 @@ void lfs_ckpoint(struct lfs_state *s)
 
 int lfs_alloc(struct lfs_state *s, uint32_t *block)
 {
+    /* a window wider than the device would hand out one block twice */
+    MP_ASSERT(s->la_bits >= 1 && s->la_bits <= s->block_count);
     for (;;) {
         if (!s->la_valid) {
             int err = alloc_scan(s);

@@ -5,6 +5,7 @@
 
 #include "lfs/lfs_int.h"
 #include "lfs/lfs_meta.h"
+#include "util/check.h"
 #include "util/alloc.h"
 
 uint32_t lfs_crc(uint32_t crc, const void *data, size_t size)
@@ -596,6 +597,8 @@ struct cwriter {
 
 static int cw_bytes(struct cwriter *w, const void *data, uint32_t n)
 {
+    /* buf holds the block from begin: a commit never reaches past the block */
+    MP_ASSERT(w->begin <= w->off && w->off <= w->limit && w->limit <= w->s->block_size);
     if (n > w->limit - w->off)
         return LFS_ERR_NOSPC;
     memcpy(w->buf + (w->off - w->begin), data, n);
@@ -667,6 +670,7 @@ static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
         uint32_t valid = (uint32_t)(uint8_t)~next >> 7;
         if (noff < w->off + 8)
             return LFS_ERR_NOSPC;
+        MP_ASSERT(noff - (w->off + 4) <= 0x3FE); /* the padding fits the tag's size field */
         uint32_t ctag = LFS_MKTAG(LFS_T_CRC + valid, LFS_ID_NONE, noff - (w->off + 4));
         uint8_t t[8];
         put_be32(t, ctag ^ w->ptag);
@@ -678,6 +682,7 @@ static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
         w->ptag = ctag ^ (valid << 31);
         w->crc = 0xFFFFFFFFu;
     }
+    MP_ASSERT(w->off == end && end % P == 0); /* a commit ends on a prog boundary (§4.3) */
     int err = lfs_bd_prog(s, block, start, w->buf, w->off - start);
     if (err)
         return err;
@@ -797,6 +802,7 @@ int lfs_mdir_alloc(struct lfs_state *s, struct lfs_mdir *m)
         err = lfs_alloc(s, &a);
     if (err)
         return err;
+    MP_ASSERT(a != b); /* one block twice would lose the pair at its first compaction */
     uint8_t r[4];
     err = lfs_bd_read(s, a, 0, r, 4);
     if (err)

@@ -6,12 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/check.h"
+
 void report_table_init(struct report_table *t, const char *title, size_t columns,
                        const char *const headings[], const enum report_align align[])
 {
+    MP_ASSERT(columns >= 1 && columns <= REPORT_MAX_COLUMNS);
     memset(t, 0, sizeof *t);
     t->title = title;
-    t->columns = columns < REPORT_MAX_COLUMNS ? columns : REPORT_MAX_COLUMNS;
+    t->columns = columns;
     for (size_t c = 0; c < t->columns; c++) {
         t->headings[c] = headings[c];
         t->align[c] = align[c];
@@ -138,6 +141,7 @@ static void ptable_row_cells(const struct partition *p, struct ptable_cells *c)
 
 void report_ptable(const struct ptable *table, int box, struct strbuf *out)
 {
+    MP_ASSERT(table->count >= 0 && table->count <= PTABLE_MAX_ENTRIES);
     char title[64];
     snprintf(title, sizeof title, "Partition table (flash size: %" PRIu32 "MB):",
              table->flash_size / 0x100000);

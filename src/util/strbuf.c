@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/check.h"
+
 static void reserve(struct strbuf *sb, size_t extra)
 {
     if (sb->len + extra + 1 <= sb->capacity)
@@ -24,6 +26,7 @@ static void reserve(struct strbuf *sb, size_t extra)
 
 void strbuf_add(struct strbuf *sb, const char *text, size_t len)
 {
+    MP_ASSERT(text || len == 0);
     reserve(sb, len);
     memcpy(sb->text + sb->len, text, len);
     sb->len += len;
