@@ -17,18 +17,26 @@ function(mp_module name)
   target_link_libraries(mp_${name} PUBLIC ${M_DEPS})
 endfunction()
 
-# mp_unit_test(NAME SOURCES src... DEPS lib...): a cmocka test program registered with ctest.
+# mp_unit_test(NAME SOURCES src... DEPS lib... [SHARED]): a cmocka test program registered with
+# ctest. Exit status 77 shows as "Skipped" (tests/unit/test_shared.h). SHARED: the program also
+# has tests needing ../shared, run as NAME_shared_data (argument "shared").
 function(mp_unit_test name)
-  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(T "SHARED" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/tests/unit)
   target_link_libraries(${name} PRIVATE ${T_DEPS} PkgConfig::CMOCKA)
+  set(runs ${name})
   add_test(NAME ${name} COMMAND ${name})
-  set_tests_properties(${name} PROPERTIES
+  if(T_SHARED)
+    add_test(NAME ${name}_shared_data COMMAND ${name} shared)
+    list(APPEND runs ${name}_shared_data)
+  endif()
+  set_tests_properties(${runs} PROPERTIES
     LABELS unit
+    SKIP_RETURN_CODE 77
     ENVIRONMENT "MP_SHARED_DIR=${MP_SHARED_DIR};MP_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
   if(T_TIMEOUT)
-    set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT})
+    set_tests_properties(${runs} PROPERTIES TIMEOUT ${T_TIMEOUT})
   endif()
 endfunction()
 

@@ -7,9 +7,7 @@ set -euo pipefail
 
 FW="$MP_SHARED_DIR/firmware"
 if [ ! -d "$FW" ]; then
-  echo "SKIP: $FW not found (set MP_SHARED_DIR to the shared test data)"
-  echo "0 passed, 0 failed"
-  exit 0
+  skip_all "$FW not found (set MP_SHARED_DIR to the shared test data)"
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

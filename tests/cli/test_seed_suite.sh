@@ -7,9 +7,7 @@ set -euo pipefail
 
 FW_SRC="$MP_SHARED_DIR/firmware/ESP32_GENERIC-20240602-v1.23.0.bin"
 if [ ! -f "$FW_SRC" ]; then
-  echo "SKIP: $FW_SRC not found (set MP_SHARED_DIR to the shared test data)"
-  echo "0 passed, 0 failed"
-  exit 0
+  skip_all "$FW_SRC not found (set MP_SHARED_DIR to the shared test data)"
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

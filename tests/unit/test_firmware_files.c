@@ -17,6 +17,7 @@
 #include "esp/otadata.h"
 #include "esp/ptable.h"
 #include "synth/synth.h"
+#include "test_shared.h"
 
 /* ---- a whole-file inspection built from the library calls ---- */
 
@@ -392,8 +393,7 @@ static void every_shared_firmware_file(void **state)
     char buf[1024];
     const char *dir = shared_firmware_dir(buf, sizeof buf);
     if (!dir) {
-        print_message("SKIP: MP_SHARED_DIR/firmware not available\n");
-        skip();
+        TEST_SKIP("MP_SHARED_DIR/firmware not available");
     }
     int known = 0, unknown = 0;
     int files = walk(dir, "", &known, &unknown);
@@ -541,13 +541,16 @@ static void corrupted_fields(void **state)
     free(fw);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_shared_firmware_file),
         cmocka_unit_test(synthetic_every_chip),
         cmocka_unit_test(truncated_at_many_points),
         cmocka_unit_test(corrupted_fields),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest shared_tests[] = {
+        cmocka_unit_test(every_shared_firmware_file),
+    };
+    return test_main(argc, argv, tests, sizeof tests / sizeof tests[0], shared_tests,
+                     sizeof shared_tests / sizeof shared_tests[0]);
 }

@@ -21,6 +21,7 @@
 
 #include "fs/fs.h"
 #include "util/alloc.h"
+#include "test_shared.h"
 
 /* ---------------------------------------------------------------- output collector */
 
@@ -159,16 +160,6 @@ static uint8_t *read_local(const char *path, size_t *len)
     return buf;
 }
 
-static uint8_t *read_shared(const char *rel, size_t *len)
-{
-    const char *dir = getenv("MP_SHARED_DIR");
-    if (!dir)
-        return NULL;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    return read_local(path, len);
-}
-
 static void env_init(struct mock *m)
 {
     m->log = (struct log){collect_line, &m->out};
@@ -211,7 +202,7 @@ static int mock_setup(void **state)
     uint8_t *data = malloc(len);
     memset(data, 0xFF, len);
     size_t fwlen;
-    uint8_t *fw = read_shared("firmware/ESP32_GENERIC-20240602-v1.23.0.bin", &fwlen);
+    uint8_t *fw = test_read_shared("firmware/ESP32_GENERIC-20240602-v1.23.0.bin", &fwlen);
     if (fw && fwlen < 0x1F0000)
         memcpy(data, fw, fwlen);
     free(fw);
@@ -912,10 +903,9 @@ static void mkfs_superblock_is_micropythons(void **state)
 {
     struct mock *m = *state;
     size_t len;
-    uint8_t *ref = read_shared("littlefs-vectors/mp-empty-2m.img", &len);
+    uint8_t *ref = test_read_shared("littlefs-vectors/mp-empty-2m.img", &len);
     if (!ref) {
-        print_message("littlefs-vectors not found: skipping\n");
-        skip();
+        TEST_SKIP("littlefs-vectors not found");
         return;
     }
     RUN_OK(m, "mkfs", "");
@@ -937,10 +927,9 @@ static void v20_image_stays_v20(void **state)
 {
     (void)state;
     size_t len;
-    uint8_t *img = read_shared("littlefs-vectors/ref-v20-512k.img", &len);
+    uint8_t *img = test_read_shared("littlefs-vectors/ref-v20-512k.img", &len);
     if (!img) {
-        print_message("littlefs-vectors not found: skipping\n");
-        skip();
+        TEST_SKIP("littlefs-vectors not found");
         return;
     }
     struct flash_image fi;
@@ -1017,9 +1006,9 @@ static void get_of_vector_images_matches_manifests(void **state)
         char rel[128];
         size_t len, jlen;
         snprintf(rel, sizeof rel, "littlefs-vectors/%s.img", images[i]);
-        uint8_t *img = read_shared(rel, &len);
+        uint8_t *img = test_read_shared(rel, &len);
         snprintf(rel, sizeof rel, "littlefs-vectors/%s.json", images[i]);
-        char *json = (char *)read_shared(rel, &jlen);
+        char *json = (char *)test_read_shared(rel, &jlen);
         if (!img || !json) {
             free(img);
             free(json);
@@ -1086,8 +1075,7 @@ static void get_of_vector_images_matches_manifests(void **state)
         tested++;
     }
     if (!tested) {
-        print_message("littlefs-vectors not found: skipping\n");
-        skip();
+        TEST_SKIP("littlefs-vectors not found");
     }
 }
 
@@ -1097,10 +1085,9 @@ static void no_vfs_board_uses_computed_region(void **state)
 {
     (void)state;
     size_t len;
-    uint8_t *img = read_shared("littlefs-vectors/ref-flash-4m.bin", &len);
+    uint8_t *img = test_read_shared("littlefs-vectors/ref-flash-4m.bin", &len);
     if (!img) {
-        print_message("littlefs-vectors not found: skipping\n");
-        skip();
+        TEST_SKIP("littlefs-vectors not found");
         return;
     }
     /* its table at 0x8000 has no vfs row (nvs, phy_init, factory): MicroPython >= v1.26 */
@@ -1753,7 +1740,7 @@ static void unreadable_flash_is_an_error_not_a_partition_to_skip(void **state)
     flash_close(&c.img.flash);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, mock_setup, mock_teardown)
     const struct CMUnitTest tests[] = {
@@ -1784,11 +1771,7 @@ int main(void)
         T(partition_beyond_the_firmware_file),
         T(unknown_command),
         T(mkfs_version_follows_firmware_and_changes_keep_it),
-        T(mkfs_superblock_is_micropythons),
-        cmocka_unit_test(v20_image_stays_v20),
-        cmocka_unit_test(no_vfs_board_uses_computed_region),
         T(get_refuses_crafted_names),
-        T(get_of_vector_images_matches_manifests),
         T(directory_cycle_in_image_ends_with_an_error),
         T(get_never_writes_through_local_symlinks),
         T(flush_modes_write_the_same_bytes),
@@ -1797,5 +1780,12 @@ int main(void)
         T(out_of_memory_at_every_allocation_leaves_a_consistent_filesystem),
         T(unreadable_flash_is_an_error_not_a_partition_to_skip),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest shared_tests[] = {
+        T(mkfs_superblock_is_micropythons),
+        cmocka_unit_test(v20_image_stays_v20),
+        cmocka_unit_test(no_vfs_board_uses_computed_region),
+        T(get_of_vector_images_matches_manifests),
+    };
+    return test_main(argc, argv, tests, sizeof tests / sizeof tests[0], shared_tests,
+                     sizeof shared_tests / sizeof shared_tests[0]);
 }

@@ -527,8 +527,7 @@ static void real_esp32_v1_23_firmware(void **state)
     size_t len = 0;
     uint8_t *fw = read_shared("ESP32_GENERIC-20240602-v1.23.0.bin", &len);
     if (!fw) {
-        print_message("SKIP: MP_SHARED_DIR firmware not available\n");
-        skip();
+        TEST_SKIP("MP_SHARED_DIR firmware not available");
     }
     struct image_info info;
     struct error err;
@@ -571,7 +570,7 @@ static void real_esp32_v1_23_firmware(void **state)
     free(fw);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(header_parses_fields),
@@ -591,7 +590,10 @@ int main(void)
         cmocka_unit_test(app_desc_reads_fields),
         cmocka_unit_test(banner_versions),
         cmocka_unit_test(random_mutations_are_handled),
+    };
+    const struct CMUnitTest shared_tests[] = {
         cmocka_unit_test(real_esp32_v1_23_firmware),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return test_main(argc, argv, tests, sizeof tests / sizeof tests[0], shared_tests,
+                     sizeof shared_tests / sizeof shared_tests[0]);
 }

@@ -8,6 +8,7 @@
 
 #include "test_lfs_dev.h"
 #include "util/bytes.h"
+#include "test_shared.h"
 
 #define BS 4096u
 
@@ -81,20 +82,6 @@ static void test_format_bytes(void **state)
     assert_int_equal(info.block_count, 512);
     assert_int_equal(info.name_max, 255);
     assert_int_equal(lfs_fs_size(&x.lfs), 2);
-    /* and equal to MicroPython's own mkfs image when the vectors are present */
-    const char *shared = getenv("MP_SHARED_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/littlefs-vectors/mp-empty-2m.img",
-             shared && *shared ? shared : "../shared");
-    size_t len;
-    uint8_t *mp = read_whole(path, &len);
-    if (mp) {
-        assert_int_equal(len, 512 * BS);
-        assert_memory_equal(mp, x.flash, len);
-        free(mp);
-    } else {
-        print_message("SKIP: %s not found\n", path);
-    }
     fx_free(&x);
     /* 2.0: version field 0x00020000 and no FCRC tag (type 0x5FF) */
     fx_new(&x, 64, LFS_DISK_VERSION_2_0);
@@ -104,6 +91,22 @@ static void test_format_bytes(void **state)
     assert_int_equal(x.flash[21], 0x00);
     assert_int_equal(x.flash[22], 0x02);
     assert_memory_not_equal(x.flash + 44, want + 44, 4);
+    fx_free(&x);
+}
+
+/* The same image as MicroPython's own mkfs of a 2 MiB partition, byte for byte. */
+static void test_format_equals_micropythons(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *mp = test_read_shared("littlefs-vectors/mp-empty-2m.img", &len);
+    if (!mp)
+        TEST_SKIP("littlefs-vectors/mp-empty-2m.img not found");
+    struct fx x;
+    fx_new(&x, 512, 0);
+    assert_int_equal(len, 512 * BS);
+    assert_memory_equal(mp, x.flash, len);
+    free(mp);
     fx_free(&x);
 }
 
@@ -584,7 +587,7 @@ static void test_crafted_corruption(void **state)
     assert_int_equal(lfs_unmount(&l), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_names),
@@ -595,5 +598,9 @@ int main(void)
         cmocka_unit_test(test_split_and_grow),
         cmocka_unit_test(test_crafted_corruption),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest shared_tests[] = {
+        cmocka_unit_test(test_format_equals_micropythons),
+    };
+    return test_main(argc, argv, tests, sizeof tests / sizeof tests[0], shared_tests,
+                     sizeof shared_tests / sizeof shared_tests[0]);
 }

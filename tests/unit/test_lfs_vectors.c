@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 
 #include "test_lfs_dev.h"
+#include "test_shared.h"
 
 #define MAX_VECTORS 32
 
@@ -282,8 +283,7 @@ static void test_vectors_read(void **state)
     static struct vector v[MAX_VECTORS];
     int n = load_vectors(v, MAX_VECTORS);
     if (n < 0) {
-        print_message("SKIP: littlefs vectors not found (set MP_SHARED_DIR)\n");
-        skip();
+        TEST_SKIP("littlefs vectors not found (set MP_SHARED_DIR)");
     }
     assert_true(n > 0);
     for (int i = 0; i < n; i++) {
@@ -374,8 +374,7 @@ static void test_vectors_modify(void **state)
     static struct vector v[MAX_VECTORS];
     int n = load_vectors(v, MAX_VECTORS);
     if (n < 0) {
-        print_message("SKIP: littlefs vectors not found (set MP_SHARED_DIR)\n");
-        skip();
+        TEST_SKIP("littlefs vectors not found (set MP_SHARED_DIR)");
     }
     static uint8_t big[30000], small[100];
     fill_pattern(big, sizeof big, 7);
@@ -441,8 +440,7 @@ static void test_vector_grow(void **state)
     static struct vector v[MAX_VECTORS];
     int n = load_vectors(v, MAX_VECTORS);
     if (n < 0) {
-        print_message("SKIP: littlefs vectors not found (set MP_SHARED_DIR)\n");
-        skip();
+        TEST_SKIP("littlefs vectors not found (set MP_SHARED_DIR)");
     }
     int done = 0;
     for (int i = 0; i < n; i++) {
@@ -511,8 +509,7 @@ static void test_vectors_first_write_powercut(void **state)
     static struct vector v[MAX_VECTORS];
     int n = load_vectors(v, MAX_VECTORS);
     if (n < 0) {
-        print_message("SKIP: littlefs vectors not found (set MP_SHARED_DIR)\n");
-        skip();
+        TEST_SKIP("littlefs vectors not found (set MP_SHARED_DIR)");
     }
     static uint8_t small[300];
     fill_pattern(small, sizeof small, 9);
@@ -578,7 +575,7 @@ static void test_vectors_first_write_powercut(void **state)
     free_vectors(v, n);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors_read),
@@ -586,5 +583,5 @@ int main(void)
         cmocka_unit_test(test_vector_grow),
         cmocka_unit_test(test_vectors_first_write_powercut),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return test_main(argc, argv, tests, sizeof tests / sizeof tests[0], NULL, 0);
 }

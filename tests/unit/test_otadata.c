@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "esp/otadata.h"
+#include "test_shared.h"
 
 static void crc_vectors(void **state)
 {
@@ -205,8 +206,7 @@ static void real_initial_otadata(void **state)
              dir ? dir : "");
     FILE *f = dir ? fopen(path, "rb") : NULL;
     if (!f) {
-        print_message("SKIP: MP_SHARED_DIR firmware not available\n");
-        skip();
+        TEST_SKIP("MP_SHARED_DIR firmware not available");
     }
     uint8_t od[OTADATA_SIZE + 1];
     size_t n = fread(od, 1, sizeof od, f);
@@ -219,7 +219,7 @@ static void real_initial_otadata(void **state)
     assert_int_equal(b.slot, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(crc_vectors),
@@ -229,7 +229,10 @@ int main(void)
         cmocka_unit_test(boot_selection),
         cmocka_unit_test(select_slot_sequence),
         cmocka_unit_test(select_slot_errors),
+    };
+    const struct CMUnitTest shared_tests[] = {
         cmocka_unit_test(real_initial_otadata),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return test_main(argc, argv, tests, sizeof tests / sizeof tests[0], shared_tests,
+                     sizeof shared_tests / sizeof shared_tests[0]);
 }
