@@ -1,0 +1,65 @@
+/* Private to src/fs: a littlefs filesystem mounted on a partition (struct fs) and the helpers
+ * its commands share. fs_mount.c mounts, formats and grows it; fs_tree.c works on the files and
+ * directories inside it; fs_copy.c copies between it and local files. */
+#ifndef MP_FS_FS_INT_H
+#define MP_FS_FS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fs/fs.h"
+#include "lfs/lfs.h"
+
+#define FS_MAX_DEPTH 256 /* deeper than any real tree; stops cycles in a crafted image */
+#define FS_COPY_CHUNK 4096
+
+struct fs {
+    struct fs_cache cache;
+    struct lfs_config cfg;
+    lfs_t lfs;
+    char name[PTABLE_LABEL_MAX + 1];
+    uint32_t part_size;
+    enum fs_flush_mode mode;
+    int mounted;
+    uint32_t dirs_walked; /* directories read by the current command */
+    int io_failed;        /* a flash operation under littlefs failed: io_err says why */
+    struct error io_err;
+};
+
+/* "LittleFSError -2: LFS_ERR_NOENT: 'vfs:/x'" (the Python tool's text, then where); returns
+ * the code. A flash error underneath littlefs is reported as itself, with LFS_ERR_IO. */
+int fs_lfs_fail(struct fs *fs, int code, const char *path, struct error *err);
+/* "out of memory", LFS_ERR_NOMEM. */
+int fs_oom(struct error *err);
+
+/* The littlefs form of a command-line path (absolute, "." and ".." resolved); caller frees.
+ * NULL when out of memory. */
+char *fs_lfs_path(const char *path);
+/* a/b in fs_path_join's normal form, malloc'ed; NULL when out of memory. */
+char *fs_join(const char *a, const char *b);
+
+/* Entries of one directory. */
+struct fs_entry {
+    char *name;
+    uint32_t size;
+};
+
+struct fs_entries {
+    struct fs_entry *v;
+    size_t n, cap;
+};
+
+void fs_entries_free(struct fs_entries *e);
+/* The entries of a directory in littlefs order, files and subdirectories apart. Names that are
+ * not one safe path component are refused, before anything uses them as a path. */
+int fs_read_dir(struct fs *fs, const char *path, struct fs_entries *files,
+                struct fs_entries *dirs, struct error *err);
+int fs_stat_path(struct fs *fs, const char *path, struct lfs_info *info, struct error *err);
+/* mkdir -p of p (littlefs form). */
+int fs_mkdir_parents(struct fs *fs, const char *p, struct error *err);
+/* Create or replace p's contents (from fd when fd >= 0, else from data); `what` names the
+ * source in messages. See fs_tree.c for when a replacement is atomic. */
+int fs_write_file_from(struct fs *fs, const char *p, int fd, const void *data, size_t len,
+                       const char *what, struct error *err);
+
+#endif
