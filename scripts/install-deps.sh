@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what building and testing need on Debian 12 (run as root, or with sudo available).
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config zlib1g-dev libssl-dev libcmocka-dev clang libclang-rt-14-dev)
+pkgs=(build-essential cmake pkg-config zlib1g-dev libssl-dev libcmocka-dev clang libclang-rt-14-dev
+      clang-format git)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
