@@ -289,8 +289,12 @@ struct fs_command {
     const char *name;
     const char *args; /* its arguments as the help shows them: "PATH... [DEST]" */
     const char *help; /* what it does, in a few words */
-    int mutates;      /* changes a filesystem (a firmware file then needs writing out) */
-    int (*run)(const struct fs_env *env, int argc, const char *const argv[], struct error *err);
+    /* changes a filesystem (a firmware file then needs writing out); the others skip
+     * partitions without a filesystem */
+    int mutates;
+    int (*run)(const struct fs_env *env, const struct fs_command *cmd, int argc,
+               const char *const argv[], struct error *err);
+    int op; /* which operation a runner shared by several commands performs */
 };
 extern const struct fs_command fs_commands[];
 extern const int fs_command_count;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fs/fs.h"
+#include "util/check.h"
 
 /* The mounted partition of a run of arguments. */
 struct session {
@@ -66,18 +67,18 @@ static int session_use(struct session *s, const char *name, int may_skip, struct
     return 1;
 }
 
-enum path_cmd { CMD_LS, CMD_CAT, CMD_MKDIR, CMD_RM };
+/* the operations of the runners shared by several commands */
+enum fs_op { OP_LS, OP_CAT, OP_MKDIR, OP_RM, OP_DF, OP_INFO };
 
-static int run_paths(const struct fs_env *env, enum path_cmd cmd, int argc,
+static int run_paths(const struct fs_env *env, const struct fs_command *cmd, int argc,
                      const char *const argv[], struct error *err)
 {
-    static const char *const names[] = {"ls", "cat", "mkdir", "rm"};
     static const char *const root[] = {"."};
-    if (argc == 0 && cmd == CMD_LS) {
+    if (argc == 0 && cmd->op == OP_LS) {
         argv = root;
         argc = 1;
     }
-    int may_skip = cmd == CMD_LS || cmd == CMD_CAT;
+    int may_skip = !cmd->mutates;
     struct session s = {.env = env};
     char part[PTABLE_LABEL_MAX + 1] = "vfs";
     int result = 0;
@@ -96,12 +97,13 @@ static int run_paths(const struct fs_env *env, enum path_cmd cmd, int argc,
             continue;
         char shown[1024];
         fs_path_norm(path, shown, sizeof shown);
-        log_printf(fs_log(env->out), LOG_INFO, "%s '%s:%s'", names[cmd], part, shown);
-        switch (cmd) {
-        case CMD_LS: result = fs_ls(s.fs, path, env->out, err); break;
-        case CMD_CAT: result = fs_cat(s.fs, path, env->out, err); break;
-        case CMD_MKDIR: result = fs_mkdir(s.fs, path, err); break;
-        case CMD_RM: result = fs_rm(s.fs, path, err); break;
+        log_printf(fs_log(env->out), LOG_INFO, "%s '%s:%s'", cmd->name, part, shown);
+        switch ((enum fs_op)cmd->op) {
+        case OP_LS: result = fs_ls(s.fs, path, env->out, err); break;
+        case OP_CAT: result = fs_cat(s.fs, path, env->out, err); break;
+        case OP_MKDIR: result = fs_mkdir(s.fs, path, err); break;
+        case OP_RM: result = fs_rm(s.fs, path, err); break;
+        default: MP_ASSERT(!"a path operation"); break;
         }
     }
     /* write back what was done even when a later argument failed */
@@ -110,9 +112,10 @@ static int run_paths(const struct fs_env *env, enum path_cmd cmd, int argc,
     return result;
 }
 
-static int run_rename(const struct fs_env *env, int argc, const char *const argv[],
-                      struct error *err)
+static int run_rename(const struct fs_env *env, const struct fs_command *cmd, int argc,
+                      const char *const argv[], struct error *err)
 {
+    (void)cmd;
     if (argc != 2)
         return error_setk(err, ERROR_VALUE, "'--fs rename' requires two arguments");
     char part1[PTABLE_LABEL_MAX + 1] = "vfs", part2[PTABLE_LABEL_MAX + 1];
@@ -136,9 +139,10 @@ static int run_rename(const struct fs_env *env, int argc, const char *const argv
     return result;
 }
 
-static int run_get(const struct fs_env *env, int argc, const char *const argv[],
-                   struct error *err)
+static int run_get(const struct fs_env *env, const struct fs_command *cmd, int argc,
+                   const char *const argv[], struct error *err)
 {
+    (void)cmd;
     const char *dest = ".";
     if (argc >= 2)
         dest = argv[--argc];
@@ -164,9 +168,10 @@ static int run_get(const struct fs_env *env, int argc, const char *const argv[],
     return result;
 }
 
-static int run_put(const struct fs_env *env, int argc, const char *const argv[],
-                   struct error *err)
+static int run_put(const struct fs_env *env, const struct fs_command *cmd, int argc,
+                   const char *const argv[], struct error *err)
 {
+    (void)cmd;
     if (argc == 0)
         return error_setk(err, ERROR_VALUE, "'--fs put' requires a file or directory to copy");
     const char *destarg = ".";
@@ -187,9 +192,10 @@ static int run_put(const struct fs_env *env, int argc, const char *const argv[],
     return result;
 }
 
-static int run_mkfs(const struct fs_env *env, int argc, const char *const argv[],
-                    struct error *err)
+static int run_mkfs(const struct fs_env *env, const struct fs_command *cmd, int argc,
+                    const char *const argv[], struct error *err)
 {
+    (void)cmd;
     const struct fs_partition *sel[PTABLE_MAX_ENTRIES + 1];
     int n;
     if (fs_select_partitions(env->parts, argv, argc, FS_DEFAULT_VFS, sel, &n, err))
@@ -229,9 +235,10 @@ static int parse_blocks(const struct fs_env *env, const char *text, uint32_t *bl
     return 0;
 }
 
-static int run_grow(const struct fs_env *env, int argc, const char *const argv[],
-                    struct error *err)
+static int run_grow(const struct fs_env *env, const struct fs_command *cmd, int argc,
+                    const char *const argv[], struct error *err)
 {
+    (void)cmd;
     if (argc > 2)
         return error_setk(err, ERROR_VALUE, "'--fs grow' takes a partition and a block count");
     const char *name = argc >= 1 ? argv[0] : "vfs";
@@ -247,9 +254,10 @@ static int run_grow(const struct fs_env *env, int argc, const char *const argv[]
     return result;
 }
 
-static int run_usage(const struct fs_env *env, int info, int argc, const char *const argv[],
-                     struct error *err)
+static int run_usage(const struct fs_env *env, const struct fs_command *cmd, int argc,
+                     const char *const argv[], struct error *err)
 {
+    int info = cmd->op == OP_INFO;
     const struct fs_partition *sel[PTABLE_MAX_ENTRIES + 1];
     int n;
     if (fs_select_partitions(env->parts, argv, argc, FS_DEFAULT_FS_PARTS, sel, &n, err))
@@ -279,56 +287,63 @@ static int run_usage(const struct fs_env *env, int info, int argc, const char *c
     return result;
 }
 
-static int run_ls(const struct fs_env *env, int argc, const char *const argv[],
-                  struct error *err)
-{
-    return run_paths(env, CMD_LS, argc, argv, err);
-}
-
-static int run_cat(const struct fs_env *env, int argc, const char *const argv[],
-                   struct error *err)
-{
-    return run_paths(env, CMD_CAT, argc, argv, err);
-}
-
-static int run_mkdir(const struct fs_env *env, int argc, const char *const argv[],
-                     struct error *err)
-{
-    return run_paths(env, CMD_MKDIR, argc, argv, err);
-}
-
-static int run_rm(const struct fs_env *env, int argc, const char *const argv[],
-                  struct error *err)
-{
-    return run_paths(env, CMD_RM, argc, argv, err);
-}
-
-static int run_df(const struct fs_env *env, int argc, const char *const argv[],
-                  struct error *err)
-{
-    return run_usage(env, 0, argc, argv, err);
-}
-
-static int run_info(const struct fs_env *env, int argc, const char *const argv[],
-                    struct error *err)
-{
-    return run_usage(env, 1, argc, argv, err);
-}
-
 const struct fs_command fs_commands[] = {
-    {"ls", "[PATH...]", "list files and directories, recursively", 0, run_ls},
-    {"get", "PATH... [DEST]", "copy files or directories to the local DEST (or .)", 0, run_get},
-    {"put", "FILE... [DEST]", "copy local files or directories into DEST (or /)", 1, run_put},
-    {"mkdir", "PATH...", "make directories, and their parents", 1, run_mkdir},
-    {"rm", "PATH...", "remove files or whole directory trees", 1, run_rm},
-    {"rename", "OLD NEW", "rename a file or directory", 1, run_rename},
-    {"cat", "PATH...", "print the contents of files", 0, run_cat},
-    {"info", "[PART...]", "show the parameters of each filesystem", 0, run_info},
-    {"mkfs", "[PART...]", "erase the partition (default vfs), make a new filesystem", 1,
-     run_mkfs},
-    {"df", "[PART...]", "show the used and free space of each filesystem", 0, run_df},
-    {"grow", "[PART [BLOCKS]]", "grow the filesystem to BLOCKS or its whole partition", 1,
-     run_grow},
+    {.name = "ls",
+     .args = "[PATH...]",
+     .help = "list files and directories, recursively",
+     .run = run_paths,
+     .op = OP_LS},
+    {.name = "get",
+     .args = "PATH... [DEST]",
+     .help = "copy files or directories to the local DEST (or .)",
+     .run = run_get},
+    {.name = "put",
+     .args = "FILE... [DEST]",
+     .help = "copy local files or directories into DEST (or /)",
+     .mutates = 1,
+     .run = run_put},
+    {.name = "mkdir",
+     .args = "PATH...",
+     .help = "make directories, and their parents",
+     .mutates = 1,
+     .run = run_paths,
+     .op = OP_MKDIR},
+    {.name = "rm",
+     .args = "PATH...",
+     .help = "remove files or whole directory trees",
+     .mutates = 1,
+     .run = run_paths,
+     .op = OP_RM},
+    {.name = "rename",
+     .args = "OLD NEW",
+     .help = "rename a file or directory",
+     .mutates = 1,
+     .run = run_rename},
+    {.name = "cat",
+     .args = "PATH...",
+     .help = "print the contents of files",
+     .run = run_paths,
+     .op = OP_CAT},
+    {.name = "info",
+     .args = "[PART...]",
+     .help = "show the parameters of each filesystem",
+     .run = run_usage,
+     .op = OP_INFO},
+    {.name = "mkfs",
+     .args = "[PART...]",
+     .help = "erase the partition (default vfs), make a new filesystem",
+     .mutates = 1,
+     .run = run_mkfs},
+    {.name = "df",
+     .args = "[PART...]",
+     .help = "show the used and free space of each filesystem",
+     .run = run_usage,
+     .op = OP_DF},
+    {.name = "grow",
+     .args = "[PART [BLOCKS]]",
+     .help = "grow the filesystem to BLOCKS or its whole partition",
+     .mutates = 1,
+     .run = run_grow},
 };
 const int fs_command_count = (int)(sizeof fs_commands / sizeof fs_commands[0]);
 
@@ -346,5 +361,5 @@ int fs_run(const struct fs_env *env, const char *cmd, int argc, const char *cons
     const struct fs_command *c = fs_command_find(cmd);
     if (!c)
         return error_setk(err, ERROR_VALUE, "Unknown --fs command '%s'", cmd);
-    return c->run(env, argc, argv, err);
+    return c->run(env, c, argc, argv, err);
 }
