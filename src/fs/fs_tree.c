@@ -172,24 +172,17 @@ static int ls_dir(struct fs *fs, const char *path, const char *rel, int depth,
     if (fs_read_dir(fs, path, &files, &dirs, err))
         return -1;
     int result = 0;
-    for (size_t i = 0; i < files.n; i++) {
-        char *p = fs_join(rel, files.v[i].name);
-        if (!p) {
-            result = fs_oom(err);
-            goto done;
+    /* this level's files, then its directories with a '/' */
+    const struct fs_entries *level[2] = {&files, &dirs};
+    for (int k = 0; k < 2 && !result; k++)
+        for (size_t i = 0; i < level[k]->n && !result; i++) {
+            char *p = fs_join(rel, level[k]->v[i].name);
+            if (!p)
+                result = fs_oom(err);
+            else
+                log_printf(fs_log(out), LOG_OUTPUT, "%s%s", p, k ? "/" : "");
+            free(p);
         }
-        log_printf(fs_log(out), LOG_OUTPUT, "%s", p);
-        free(p);
-    }
-    for (size_t i = 0; i < dirs.n; i++) {
-        char *p = fs_join(rel, dirs.v[i].name);
-        if (!p) {
-            result = fs_oom(err);
-            goto done;
-        }
-        log_printf(fs_log(out), LOG_OUTPUT, "%s/", p);
-        free(p);
-    }
     for (size_t i = 0; i < dirs.n && !result; i++) {
         char *sub = fs_join(path, dirs.v[i].name);
         char *subrel = fs_join(rel, dirs.v[i].name);
@@ -200,7 +193,6 @@ static int ls_dir(struct fs *fs, const char *path, const char *rel, int depth,
         free(sub);
         free(subrel);
     }
-done:
     fs_entries_free(&files);
     fs_entries_free(&dirs);
     return result;
