@@ -265,24 +265,6 @@ static const struct expected manifest[] = {
 
 /* ---- file helpers ---- */
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static const char *shared_firmware_dir(char *buf, size_t size)
 {
     const char *dir = getenv("MP_SHARED_DIR");
@@ -349,7 +331,7 @@ static int walk(const char *dir, const char *prefix, int *known, int *unknown)
         if (n < 4 || strcmp(ent->d_name + n - 4, ".bin") != 0)
             continue;
         size_t len = 0;
-        uint8_t *data = read_file(path, &len);
+        uint8_t *data = test_read_file(path, &len);
         assert_non_null(data);
         struct fw_report r;
         struct error err;
@@ -441,7 +423,7 @@ static uint8_t *sample_firmware(size_t *len)
     if (dir) {
         char path[1200];
         snprintf(path, sizeof path, "%s/ESP32_GENERIC-20240602-v1.23.0.bin", dir);
-        uint8_t *b = read_file(path, len);
+        uint8_t *b = test_read_file(path, len);
         if (b)
             return b;
     }

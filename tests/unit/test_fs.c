@@ -142,24 +142,6 @@ static void add_part(struct ptable *t, const char *name, uint8_t type, uint8_t s
     p->size = size;
 }
 
-static uint8_t *read_local(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static void env_init(struct mock *m)
 {
     m->log = (struct log){collect_line, &m->out};
@@ -275,7 +257,7 @@ static void write_local(const char *path, const void *data, size_t len)
 static void assert_local_equals(const char *path, const void *data, size_t len)
 {
     size_t got;
-    uint8_t *buf = read_local(path, &got);
+    uint8_t *buf = test_read_file(path, &got);
     if (!buf)
         fail_msg("missing local file %s", path);
     assert_int_equal(got, len);
@@ -1057,7 +1039,7 @@ static void get_of_vector_images_matches_manifests(void **state)
                 assert_non_null(h);
                 assert_true(!next_path || h < next_path);
                 size_t n;
-                uint8_t *data = read_local(local, &n);
+                uint8_t *data = test_read_file(local, &n);
                 assert_non_null(data);
                 char hex[65];
                 sha256_hex(data, n, hex);

@@ -312,26 +312,4 @@ static inline int j_parse(const char *text, size_t len, struct jval *out)
     return 0;
 }
 
-static inline uint8_t *read_whole(const char *path, size_t *len)
-{
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n + 1 : 1);
-    if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n > 0 ? n : 0] = 0;
-        *len = (size_t)(n > 0 ? n : 0);
-    }
-    return buf;
-}
-
 #endif

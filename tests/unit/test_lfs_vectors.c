@@ -73,7 +73,7 @@ static int load_vectors(struct vector *v, int max)
         char path[1400];
         size_t len = 0;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        uint8_t *text = read_whole(path, &len);
+        uint8_t *text = test_read_file(path, &len);
         assert_non_null(text);
         struct vector *x = &v[got];
         memset(x, 0, sizeof *x);
@@ -83,7 +83,7 @@ static int load_vectors(struct vector *v, int max)
         assert_non_null(img);
         snprintf(x->name, sizeof x->name, "%s", img->str);
         snprintf(path, sizeof path, "%s/%s", dir, img->str);
-        x->image = read_whole(path, &x->image_len);
+        x->image = test_read_file(path, &x->image_len);
         assert_non_null(x->image);
         got++;
         free(names[i]);

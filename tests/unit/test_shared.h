@@ -40,15 +40,10 @@ static inline int test_main(int argc, char **argv, const struct CMUnitTest *test
     return failed ? 1 : test_skipped ? TEST_EXIT_SKIPPED : 0;
 }
 
-/* The file's bytes (*len of them, and a NUL after them), or NULL when it is not there. */
-static inline uint8_t *test_read_shared(const char *rel, size_t *len)
+/* A file's bytes (*len of them, and a NUL after them), or NULL when it cannot be read. */
+static inline uint8_t *test_read_file(const char *path, size_t *len)
 {
     *len = 0;
-    const char *dir = getenv("MP_SHARED_DIR");
-    if (!dir)
-        return NULL;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
@@ -60,12 +55,25 @@ static inline uint8_t *test_read_shared(const char *rel, size_t *len)
             free(buf);
             buf = NULL;
         }
-        if (buf)
-            buf[n] = '\0';
     }
     fclose(f);
-    *len = n > 0 ? (size_t)n : 0;
+    if (!buf)
+        return NULL;
+    buf[n] = '\0';
+    *len = (size_t)n;
     return buf;
+}
+
+/* $MP_SHARED_DIR/<rel> as test_read_file reads it; NULL when the data is not there. */
+static inline uint8_t *test_read_shared(const char *rel, size_t *len)
+{
+    *len = 0;
+    const char *dir = getenv("MP_SHARED_DIR");
+    if (!dir)
+        return NULL;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    return test_read_file(path, len);
 }
 
 #endif
