@@ -174,11 +174,11 @@ int lfs_ctz_traverse(struct lfs_state *s, uint32_t head, uint32_t size,
         if (err)
             return err;
         if (count == 2) {
-            err = cb(data, lfs_le32(p));
+            err = cb(data, get_le32(p));
             if (err)
                 return err;
         }
-        head = lfs_le32(p + 4 * (count - 1));
+        head = get_le32(p + 4 * (count - 1));
         index -= count;
     }
 }
@@ -207,11 +207,11 @@ static int traverse(struct lfs_state *s, int (*cb)(void *, uint32_t), void *data
         for (uint32_t id = 0; id < m->count && !err; id++) {
             const struct lfs_mentry *e = &m->e[id];
             if (e->stype == LFS_T_CTZSTRUCT && e->slen >= 8)
-                err = lfs_ctz_traverse(s, lfs_le32(e->sdata), lfs_le32(e->sdata + 4), cb, data);
+                err = lfs_ctz_traverse(s, get_le32(e->sdata), get_le32(e->sdata + 4), cb, data);
             else if (dirs && e->stype == LFS_T_DIRSTRUCT && e->slen >= 8) {
-                err = cb(data, lfs_le32(e->sdata));
+                err = cb(data, get_le32(e->sdata));
                 if (!err)
-                    err = cb(data, lfs_le32(e->sdata + 4));
+                    err = cb(data, get_le32(e->sdata + 4));
             }
         }
         pair[0] = m->tail[0];
@@ -350,7 +350,7 @@ int lfs_format(lfs_t *lfs, const struct lfs_config *cfg)
     err = lfs_bd_read(s, 1, 0, r, 4);
     if (!err) {
         uint32_t cycle = ((uint32_t)(cfg->block_cycles > 0 ? cfg->block_cycles : 0) + 1) | 1;
-        m.rev = (lfs_le32(r) + (cycle - 1)) / cycle * cycle;
+        m.rev = (get_le32(r) + (cycle - 1)) / cycle * cycle;
         struct lfs_superblock sb = {s->disk_version, s->block_size, s->block_count,
                                     s->name_max,     s->file_max,   s->attr_max};
         uint8_t raw[LFS_SUPERBLOCK_SIZE];
@@ -527,8 +527,8 @@ int lfs_entry_dirpair(const struct lfs_mentry *e, uint32_t pair[2])
 {
     if (e->stype != LFS_T_DIRSTRUCT || e->slen < 8)
         return LFS_ERR_CORRUPT;
-    pair[0] = lfs_le32(e->sdata);
-    pair[1] = lfs_le32(e->sdata + 4);
+    pair[0] = get_le32(e->sdata);
+    pair[1] = get_le32(e->sdata + 4);
     return 0;
 }
 
@@ -695,7 +695,7 @@ int lfs_entry_info(const struct lfs_state *s, const struct lfs_mentry *e, struct
     }
     info->type = LFS_TYPE_REG;
     if (e->stype == LFS_T_CTZSTRUCT && e->slen >= 8)
-        info->size = lfs_le32(e->sdata + 4);
+        info->size = get_le32(e->sdata + 4);
     else if (e->stype == LFS_T_INLINESTRUCT)
         info->size = e->slen;
     return 0;
@@ -782,8 +782,8 @@ int lfs_unlink_pair(struct lfs_state *s, const struct lfs_mdir *dead)
     if (r <= 0)
         return r < 0 ? r : 0; /* not on the list: nothing to do */
     uint8_t tail[8];
-    lfs_put_le32(tail, dead->tail[0]);
-    lfs_put_le32(tail + 4, dead->tail[1]);
+    put_le32(tail, dead->tail[0]);
+    put_le32(tail + 4, dead->tail[1]);
     struct lfs_mop op = {
         LFS_MKTAG(dead->split ? LFS_T_HARDTAIL : LFS_T_SOFTTAIL, LFS_ID_NONE, 8), tail};
     struct lfs_gstate absorb = dead->has_delta ? dead->delta : (struct lfs_gstate){0, {0, 0}};
@@ -829,8 +829,8 @@ static int deorphan(struct lfs_state *s)
             }
             if (r == 0) {
                 uint8_t tail[8];
-                lfs_put_le32(tail, dir.tail[0]);
-                lfs_put_le32(tail + 4, dir.tail[1]);
+                put_le32(tail, dir.tail[0]);
+                put_le32(tail + 4, dir.tail[1]);
                 struct lfs_mop op = {
                     LFS_MKTAG(dir.split ? LFS_T_HARDTAIL : LFS_T_SOFTTAIL, LFS_ID_NONE, 8),
                     tail};
@@ -844,8 +844,8 @@ static int deorphan(struct lfs_state *s)
             }
             if (!lfs_pair_same(ppair, cur)) {
                 uint8_t tail[8];
-                lfs_put_le32(tail, ppair[0]);
-                lfs_put_le32(tail + 4, ppair[1]);
+                put_le32(tail, ppair[0]);
+                put_le32(tail + 4, ppair[1]);
                 struct lfs_mop op = {LFS_MKTAG(LFS_T_SOFTTAIL, LFS_ID_NONE, 8), tail};
                 err = lfs_mdir_commit(s, &pdir, &op, 1, NULL);
                 lfs_mdir_free(&dir);
@@ -980,8 +980,8 @@ int lfs_mkdir(lfs_t *lfs, const char *path)
     if (err)
         goto out;
     uint8_t dp[8];
-    lfs_put_le32(dp, nd.pair[0]);
-    lfs_put_le32(dp + 4, nd.pair[1]);
+    put_le32(dp, nd.pair[0]);
+    put_le32(dp + 4, nd.pair[1]);
     int same = lfs_pair_same(last.pair, lk.m.pair);
     if (!same) {
         /* link first with the orphan flag set; the entry commit clears it */

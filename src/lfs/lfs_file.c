@@ -9,6 +9,7 @@
 #include "lfs/lfs_meta.h"
 #include "lfs/lfs_ops.h"
 #include "util/alloc.h"
+#include "util/bytes.h"
 
 #define COPY_CHUNK 256
 
@@ -46,7 +47,7 @@ static int ctz_find(struct lfs_state *s, uint32_t head, uint32_t size, uint32_t 
         int err = lfs_bd_read(s, head, 4 * skip, p, 4);
         if (err)
             return err;
-        head = lfs_le32(p);
+        head = get_le32(p);
         cur -= 1u << skip;
     }
     if (head >= s->block_count)
@@ -125,11 +126,11 @@ static int new_block(struct lfs_state *s, struct lfs_file_state *f, uint32_t bsi
             /* pointer i-1 of block n - 2^(i-1) is block n - 2^i */
             uint8_t p[4];
             err = lfs_bd_read(s, ptr, 4 * (i - 1), p, 4);
-            ptr = lfs_le32(p);
+            ptr = get_le32(p);
         }
         if (err)
             return err;
-        lfs_put_le32(f->bbuf + 4 * i, ptr);
+        put_le32(f->bbuf + 4 * i, ptr);
     }
     f->bblock = b;
     f->bfill = 4 * skips;
@@ -335,8 +336,8 @@ int lfs_file_opencfg(lfs_t *lfs, lfs_file_t *file, const char *path, int flags,
         if (!create && lk.id < lk.m.count && lk.type == LFS_TYPE_REG && !lk.isroot) {
             const struct lfs_mentry *e = &lk.m.e[lk.id];
             if (e->stype == LFS_T_CTZSTRUCT && e->slen >= 8) {
-                f->head = lfs_le32(e->sdata);
-                f->size = lfs_le32(e->sdata + 4);
+                f->head = get_le32(e->sdata);
+                f->size = get_le32(e->sdata + 4);
                 f->is_inline = f->size == 0;
                 uint32_t last = f->size ? f->size - 1 : 0;
                 if (f->size > s->file_max || (f->size && f->head >= s->block_count) ||
@@ -425,8 +426,8 @@ int lfs_file_sync(lfs_t *lfs, lfs_file_t *file)
             if (f->is_inline) {
                 ops[n++] = (struct lfs_mop){LFS_MKTAG(LFS_T_INLINESTRUCT, lk.id, f->size), f->ibuf};
             } else {
-                lfs_put_le32(ctz, f->head);
-                lfs_put_le32(ctz + 4, f->size);
+                put_le32(ctz, f->head);
+                put_le32(ctz + 4, f->size);
                 ops[n++] = (struct lfs_mop){LFS_MKTAG(LFS_T_CTZSTRUCT, lk.id, 8), ctz};
             }
             for (uint32_t i = 0; i < na; i++) {

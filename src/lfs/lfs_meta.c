@@ -5,8 +5,9 @@
 
 #include "lfs/lfs_int.h"
 #include "lfs/lfs_meta.h"
-#include "util/check.h"
 #include "util/alloc.h"
+#include "util/bytes.h"
+#include "util/check.h"
 
 uint32_t lfs_crc(uint32_t crc, const void *data, size_t size)
 {
@@ -20,19 +21,6 @@ uint32_t lfs_crc(uint32_t crc, const void *data, size_t size)
         size -= n;
     }
     return ~(uint32_t)c;
-}
-
-uint32_t lfs_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-void lfs_put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -378,16 +366,16 @@ static int mdir_apply(struct lfs_mdir *m, uint32_t tag, const uint8_t *data)
         if (deleted || size < 8)
             return size < 8 && !deleted ? LFS_ERR_CORRUPT : 0;
         m->split = (type3 & 0xFF) != 0;
-        m->tail[0] = lfs_le32(data);
-        m->tail[1] = lfs_le32(data + 4);
+        m->tail[0] = get_le32(data);
+        m->tail[1] = get_le32(data + 4);
         return 0;
     case 7: /* GSTATE */
         if (type3 != LFS_T_MOVESTATE || deleted || size < 12)
             return 0;
         m->has_delta = 1;
-        m->delta.tag = lfs_le32(data);
-        m->delta.pair[0] = lfs_le32(data + 4);
-        m->delta.pair[1] = lfs_le32(data + 8);
+        m->delta.tag = get_le32(data);
+        m->delta.pair[0] = get_le32(data + 4);
+        m->delta.pair[1] = get_le32(data + 8);
         return 0;
     default:
         return 0;
@@ -408,7 +396,7 @@ static int parse_block(struct lfs_state *s, uint32_t block, struct lfs_mdir *m)
     int err = lfs_bd_read(s, block, 0, buf, B);
     if (err)
         return err;
-    m->rev = lfs_le32(buf);
+    m->rev = get_le32(buf);
     uint32_t off = 4, ptag = 0xFFFFFFFFu;
     uint32_t crc = lfs_crc(0xFFFFFFFFu, buf, 4);
     /* tags of the commit being read (applied only when its CRC matches); a commit holds at
@@ -435,7 +423,7 @@ static int parse_block(struct lfs_state *s, uint32_t block, struct lfs_mdir *m)
         uint32_t type3 = LFS_TAG_TYPE3(tag);
         if (LFS_TAG_TYPE1(tag) == 5 && type3 != LFS_T_FCRC) {
             crc = lfs_crc(crc, buf + off, 4);
-            if (dsize < 8 || lfs_le32(buf + off + 4) != crc)
+            if (dsize < 8 || get_le32(buf + off + 4) != crc)
                 break; /* torn commit */
             for (uint32_t i = 0; i < npend; i++) {
                 uint32_t t = pend[i].tag;
@@ -460,8 +448,8 @@ static int parse_block(struct lfs_state *s, uint32_t block, struct lfs_mdir *m)
         if (type3 == LFS_T_FCRC) {
             if (LFS_TAG_SIZE(tag) >= 8) {
                 fcrc_pending = 1;
-                pfcrc_size = lfs_le32(buf + off + 4);
-                pfcrc_crc = lfs_le32(buf + off + 8);
+                pfcrc_size = get_le32(buf + off + 4);
+                pfcrc_crc = get_le32(buf + off + 8);
             }
         } else {
             pend[npend].tag = tag;
@@ -504,7 +492,7 @@ static int parse_pair(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pa
     if (err)
         return err;
     /* sequence comparison of revisions (§2) */
-    int first = (int32_t)(lfs_le32(r[1]) - lfs_le32(r[0])) > 0 ? 1 : 0;
+    int first = (int32_t)(get_le32(r[1]) - get_le32(r[0])) > 0 ? 1 : 0;
     for (int k = 0; k < 2; k++) {
         int i = k == 0 ? first : !first;
         err = parse_block(s, pair[i], m);
@@ -654,8 +642,8 @@ static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
                     return LFS_ERR_NOMEM;
                 err = lfs_bd_read(s, block, noff, tmp, P);
                 uint8_t fc[8];
-                lfs_put_le32(fc, P);
-                lfs_put_le32(fc + 4, lfs_crc(0xFFFFFFFFu, tmp, P));
+                put_le32(fc, P);
+                put_le32(fc + 4, lfs_crc(0xFFFFFFFFu, tmp, P));
                 free(tmp);
                 if (err)
                     return err;
@@ -675,7 +663,7 @@ static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
         uint8_t t[8];
         put_be32(t, ctag ^ w->ptag);
         w->crc = lfs_crc(w->crc, t, 4);
-        lfs_put_le32(t + 4, w->crc);
+        put_le32(t + 4, w->crc);
         memcpy(w->buf + (w->off - w->begin), t, 8);
         memset(w->buf + (w->off + 8 - w->begin), 0xFF, noff - (w->off + 8));
         w->off = noff;
@@ -725,15 +713,15 @@ static int cw_entry(struct cwriter *w, const struct lfs_mentry *e, uint32_t id)
 
 static void tail_bytes(uint8_t out[8], const uint32_t tail[2])
 {
-    lfs_put_le32(out, tail[0]);
-    lfs_put_le32(out + 4, tail[1]);
+    put_le32(out, tail[0]);
+    put_le32(out + 4, tail[1]);
 }
 
 static void delta_bytes(uint8_t out[12], const struct lfs_gstate *g)
 {
-    lfs_put_le32(out, g->tag);
-    lfs_put_le32(out + 4, g->pair[0]);
-    lfs_put_le32(out + 8, g->pair[1]);
+    put_le32(out, g->tag);
+    put_le32(out + 4, g->pair[0]);
+    put_le32(out + 8, g->pair[1]);
 }
 
 /* Write the whole model into the pair's other block with revision rev+1 (§9.2). */
@@ -745,7 +733,7 @@ static int mdir_write_compact(struct lfs_state *s, struct lfs_mdir *m)
         return err;
     struct cwriter w = {s, s->commitbuf, 0, 0, s->block_size - 8, 0xFFFFFFFFu, 0xFFFFFFFFu};
     uint8_t rev[4];
-    lfs_put_le32(rev, m->rev + 1);
+    put_le32(rev, m->rev + 1);
     err = cw_bytes(&w, rev, 4);
     for (uint32_t i = 0; !err && i < m->count; i++)
         err = cw_entry(&w, &m->e[i], i);
@@ -808,7 +796,7 @@ int lfs_mdir_alloc(struct lfs_state *s, struct lfs_mdir *m)
     if (err)
         return err;
     uint32_t cycle = ((uint32_t)(s->cfg.block_cycles > 0 ? s->cfg.block_cycles : 0) + 1) | 1;
-    uint32_t rev = lfs_le32(r);
+    uint32_t rev = get_le32(r);
     m->rev = (rev + (cycle - 1)) / cycle * cycle; /* 32-bit wrap intended, as upstream */
     m->pair[0] = a;
     m->pair[1] = b;

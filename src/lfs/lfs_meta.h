@@ -4,9 +4,6 @@
 
 #include "lfs/lfs_int.h"
 
-uint32_t lfs_le32(const uint8_t *p);
-void lfs_put_le32(uint8_t *p, uint32_t v);
-
 /* Bounds-checked block device access (CORRUPT for a block or range outside the fs). */
 int lfs_bd_read(struct lfs_state *s, uint32_t block, uint32_t off, void *buf, uint32_t size);
 int lfs_bd_prog(struct lfs_state *s, uint32_t block, uint32_t off, const void *buf,
