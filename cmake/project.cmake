@@ -1,10 +1,19 @@
 # Helpers shared by every module's CMakeLists.txt.
 
-# mp_module(NAME DEPS dep...): static library mp_NAME from src/NAME/*.c (main.c excluded).
+# mp_module(NAME DEPS dep... [POSIX_ONLY file.c...]): static library mp_NAME from src/NAME/*.c
+# (main.c excluded). Files named *_win32.c are built for Windows only; the POSIX_ONLY files
+# everywhere else.
 function(mp_module name)
-  cmake_parse_arguments(M "" "" "DEPS" ${ARGN})
+  cmake_parse_arguments(M "" "" "DEPS;POSIX_ONLY" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${name}/*.c)
   list(FILTER sources EXCLUDE REGEX "/main\\.c$")
+  if(WIN32)
+    foreach(f ${M_POSIX_ONLY})
+      list(REMOVE_ITEM sources ${CMAKE_SOURCE_DIR}/src/${name}/${f})
+    endforeach()
+  else()
+    list(FILTER sources EXCLUDE REGEX "_win32\\.c$")
+  endif()
   if(NOT sources)
     # A module still being written: headers only.
     add_library(mp_${name} INTERFACE)
@@ -19,9 +28,13 @@ endfunction()
 
 # mp_unit_test(NAME SOURCES src... DEPS lib... [SHARED]): a cmocka test program registered with
 # ctest. Exit status 77 shows as "Skipped" (tests/unit/test_shared.h). SHARED: the program also
-# has tests needing ../shared, run as NAME_shared_data (argument "shared").
+# has tests needing ../shared, run as NAME_shared_data (argument "shared"). Left out without
+# BUILD_TESTING or cmocka.
 function(mp_unit_test name)
   cmake_parse_arguments(T "SHARED" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  if(NOT BUILD_TESTING OR NOT CMOCKA_FOUND)
+    return()
+  endif()
   add_executable(${name} ${T_SOURCES})
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/tests/unit)
   target_link_libraries(${name} PRIVATE ${T_DEPS} PkgConfig::CMOCKA)
@@ -44,7 +57,7 @@ endfunction()
 # (for FUZZ_SECONDS) only in a FUZZ build.
 function(mp_fuzzer name)
   cmake_parse_arguments(F "" "CORPUS" "SOURCES;DEPS" ${ARGN})
-  if(NOT FUZZ)
+  if(NOT FUZZ OR NOT BUILD_TESTING)
     return()
   endif()
   add_executable(${name} ${F_SOURCES})

@@ -10,7 +10,7 @@ run_pass() { # name, build dir, ctest selection (e.g. "-LE fuzz"), cmake args...
   local name=$1 dir=$2 select=$3
   shift 3
   echo "=== $name ==="
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs" >/dev/null
   # shellcheck disable=SC2086 # $select holds several words on purpose
   (cd "$dir" && ctest --output-on-failure -j"$jobs" $select) || status=1

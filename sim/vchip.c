@@ -910,7 +910,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
     }
 
     struct fail f = OK;
-    uint8_t out[64];
+    uint8_t out[64] = {0};
     size_t outlen = 0;
     uint32_t value = 0;
     int reboot = 0, run_app = 0;

@@ -160,7 +160,7 @@ int image_set_flash_size(uint8_t *data, size_t len, uint8_t size_id, struct erro
 {
     if (size_id > 7)
         return error_setk(err, ERROR_VALUE, "Invalid flash size id %u (0..7).", size_id);
-    struct image_header hdr;
+    struct image_header hdr = {0};
     if (image_header_parse(data, len, &hdr, err) < 0)
         return -1;
     uint32_t size = 0;

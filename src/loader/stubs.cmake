@@ -18,6 +18,8 @@ elseif(MP_FETCH_STUBS)
   else()
     find_program(NPM_EXECUTABLE npm)
     if(NPM_EXECUTABLE)
+      message(STATUS "Flasher stubs: downloading the esptool-js 0.7.0 package with npm into "
+                     "${stub_work} (configure with -DMP_FETCH_STUBS=OFF to skip)")
       file(MAKE_DIRECTORY ${stub_work})
       execute_process(COMMAND ${NPM_EXECUTABLE} pack esptool-js@0.7.0 --silent
                       WORKING_DIRECTORY ${stub_work} TIMEOUT 180
@@ -33,6 +35,8 @@ elseif(MP_FETCH_STUBS)
       message(STATUS "Flasher stubs: npm not found; ROM loader only")
     endif()
   endif()
+else()
+  message(STATUS "Flasher stubs: not fetched (MP_FETCH_STUBS=OFF); ROM loader only")
 endif()
 
 # Chips of our chip table that the package has a stub for (P4: the rev >= 3.0 file).
@@ -73,6 +77,11 @@ if(pkg AND EXISTS ${pkg}/lib/targets/stub_flasher)
   endif()
 endif()
 
+# The licence of what is embedded is installed beside the programs (cmake/install.cmake).
+set(MP_STUB_LICENSE_FILE "" CACHE INTERNAL "")
+if(found AND EXISTS ${pkg}/LICENSE)
+  set(MP_STUB_LICENSE_FILE ${pkg}/LICENSE CACHE INTERNAL "")
+endif()
 if(found)
   string(REPLACE ";" ", " found_list "${found}")
   message(STATUS "Flasher stubs embedded for: ${found_list}")

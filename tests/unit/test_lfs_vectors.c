@@ -166,8 +166,8 @@ static void walk_dir(lfs_t *lfs, const char *path, struct walk *w, int depth)
         }
         struct walked *e = &w->e[w->n++];
         memset(e, 0, sizeof *e);
-        snprintf(e->path, sizeof e->path, "%s%s%s", path, strcmp(path, "/") ? "/" : "",
-                 info.name);
+        assert_true(snprintf(e->path, sizeof e->path, "%s%s%s", path,
+                             strcmp(path, "/") ? "/" : "", info.name) < (int)sizeof e->path);
         e->type = info.type;
         e->size = info.size;
         struct lfs_info st;
@@ -198,7 +198,8 @@ static void walk_dir(lfs_t *lfs, const char *path, struct walk *w, int depth)
     assert_int_equal(lfs_dir_close(lfs, &d), 0);
     for (size_t i = 0; i < nsub; i++) {
         char sub[1024];
-        snprintf(sub, sizeof sub, "%s%s%s", path, strcmp(path, "/") ? "/" : "", subdirs[i]);
+        assert_true(snprintf(sub, sizeof sub, "%s%s%s", path, strcmp(path, "/") ? "/" : "",
+                             subdirs[i]) < (int)sizeof sub);
         walk_dir(lfs, sub, w, depth + 1);
     }
     free(subdirs);

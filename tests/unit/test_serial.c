@@ -279,7 +279,7 @@ static void socket_port_passes_bytes_verbatim(void **state)
 static void mkdirs(const char *path)
 {
     char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s", path);
+    assert_true(snprintf(tmp, sizeof tmp, "%s", path) < (int)sizeof tmp);
     for (char *s = tmp + 1; *s; s++)
         if (*s == '/') {
             *s = '\0';
@@ -292,7 +292,7 @@ static void mkdirs(const char *path)
 static void put_file(const char *dir, const char *name, const char *text)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_true(snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
