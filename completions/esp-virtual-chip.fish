@@ -1,0 +1,21 @@
+# fish completion for esp-virtual-chip; the options are checked against --help by tests/docs.
+set -l c esp-virtual-chip
+complete -c $c -f
+complete -c $c -l help -d 'show the options and exit'
+complete -c $c -l chip -x -a 'esp32 esp32s2 esp32s3 esp32c3 esp32c6' -d 'chip to play'
+complete -c $c -l flash -r -F -d 'flash backing file'
+complete -c $c -l flash-size -x -a '1M 2M 4M 8M 16M 32M' -d 'flash size'
+complete -c $c -l mac -x -d 'MAC address'
+complete -c $c -l image -r -F -d 'firmware placed at the bootloader offset'
+complete -c $c -l pty -d 'serve a pseudo-terminal'
+complete -c $c -l rfc2217 -x -a 0 -d 'serve RFC 2217 on 127.0.0.1 (0 picks a port)'
+complete -c $c -l boot -x -a 'download flash' -d 'state at power-on'
+complete -c $c -l usb-jtag -d 'USB-Serial/JTAG reset model'
+complete -c $c -l wire-time -d 'every byte costs 10 bit times'
+complete -c $c -l fault -x -a 'drop-byte@ corrupt-byte@ stall@ disconnect@ reset@ drop-rx-byte@ fail-cmd= noreply-cmd=' -d 'inject a fault'
+complete -c $c -l exit-on-close -d 'exit when the client goes away'
+complete -c $c -l quiet -d 'no diagnostics'
+complete -c $c -l verbose -d 'log SPI commands and DTR/RTS changes'
+complete -c $c -l jedec-id -x -d 'flash read-id answer'
+complete -c $c -l read-in-flight -x -d 'READ_FLASH packets ahead of acknowledgements'
+complete -c $c -l no-baud-check -d 'do not garble bytes on a baud mismatch'
