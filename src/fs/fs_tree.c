@@ -300,8 +300,13 @@ static int write_attempt(struct fs *fs, const char *p, int fd, const void *data,
     struct lfs_file_config fcfg;
     memset(&fcfg, 0, sizeof fcfg);
     struct stat st;
+#ifdef _WIN32
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_mtime >= 0) {
+        uint64_t ns = (uint64_t)st.st_mtime * 1000000000u;
+#else
     if (fd >= 0 && fstat(fd, &st) == 0 && st.st_mtim.tv_sec >= 0) {
         uint64_t ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+#endif
         for (int i = 0; i < 8; i++)
             mtime[i] = (uint8_t)(ns >> (8 * i));
         fcfg.attrs = &attr;

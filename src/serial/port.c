@@ -3,16 +3,19 @@
 #include "serial/port_internal.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Windows has its own fd helpers, COM back-end and discovery: port_win32.c. */
+#ifndef _WIN32
+#include <dirent.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,6 +134,7 @@ int port_tcp_connect(const char *hostport, const char *scheme, struct error *err
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 }
+#endif /* !_WIN32 */
 
 /* ---- raw fd / socket back-end ---- */
 
@@ -173,10 +177,8 @@ static int fdp_flush_input(struct port *p, struct error *err)
     (void)err;
     struct fd_port *f = (struct fd_port *)p;
     uint8_t junk[4096];
-    while (port_wait_readable(f->fd, 0) == 1) {
-        ssize_t n = read(f->fd, junk, sizeof junk);
-        if (n <= 0)
-            break;
+    struct error ignored;
+    while (port_fd_read(f->fd, p->name, junk, sizeof junk, 0, &ignored) > 0) {
     }
     return 0;
 }
@@ -230,11 +232,13 @@ int port_open(const char *name, uint32_t baud, struct port **out, struct error *
         (*out)->baud = baud;
         return 0;
     }
+#ifndef _WIN32
     if ((name[0] == 'C' || name[0] == 'c') && (name[1] == 'O' || name[1] == 'o') &&
         (name[2] == 'M' || name[2] == 'm') && isdigit((unsigned char)name[3]))
         return error_setk(err, ERROR_USAGE,
                           "%s: Windows COM port names are not supported on this OS; use a device "
                           "path such as /dev/ttyUSB0 or /dev/ttyACM0", name);
+#endif
     if (strstr(name, "://"))
         return error_setk(err, ERROR_USAGE,
                           "%s: unknown port URL scheme (use rfc2217://host:port or "
@@ -263,6 +267,7 @@ int port_usb_is_esp(uint16_t vid, uint16_t pid)
     return 0;
 }
 
+#ifndef _WIN32
 static int read_small_file(const char *path, char *buf, size_t cap)
 {
     FILE *f = fopen(path, "r");
@@ -396,6 +401,8 @@ int port_list(const char *sysfs_root, struct port_info **list, size_t *count, st
     return 0;
 }
 
+#endif /* !_WIN32 */
+
 int port_pick(const char *sysfs_root, struct port_info *out, struct error *err)
 {
     struct port_info *v;
@@ -431,6 +438,7 @@ int port_pick(const char *sysfs_root, struct port_info *out, struct error *err)
                       names);
 }
 
+#ifndef _WIN32
 void port_usb_ids(const char *sysfs_root, const char *device, uint16_t *vid, uint16_t *pid)
 {
     *vid = *pid = 0;
@@ -445,3 +453,4 @@ void port_usb_ids(const char *sysfs_root, const char *device, uint16_t *vid, uin
         *pid = info.pid;
     }
 }
+#endif

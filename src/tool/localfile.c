@@ -60,6 +60,9 @@ int localfile_read(const char *path, char **data, size_t *len, struct error *err
 
 int localfile_same(const char *a, const char *b)
 {
+#ifdef _WIN32
+    return w32_same_file(a, b) == 1; /* st_ino is always 0 there */
+#endif
     struct stat sa, sb;
     if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
         return 0;
