@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Install what building and testing need on Debian 12 (run as root, or with sudo available).
+#   scripts/install-deps.sh          the build, the tests and the fuzzers
+#   scripts/install-deps.sh --all    also what CI checks beyond them: the Windows build and
+#                                    its tests under Wine, man page lint, shell completions
+# Only the programs themselves need no more than: build-essential cmake zlib1g-dev libssl-dev.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config zlib1g-dev libssl-dev libcmocka-dev clang libclang-rt-14-dev
       clang-format git)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+if [ "${1:-}" = --all ]; then
+  # Windows cross build (MinGW-w64, its zlib) and Wine to run it; man, mandoc and groff for
+  # the man page checks; the shells whose completions are tested; dpkg-dev for the .deb.
+  pkgs+=(gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64 man-db mandoc groff-base
+         bash-completion zsh fish dpkg-dev)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -12,6 +22,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "Installing: ${missing[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

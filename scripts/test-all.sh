@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: a normal build, the same tests under AddressSanitizer + UBSan, and a short
-# run of every libFuzzer harness (clang). Prints ctest's summary for each pass.
+# The whole test suite: a normal build, the same tests under AddressSanitizer + UBSan, a short
+# run of every libFuzzer harness (clang), and the Windows build under Wine when MinGW-w64 and
+# Wine are installed. Prints each pass's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -25,5 +26,13 @@ if command -v clang >/dev/null 2>&1; then
     -DFUZZ_SECONDS="${FUZZ_SECONDS:-5}"
 else
   echo "=== fuzzers skipped: clang not installed ==="
+fi
+# The Windows program (MinGW-w64) under Wine against this build: files, --fs, COM ports.
+if command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && command -v wine >/dev/null 2>&1; then
+  echo "=== Windows build under Wine ==="
+  WIN_CMAKE_ARGS=-DMP_WERROR=ON bash scripts/test-windows.sh build build-win || status=1
+else
+  echo "=== Windows tests skipped: needs gcc-mingw-w64-x86-64, libz-mingw-w64-dev and wine" \
+    "(scripts/install-deps.sh --all) ==="
 fi
 exit $status
