@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
+# The device, CLI and interop tests mostly wait on virtual serial lines and child programs:
+# twice as many at once as there are cores (the fuzzers, which compute, get one per core).
+test_jobs=$((jobs * 2))
 status=0
 
 run_pass() { # name, build dir, ctest selection (e.g. "-LE fuzz"), cmake args...
@@ -14,7 +17,7 @@ run_pass() { # name, build dir, ctest selection (e.g. "-LE fuzz"), cmake args...
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs" >/dev/null
   # shellcheck disable=SC2086 # $select holds several words on purpose
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" $select) || status=1
+  (cd "$dir" && ctest --output-on-failure -j"$test_jobs" $select) || status=1
 }
 
 run_pass "tests" build "-LE fuzz" -DSANITIZE=OFF -DFUZZ=OFF
@@ -22,8 +25,8 @@ run_pass "tests" build "-LE fuzz" -DSANITIZE=OFF -DFUZZ=OFF
 # runs once, in the normal pass. Everything of ours runs again under the sanitizers.
 run_pass "tests under ASan+UBSan" build-asan "-LE fuzz|interop" -DSANITIZE=ON -DFUZZ=OFF
 if command -v clang >/dev/null 2>&1; then
-  CC=clang run_pass "fuzzers (${FUZZ_SECONDS:-5} s each)" build-fuzz "-L fuzz" -DFUZZ=ON \
-    -DFUZZ_SECONDS="${FUZZ_SECONDS:-5}"
+  CC=clang test_jobs=$jobs run_pass "fuzzers (${FUZZ_SECONDS:-5} s each)" build-fuzz "-L fuzz" \
+    -DFUZZ=ON -DFUZZ_SECONDS="${FUZZ_SECONDS:-5}"
 else
   echo "=== fuzzers skipped: clang not installed ==="
 fi
