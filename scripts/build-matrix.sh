@@ -22,7 +22,7 @@ for cc in gcc clang; do
     if CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DMP_WERROR=ON "${stubs[@]}" \
          >"$dir.log" 2>&1 && cmake --build "$dir" -j"$jobs" >>"$dir.log" 2>&1; then
       if (cd "$dir" && ctest -j"$jobs" "${fast[@]}" --output-on-failure >>"../$cc-$type.log" 2>&1); then
-        echo "=== $cc $type (-Werror): built, $(grep -o '[0-9]* tests passed.*' "$dir.log" | tail -1) ($(($(date +%s) - start)) s)"
+        echo "=== $cc $type (-Werror): built, $(grep -o '[0-9]*% tests passed.*' "$dir.log" | tail -1) ($(($(date +%s) - start)) s)"
       else
         echo "=== $cc $type (-Werror): TESTS FAILED"
         grep -E "Failed|FAIL" "$dir.log" | head -20
