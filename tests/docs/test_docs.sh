@@ -18,8 +18,8 @@ tool_options() {
 vchip_options() {
   { "$VCHIP" --help; echo "--help"; } | grep -oE '\-\-[a-z][-a-z0-9]*' | sort -u
 }
-fs_commands() {
-  "$TOOL" --help | sed -n 's/^--fs commands: //p' | tr -d '.' | tr ',' '\n' | tr -d ' '
+fs_commands() { # the list under "--fs commands" in --help: "  ls [PATH...]  list ..."
+  "$TOOL" --help | awk '/^--fs commands/ { l = 1; next } l && /^  [a-z]/ { print $1; next } { l = 0 }'
 }
 
 # word must appear as a whole option word in file (man source: "\-" is a dash)
