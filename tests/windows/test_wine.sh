@@ -100,8 +100,9 @@ start_chip() { # FLASH CHIP [options...]: sets PTY and URL
   CHIP_PID=$!
   PTY="" URL=""
   for _ in $(seq 200); do
-    PTY=$(sed -n 's/^pty: //p' "$flash.out")
-    URL=$(grep -o 'rfc2217://[0-9.:]*' "$flash.out" || true)
+    # the chip may not have created its output file yet
+    PTY=$(sed -n 's/^pty: //p' "$flash.out" 2>/dev/null || true)
+    URL=$(grep -o 'rfc2217://[0-9.:]*' "$flash.out" 2>/dev/null || true)
     [ -n "$PTY" ] && [ -n "$URL" ] && break
     sleep 0.05
   done
