@@ -178,6 +178,7 @@ int flash_device_create(struct flash_device **out, struct loader *loader, uint32
         return error_setk(err, ERROR_OS, "out of memory for a %" PRIu32 "-byte flash cache", size);
     }
     dev->flash.ops = &device_ops;
+    dev->flash.caps = FLASH_CAP_LIVE;
     dev->flash.base = 0;
     dev->flash.size = size;
     dev->flash.limit = size;

@@ -102,7 +102,8 @@ int firmware_reload_table(struct firmware *fw, struct error *err)
     if (avail < PTABLE_SIZE)
         return error_setk(err, ERROR_PARTITION,
                           "The partition table at 0x%x is cut off: the %s ends at 0x%" PRIx32 ".",
-                          PTABLE_OFFSET, fw->is_device ? "flash" : "file", fw->flash->size);
+                          PTABLE_OFFSET, firmware_is_live(fw) ? "flash" : "file",
+                          fw->flash->size);
     uint32_t n = PTABLE_SIZE;
     if (flash_read(fw->flash, PTABLE_OFFSET, buf, n, err))
         return -1;
@@ -119,12 +120,21 @@ int firmware_reload_table(struct firmware *fw, struct error *err)
     return 0;
 }
 
-int firmware_load(struct firmware *fw, struct flash *flash, int is_device,
-                  const struct chip *detected_chip, struct error *err)
+int firmware_is_live(const struct firmware *fw)
+{
+    return flash_can(fw->flash, FLASH_CAP_LIVE);
+}
+
+const char *firmware_medium(const struct firmware *fw)
+{
+    return firmware_is_live(fw) ? "flash" : "firmware file";
+}
+
+int firmware_load(struct firmware *fw, struct flash *flash, const struct chip *detected_chip,
+                  struct error *err)
 {
     memset(fw, 0, sizeof *fw);
     fw->flash = flash;
-    fw->is_device = is_device;
     /* A file knows its bootloader offset from how it was opened; a device from its chip. */
     fw->bootloader_offset = detected_chip ? detected_chip->bootloader_offset : flash->base;
     if (!detected_chip && flash->base == 0) {
@@ -148,7 +158,7 @@ int firmware_load(struct firmware *fw, struct flash *flash, int is_device,
                                                               : 0);
     if (flash_read(flash, fw->bootloader_offset, fw->header_loaded, IMAGE_HEADER_SIZE, err))
         return -1;
-    if (is_device && image_header_is_erased(fw->header_loaded))
+    if (firmware_is_live(fw) && image_header_is_erased(fw->header_loaded))
         return error_setk(err, ERROR_PARTITION,
                           "No bootloader found on flash.\n  Use '--flash' option to flash new "
                           "firmware.");
@@ -202,7 +212,7 @@ uint32_t firmware_app_size(const struct firmware *fw)
         return walked;
     /* No readable image: a file's app is whatever follows the app offset (as the Python tool
      * counts it); a device's is unknown. */
-    return fw->is_device ? 0 : present;
+    return flash_can(fw->flash, FLASH_CAP_RESIZABLE) ? present : 0;
 }
 
 int firmware_partition(const struct firmware *fw, const struct ptable *table, const char *name,
@@ -240,7 +250,7 @@ static int partition_in_flash(const struct firmware *fw, const struct partition 
 {
     if (p->offset >= fw->flash->size || p->offset < fw->flash->base)
         return error_setk(err, ERROR_VALUE, "Partition '%s' is not in %s.", p->name,
-                          fw->is_device ? "flash" : "firmware file");
+                          firmware_medium(fw));
     return 0;
 }
 
@@ -289,16 +299,15 @@ int firmware_view_partition(struct firmware *fw, const struct partition *p, cons
 /* A firmware file that ends inside the partition: the file, not flash, decides its length. */
 static int straddles_file_end(const struct firmware *fw, const struct partition *p)
 {
-    return !fw->is_device && (uint64_t)p->offset + (uint64_t)p->size > fw->flash->size;
+    return flash_can(fw->flash, FLASH_CAP_RESIZABLE) &&
+           (uint64_t)p->offset + (uint64_t)p->size > fw->flash->size;
 }
 
 static int truncate_partition(struct firmware *fw, const struct partition *p, uint32_t at,
                               const struct log *log, struct error *err)
 {
-    if (straddles_file_end(fw, p)) {
-        struct flash_image *img = (struct flash_image *)fw->flash;
-        return flash_image_truncate(img, p->offset + at, err);
-    }
+    if (straddles_file_end(fw, p))
+        return flash_truncate(fw->flash, p->offset + at, err);
     uint32_t start = (at + FLASH_SECTOR_SIZE - 1) & ~(FLASH_SECTOR_SIZE - 1);
     if (start >= (uint64_t)p->size)
         return 0;

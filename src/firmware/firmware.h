@@ -18,7 +18,6 @@
 
 struct firmware {
     struct flash *flash;        /* where it lives (not owned) */
-    int is_device;
     const struct chip *chip;    /* from the bootloader header */
     uint32_t bootloader_offset;
     uint8_t header_bytes[IMAGE_HEADER_SIZE]; /* bootloader header as it should be written */
@@ -33,9 +32,15 @@ struct firmware {
 int firmware_open_file(const char *path, struct flash_image *img, struct error *err);
 
 /* Load the bootloader header and partition table from flash. A table that fails validation is
- * accepted (its problems are in table_warnings); a missing or corrupt one is an error. */
-int firmware_load(struct firmware *fw, struct flash *flash, int is_device,
-                  const struct chip *detected_chip, struct error *err);
+ * accepted (its problems are in table_warnings); a missing or corrupt one is an error, and so
+ * is an erased bootloader on a live flash (a blank board). detected_chip: the chip a board
+ * reported (its bootloader offset is used), NULL for a file. */
+int firmware_load(struct firmware *fw, struct flash *flash, const struct chip *detected_chip,
+                  struct error *err);
+/* Whether the firmware is on a board (changes are live) rather than in a file. */
+int firmware_is_live(const struct firmware *fw);
+/* "flash" for a board, "firmware file" for a file: where a partition may be missing from. */
+const char *firmware_medium(const struct firmware *fw);
 /* Re-read the table after it was written. */
 int firmware_reload_table(struct firmware *fw, struct error *err);
 

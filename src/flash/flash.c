@@ -49,6 +49,14 @@ const uint8_t *flash_map(struct flash *f, uint32_t addr, uint32_t len)
     return f->ops->map(f, addr, len);
 }
 
+int flash_truncate(struct flash *f, uint32_t addr, struct error *err)
+{
+    if (!f->ops->truncate)
+        return error_setk(err, ERROR_VALUE, "%s cannot be cut at 0x%x: its size is fixed",
+                          f->name ? f->name : "flash", addr);
+    return f->ops->truncate(f, addr, err);
+}
+
 void flash_close(struct flash *f)
 {
     if (f && f->ops && f->ops->close)
@@ -141,6 +149,11 @@ static const uint8_t *image_map(struct flash *f, uint32_t addr, uint32_t len)
     return img->data + (addr - f->base);
 }
 
+static int image_truncate(struct flash *f, uint32_t addr, struct error *err)
+{
+    return flash_image_truncate((struct flash_image *)f, addr, err);
+}
+
 static const struct flash_ops image_ops = {
     .read = image_read,
     .write = image_write,
@@ -148,6 +161,7 @@ static const struct flash_ops image_ops = {
     .flush = NULL,
     .close = image_close,
     .map = image_map,
+    .truncate = image_truncate,
 };
 
 int flash_image_open(struct flash_image *img, const void *data, uint32_t len, uint32_t base,
@@ -155,6 +169,7 @@ int flash_image_open(struct flash_image *img, const void *data, uint32_t len, ui
 {
     memset(img, 0, sizeof *img);
     img->flash.ops = &image_ops;
+    img->flash.caps = FLASH_CAP_RESIZABLE;
     img->flash.base = base;
     img->flash.size = base;
     img->flash.name = name;
@@ -174,6 +189,7 @@ int flash_image_adopt(struct flash_image *img, uint8_t *data, uint32_t len, uint
 {
     memset(img, 0, sizeof *img);
     img->flash.ops = &image_ops;
+    img->flash.caps = FLASH_CAP_RESIZABLE;
     img->flash.base = base;
     img->flash.name = name;
     if ((uint64_t)base + len > 0xFFFFFFFFu) {
@@ -293,6 +309,7 @@ void flash_window_open(struct flash_window *w, struct flash *parent, uint32_t of
 {
     memset(w, 0, sizeof *w);
     w->flash.ops = &window_ops;
+    w->flash.caps = parent->caps;
     w->flash.base = 0;
     w->flash.limit = len;
     w->flash.name = name;

@@ -27,10 +27,23 @@ struct flash_ops {
     void (*close)(struct flash *f);
     /* Optional: the bytes at addr when the back-end holds them in memory (NULL = read them). */
     const uint8_t *(*map)(struct flash *f, uint32_t addr, uint32_t len);
+    /* FLASH_CAP_RESIZABLE back-ends: the medium ends at addr from now on. */
+    int (*truncate)(struct flash *f, uint32_t addr, struct error *err);
+};
+
+/* What a back-end can do, so that callers ask the flash instead of knowing its kind. */
+enum flash_caps {
+    /* The size follows the writes: a firmware file held in memory may end inside a
+     * partition, grows when written past its end and can be cut (it is saved as a file). */
+    FLASH_CAP_RESIZABLE = 1u << 0,
+    /* Writes change a real chip as soon as they are flushed (a board): there is nothing to
+     * save afterwards, reads cost time on a serial line, and the size is the chip's. */
+    FLASH_CAP_LIVE = 1u << 1,
 };
 
 struct flash {
     const struct flash_ops *ops;
+    unsigned caps;  /* enum flash_caps */
     uint32_t base;  /* lowest readable address (a firmware file starts at its bootloader offset) */
     uint32_t size;  /* one past the highest readable address */
     uint32_t limit; /* how far writes may extend size (the flash chip's capacity) */
@@ -42,6 +55,14 @@ int flash_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len, s
 int flash_erase(struct flash *f, uint32_t addr, uint32_t len, struct error *err);
 int flash_flush(struct flash *f, struct error *err);
 void flash_close(struct flash *f);
+/* Cut a resizable flash at addr (the file ends there); an error on other flash and for addr
+ * below base. */
+int flash_truncate(struct flash *f, uint32_t addr, struct error *err);
+/* Whether the flash has all the capabilities in caps. */
+static inline int flash_can(const struct flash *f, unsigned caps)
+{
+    return (f->caps & caps) == caps;
+}
 /* Direct access to len bytes at addr where the back-end keeps them in memory (a firmware file);
  * NULL otherwise (a device) or when the range is not all there. Valid until the next write. */
 const uint8_t *flash_map(struct flash *f, uint32_t addr, uint32_t len);

@@ -58,7 +58,7 @@ int device_open_for_tool(const struct tool_options *opt, const struct log *log,
         return -1;
     *flash = &dev->flash;
     const struct chip *chip = dev->loader->chip;
-    if (firmware_load(fw, *flash, 1, chip, err))
+    if (firmware_load(fw, *flash, chip, err))
         return -1;
     uint32_t header_size = image_flash_size_bytes(fw->header.flash_size_id);
     log_printf(log, LOG_INFO, "Found %s device (%" PRIu32 "MB flash).", fw->chip->name,

@@ -120,12 +120,11 @@ static void describe_app(struct run *r)
     const struct partition *app = firmware_first_app(&r->fw);
     if (!app || app->offset >= r->flash->size)
         return;
-    if (r->fw.is_device)
-        return; /* the version search would read the whole app over the serial line */
     uint32_t len = r->flash->size - app->offset;
     if (app->size > 0 && len > (uint64_t)app->size)
         len = (uint32_t)app->size;
-    /* A file is in memory: search it in place. */
+    /* Searched in place where the flash is in memory (a file); on a board the search would
+     * read the whole app over the serial line. */
     const uint8_t *data = flash_map(r->flash, app->offset, len);
     if (!data)
         return;
@@ -154,7 +153,7 @@ static int open_firmware(struct run *r)
     if (firmware_open_file(o->filename, &r->image, r->err))
         return -1;
     r->flash = &r->image.flash;
-    if (firmware_load(&r->fw, r->flash, 0, NULL, r->err))
+    if (firmware_load(&r->fw, r->flash, NULL, r->err))
         return error_prefix(r->err, "%s", o->filename);
     log_printf(r->log, LOG_INFO, "Found %s firmware file (%" PRIu32 "MB flash).",
                r->fw.chip->name, r->fw.table.flash_size / MIB);
@@ -226,7 +225,7 @@ static int edit_table(struct run *r)
             return error_setk(r->err, ERROR_VALUE, "Invalid flash size: 0x%" PRIx64 ".",
                               (uint64_t)o->flash_size);
         uint32_t size = (uint32_t)o->flash_size;
-        if (r->fw.is_device && size > r->flash->size)
+        if (!flash_can(r->flash, FLASH_CAP_RESIZABLE) && size > r->flash->size)
             return error_setk(r->err, ERROR_VALUE,
                               "Selected flash size is larger than device flash size "
                               "(%" PRIu32 "MB > %" PRIu32 "MB).",
@@ -409,9 +408,10 @@ static int write_table(struct run *r)
         return table_error(r, &r->table);
     }
     print_table(r, &r->table);
-    const char *target = r->fw.is_device ? r->opt->filename : r->output_name;
+    int live = firmware_is_live(&r->fw);
+    const char *target = live ? r->opt->filename : r->output_name;
     log_printf(r->log, LOG_ACTION, "Writing to %s %s: %s...", r->fw.chip->name,
-               r->fw.is_device ? "device" : "firmware file", target);
+               live ? "device" : "firmware file", target);
     /* Data first, table last: the moved data partitions are erased and on flash before the
      * table that points at them, so an interrupted write leaves the old table over intact
      * partitions or the new table over erased ones, never the new table over stale data. */
@@ -472,7 +472,7 @@ static int erase_partitions(struct run *r)
 
 static int erase_filesystems(struct run *r)
 {
-    if (!r->fw.is_device)
+    if (!firmware_is_live(&r->fw))
         return error_setk(r->err, ERROR_VALUE, "--erase-fs requires an esp32 device");
     for (int i = 0; i < r->opt->erase_fs.count; i++) {
         struct partition p;
@@ -588,7 +588,7 @@ static int write_partitions(struct run *r)
         log_printf(r->log, LOG_INFO, "Wrote 0x%zx bytes to partition '%s'.", len, it->fields[0]);
         if (strcmp(p.name, "partition_table") == 0 || strcmp(p.name, "bootloader") == 0) {
             /* later steps must see what is now on flash */
-            if (firmware_load(&r->fw, r->flash, r->fw.is_device, NULL, r->err))
+            if (firmware_load(&r->fw, r->flash, NULL, r->err))
                 return -1;
             r->table = r->fw.table;
         }
@@ -653,14 +653,15 @@ static int run_steps(struct run *r)
     describe_app(r);
     print_table(r, &r->fw.table);
     print_loaded_warnings(r);
-    if (r->fw.is_device && o->fs_count == 0 && fs_df_report(&r->fw, r->out, r->err))
+    int live = firmware_is_live(&r->fw);
+    if (live && o->fs_count == 0 && fs_df_report(&r->fw, r->out, r->err))
         return -1;
     if (o->extract_app)
         return extract_app(r);
     r->table = r->fw.table;
     if (edit_table(r))
         return -1;
-    if (!r->fw.is_device) {
+    if (!live) {
         if (o->erase.count) {
             char text[512];
             arglist_format(&o->erase, text, sizeof text);
@@ -675,14 +676,13 @@ static int run_steps(struct run *r)
             ext_append(r, "-fs");
     }
     int write_needed = r->ext.len > 0 || o->output;
-    if (write_needed && !r->fw.is_device) {
+    if (write_needed && !live) {
         output_name_for(r);
         if (localfile_same(r->output_name, o->filename))
             return error_setk(r->err, ERROR_OS, "'%s' and '%s' are the same file",
                               o->filename, r->output_name);
     }
-    if (write_needed && (r->fw.is_device ? table_changed(r) || firmware_header_modified(&r->fw)
-                                         : 1)) {
+    if (write_needed && (live ? table_changed(r) || firmware_header_modified(&r->fw) : 1)) {
         if (write_table(r))
             return -1;
     }
@@ -705,7 +705,7 @@ static int run_steps(struct run *r)
             return -1;
     }
     /* "Writing to ..." was announced when the name was chosen: always deliver the file. */
-    if (!r->fw.is_device && r->output_name) {
+    if (!live && r->output_name) {
         if (write_output(r))
             return -1;
     }
@@ -729,7 +729,7 @@ int tool_run(const struct tool_options *opt, struct output *out)
     int rc = run_steps(&r);
     if (rc)
         output_error(out, &err);
-    if (r.flash && r.fw.is_device && opt->no_reset)
+    if (r.flash && flash_can(r.flash, FLASH_CAP_LIVE) && opt->no_reset)
         log_printf(r.log, LOG_INFO, "Leaving device in bootloader mode...");
     if (r.flash)
         flash_close(r.flash);

@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     struct firmware fw;
     struct error err;
     if (firmware_open_file(argv[1], &img, &err) ||
-        firmware_load(&fw, &img.flash, 0, NULL, &err)) {
+        firmware_load(&fw, &img.flash, NULL, &err)) {
         printf("FAIL %s: %s\n", argv[1], err.msg);
         return 1;
     }
