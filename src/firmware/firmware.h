@@ -81,6 +81,13 @@ int firmware_write_header(struct firmware *fw, struct error *err);
 /* Encode and write a partition table at 0x8000. */
 int firmware_write_table(struct firmware *fw, const struct ptable *table, struct error *err);
 
+/* Write the firmware onto target (a board whose chip is target_chip): from the bootloader to
+ * the source's last written byte, padded to sectors, and the rest of the partition it ends in
+ * erased; flushed at the end. A firmware for another chip or larger than the target is an
+ * error before anything is written. */
+int firmware_copy_to(struct firmware *source, struct flash *target,
+                     const struct chip *target_chip, const struct log *log, struct error *err);
+
 /* Check the image at the start of a partition: 1 = signature found (valid header, same chip as
  * the bootloader), 0 = not found (reasons logged as warnings). With verify_hash, also walk the
  * image and compare its SHA-256 digest (logged). */

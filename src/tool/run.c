@@ -20,7 +20,7 @@
 #include "layout/layout.h"
 #include "report/report.h"
 #include "ota/ota.h"
-#include "tool/device.h"
+#include "tool/board.h"
 #include "tool/fsglue.h"
 #include "tool/localfile.h"
 #include "util/strbuf.h"
@@ -149,7 +149,7 @@ static int open_firmware(struct run *r)
     const struct tool_options *o = r->opt;
     log_printf(r->log, LOG_INFO, "Opening %s...", o->filename);
     if (o->is_device)
-        return device_open_for_tool(r->opt, r->log, &r->flash, &r->fw, r->err);
+        return board_open(r->opt, r->log, &r->flash, &r->fw, r->err);
     if (firmware_open_file(o->filename, &r->image, r->err))
         return -1;
     r->flash = &r->image.flash;
@@ -711,7 +711,7 @@ static int run_steps(struct run *r)
     }
     if (r->flash && flash_flush(r->flash, r->err))
         return -1;
-    if (o->flash_device && device_flash_firmware(o, &r->fw, r->log, r->err))
+    if (o->flash_device && board_flash_firmware(o, &r->fw, r->log, r->err))
         return -1;
     return 0;
 }

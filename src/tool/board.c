@@ -1,8 +1,8 @@
-/* Serial-attached boards as the pipeline opens them: a loader connection wrapped as flash. */
-#include "tool/device.h"
+/* Boards as the pipeline opens them: a serial port, a loader connection on it, and the board's
+ * flash behind the device back-end. */
+#include "tool/board.h"
 
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,8 +50,8 @@ static int connect(const struct tool_options *opt, const char *port, const struc
     return 0;
 }
 
-int device_open_for_tool(const struct tool_options *opt, const struct log *log,
-                         struct flash **flash, struct firmware *fw, struct error *err)
+int board_open(const struct tool_options *opt, const struct log *log, struct flash **flash,
+               struct firmware *fw, struct error *err)
 {
     struct flash_device *dev;
     if (connect(opt, opt->filename, log, &dev, err))
@@ -75,8 +75,8 @@ int device_open_for_tool(const struct tool_options *opt, const struct log *log,
     return 0;
 }
 
-int device_flash_firmware(const struct tool_options *opt, struct firmware *source,
-                          const struct log *log, struct error *err)
+int board_flash_firmware(const struct tool_options *opt, struct firmware *source,
+                         const struct log *log, struct error *err)
 {
     const char *port = opt->flash_device;
     log_printf(log, LOG_INFO, "Opening device '%s' for flashing...", port);
@@ -89,62 +89,7 @@ int device_flash_firmware(const struct tool_options *opt, struct firmware *sourc
     const struct chip *chip = dev->loader->chip;
     log_printf(log, LOG_INFO, "Found %s device (%" PRIu32 "MB flash).", chip->name,
                flash->size / MIB);
-    int rc = -1;
-    if (chip != source->chip) {
-        error_setk(err, ERROR_VALUE, "The firmware is for %s, but the device is an %s.",
-                   source->chip->name, chip->name);
-        goto done;
-    }
-    uint32_t header_size = image_flash_size_bytes(source->header.flash_size_id);
-    if (header_size != flash->size)
-        log_printf(log, LOG_WARNING,
-                   "Destination flash size (%" PRIu32 "MB) is different from source flash_size "
-                   "(%" PRIu32 "MB).",
-                   flash->size / MIB, header_size / MIB);
-    log_printf(log, LOG_ACTION, "Flashing firmware to device: %s...", port);
-    /* The source from its bootloader to its end, trailing erased bytes dropped (to 16), padded
-     * to whole sectors. */
-    uint32_t start = source->bootloader_offset, end = source->flash->size;
-    uint8_t *data = malloc(end - start + FLASH_SECTOR_SIZE);
-    if (!data) {
-        error_setk(err, ERROR_OS, "out of memory");
-        goto done;
-    }
-    if (flash_read(source->flash, start, data, end - start, err)) {
-        free(data);
-        goto done;
-    }
-    uint32_t len = end - start;
-    while (len && data[len - 1] == 0xFF)
-        len--;
-    len = (len + 15) / 16 * 16;
-    uint32_t padded = (len + FLASH_SECTOR_SIZE - 1) / FLASH_SECTOR_SIZE * FLASH_SECTOR_SIZE;
-    memset(data + len, 0xFF, padded - len);
-    if (start + padded > flash->size) {
-        free(data);
-        error_setk(err, ERROR_VALUE, "The firmware (0x%" PRIx32 " bytes from 0x%" PRIx32
-                   ") does not fit the device's %" PRIu32 "MB flash.", padded, start,
-                   flash->size / MIB);
-        goto done;
-    }
-    rc = flash_write(flash, start, data, padded, err);
-    free(data);
-    if (rc)
-        goto done;
-    /* The rest of the partition the data ends in held the old firmware: erase it. */
-    uint32_t data_end = start + padded;
-    for (int i = 0; i < source->table.count; i++) {
-        const struct partition *p = &source->table.parts[i];
-        uint64_t pend = (uint64_t)p->offset + (uint64_t)(p->size > 0 ? p->size : 0);
-        if (p->offset < data_end && pend > data_end && pend <= flash->size) {
-            log_printf(log, LOG_ACTION, "Erasing remainder of partition '%s'...", p->name);
-            rc = flash_erase(flash, data_end, (uint32_t)(pend - data_end), err);
-            break;
-        }
-    }
-    if (rc == 0)
-        rc = flash_flush(flash, err);
-done:
+    int rc = firmware_copy_to(source, flash, chip, log, err);
     if (rc == 0 && opt->no_reset)
         log_printf(log, LOG_INFO, "Leaving device in bootloader mode...");
     flash_close(flash);
