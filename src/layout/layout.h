@@ -55,6 +55,43 @@ int layout_delete(struct ptable *t, const char *name, struct error *err);
 int layout_rename(struct ptable *t, const char *old_name, const char *new_name,
                   struct error *err);
 
+/* One --rename item. */
+struct layout_rename {
+    const char *from;
+    const char *to;
+};
+
+/* Every table edit of one run (the command line's --from-csv, --table, -a, --delete,
+ * --resize, --rename, --add and the table's side of -f), as plain data. */
+struct layout_edits {
+    uint32_t flash_size;             /* the table's new flash size; 0 = unchanged */
+    const char *csv;                 /* --from-csv: the file's text (NULL: none) */
+    size_t csv_len;
+    const char *csv_name;            /* the file's name, for messages */
+    const char *builtin;             /* --table ota|default|original (NULL: none) */
+    const struct layout_spec *table; /* a custom --table (when builtin is NULL) */
+    int table_count;
+    uint32_t ota_app_size;           /* app slots of the built-in ota layout (0: default) */
+    int64_t app_size;                /* -a: every app partition (0: unchanged) */
+    const char *const *remove;       /* --delete */
+    int remove_count;
+    const struct layout_spec *resize; /* --resize: name and size (0: to the next partition) */
+    int resize_count;
+    const struct layout_rename *rename;
+    int rename_count;
+    const struct layout_spec *add;   /* --add */
+    int add_count;
+    uint32_t first_app_offset;       /* of the firmware: the ota layout keeps it */
+    uint32_t app_image_size;         /* the firmware's app image: must fit a new table's app */
+};
+
+/* Apply the edits to t in the Python tool's order (flash size, CSV, table, app size, delete,
+ * resize, rename, add), validating after each group; validation warnings and the resize and
+ * rename lines go to the log. On error, *show_table is 1 when the working table explains it
+ * (the CLI prints it with the message, as the Python tool does). */
+int layout_apply_edits(struct ptable *t, const struct layout_edits *edits, const struct log *log,
+                       int *show_table, struct error *err);
+
 /* What the new table means for data already in flash. */
 enum layout_erase_reason {
     LAYOUT_KEEP,          /* unchanged (a renamed partition is unchanged too) */

@@ -23,6 +23,7 @@
 #include "tool/board.h"
 #include "tool/fsglue.h"
 #include "tool/localfile.h"
+#include "tool/outname.h"
 #include "util/strbuf.h"
 
 #define MIB 0x100000u
@@ -35,7 +36,6 @@ struct run {
     struct flash *flash;
     struct firmware fw;
     struct ptable table;      /* the working copy every edit applies to */
-    struct strbuf ext;        /* output name extension ("-8MB-resize=vfs") */
     char *output_name;        /* where a modified firmware file goes */
     char mp_version[64];      /* MicroPython version found in the app ("" if unknown) */
     struct error *err;
@@ -72,23 +72,6 @@ static int table_error(struct run *r, const struct ptable *t)
     return -1;
 }
 
-/* Validate the working table; warnings are shown, errors fail with the table attached. */
-static int validate(struct run *r, const struct ptable *t)
-{
-    char warnings[2048] = "";
-    if (ptable_check(t, warnings, sizeof warnings, r->err)) {
-        if (r->err->kind == ERROR_GENERIC)
-            r->err->kind = ERROR_PARTITION;
-        return table_error(r, t);
-    }
-    if (*warnings) {
-        char *save, *line = strtok_r(warnings, "\n", &save);
-        for (; line; line = strtok_r(NULL, "\n", &save))
-            log_printf(r->log, LOG_WARNING, "%s", line);
-    }
-    return 0;
-}
-
 static void print_loaded_warnings(struct run *r)
 {
     char copy[sizeof r->fw.table_warnings];
@@ -96,21 +79,6 @@ static void print_loaded_warnings(struct run *r)
     char *save, *line = strtok_r(copy, "\n", &save);
     for (; line; line = strtok_r(NULL, "\n", &save))
         log_printf(r->log, LOG_WARNING, "%s", line);
-}
-
-static void ext_append(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ext_append(struct run *r, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    /* Option values go into a file name: keep it in the current directory. */
-    for (char *p = buf; *p; p++)
-        if (*p == '/' || *p == '\\')
-            *p = '_';
-    strbuf_puts(&r->ext, buf);
 }
 
 /* ---- opening ---- */
@@ -171,31 +139,14 @@ static uint32_t trimmed_length(const uint8_t *data, uint32_t len, uint32_t block
     return rounded < len ? rounded : len;
 }
 
-static char *base_name(const char *path)
-{
-    char *copy = strdup(path);
-    char *b = strdup(basename(copy));
-    free(copy);
-    return b;
-}
-
 static int extract_app(struct run *r)
 {
     const struct partition *app = firmware_first_app(&r->fw);
     if (!app)
         return error_setk(r->err, ERROR_PARTITION, "No app partition found in table.");
-    char *name;
-    if (r->opt->output) {
-        name = strdup(r->opt->output);
-    } else {
-        char *b = base_name(r->opt->filename);
-        size_t n = strlen(b);
-        name = malloc(n + 9);
-        if (n > 4 && strcmp(b + n - 4, ".bin") == 0)
-            b[n - 4] = '\0';
-        sprintf(name, "%s.app-bin", b);
-        free(b);
-    }
+    char *name = outname_app(r->opt);
+    if (!name)
+        return error_setk(r->err, ERROR_OS, "out of memory");
     log_printf(r->log, LOG_ACTION, "Writing micropython app image file: %s...", name);
     const uint8_t *data;
     uint8_t *owned;
@@ -216,10 +167,11 @@ static int edit_table(struct run *r)
 {
     const struct tool_options *o = r->opt;
     struct ptable *t = &r->table;
-    uint32_t first_app_offset = 0;
+    struct layout_edits e;
+    memset(&e, 0, sizeof e);
     const struct partition *app0 = firmware_first_app(&r->fw);
-    first_app_offset = app0 ? app0->offset : PTABLE_APP_ALIGN;
-
+    e.first_app_offset = app0 ? app0->offset : PTABLE_APP_ALIGN;
+    e.app_image_size = firmware_app_size(&r->fw);
     if (o->flash_size) {
         if (o->flash_size < 0 || o->flash_size > 256 * (int64_t)MIB)
             return error_setk(r->err, ERROR_VALUE, "Invalid flash size: 0x%" PRIx64 ".",
@@ -233,143 +185,78 @@ static int edit_table(struct run *r)
         if (size != t->flash_size) {
             if (firmware_set_flash_size(&r->fw, size, r->err))
                 return -1;
-            t->flash_size = size;
+            e.flash_size = size;
         }
-        ext_append(r, "-%" PRIu32 "MB", size / MIB);
     }
+    char *csv = NULL;
     if (o->from_csv) {
-        char *text;
-        size_t len;
-        if (localfile_read(o->from_csv, &text, &len, r->err))
+        if (localfile_read(o->from_csv, &csv, &e.csv_len, r->err))
             return -1;
-        int rc = csv_parse(text, len, o->from_csv, t->flash_size, t, r->err);
-        free(text);
-        if (rc || validate(r, t))
-            return -1;
-        ext_append(r, "-CSV");
+        e.csv = csv;
+        e.csv_name = o->from_csv;
     }
+    char layout_name[64] = "";
+    struct layout_spec table[PTABLE_MAX_ENTRIES];
     if (o->table.count) {
-        char layout_name[64];
         partlist_format(&o->table, layout_name, sizeof layout_name);
         if (layout_is_builtin(layout_name)) {
-            uint32_t ota_app = o->app_size > 0 ? (uint32_t)o->app_size : 0;
-            if (layout_builtin(t, layout_name, ota_app, first_app_offset, r->err))
-                return table_error(r, t);
-            char upper[16];
-            size_t i = 0;
-            for (; layout_name[i] && i + 1 < sizeof upper; i++)
-                upper[i] = (char)(layout_name[i] - 'a' + 'A');
-            upper[i] = '\0';
-            ext_append(r, "-%s", upper);
+            e.builtin = layout_name;
+            e.ota_app_size = o->app_size > 0 ? (uint32_t)o->app_size : 0;
         } else {
-            struct layout_spec specs[PTABLE_MAX_ENTRIES];
             int n = o->table.count < PTABLE_MAX_ENTRIES ? o->table.count : PTABLE_MAX_ENTRIES;
             for (int i = 0; i < n; i++) {
                 const struct partspec *ps = &o->table.items[i];
-                specs[i] = (struct layout_spec){ps->name, ps->subtype, (uint32_t)ps->offset, ps->size, 0};
+                table[i] = (struct layout_spec){ps->name, ps->subtype, (uint32_t)ps->offset,
+                                                ps->size, 0};
             }
-            if (layout_build(t, specs, n, r->err))
-                return table_error(r, t);
-            ext_append(r, "-TABLE");
+            e.table = table;
+            e.table_count = n;
         }
-        uint32_t app_size = firmware_app_size(&r->fw);
-        int a = ptable_first_app(t);
-        if (app_size && a >= 0 && (int64_t)app_size > t->parts[a].size) {
-            error_setk(r->err, ERROR_PARTITION,
-                       "App size (%" PRIu32 ") exceeds '%s' partition size (%" PRId64
-                       "):\n  Use the '-a' option to set the app partition size.",
-                       app_size, t->parts[a].name, t->parts[a].size);
-            return table_error(r, t);
+    }
+    e.app_size = o->app_size;
+    const char *removed[PTABLE_MAX_ENTRIES];
+    e.remove_count = o->delete_.count < PTABLE_MAX_ENTRIES ? o->delete_.count : PTABLE_MAX_ENTRIES;
+    for (int i = 0; i < e.remove_count; i++)
+        removed[i] = o->delete_.items[i].fields[0];
+    e.remove = removed;
+    struct layout_spec resized[PTABLE_MAX_ENTRIES];
+    e.resize_count = o->resize.count < PTABLE_MAX_ENTRIES ? o->resize.count : PTABLE_MAX_ENTRIES;
+    for (int i = 0; i < e.resize_count; i++)
+        resized[i] = (struct layout_spec){o->resize.items[i].name, "", 0,
+                                          o->resize.items[i].size, 0};
+    e.resize = resized;
+    /* A malformed rename item stops the renames there, after the ones before it. */
+    struct layout_rename renamed[PTABLE_MAX_ENTRIES];
+    const struct argitem *bad_rename = NULL;
+    for (int i = 0; i < o->rename.count && i < PTABLE_MAX_ENTRIES; i++) {
+        const struct argitem *it = &o->rename.items[i];
+        if (it->count != 2) {
+            bad_rename = it;
+            break;
         }
-        if (validate(r, t))
-            return -1;
+        renamed[e.rename_count++] = (struct layout_rename){it->fields[0], it->fields[1]};
     }
-    if (o->app_size) {
-        if (layout_set_app_size(t, o->app_size, r->err))
-            return table_error(r, t);
-        if (validate(r, t))
-            return -1;
-        ext_append(r, "-appsize=%" PRId64 "B", o->app_size / 0x1000);
+    e.rename = renamed;
+    struct layout_spec added[PTABLE_MAX_ENTRIES];
+    e.add_count = bad_rename ? 0 : o->add.count < PTABLE_MAX_ENTRIES ? o->add.count
+                                                                     : PTABLE_MAX_ENTRIES;
+    for (int i = 0; i < e.add_count; i++) {
+        const struct partspec *ps = &o->add.items[i];
+        added[i] = (struct layout_spec){ps->name, ps->subtype, (uint32_t)ps->offset, ps->size, 0};
     }
-    if (o->delete_.count) {
-        for (int i = 0; i < o->delete_.count; i++)
-            if (layout_delete(t, o->delete_.items[i].fields[0], r->err))
-                return table_error(r, t);
-        if (validate(r, t))
-            return -1;
-        char text[512];
-        arglist_format(&o->delete_, text, sizeof text);
-        ext_append(r, "-delete=%s", text);
-    }
-    if (o->resize.count) {
-        for (int i = 0; i < o->resize.count; i++) {
-            const struct partspec *ps = &o->resize.items[i];
-            log_printf(r->log, LOG_INFO, "Resizing %s partition to 0x%" PRIx64 " bytes...",
-                       ps->name, (uint64_t)ps->size);
-            if (layout_resize(t, ps->name, ps->size, r->err))
-                return table_error(r, t);
-        }
-        if (validate(r, t))
-            return -1;
-        char text[512];
-        partlist_format(&o->resize, text, sizeof text);
-        ext_append(r, "-resize=%s", text);
-    }
-    if (o->rename.count) {
-        for (int i = 0; i < o->rename.count; i++) {
-            const struct argitem *it = &o->rename.items[i];
-            if (it->count != 2)
-                return error_setk(r->err, ERROR_VALUE,
-                                  "--rename: '%s' must be OLD=NEW", it->fields[0]);
-            log_printf(r->log, LOG_INFO, "Renaming partition '%s' to '%s'...", it->fields[0],
-                       it->fields[1]);
-            if (layout_rename(t, it->fields[0], it->fields[1], r->err))
-                return table_error(r, t);
-        }
-        if (validate(r, t))
-            return -1;
-        char text[512];
-        arglist_format(&o->rename, text, sizeof text);
-        ext_append(r, "-rename=%s", text);
-    }
-    if (o->add.count) {
-        for (int i = 0; i < o->add.count; i++) {
-            const struct partspec *ps = &o->add.items[i];
-            struct layout_spec spec = {ps->name, ps->subtype, (uint32_t)ps->offset, ps->size, 0};
-            if (layout_add(t, &spec, r->err))
-                return table_error(r, t);
-        }
-        if (validate(r, t))
-            return -1;
-        char text[512];
-        partlist_format(&o->add, text, sizeof text);
-        ext_append(r, "-add=%s", text);
-    }
+    e.add = added;
+    int show_table;
+    int rc = layout_apply_edits(t, &e, r->log, &show_table, r->err);
+    free(csv);
+    if (rc)
+        return show_table ? table_error(r, t) : -1;
+    if (bad_rename)
+        return error_setk(r->err, ERROR_VALUE, "--rename: '%s' must be OLD=NEW",
+                          bad_rename->fields[0]);
     return 0;
 }
 
 /* ---- writing the new table (step 18) ---- */
-
-static int output_name_for(struct run *r)
-{
-    if (r->opt->output) {
-        r->output_name = strdup(r->opt->output);
-        return 0;
-    }
-    char *b = base_name(r->opt->filename);
-    const char *ext = strbuf_str(&r->ext);
-    char *dot = strrchr(b, '.');
-    size_t n = strlen(b) + strlen(ext) + 1;
-    r->output_name = malloc(n);
-    if (dot && dot != b) {
-        *dot = '\0';
-        snprintf(r->output_name, n, "%s%s.%s", b, ext, dot + 1);
-    } else {
-        snprintf(r->output_name, n, "%s%s", b, ext);
-    }
-    free(b);
-    return 0;
-}
 
 static int table_changed(struct run *r)
 {
@@ -648,6 +535,8 @@ static int run_steps(struct run *r)
 {
     const struct tool_options *o = r->opt;
     log_printf(r->log, LOG_INFO, "Running mp-image-tool-esp32 v%s (native).", TOOL_VERSION);
+    if (!o->is_device && !o->extract_app && outname_firmware(o, &r->output_name))
+        return error_setk(r->err, ERROR_OS, "out of memory");
     if (open_firmware(r))
         return -1;
     describe_app(r);
@@ -661,28 +550,10 @@ static int run_steps(struct run *r)
     r->table = r->fw.table;
     if (edit_table(r))
         return -1;
-    if (!live) {
-        if (o->erase.count) {
-            char text[512];
-            arglist_format(&o->erase, text, sizeof text);
-            ext_append(r, "-erase=%s", text);
-        }
-        if (o->write.count) {
-            char text[512];
-            arglist_format(&o->write, text, sizeof text);
-            ext_append(r, "-write=%s", text);
-        }
-        if (fs_commands_modify(o) && r->ext.len == 0 && !o->output)
-            ext_append(r, "-fs");
-    }
-    int write_needed = r->ext.len > 0 || o->output;
-    if (write_needed && !live) {
-        output_name_for(r);
-        if (localfile_same(r->output_name, o->filename))
-            return error_setk(r->err, ERROR_OS, "'%s' and '%s' are the same file",
-                              o->filename, r->output_name);
-    }
-    if (write_needed && (live ? table_changed(r) || firmware_header_modified(&r->fw) : 1)) {
+    if (r->output_name && localfile_same(r->output_name, o->filename))
+        return error_setk(r->err, ERROR_OS, "'%s' and '%s' are the same file", o->filename,
+                          r->output_name);
+    if (live ? table_changed(r) || firmware_header_modified(&r->fw) : r->output_name != NULL) {
         if (write_table(r))
             return -1;
     }
@@ -733,7 +604,6 @@ int tool_run(const struct tool_options *opt, struct output *out)
         log_printf(r.log, LOG_INFO, "Leaving device in bootloader mode...");
     if (r.flash)
         flash_close(r.flash);
-    strbuf_free(&r.ext);
     free(r.output_name);
     return rc ? 1 : 0;
 }
