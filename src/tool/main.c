@@ -1,4 +1,5 @@
 /* mp-image-tool-esp32: parse the command line, run the pipeline, exit with its status. */
+#include <signal.h>
 #include <stdio.h>
 
 #include "tool/args.h"
@@ -7,6 +8,9 @@
 
 int main(int argc, char **argv)
 {
+    /* A reader that goes away (a closed pipe, a dropped network port) must give an error
+     * message, not kill the tool in the middle of a write to a board. */
+    signal(SIGPIPE, SIG_IGN);
     struct tool_options opt;
     struct strbuf message = {0};
     struct args_context ctx = {TOOL_VERSION, args_terminal_columns()};
@@ -27,5 +31,7 @@ int main(int argc, char **argv)
         out.box = 1;
     int status = tool_run(&opt, &out);
     args_free(&opt);
+    if (output_close(&out) && status == 0)
+        status = 1;
     return status;
 }

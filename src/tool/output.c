@@ -1,8 +1,11 @@
 #include "tool/output.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "util/strbuf.h"
 
 static void emit(void *ctx, enum log_level level, const char *text)
 {
@@ -42,29 +45,48 @@ static const char *colour_of(enum log_level level)
     }
 }
 
+/* Text as it may reach a terminal: names from images and filesystems carry no control codes
+ * (our own colours are added around it). */
+static void put_printable(FILE *f, const char *text)
+{
+    struct strbuf sb = {0};
+    strbuf_add_printable(&sb, text, strlen(text));
+    fputs(strbuf_str(&sb), f);
+    strbuf_free(&sb);
+}
+
 void output_line(struct output *o, enum log_level level, const char *text)
 {
     if (!shown(o, level))
         return;
     const char *c = o->colour ? colour_of(level) : NULL;
     if (c)
-        fprintf(o->out, "%s%s\033[0m\n", c, text);
-    else
-        fprintf(o->out, "%s\n", text);
+        fputs(c, o->out);
+    put_printable(o->out, text);
+    fputs(c ? "\033[0m\n" : "\n", o->out);
 }
 
 void output_block(struct output *o, enum log_level level, const char *text)
 {
     if (!shown(o, level))
         return;
-    fputs(text, o->out);
+    put_printable(o->out, text);
 }
 
 void output_error(struct output *o, const struct error *e)
 {
     fflush(o->out);
-    if (o->colour)
-        fprintf(o->err, "\033[31m%s: %s\033[0m\n", error_kind_name(e->kind), e->msg);
-    else
-        fprintf(o->err, "%s: %s\n", error_kind_name(e->kind), e->msg);
+    fprintf(o->err, "%s%s: ", o->colour ? "\033[31m" : "", error_kind_name(e->kind));
+    put_printable(o->err, e->msg);
+    fputs(o->colour ? "\033[0m\n" : "\n", o->err);
+}
+
+int output_close(struct output *o)
+{
+    /* A closed pipe or a full disk on stdout: say so instead of exiting as if all was shown. */
+    if (fflush(o->out) == 0 && !ferror(o->out))
+        return 0;
+    int e = errno;
+    fprintf(o->err, "Error: writing to standard output: %s\n", strerror(e ? e : EIO));
+    return -1;
 }

@@ -1,5 +1,6 @@
 /* Where the program's messages go: the log sink that honours -q and -d, colours on a terminal,
- * and the choice between box and plain tables. */
+ * the choice between box and plain tables, and control characters escaped in everything shown
+ * (except the bytes of `--fs cat`). */
 #ifndef MP_TOOL_OUTPUT_H
 #define MP_TOOL_OUTPUT_H
 
@@ -25,5 +26,8 @@ void output_line(struct output *o, enum log_level level, const char *text);
 void output_block(struct output *o, enum log_level level, const char *text);
 /* "<Kind>: <message>" on the error stream. */
 void output_error(struct output *o, const struct error *e);
+/* Flush the output stream at the end of a run; -1 (with an error line) when what was printed
+ * did not all arrive (a closed pipe, a full disk). */
+int output_close(struct output *o);
 
 #endif
