@@ -214,6 +214,8 @@ int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *p
 int fs_unmount(struct fs *fs, struct error *err);
 /* The cache statistics of a mounted filesystem. */
 const struct fs_cache *fs_cache_of(const struct fs *fs);
+/* A local file that get must never replace (the input firmware); NULL: none. */
+void fs_protect_file(struct fs *fs, const char *path);
 
 /* Format the partition: erase all of it, make a filesystem of size / 4096 blocks with the
  * given on-disk version (FS_DISK_VERSION_2_0 or _2_1) and write FS_BOOT_PY as /boot.py.
@@ -282,6 +284,8 @@ struct fs_env {
     /* Set to 1 when the command changed the flash (a firmware file then needs saving); may
      * be NULL. Left alone otherwise. */
     int *changed;
+    /* A local file get must not replace (the input firmware file); NULL: none. */
+    const char *protect;
 };
 
 /* The --fs commands, one row each, in the order the help lists them. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fs/fs_int.h"
+#include "util/atomic_write.h"
 #include "util/alloc.h"
 
 /* ---------------------------------------------------------------- get */
@@ -21,9 +22,10 @@ static int local_fail(const char *what, const char *path, struct error *err)
     return error_setk(err, ERROR_OS, "Cannot %s '%s': %s", what, path, strerror(errno));
 }
 
-/* Write a littlefs file as name in dirfd. The bytes go to a new file beside it which then
- * replaces name: nothing is written through a link (a symlink in the way is refused, a hard
- * link is replaced, not written into) and an interrupted copy leaves the old file. */
+/* Write a littlefs file as name in dirfd, whole or not at all (util/atomic_write.h): nothing
+ * is written through a link (a symlink in the way is refused, a hard link is replaced, not
+ * written into), an interrupted copy leaves the old file, and the input firmware is never
+ * replaced. */
 static int get_file(struct fs *fs, const char *p, int dirfd, const char *name,
                     const char *display, struct error *err)
 {
@@ -42,39 +44,8 @@ static int get_file(struct fs *fs, const char *p, int dirfd, const char *name,
     size_t len;
     if (fs_read_file(fs, p, &data, &len, err))
         return -1;
-    char tmp[64];
-    int fd = -1;
-    for (int k = 0; k < 1000 && fd < 0; k++) {
-        snprintf(tmp, sizeof tmp, ".mp-get-%ld-%d.tmp", (long)getpid(), k);
-        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        free(data);
-        return local_fail("write", display, err);
-    }
-    int result = 0;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            result = local_fail("write", display, err);
-            break;
-        }
-        done += (size_t)n;
-    }
-    if (!result && (fstat(fd, &st) || (uint64_t)st.st_size != len))
-        result = error_setk(err, ERROR_OS, "'%s': size differs from '%s:%s' after copying",
-                            display, fs->name, p);
-    if (close(fd) && !result)
-        result = local_fail("write", display, err);
-    if (!result && renameat(dirfd, tmp, dirfd, name) != 0)
-        result = local_fail("write", display, err);
-    if (result)
-        unlinkat(dirfd, tmp, 0);
+    int result = atomic_write_at(dirfd, name, data, len, display,
+                                 fs->has_protected ? &fs->protected_file : NULL, err);
     free(data);
     return result;
 }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "fs/fs.h"
 #include "lfs/lfs.h"
@@ -24,6 +25,8 @@ struct fs {
     uint32_t dirs_walked; /* directories read by the current command */
     int io_failed;        /* a flash operation under littlefs failed: io_err says why */
     struct error io_err;
+    int has_protected;    /* get never replaces this local file (the input firmware) */
+    struct stat protected_file;
 };
 
 /* "LittleFSError -2: LFS_ERR_NOENT: 'vfs:/x'" (the Python tool's text, then where); returns

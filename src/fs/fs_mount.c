@@ -188,6 +188,11 @@ const struct fs_cache *fs_cache_of(const struct fs *fs)
     return &fs->cache;
 }
 
+void fs_protect_file(struct fs *fs, const char *path)
+{
+    fs->has_protected = path && stat(path, &fs->protected_file) == 0;
+}
+
 /* ---------------------------------------------------------------- df, info, grow, mkfs */
 
 int fs_usage(struct fs *fs, struct fs_usage *u, struct error *err)

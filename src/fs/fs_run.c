@@ -64,6 +64,7 @@ static int session_use(struct session *s, const char *name, int may_skip, struct
         s->skipped = 1;
         return 0;
     }
+    fs_protect_file(s->fs, s->env->protect);
     return 1;
 }
 

@@ -48,8 +48,8 @@ int fs_commands_modify(const struct tool_options *opt)
 
 /* requested: the user asked for this command (its output shows even with -q). */
 static int run_fs(struct firmware *fw, const char *version, const char *cmd, int argc,
-                  const char *const argv[], int requested, struct output *out, int *changed,
-                  struct error *err)
+                  const char *const argv[], int requested, const char *protect,
+                  struct output *out, int *changed, struct error *err)
 {
     struct fs_partitions parts;
     fs_partitions_from_table(&fw->table, fw->table.flash_size, &parts);
@@ -66,6 +66,7 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
         .out = &fo,
         .parse_size = value_parse_size,
         .changed = changed,
+        .protect = protect,
     };
     int rc = fs_run(&env, cmd, argc, argv, err);
     if (rc == 0 && strcmp(cmd, "df") == 0) {
@@ -82,13 +83,13 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
 int fs_df_report(struct firmware *fw, struct output *out, struct error *err)
 {
     int changed = 0;
-    return run_fs(fw, NULL, "df", 0, NULL, 0, out, &changed, err);
+    return run_fs(fw, NULL, "df", 0, NULL, 0, NULL, out, &changed, err);
 }
 
 int fs_command(struct firmware *fw, const char *version, const struct wordlist *cmd,
-               struct output *out, int *changed, struct error *err)
+               const char *protect, struct output *out, int *changed, struct error *err)
 {
     *changed = 0;
     return run_fs(fw, version, cmd->words[0], cmd->count - 1,
-                  (const char *const *)cmd->words + 1, 1, out, changed, err);
+                  (const char *const *)cmd->words + 1, 1, protect, out, changed, err);
 }

@@ -13,8 +13,9 @@ int fs_commands_modify(const struct tool_options *opt);
 /* The littlefs usage table of every filesystem partition (printed when opening a device). */
 int fs_df_report(struct firmware *fw, struct output *out, struct error *err);
 /* Run one --fs command; *changed tells whether flash was modified. The MicroPython version of
- * the firmware (NULL if unknown) decides the littlefs disk version mkfs writes. */
+ * the firmware (NULL if unknown) decides the littlefs disk version mkfs writes; get never
+ * replaces the local file `protect` (the input firmware; NULL: none). */
 int fs_command(struct firmware *fw, const char *micropython_version, const struct wordlist *cmd,
-               struct output *out, int *changed, struct error *err);
+               const char *protect, struct output *out, int *changed, struct error *err);
 
 #endif

@@ -1,5 +1,7 @@
 #include "tool/localfile.h"
 
+#include "util/atomic_write.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,46 +74,7 @@ int localfile_same(const char *a, const char *b)
 int localfile_write_atomic(const char *path, const void *data, size_t len, const char *protect,
                            struct error *err)
 {
-    if (protect && localfile_same(path, protect))
-        return error_setk(err, ERROR_OS, "'%s' and '%s' are the same file", protect, path);
-    size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return error_setk(err, ERROR_OS, "out of memory");
-    snprintf(tmp, n, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return error_setk(err, ERROR_OS, "cannot create %s: %s", path, strerror(e));
-    }
-    /* mkstemp makes 0600 files; give the output the permissions a new file would get. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    const char *p = data;
-    size_t left = len;
-    int rc = 0;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = error_setk(err, ERROR_OS, "writing %s: %s", path, strerror(errno));
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    /* No fsync: the rename makes the file appear whole or not at all for every reader, and
-     * the input is never touched, so a crash can cost only the new output; syncing would
-     * double the time of a typical run. */
-    if (close(fd) != 0 && rc == 0)
-        rc = error_setk(err, ERROR_OS, "writing %s: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = error_setk(err, ERROR_OS, "cannot write %s: %s", path, strerror(errno));
-    if (rc)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    struct stat input;
+    int have_input = protect && stat(protect, &input) == 0;
+    return atomic_write_path(path, data, len, have_input ? &input : NULL, err);
 }

@@ -571,8 +571,8 @@ static int run_steps(struct run *r)
         return -1;
     for (int i = 0; i < o->fs_count; i++) {
         int changed = 0;
-        if (fs_command(&r->fw, r->mp_version[0] ? r->mp_version : NULL, &o->fs[i], r->out,
-                       &changed, r->err))
+        if (fs_command(&r->fw, r->mp_version[0] ? r->mp_version : NULL, &o->fs[i],
+                       live ? NULL : o->filename, r->out, &changed, r->err))
             return -1;
     }
     /* "Writing to ..." was announced when the name was chosen: always deliver the file. */

@@ -1086,7 +1086,11 @@ static void no_vfs_board_uses_computed_region(void **state)
     struct collect out = {0};
     struct log log = {collect_line, &out};
     struct fs_output o = {&log, collect_data, collect_usage, &out};
-    struct fs_env env = {&fi.flash, &parts, "v1.26.0", FS_FLUSH_AT_SYNC, &o, NULL, NULL};
+    struct fs_env env = {.flash = &fi.flash,
+                         .parts = &parts,
+                         .micropython_version = "v1.26.0",
+                         .flush = FS_FLUSH_AT_SYNC,
+                         .out = &o};
     /* ls with no argument reaches the filesystem at 0x200000 through "vfs" */
     assert_int_equal(fs_run(&env, "ls", 0, NULL, &err), 0);
     assert_non_null(strstr(out_text(&out), "boot.py\n"));
