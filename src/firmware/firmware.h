@@ -88,10 +88,35 @@ int firmware_write_table(struct firmware *fw, const struct ptable *table, struct
 int firmware_copy_to(struct firmware *source, struct flash *target,
                      const struct chip *target_chip, const struct log *log, struct error *err);
 
-/* Check the image at the start of a partition: 1 = signature found (valid header, same chip as
- * the bootloader), 0 = not found (reasons logged as warnings). With verify_hash, also walk the
- * image and compare its SHA-256 digest (logged). */
+/* What a partition holds at its start (firmware_check_image). */
+enum firmware_image_state {
+    FIRMWARE_IMAGE_NONE = 0,   /* no image signature (erased, or not an app image) */
+    FIRMWARE_IMAGE_OK = 1,     /* an image for the firmware's chip (all checks made passed) */
+    FIRMWARE_IMAGE_BROKEN = 2, /* an image that would not boot: wrong chip, cut off, bad
+                                * checksum or SHA-256 digest */
+};
+
+/* Check the image at the start of a partition and say what was found in the log, the Python
+ * tool's lines ("App image signature found.", "Hash confirmed (size=...)."). Without
+ * verify_hash only the header is read (cheap on a board). Problems are logged at `problem`
+ * level (LOG_WARNING, or LOG_ERROR where they are a failure that -q must not hide). Returns
+ * the state, or -1 when the flash cannot be read. */
 int firmware_check_image(struct firmware *fw, const struct partition *p, int verify_hash,
-                         const struct log *log, struct error *err);
+                         enum log_level problem, const struct log *log, struct error *err);
+
+/* Whether an image in data[0, len) is complete and intact for a chip: header, every segment
+ * inside the data, the XOR checksum, and the SHA-256 digest when the header announces one
+ * (present and equal; with require_digest an image without one fails too). `what` names it
+ * in the message ("Partition 'factory'", "app.bin"):
+ * "<what>: the image is cut off: ...", "<what>: checksum mismatch ...", "<what>: SHA-256
+ * digest missing ..." Returns 0, or -1 with an ERROR_VALUE message. */
+int firmware_image_verify(const uint8_t *data, uint32_t len, uint16_t chip_id,
+                          int require_digest, const char *what, struct error *err);
+
+/* Every image of the firmware under `table` (NULL: the loaded one): the bootloader and each app
+ * partition whose first byte is an image's magic byte must pass firmware_image_verify within
+ * what the flash holds of the partition (so an app that ends past the end of a file fails).
+ * Erased or empty app slots pass. Reads whole images: meant for files. */
+int firmware_verify(struct firmware *fw, const struct ptable *table, struct error *err);
 
 #endif

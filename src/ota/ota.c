@@ -69,11 +69,9 @@ int ota_status_read(struct firmware *fw, struct ota_status *st, struct error *er
     return 0;
 }
 
-int ota_update(struct firmware *fw, const uint8_t *app, size_t len, int rollback,
-               const struct log *log, struct error *err)
+int ota_check_app(struct firmware *fw, const uint8_t *app, size_t len, struct error *err)
 {
     struct image_header h;
-    struct image_info info;
     if (image_header_parse(app, len, &h, err))
         return error_prefix(err, "OTA update image");
     if (h.chip_id != fw->header.chip_id) {
@@ -87,11 +85,25 @@ int ota_update(struct firmware *fw, const uint8_t *app, size_t len, int rollback
         return error_setk(err, ERROR_VALUE,
                           "OTA update image is not an app image (no app descriptor at 0x20): "
                           "give the app (.app-bin), not a whole firmware.");
-    if (image_inspect(app, len, &info, err))
-        return error_prefix(err, "OTA update image");
-    if (!info.checksum_ok || (info.has_digest && !info.digest_ok))
-        return error_setk(err, ERROR_VALUE,
-                          "OTA update image is corrupt (checksum or SHA-256 digest mismatch).");
+    if (len > UINT32_MAX)
+        return error_setk(err, ERROR_VALUE, "OTA update image is too large (%zu bytes).", len);
+    if (firmware_image_verify(app, (uint32_t)len, fw->header.chip_id, 1, "OTA update image",
+                              err))
+        return 1;
+    return 0;
+}
+
+int ota_update(struct firmware *fw, const uint8_t *app, size_t len, int rollback, int force,
+               const struct log *log, struct error *err)
+{
+    struct error why;
+    int rc = ota_check_app(fw, app, len, &why);
+    if (rc < 0 || (rc > 0 && !force)) {
+        *err = why;
+        return rc < 0 ? -1 : error_prefix(err, "Refusing to install a broken app");
+    }
+    if (rc > 0)
+        log_printf(log, LOG_WARNING, "%s (written anyway: --force)", why.msg);
     struct ota_status st;
     if (ota_status_read(fw, &st, err))
         return -1;

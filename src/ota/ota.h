@@ -28,10 +28,16 @@ struct ota_status {
  * OTA slots or slots that are not ota_0, ota_1, ... in order. */
 int ota_status_read(struct firmware *fw, struct ota_status *status, struct error *err);
 
+/* Whether app is an app image this firmware can install: -1 (error set) when it is not one or
+ * is for another chip (never installable), 1 (error set: what is wrong) when it is broken (cut
+ * off, checksum, SHA-256 digest missing or wrong: --force may override), 0 when it is fine. */
+int ota_check_app(struct firmware *fw, const uint8_t *app, size_t len, struct error *err);
+
 /* Write app (a complete app image for the firmware's chip: validated first) into the next
  * slot, then select that slot in otadata with state NEW (rollback: the app must confirm itself)
- * or UNDEFINED (no rollback). The app is fully written before otadata changes. */
-int ota_update(struct firmware *fw, const uint8_t *app, size_t len, int rollback,
+ * or UNDEFINED (no rollback). The app is fully written before otadata changes. The app is
+ * checked first (ota_check_app); force writes a broken one anyway, for experts. */
+int ota_update(struct firmware *fw, const uint8_t *app, size_t len, int rollback, int force,
                const struct log *log, struct error *err);
 
 #endif

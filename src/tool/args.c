@@ -16,7 +16,7 @@
 #define F(field) offsetof(struct tool_options, field)
 
 /* The options in the Python tool's order (which is the order of its usage line and of the
- * "could match" list of an ambiguous abbreviation); the three additions come last. */
+ * "could match" list of an ambiguous abbreviation); the additions come last. */
 const struct args_option args_options[] = {
     {'h', "--help", NULL, ARGS_HELP, ARGS_NONE, 0, 0, 0,
      "show this help message and exit"},
@@ -91,6 +91,9 @@ const struct args_option args_options[] = {
      "print tables as plain text even on a terminal"},
     {0, "--box", NULL, ARGS_FLAG, ARGS_NONE, F(table_style), TABLE_STYLE_BOX, 1,
      "draw tables with box characters even when not on a terminal"},
+    {0, "--force", NULL, ARGS_FLAG, ARGS_NONE, F(force), 1, 1,
+     "write firmware whose images fail the checks (cut off, bad checksum or SHA-256 digest, "
+     "wrong chip): for experts who know why"},
 };
 const int args_option_count = (int)(sizeof args_options / sizeof args_options[0]);
 

@@ -65,6 +65,7 @@ struct tool_options {
     struct wordlist *fs;    /* each --fs occurrence, in command-line order */
     int fs_count;
     int table_style;        /* enum table_style: --plain / --box (the last one given wins) */
+    int force;              /* --force: write firmware images that fail their checks */
 };
 
 /* What args_parse() found. The values double as exit statuses where that makes sense. */

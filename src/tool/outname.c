@@ -84,6 +84,8 @@ static void changes(const struct tool_options *o, struct strbuf *ext)
         arglist_format(&o->write, text, sizeof text);
         ext_append(ext, "-write=%s", text);
     }
+    if (o->ota_update)
+        ext_append(ext, "-ota-update");
     if (fs_commands_modify(o) && ext->len == 0 && !o->output)
         ext_append(ext, "-fs");
 }

@@ -81,6 +81,29 @@ static void print_loaded_warnings(struct run *r)
         log_printf(r->log, LOG_WARNING, "%s", line);
 }
 
+/* The way past a refused broken image, for those who know why. */
+static int refusal_hint(struct run *r)
+{
+    error_append(r->err, "\n  Use --force to write it anyway.");
+    return -1;
+}
+
+/* A file whose images are broken (cut off, bad checksum or digest) is never written anywhere
+ * (an output file, a board) unless --force; showing it is fine, with a warning. */
+static int check_input_images(struct run *r, int will_write)
+{
+    struct error why;
+    if (firmware_is_live(&r->fw) || firmware_verify(&r->fw, NULL, &why) == 0)
+        return 0;
+    if (will_write && !r->opt->force) {
+        error_setk(r->err, ERROR_VALUE, "Refusing to write a broken firmware: %s", why.msg);
+        return refusal_hint(r);
+    }
+    log_printf(r->log, LOG_WARNING, "Warning: %s%s", why.msg,
+               will_write ? " (written anyway: --force)" : "");
+    return 0;
+}
+
 /* ---- opening ---- */
 
 static void describe_app(struct run *r)
@@ -152,6 +175,13 @@ static int extract_app(struct run *r)
     uint8_t *owned;
     uint32_t len;
     int rc = firmware_view_partition(&r->fw, app, &data, &len, &owned, r->err);
+    if (rc == 0 && !r->opt->force) {
+        char what[64];
+        snprintf(what, sizeof what, "Partition '%s'", app->name);
+        rc = firmware_image_verify(data, len, r->fw.header.chip_id, 0, what, r->err);
+        if (rc)
+            refusal_hint(r);
+    }
     if (rc == 0) {
         len = trimmed_length(data, len, 16);
         rc = localfile_write_atomic(name, data, len, r->opt->filename, r->err);
@@ -319,12 +349,12 @@ static int write_table(struct run *r)
         return -1;
     struct partition boot;
     firmware_partition(&r->fw, &r->table, "bootloader", &boot, NULL);
-    if (firmware_check_image(&r->fw, &boot, 0, r->log, r->err) < 0)
+    if (firmware_check_image(&r->fw, &boot, 0, LOG_WARNING, r->log, r->err) < 0)
         return -1;
     for (int i = 0; i < r->table.count; i++) {
         const struct partition *p = &r->table.parts[i];
         if (p->type == PART_TYPE_APP && p->offset < r->flash->size &&
-            firmware_check_image(&r->fw, p, 0, r->log, r->err) < 0)
+            firmware_check_image(&r->fw, p, 0, LOG_WARNING, r->log, r->err) < 0)
             return -1;
     }
     if (firmware_reload_table(&r->fw, r->err))
@@ -438,6 +468,18 @@ static int check_write_data(struct run *r, const struct partition *p, const uint
     if (image_header_parse(data, len, &h, NULL) || h.chip_id != r->fw.header.chip_id)
         return error_setk(r->err, ERROR_VALUE, "Attempt to write invalid app image to '%s'.",
                           p->name);
+    if (len > UINT32_MAX)
+        return error_setk(r->err, ERROR_VALUE, "Attempt to write a %zu-byte image to '%s'.", len,
+                          p->name);
+    struct error why;
+    if (firmware_image_verify(data, (uint32_t)len, r->fw.header.chip_id, 0, "the image", &why)) {
+        if (!r->opt->force) {
+            error_setk(r->err, ERROR_VALUE, "Attempt to write invalid app image to '%s': %s",
+                       p->name, why.msg);
+            return refusal_hint(r);
+        }
+        log_printf(r->log, LOG_WARNING, "'%s': %s (written anyway: --force)", p->name, why.msg);
+    }
     if (strcmp(p->name, "bootloader") == 0 && h.flash_size_id != r->fw.header.flash_size_id)
         log_printf(r->log, LOG_WARNING,
                    "'bootloader': image flash size (%" PRIu32 "MB) does not match bootloader "
@@ -487,23 +529,45 @@ static int write_partitions(struct run *r)
 
 static int check_apps(struct run *r)
 {
+    /* Failures are errors (shown with -q too, and the exit status says so): a broken image
+     * anywhere, a missing bootloader, or no image in the partition that boots. */
+    int failures = 0;
     struct partition boot;
     firmware_partition(&r->fw, NULL, "bootloader", &boot, NULL);
-    if (firmware_check_image(&r->fw, &boot, 1, r->log, r->err) < 0)
+    int state = firmware_check_image(&r->fw, &boot, 1, LOG_ERROR, r->log, r->err);
+    if (state < 0)
         return -1;
+    failures += state != FIRMWARE_IMAGE_OK;
+    struct ota_status st;
+    struct error ota_err;
+    int ota_rc = ota_status_read(&r->fw, &st, &ota_err);
+    const struct partition *app0 = firmware_first_app(&r->fw);
+    const char *boots = ota_rc == 0 && st.has_otadata ? st.current_name : app0 ? app0->name : "";
     for (int i = 0; i < r->fw.table.count; i++) {
         const struct partition *p = &r->fw.table.parts[i];
-        if (p->type == PART_TYPE_APP && p->offset < r->flash->size &&
-            firmware_check_image(&r->fw, p, 1, r->log, r->err) < 0)
+        if (p->type != PART_TYPE_APP || p->offset >= r->flash->size)
+            continue;
+        state = firmware_check_image(&r->fw, p, 1, LOG_ERROR, r->log, r->err);
+        if (state < 0)
             return -1;
+        if (state == FIRMWARE_IMAGE_NONE && strcmp(p->name, boots) == 0) {
+            log_printf(r->log, LOG_ERROR, "Partition '%s': the app that boots has no image.",
+                       p->name);
+            failures++;
+        }
+        failures += state == FIRMWARE_IMAGE_BROKEN;
     }
-    struct ota_status st;
-    if (ota_status_read(&r->fw, &st, r->err))
+    if (ota_rc) {
+        *r->err = ota_err;
         return -1;
+    }
     if (st.has_otadata) {
         log_printf(r->log, LOG_INFO, "Current OTA boot partition: %s", st.current_name);
         log_printf(r->log, LOG_INFO, "Next OTA boot partition: %s", st.next_name);
     }
+    if (failures)
+        return error_setk(r->err, ERROR_VALUE, "App check failed: %d problem%s (see above).",
+                          failures, failures == 1 ? "" : "s");
     return 0;
 }
 
@@ -517,7 +581,16 @@ static int run_ota_update(struct run *r)
     size_t len;
     if (localfile_read(r->opt->ota_update, &data, &len, r->err))
         return -1;
-    int rc = ota_update(&r->fw, (uint8_t *)data, len, !r->opt->no_rollback, r->log, r->err);
+    /* checked here first to say how a broken app could be installed anyway */
+    struct error why;
+    int rc = r->opt->force ? 0 : ota_check_app(&r->fw, (uint8_t *)data, len, &why);
+    if (rc > 0) {
+        error_setk(r->err, ERROR_VALUE, "Refusing to install a broken app: %s", why.msg);
+        refusal_hint(r);
+    } else {
+        rc = ota_update(&r->fw, (uint8_t *)data, len, !r->opt->no_rollback, r->opt->force,
+                        r->log, r->err);
+    }
     free(data);
     return rc;
 }
@@ -526,6 +599,10 @@ static int run_ota_update(struct run *r)
 
 static int write_output(struct run *r)
 {
+    if (!r->opt->force && firmware_verify(&r->fw, NULL, r->err)) {
+        error_prefix(r->err, "Refusing to write a broken firmware");
+        return refusal_hint(r);
+    }
     uint32_t len;
     const uint8_t *bytes = flash_image_bytes(&r->image, &len);
     return localfile_write_atomic(r->output_name, bytes, len, r->opt->filename, r->err);
@@ -542,6 +619,8 @@ static int run_steps(struct run *r)
     describe_app(r);
     print_table(r, &r->fw.table);
     print_loaded_warnings(r);
+    if (check_input_images(r, r->output_name != NULL || o->flash_device != NULL))
+        return -1;
     int live = firmware_is_live(&r->fw);
     if (live && o->fs_count == 0 && fs_df_report(&r->fw, r->out, r->err))
         return -1;
