@@ -8,6 +8,15 @@
 #include "esp/csv.h"
 #include "layout/layout.h"
 
+static int64_t highest_end(const struct ptable *t)
+{
+    int64_t end = 0;
+    for (int i = 0; i < t->count; i++)
+        if ((int64_t)t->parts[i].offset + t->parts[i].size > end)
+            end = (int64_t)t->parts[i].offset + t->parts[i].size;
+    return end;
+}
+
 /* Validate; warnings go to the log, an error explains itself with the table. */
 static int validate(const struct ptable *t, const struct log *log, int *show_table,
                     struct error *err)
@@ -32,6 +41,21 @@ static int failed_on_table(int *show_table)
     return -1;
 }
 
+/* The firmware's app must fit the first app partition of the new table. */
+static int app_fits(const struct ptable *t, const struct layout_edits *e, int *show_table,
+                    struct error *err)
+{
+    int a = ptable_first_app(t);
+    if (e->app_image_size && a >= 0 && (int64_t)e->app_image_size > t->parts[a].size) {
+        error_setk(err, ERROR_PARTITION,
+                   "App size (%" PRIu32 ") exceeds '%s' partition size (%" PRId64
+                   "):\n  Use the '-a' option to set the app partition size.",
+                   e->app_image_size, t->parts[a].name, t->parts[a].size);
+        return failed_on_table(show_table);
+    }
+    return 0;
+}
+
 static int apply_table(struct ptable *t, const struct layout_edits *e, const struct log *log,
                        int *show_table, struct error *err)
 {
@@ -41,14 +65,8 @@ static int apply_table(struct ptable *t, const struct layout_edits *e, const str
     } else if (layout_build(t, e->table, e->table_count, err)) {
         return failed_on_table(show_table);
     }
-    int a = ptable_first_app(t);
-    if (e->app_image_size && a >= 0 && (int64_t)e->app_image_size > t->parts[a].size) {
-        error_setk(err, ERROR_PARTITION,
-                   "App size (%" PRIu32 ") exceeds '%s' partition size (%" PRId64
-                   "):\n  Use the '-a' option to set the app partition size.",
-                   e->app_image_size, t->parts[a].name, t->parts[a].size);
-        return failed_on_table(show_table);
-    }
+    if (app_fits(t, e, show_table, err))
+        return -1;
     return validate(t, log, show_table, err);
 }
 
@@ -107,5 +125,15 @@ int layout_apply_edits(struct ptable *t, const struct layout_edits *e, const str
         if (validate(t, log, show_table, err))
             return -1;
     }
-    return 0;
+    /* A smaller flash must still hold the table the other edits left (a firmware that points
+     * past the end of its flash does not boot). */
+    int64_t end = highest_end(t);
+    if (e->flash_size && end > (int64_t)t->flash_size) {
+        error_setk(err, ERROR_PARTITION,
+                   "The partition table ends at 0x%" PRIx64 ", past the end of a %" PRIu32
+                   "MB flash.\n  Make the partitions fit too (--resize, --delete or --table).",
+                   (uint64_t)end, t->flash_size / 0x100000);
+        return failed_on_table(show_table);
+    }
+    return app_fits(t, e, show_table, err);
 }
