@@ -117,6 +117,11 @@ int fs_select_partitions(const struct fs_partitions *parts, const char *const *n
 /* Open a window on the partition's bytes of flash. */
 void fs_window_open(struct flash_window *w, struct flash *flash, const struct fs_partition *p);
 
+/* Whether the window holds a littlefs superblock: the magic "littlefs" at byte 8 of block 0 or
+ * block 1 (littlefs.md §5.1), mountable or not. A partition holding one that does not mount is
+ * a damaged filesystem, not an empty partition. */
+int fs_holds_littlefs(struct flash *window);
+
 /* ---------------------------------------------------------------- disk version */
 
 /* The on-disk version to format with for a firmware of this MicroPython version ("v1.21.0",
@@ -154,6 +159,9 @@ enum fs_flush_mode {
     /* Keep everything until unmount, then write once in address order. Fewest transfers, but a
      * transfer cut off in the middle can leave metadata pointing at unwritten blocks. */
     FS_FLUSH_AT_UNMOUNT,
+    /* Never write: changes live in the cache and are dropped at unmount. A dry run (will a put
+     * fit?) and building a filesystem image to be written elsewhere. */
+    FS_FLUSH_NEVER,
 };
 
 /* Write-back cache of whole blocks over a flash (a partition window). Every block is read
@@ -286,6 +294,10 @@ struct fs_env {
     int *changed;
     /* A local file get must not replace (the input firmware file); NULL: none. */
     const char *protect;
+    /* 0: a partition holding a littlefs that does not mount is an error (commands the user
+     * gave); 1: it is skipped with a warning line (the usage report shown on opening a
+     * board, which must not stop a run that is about to repair it). */
+    int lenient;
 };
 
 /* The --fs commands, one row each, in the order the help lists them. */
@@ -310,7 +322,9 @@ const struct fs_command *fs_command_find(const char *name);
  * naming it, and written back before another is mounted. Partitions outside the file or
  * without a filesystem are skipped (with a log line) by ls, cat, get, df and info; for mkdir,
  * rm, rename and put they are errors, as is running out of memory or failing to read the flash
- * while mounting for any command. An unknown command is "Unknown --fs command '<cmd>'". */
+ * while mounting for any command. A partition that holds a littlefs which does not mount is an
+ * error for every command (see env->lenient), so a backup script can tell a damaged filesystem
+ * from an empty partition. An unknown command is "Unknown --fs command '<cmd>'". */
 int fs_run(const struct fs_env *env, const char *cmd, int argc, const char *const argv[],
            struct error *err);
 

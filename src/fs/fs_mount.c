@@ -142,7 +142,10 @@ int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *p
                             part->name, fs->cache.block_count, fs->cache.outside);
         else
             rc = error_wrap(err, fs_lfs_fail(fs, rc, "/", err),
-                            "Partition '%s' does not hold a littlefs filesystem", part->name);
+                            fs_holds_littlefs(window)
+                                ? "Partition '%s' holds a littlefs filesystem that does not mount"
+                                : "Partition '%s' does not hold a littlefs filesystem",
+                            part->name);
         fs_free(fs);
         return rc;
     }
@@ -177,7 +180,7 @@ int fs_unmount(struct fs *fs, struct error *err)
         if (rc)
             result = fs_lfs_fail(fs, rc, "/", err);
     }
-    if (fs_cache_flush(&fs->cache, result ? NULL : err))
+    if (fs->mode != FS_FLUSH_NEVER && fs_cache_flush(&fs->cache, result ? NULL : err))
         result = -1;
     fs_free(fs);
     return result;

@@ -144,6 +144,19 @@ void fs_window_open(struct flash_window *w, struct flash *flash, const struct fs
     flash_window_open(w, flash, p->offset, p->size, p->name);
 }
 
+int fs_holds_littlefs(struct flash *window)
+{
+    for (uint32_t block = 0; block < 2; block++) {
+        uint8_t head[16];
+        uint32_t at = block * FS_BLOCK_SIZE;
+        if (at + sizeof head <= window->size &&
+            flash_read(window, at, head, sizeof head, NULL) == 0 &&
+            memcmp(head + 8, "littlefs", 8) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- disk version */
 
 /* MicroPython carries littlefs in lib/littlefs; the on-disk version it writes and the newest it

@@ -53,14 +53,17 @@ static int session_use(struct session *s, const char *name, int may_skip, struct
     struct error merr;
     int rc = fs_mount(&s->fs, &s->window.flash, p, s->env->flush, &merr);
     if (rc) {
-        /* skipped: a partition without a filesystem; out of memory or a flash that cannot
-         * be read is an error, not an empty listing */
-        if (!may_skip || rc == -ENOMEM || rc == -EIO) {
+        /* skipped: a partition without a filesystem; out of memory, a flash that cannot be
+         * read, or a littlefs that does not mount (a damaged one: unless lenient) is an
+         * error, not an empty listing */
+        int damaged = fs_holds_littlefs(&s->window.flash);
+        if (!may_skip || rc == -ENOMEM || rc == -EIO || (damaged && !s->env->lenient)) {
             if (err)
                 *err = merr;
             return -1;
         }
-        log_printf(fs_log(s->env->out), LOG_INFO, "Skipping partition '%s': %s", name, merr.msg);
+        log_printf(fs_log(s->env->out), damaged ? LOG_WARNING : LOG_INFO,
+                   "%sSkipping partition '%s': %s", damaged ? "Warning: " : "", name, merr.msg);
         s->skipped = 1;
         return 0;
     }
@@ -182,8 +185,30 @@ static int run_put(const struct fs_env *env, const struct fs_command *cmd, int a
     const char *dest = fs_split_path(destarg, part, err);
     if (!dest)
         return -1;
-    struct session s = {.env = env};
+    /* A dry run first, in memory: a put that cannot complete (no room, an unreadable local
+     * file) is refused before a single block is written. */
+    struct fs_env dry = *env;
+    const struct fs_output silent = {0};
+    dry.flush = FS_FLUSH_NEVER;
+    dry.out = &silent;
+    dry.changed = NULL;
+    struct session s = {.env = &dry};
     int result = session_use(&s, part, 0, err) < 0 ? -1 : 0;
+    struct fs_usage before;
+    int measured = !result && fs_usage(s.fs, &before, err) == 0;
+    if (!result && !measured)
+        result = -1;
+    for (int i = 0; i < argc && !result; i++)
+        result = fs_put(s.fs, argv[i], dest, &silent, err);
+    session_close(&s, NULL);
+    if (result) {
+        if (measured && err && strstr(err->msg, "LFS_ERR_NOSPC"))
+            error_prefix(err, "The files do not fit in '%s' (%u kB free): nothing was written",
+                         part, before.free_kb);
+        return -1;
+    }
+    s = (struct session){.env = env};
+    result = session_use(&s, part, 0, err) < 0 ? -1 : 0;
     for (int i = 0; i < argc && !result; i++) {
         log_printf(fs_log(env->out), LOG_INFO, "put '%s' -> '%s:%s':", argv[i], part, dest);
         result = fs_put(s.fs, argv[i], dest, env->out, err);

@@ -67,6 +67,7 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
         .parse_size = value_parse_size,
         .changed = changed,
         .protect = protect,
+        .lenient = !requested,
     };
     int rc = fs_run(&env, cmd, argc, argv, err);
     if (rc == 0 && strcmp(cmd, "df") == 0) {
