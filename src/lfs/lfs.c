@@ -284,6 +284,8 @@ int lfs_alloc(struct lfs_state *s, uint32_t *block)
                 continue;
             s->la[i / 8] |= (uint8_t)(1u << (i % 8));
             uint32_t b = (s->la_start + i) % s->block_count;
+            if (s->cfg.reserved && s->cfg.reserved(&s->cfg, b))
+                continue;
             if (s->ninflight == s->capinflight) {
                 uint32_t cap = s->capinflight ? s->capinflight * 2 : 64;
                 uint32_t *p = mp_realloc(s->inflight, cap * sizeof *p);

@@ -113,6 +113,10 @@ struct lfs_config {
     /* Make everything programmed so far durable; called before and after each metadata
      * commit, so data reaches the device before the metadata that refers to it. May be NULL. */
     int (*sync)(const struct lfs_config *c);
+    /* Optional (NULL: none): non-zero for a block the allocator must not hand out. Used when
+     * a filesystem is built over flash whose old contents must survive until the new one is
+     * committed elsewhere (blocks 0 and 1, the superblock pair, are never asked about). */
+    int (*reserved)(const struct lfs_config *c, lfs_block_t block);
 
     lfs_size_t read_size;      /* minimum read unit [32] */
     lfs_size_t prog_size;      /* program unit; commits end on this boundary [32] */
