@@ -275,6 +275,37 @@ int fs_usage(struct fs *fs, struct fs_usage *usage, struct error *err);
 int fs_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out,
             struct error *err);
 
+/* ---------------------------------------------------------------- copies and blocks */
+
+struct fs_tree_stats {
+    uint32_t files, dirs;
+    uint64_t bytes; /* file contents */
+};
+
+/* Count the tree of a mounted filesystem. */
+int fs_tree_stats(struct fs *fs, struct fs_tree_stats *stats, struct error *err);
+
+/* Make a new filesystem on `window` (all of partition `part`: its size sets the block count)
+ * with from's on-disk version and limits, and copy from's whole tree into it: folders, files
+ * and every user attribute of each (MicroPython's mtime among them). The copy stays mounted in
+ * *out (with FS_FLUSH_NEVER nothing reaches the flash: the built blocks are in its cache, see
+ * fs_changed_blocks). reserved (NULL: none) names blocks of the new filesystem that it must
+ * not use (its superblock pair, blocks 0 and 1, excepted). When the tree does not fit:
+ * LittleFSError -28 (LFS_ERR_NOSPC) naming the file that did not. */
+int fs_clone(struct fs *from, struct flash *window, const struct fs_partition *part,
+             enum fs_flush_mode mode, int (*reserved)(void *ctx, uint32_t block), void *ctx,
+             struct fs **out, struct fs_tree_stats *stats, struct error *err);
+/* Whether two filesystems hold the same tree: the same folders and files, file contents and
+ * user attributes. 0, or -1 naming the first difference. */
+int fs_compare_trees(struct fs *a, struct fs *b, struct error *err);
+/* Call cb for every block the filesystem uses (a block may come more than once). */
+int fs_used_blocks(struct fs *fs, int (*cb)(void *ctx, uint32_t block), void *ctx,
+                   struct error *err);
+/* Call cb for every block the filesystem changed in its cache and has not written (all of them
+ * with FS_FLUSH_NEVER), with the block's new bytes. Stops (returns -1) when cb does. */
+int fs_changed_blocks(const struct fs *fs,
+                      int (*cb)(void *ctx, uint32_t block, const uint8_t *data), void *ctx);
+
 /* The info lines of seed-spec §10.3 for one filesystem, as LOG_OUTPUT lines. */
 void fs_info_lines(const struct fs_usage *usage, const struct fs_output *out);
 

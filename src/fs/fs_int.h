@@ -1,6 +1,7 @@
 /* Private to src/fs: a littlefs filesystem mounted on a partition (struct fs) and the helpers
  * its commands share. fs_mount.c mounts, formats and grows it; fs_tree.c works on the files and
- * directories inside it; fs_copy.c copies between it and local files. */
+ * directories inside it; fs_copy.c copies between it and local files; fs_clone.c copies it
+ * into a new filesystem of another size. */
 #ifndef MP_FS_FS_INT_H
 #define MP_FS_FS_INT_H
 
@@ -27,7 +28,18 @@ struct fs {
     struct error io_err;
     int has_protected;    /* get never replaces this local file (the input firmware) */
     struct stat protected_file;
+    int (*reserved)(void *ctx, uint32_t block); /* blocks a clone must not use (or NULL) */
+    void *reserved_ctx;
 };
+
+/* Format the window (all of part) as an empty filesystem shaped like `like` (its on-disk
+ * version, name, file and attribute limits) and mount it; reserved (NULL: none) keeps the
+ * allocator off the blocks it names. */
+int fs_format_like(struct fs **out, struct flash *window, const struct fs_partition *part,
+                   enum fs_flush_mode mode, const struct lfs_fsinfo *like,
+                   int (*reserved)(void *ctx, uint32_t block), void *ctx, struct error *err);
+/* Free a mounted filesystem without writing anything back. */
+void fs_discard(struct fs *fs);
 
 /* "LittleFSError -2: LFS_ERR_NOENT: 'vfs:/x'" (the Python tool's text, then where); returns
  * the code. A flash error underneath littlefs is reported as itself, with LFS_ERR_IO. */

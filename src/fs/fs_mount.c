@@ -122,6 +122,56 @@ static void fs_free(struct fs *fs)
     free(fs);
 }
 
+static int bd_reserved(const struct lfs_config *c, lfs_block_t block)
+{
+    struct fs *fs = c->context;
+    return fs->reserved(fs->reserved_ctx, block);
+}
+
+int fs_format_like(struct fs **out, struct flash *window, const struct fs_partition *part,
+                   enum fs_flush_mode mode, const struct lfs_fsinfo *like,
+                   int (*reserved)(void *ctx, uint32_t block), void *ctx, struct error *err)
+{
+    *out = NULL;
+    uint32_t blocks = part->size / FS_BLOCK_SIZE;
+    if (blocks < 2)
+        return error_fail(err, LFS_ERR_INVAL, ERROR_VALUE,
+                          "Partition '%s' is too small for a filesystem.", part->name);
+    struct fs *fs;
+    int rc = fs_new(&fs, window, part, mode, err);
+    if (rc)
+        return rc;
+    config_init(fs, blocks, like->disk_version);
+    fs->cfg.name_max = like->name_max;
+    fs->cfg.file_max = like->file_max;
+    fs->cfg.attr_max = like->attr_max;
+    if (reserved) {
+        fs->reserved = reserved;
+        fs->reserved_ctx = ctx;
+        fs->cfg.reserved = bd_reserved;
+    }
+    rc = lfs_format(&fs->lfs, &fs->cfg);
+    if (!rc)
+        rc = lfs_mount(&fs->lfs, &fs->cfg);
+    if (rc) {
+        rc = fs_lfs_fail(fs, rc, "/", err);
+        fs_free(fs);
+        return rc;
+    }
+    fs->mounted = 1;
+    *out = fs;
+    return 0;
+}
+
+void fs_discard(struct fs *fs)
+{
+    if (!fs)
+        return;
+    if (fs->mounted)
+        lfs_unmount(&fs->lfs);
+    fs_free(fs);
+}
+
 /* Mount with block_count 0: the count comes from the superblock. The engine keeps an image's
  * on-disk version when it changes it (a 2.0 image stays 2.0 for firmware up to v1.21). */
 int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *part,
