@@ -264,3 +264,38 @@ int layout_changed_data(const struct ptable *old_table, const struct ptable *new
     }
     return n;
 }
+
+void layout_pair(const struct ptable *old_table, const struct ptable *new_table,
+                 const struct layout_rename *renames, int rename_count,
+                 int origin[PTABLE_MAX_ENTRIES])
+{
+    int used[PTABLE_MAX_ENTRIES] = {0};
+    /* each old partition's name after the renames, applied in order */
+    const char *renamed[PTABLE_MAX_ENTRIES];
+    for (int o = 0; o < old_table->count; o++) {
+        renamed[o] = old_table->parts[o].name;
+        for (int k = 0; k < rename_count; k++)
+            if (strcmp(renamed[o], renames[k].from) == 0)
+                renamed[o] = renames[k].to;
+    }
+    for (int i = 0; i < new_table->count; i++) {
+        origin[i] = -1;
+        for (int o = 0; o < old_table->count && origin[i] < 0; o++)
+            if (!used[o] && strcmp(renamed[o], new_table->parts[i].name) == 0 &&
+                old_table->parts[o].type == new_table->parts[i].type) {
+                origin[i] = o;
+                used[o] = 1;
+            }
+    }
+    for (int i = 0; i < new_table->count; i++) {
+        const struct partition *p = &new_table->parts[i];
+        for (int o = 0; o < old_table->count && origin[i] < 0; o++) {
+            const struct partition *q = &old_table->parts[o];
+            if (!used[o] && q->offset == p->offset && q->type == p->type &&
+                q->subtype == p->subtype && ptable_find(new_table, q->name) < 0) {
+                origin[i] = o;
+                used[o] = 1;
+            }
+        }
+    }
+}

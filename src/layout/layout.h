@@ -92,6 +92,15 @@ struct layout_edits {
 int layout_apply_edits(struct ptable *t, const struct layout_edits *edits, const struct log *log,
                        int *show_table, struct error *err);
 
+/* Which partition of old_table each partition of new_table continues (origin[i] for
+ * new_table->parts[i]; -1 for a new one): the one with the same name (after the renames, which
+ * are applied in order) and type; failing that, one at the same offset with the same type and
+ * subtype whose name is no longer in the new table. Each old partition is the origin of at
+ * most one new one. */
+void layout_pair(const struct ptable *old_table, const struct ptable *new_table,
+                 const struct layout_rename *renames, int rename_count,
+                 int origin[PTABLE_MAX_ENTRIES]);
+
 /* What the new table means for data already in flash. */
 enum layout_erase_reason {
     LAYOUT_KEEP,          /* unchanged (a renamed partition is unchanged too) */
