@@ -11,6 +11,7 @@
 #include "esp/image.h"
 #include "esp/ptable.h"
 #include "flash/flash.h"
+#include "migrate/migrate.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -81,12 +82,39 @@ int firmware_write_header(struct firmware *fw, struct error *err);
 /* Encode and write a partition table at 0x8000. */
 int firmware_write_table(struct firmware *fw, const struct ptable *table, struct error *err);
 
-/* Write the firmware onto target (a board whose chip is target_chip): from the bootloader to
- * the source's last written byte, padded to sectors, and the rest of the partition it ends in
- * erased; flushed at the end. A firmware for another chip or larger than the target is an
- * error before anything is written. */
-int firmware_copy_to(struct firmware *source, struct flash *target,
-                     const struct chip *target_chip, const struct log *log, struct error *err);
+/* A backup on the host of the data a layout change carries, kept until the board has
+ * verified the new data (src/migrate). */
+struct firmware_backup {
+    /* Save the image (migrate_backup_image) before anything is written; non-zero stops. */
+    int (*save)(void *ctx, const uint8_t *image, uint32_t len, struct error *err);
+    /* Everything written and verified (ok), or a failure on the way. */
+    void (*done)(void *ctx, int ok);
+    void *ctx;
+};
+
+/* Table edits: plan the new table on the firmware's flash (the data partitions carried, see
+ * src/migrate; only reads, so a refusal changes nothing), then apply it: the new data, then
+ * the bootloader header (when -f changed it) and the table, each flushed, and the table loaded
+ * again. The first app must stay where it is. */
+int firmware_plan_layout(struct firmware *fw, const struct ptable *new_table,
+                         const struct migrate_options *opt, struct migrate_plan *plan,
+                         const struct log *log, struct error *err);
+int firmware_apply_layout(struct firmware *fw, const struct ptable *new_table,
+                          struct migrate_plan *plan, const struct firmware_backup *backup,
+                          const struct log *log, struct error *err);
+
+/* --flash: plan writing the firmware onto target (a board whose chip is target_chip): the
+ * board's table is read first and its littlefs, NVS and FAT data carried into the firmware's
+ * layout (src/migrate), then the firmware's bootloader and apps (trailing erased bytes
+ * dropped, the rest of the partition its data ends in erased). Refused before anything is
+ * written: another chip, a layout larger than the board's flash (with the -f hint). Applying
+ * writes the data in the safe order and the firmware's table last. */
+int firmware_plan_copy(struct firmware *source, struct flash *target,
+                       const struct chip *target_chip, const struct migrate_options *opt,
+                       struct migrate_plan *plan, const struct log *log, struct error *err);
+int firmware_apply_copy(struct firmware *source, struct flash *target, struct migrate_plan *plan,
+                        const struct firmware_backup *backup, const struct log *log,
+                        struct error *err);
 
 /* What a partition holds at its start (firmware_check_image). */
 enum firmware_image_state {

@@ -2,6 +2,8 @@
  * flash behind the device back-end. */
 #include "tool/board.h"
 
+#include "tool/backup.h"
+
 #include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,7 +91,19 @@ int board_flash_firmware(const struct tool_options *opt, struct firmware *source
     const struct chip *chip = dev->loader->chip;
     log_printf(log, LOG_INFO, "Found %s device (%" PRIu32 "MB flash).", chip->name,
                flash->size / MIB);
-    int rc = firmware_copy_to(source, flash, chip, log, err);
+    const char *drop[PTABLE_MAX_ENTRIES];
+    int ndrop = 0;
+    for (int i = 0; i < opt->erase_fs.count && ndrop < PTABLE_MAX_ENTRIES; i++)
+        drop[ndrop++] = opt->erase_fs.items[i].fields[0];
+    struct migrate_options mo = {.drop = drop, .drop_count = ndrop};
+    struct migrate_plan plan;
+    int rc = firmware_plan_copy(source, flash, chip, &mo, &plan, log, err);
+    if (rc == 0) {
+        struct board_backup keep;
+        struct firmware_backup backup = board_backup_callbacks(&keep, log);
+        rc = firmware_apply_copy(source, flash, &plan, &backup, log, err);
+        migrate_free(&plan);
+    }
     if (rc == 0 && opt->no_reset)
         log_printf(log, LOG_INFO, "Leaving device in bootloader mode...");
     flash_close(flash);

@@ -80,6 +80,10 @@ static void changes(const struct tool_options *o, struct strbuf *ext)
         arglist_format(&o->erase, text, sizeof text);
         ext_append(ext, "-erase=%s", text);
     }
+    if (o->erase_fs.count) {
+        arglist_format(&o->erase_fs, text, sizeof text);
+        ext_append(ext, "-erase-fs=%s", text);
+    }
     if (o->write.count) {
         arglist_format(&o->write, text, sizeof text);
         ext_append(ext, "-write=%s", text);

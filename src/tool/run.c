@@ -20,6 +20,7 @@
 #include "layout/layout.h"
 #include "report/report.h"
 #include "ota/ota.h"
+#include "tool/backup.h"
 #include "tool/board.h"
 #include "tool/fsglue.h"
 #include "tool/localfile.h"
@@ -38,6 +39,9 @@ struct run {
     struct ptable table;      /* the working copy every edit applies to */
     char *output_name;        /* where a modified firmware file goes */
     char mp_version[64];      /* MicroPython version found in the app ("" if unknown) */
+    struct ptable before;     /* the table as the run found it */
+    struct layout_rename renames[PTABLE_MAX_ENTRIES]; /* --rename: pairs old and new partitions */
+    int rename_count;
     struct error *err;
 };
 
@@ -256,7 +260,6 @@ static int edit_table(struct run *r)
                                           o->resize.items[i].size, 0};
     e.resize = resized;
     /* A malformed rename item stops the renames there, after the ones before it. */
-    struct layout_rename renamed[PTABLE_MAX_ENTRIES];
     const struct argitem *bad_rename = NULL;
     for (int i = 0; i < o->rename.count && i < PTABLE_MAX_ENTRIES; i++) {
         const struct argitem *it = &o->rename.items[i];
@@ -264,9 +267,10 @@ static int edit_table(struct run *r)
             bad_rename = it;
             break;
         }
-        renamed[e.rename_count++] = (struct layout_rename){it->fields[0], it->fields[1]};
+        r->renames[e.rename_count++] = (struct layout_rename){it->fields[0], it->fields[1]};
     }
-    e.rename = renamed;
+    r->rename_count = e.rename_count;
+    e.rename = r->renames;
     struct layout_spec added[PTABLE_MAX_ENTRIES];
     e.add_count = bad_rename ? 0 : o->add.count < PTABLE_MAX_ENTRIES ? o->add.count
                                                                      : PTABLE_MAX_ENTRIES;
@@ -296,56 +300,46 @@ static int table_changed(struct run *r)
     return memcmp(a, b, sizeof a) != 0;
 }
 
-static int erase_changed_data(struct run *r, const struct ptable *old_table)
+/* The partitions whose data the user gives up: --erase-fs, --erase and --delete. */
+static int dropped_names(const struct tool_options *o, const char **names, int max)
 {
-    struct layout_erase erase[PTABLE_MAX_ENTRIES];
-    int n = layout_changed_data(old_table, &r->table, r->flash->size, erase, PTABLE_MAX_ENTRIES);
-    for (int i = 0; i < n; i++) {
-        const struct partition *p = &r->table.parts[erase[i].index];
-        if (erase[i].reason == LAYOUT_GROWN_FS) {
-            log_printf(r->log, LOG_WARNING,
-                       "Filesystem partition has increased in size. Micropython will fail to "
-                       "mount the filesystem on reboot. Use '--fs grow %s' to repair.",
-                       p->name);
-            continue;
-        }
-        log_printf(r->log, LOG_ACTION, "Erasing data partition: %s...", p->name);
-        if (flash_erase(r->flash, erase[i].offset, erase[i].length, r->err))
-            return error_prefix(r->err, "erasing data partition '%s'", p->name);
-    }
-    return 0;
+    int n = 0;
+    const struct arglist *lists[] = {&o->erase_fs, &o->erase, &o->delete_};
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        for (int i = 0; i < lists[l]->count && n < max; i++)
+            names[n++] = lists[l]->items[i].fields[0];
+    return n;
 }
 
 static int write_table(struct run *r)
 {
-    const struct partition *old_app = firmware_first_app(&r->fw);
-    int a = ptable_first_app(&r->table);
-    if (old_app && a >= 0 && r->table.parts[a].offset != old_app->offset) {
-        error_setk(r->err, ERROR_PARTITION, "first app partition offset has changed");
-        return table_error(r, &r->table);
-    }
+    /* Plan first: what becomes of every data partition (refused here, before anything is
+     * written, when files or NVS data would not fit). */
+    const char *drop[3 * PTABLE_MAX_ENTRIES];
+    struct migrate_options mo = {
+        .renames = r->renames,
+        .rename_count = r->rename_count,
+        .drop = drop,
+        .drop_count = dropped_names(r->opt, drop, 3 * PTABLE_MAX_ENTRIES),
+    };
+    struct migrate_plan plan;
+    if (firmware_plan_layout(&r->fw, &r->table, &mo, &plan, r->log, r->err))
+        return r->err->kind == ERROR_PARTITION && !strchr(r->err->msg, '\n')
+                   ? table_error(r, &r->table)
+                   : -1;
     print_table(r, &r->table);
     int live = firmware_is_live(&r->fw);
     const char *target = live ? r->opt->filename : r->output_name;
     log_printf(r->log, LOG_ACTION, "Writing to %s %s: %s...", r->fw.chip->name,
                live ? "device" : "firmware file", target);
-    /* Data first, table last: the moved data partitions are erased and on flash before the
-     * table that points at them, so an interrupted write leaves the old table over intact
-     * partitions or the new table over erased ones, never the new table over stale data. */
-    struct ptable old_table = r->fw.table;
-    if (erase_changed_data(r, &old_table) || flash_flush(r->flash, r->err))
-        return -1;
-    log_printf(r->log, LOG_ACTION, "Writing partition table...");
-    if (firmware_header_modified(&r->fw)) {
-        log_printf(r->log, LOG_ACTION, "Updating flash size (%" PRIu32
-                   "MB) in bootloader header...",
-                   image_flash_size_bytes(r->fw.header.flash_size_id) / MIB);
-        if (firmware_write_header(&r->fw, r->err))
-            return -1;
-    }
-    if (table_changed(r) && firmware_write_table(&r->fw, &r->table, r->err))
-        return -1;
-    if (flash_flush(r->flash, r->err))
+    /* Data first, table last (see src/migrate): an interrupted write leaves the old table
+     * over its data, or the new table over the new data. */
+    struct board_backup keep;
+    struct firmware_backup backup = board_backup_callbacks(&keep, r->log);
+    int rc = firmware_apply_layout(&r->fw, &r->table, &plan, live ? &backup : NULL, r->log,
+                                   r->err);
+    migrate_free(&plan);
+    if (rc)
         return -1;
     struct partition boot;
     firmware_partition(&r->fw, &r->table, "bootloader", &boot, NULL);
@@ -357,8 +351,6 @@ static int write_table(struct run *r)
             firmware_check_image(&r->fw, p, 0, LOG_WARNING, r->log, r->err) < 0)
             return -1;
     }
-    if (firmware_reload_table(&r->fw, r->err))
-        return -1;
     print_loaded_warnings(r);
     r->table = r->fw.table;
     return 0;
@@ -387,20 +379,48 @@ static int erase_partitions(struct run *r)
     return 0;
 }
 
+static int is_fs_partition(const struct partition *p)
+{
+    return p->type == PART_TYPE_DATA &&
+           (p->subtype == PART_SUBTYPE_DATA_FAT || p->subtype == PART_SUBTYPE_DATA_LITTLEFS);
+}
+
+/* --erase-fs names, checked before anything changes: a filesystem partition of the new table,
+ * or a partition the layout change drops (its data is then not carried). */
+static int check_erase_fs(struct run *r)
+{
+    for (int i = 0; i < r->opt->erase_fs.count; i++) {
+        const char *name = r->opt->erase_fs.items[i].fields[0];
+        int n = ptable_find(&r->table, name);
+        if (n < 0 && ptable_find(&r->fw.table, name) >= 0)
+            continue;
+        struct partition p;
+        if (firmware_partition(&r->fw, &r->table, name, &p, r->err))
+            return table_error(r, &r->table);
+        if (!is_fs_partition(&p))
+            return error_setk(r->err, ERROR_PARTITION, "partition '%s' is not a fs partition.",
+                              name);
+    }
+    return 0;
+}
+
 static int erase_filesystems(struct run *r)
 {
-    if (!firmware_is_live(&r->fw))
-        return error_setk(r->err, ERROR_VALUE, "--erase-fs requires an esp32 device");
     for (int i = 0; i < r->opt->erase_fs.count; i++) {
         struct partition p;
         const char *name = r->opt->erase_fs.items[i].fields[0];
+        if (ptable_find(&r->fw.table, name) < 0 && ptable_find(&r->before, name) >= 0) {
+            log_printf(r->log, LOG_INFO, "Partition '%s' is no longer in the table.", name);
+            continue;
+        }
         if (lookup(r, name, &p))
             return -1;
-        if (p.type != PART_TYPE_DATA ||
-            (p.subtype != PART_SUBTYPE_DATA_FAT && p.subtype != PART_SUBTYPE_DATA_LITTLEFS))
+        if (!is_fs_partition(&p))
             return error_setk(r->err, ERROR_PARTITION, "partition '%s' is not a fs partition.",
                               name);
         log_printf(r->log, LOG_ACTION, "Erasing filesystem on partition '%s'...", name);
+        if (p.offset >= r->flash->size)
+            continue;
         uint32_t len = p.size < LAYOUT_FS_ERASE_SIZE ? (uint32_t)p.size : LAYOUT_FS_ERASE_SIZE;
         if (flash_erase(r->flash, p.offset, len, r->err))
             return -1;
@@ -626,8 +646,8 @@ static int run_steps(struct run *r)
         return -1;
     if (o->extract_app)
         return extract_app(r);
-    r->table = r->fw.table;
-    if (edit_table(r))
+    r->table = r->before = r->fw.table;
+    if (edit_table(r) || check_erase_fs(r))
         return -1;
     if (r->output_name && localfile_same(r->output_name, o->filename))
         return error_setk(r->err, ERROR_OS, "'%s' and '%s' are the same file", o->filename,

@@ -72,11 +72,15 @@ lib/"
   run "$TOOL" "$PORT" --check-app
   expect_status 0
   expect_out "Partition 'factory': Hash confirmed"
+  # a smaller vfs keeps its files
   run "$TOOL" "$PORT" --resize vfs=1M
   expect_status 0
-  expect_out "Erasing data partition: vfs..."
+  expect_out "Moving the files of 'vfs' (2 files, 1 folder"
   run "$TOOL" "$PORT"
   expect_out "vfs              data     fat        0x200000   0x100000   0x300000   0x0   (1.0 MB)"
+  rm -f back.py
+  run "$TOOL" -q "$PORT" --fs get main.py back.py
+  expect_same_file back.py main.py
   rm -f nvs.bin
   run "$TOOL" "$PORT" --read nvs=nvs.bin --erase phy_init
   expect_status 0

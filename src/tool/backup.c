@@ -1,0 +1,50 @@
+#include "tool/backup.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/atomic_write.h"
+
+static int save(void *ctx, const uint8_t *image, uint32_t len, struct error *err)
+{
+    struct board_backup *b = ctx;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(b->path, sizeof b->path, "mp-backup-%s.bin", stamp);
+    for (int k = 2; access(b->path, F_OK) == 0 && k < 1000; k++)
+        snprintf(b->path, sizeof b->path, "mp-backup-%s-%d.bin", stamp, k);
+    if (atomic_write_path(b->path, image, len, NULL, err))
+        return error_prefix(err, "keeping a backup of the board's data before it moves");
+    b->saved = 1;
+    log_printf(b->log, LOG_INFO, "The board's data is kept in '%s' until the board has verified "
+               "its new layout.", b->path);
+    return 0;
+}
+
+static void done(void *ctx, int ok)
+{
+    struct board_backup *b = ctx;
+    if (!b->saved)
+        return;
+    if (ok) {
+        unlink(b->path);
+        b->saved = 0;
+        return;
+    }
+    log_printf(b->log, LOG_ERROR,
+               "The board's data from before this change is kept in '%s'. See it with:\n"
+               "  mp-image-tool-esp32 %s --fs ls",
+               b->path, b->path);
+}
+
+struct firmware_backup board_backup_callbacks(struct board_backup *b, const struct log *log)
+{
+    memset(b, 0, sizeof *b);
+    b->log = log;
+    return (struct firmware_backup){save, done, b};
+}
