@@ -408,21 +408,18 @@ static int decide(struct work *w, int i, const struct ptable *old_table, int ori
 struct collect_ctx {
     struct migrate_plan *plan;
     uint32_t offset;
+    uint32_t cut;     /* reserved blocks at or past this block are given up */
+    int any;          /* 1: avoid all the old layout uses; 0: only its files */
     struct error *err;
 };
 
-static int reserved_any(void *ctx, uint32_t block)
+static int reserved(void *ctx, uint32_t block)
 {
     struct collect_ctx *c = ctx;
     uint64_t s = ((uint64_t)c->offset + (uint64_t)block * FS_BLOCK_SIZE) / SECTOR;
-    return s < c->plan->sectors && c->plan->tier[s] != MIGRATE_FREE;
-}
-
-static int reserved_files(void *ctx, uint32_t block)
-{
-    struct collect_ctx *c = ctx;
-    uint64_t s = ((uint64_t)c->offset + (uint64_t)block * FS_BLOCK_SIZE) / SECTOR;
-    return s < c->plan->sectors && c->plan->tier[s] == MIGRATE_FILES;
+    if (block >= c->cut || s >= c->plan->sectors)
+        return 0;
+    return c->any ? c->plan->tier[s] != MIGRATE_FREE : c->plan->tier[s] == MIGRATE_FILES;
 }
 
 static int collect_block(void *ctx, uint32_t block, const uint8_t *data)
@@ -445,6 +442,53 @@ static int too_big(const struct migrate_item *it, struct error *err)
                       it->to.name, it->from.name);
 }
 
+static int clone_try(struct fs *from, struct flash *win, const struct fs_partition *part,
+                     struct collect_ctx *ctx, int use, struct fs **out, struct error *err)
+{
+    *out = NULL;
+    int rc = fs_clone(from, win, part, FS_FLUSH_NEVER, use ? reserved : NULL, ctx, out, NULL,
+                      err);
+    if (rc == 0)
+        return 0;
+    return strstr(err->msg, "LFS_ERR_NOSPC") ? 1 : -1;
+}
+
+/* Build the copy as far away as possible from the blocks the old layout still uses: from all
+ * of them, else from its files; when the files do not fit around the old ones (a filesystem
+ * shrunk in place, nearly full), give up as few of the old blocks as the copy needs (those
+ * past a cut found by bisection). Returns 0, 1 when the files do not fit even then, -1. */
+static int clone_away(struct fs *from, struct flash *win, const struct fs_partition *part,
+                      struct collect_ctx *ctx, struct fs **out, struct error *err)
+{
+    uint32_t blocks = part->size / FS_BLOCK_SIZE;
+    ctx->cut = blocks;
+    for (ctx->any = 1; ctx->any >= 0; ctx->any--) {
+        int rc = clone_try(from, win, part, ctx, 1, out, err);
+        if (rc != 1)
+            return rc;
+    }
+    ctx->any = 0;
+    int rc = clone_try(from, win, part, ctx, 0, out, err);
+    if (rc)
+        return rc;
+    fs_unmount(*out, NULL);
+    uint32_t lo = 2, hi = blocks; /* a cut at lo fits (nothing reserved), at hi it does not */
+    while (hi - lo > 1) {
+        ctx->cut = lo + (hi - lo) / 2;
+        rc = clone_try(from, win, part, ctx, 1, out, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            fs_unmount(*out, NULL);
+            lo = ctx->cut;
+        } else {
+            hi = ctx->cut;
+        }
+    }
+    ctx->cut = lo;
+    return clone_try(from, win, part, ctx, 1, out, err);
+}
+
 static int build_fs(struct work *w, int i, struct error *err)
 {
     struct migrate_item *it = &w->plan->items[i];
@@ -453,7 +497,7 @@ static int build_fs(struct work *w, int i, struct error *err)
     fs_part_of(&it->to, &part);
     struct flash_window win;
     fs_window_open(&win, w->flash, &part);
-    struct collect_ctx ctx = {w->plan, it->to.offset, err};
+    struct collect_ctx ctx = {w->plan, it->to.offset, 0, 0, err};
     struct fs *built = NULL;
     int rc;
     if (it->action == MIGRATE_GROW_FS) {
@@ -461,23 +505,11 @@ static int build_fs(struct work *w, int i, struct error *err)
         if (!rc)
             rc = fs_grow(built, 0, NULL, err);
     } else {
-        /* away from everything the old layout still uses; failing that (no room), away from
-         * its files; failing that, anywhere (those blocks are then written last) */
-        int (*const avoid[])(void *, uint32_t) = {reserved_any, reserved_files, NULL};
-        struct error why;
-        rc = -1;
-        for (size_t k = 0; k < 3 && rc; k++) {
-            rc = fs_clone(s->fs, &win.flash, &part, FS_FLUSH_NEVER, avoid[k], &ctx, &built,
-                          NULL, &why);
-            if (rc && !strstr(why.msg, "LFS_ERR_NOSPC"))
-                break;
-        }
-        if (rc && strstr(why.msg, "LFS_ERR_NOSPC"))
+        rc = clone_away(s->fs, &win.flash, &part, &ctx, &built, err);
+        if (rc == 1)
             return too_big(it, err);
-        if (rc) {
-            *err = why;
+        if (rc)
             return error_prefix(err, "copying the files of '%s'", it->from.name);
-        }
         /* the copy must hold exactly the original tree before it may be written */
         rc = fs_compare_trees(s->fs, built, err);
     }
