@@ -50,6 +50,8 @@ int firmware_reload_table(struct firmware *fw, struct error *err);
  * 0 for a device without one). */
 const struct partition *firmware_first_app(const struct firmware *fw);
 uint32_t firmware_app_size(const struct firmware *fw);
+/* Whether the first app partition holds an image whose segments can be walked. */
+int firmware_app_found(const struct firmware *fw);
 
 /* Look a partition up by name in `table` (NULL = the loaded one), including the pseudo
  * partitions "bootloader" and "partition_table". Error: "Partition '<name>' not found." */

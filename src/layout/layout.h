@@ -83,6 +83,8 @@ struct layout_edits {
     int add_count;
     uint32_t first_app_offset;       /* of the firmware: the ota layout keeps it */
     uint32_t app_image_size;         /* the firmware's app image: must fit a new table's app */
+    int app_image_found;             /* app_image_size is a real image's (not the rest of a
+                                      * file): every size change must leave room for it */
 };
 
 /* Apply the edits to t in the Python tool's order (flash size, CSV, table, app size, delete,

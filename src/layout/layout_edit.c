@@ -135,5 +135,7 @@ int layout_apply_edits(struct ptable *t, const struct layout_edits *e, const str
                    (uint64_t)end, t->flash_size / 0x100000);
         return failed_on_table(show_table);
     }
-    return app_fits(t, e, show_table, err);
+    int resized = e->flash_size || e->csv || e->builtin || e->table_count || e->app_size ||
+                  e->remove_count || e->resize_count || e->add_count;
+    return resized && e->app_image_found ? app_fits(t, e, show_table, err) : 0;
 }
