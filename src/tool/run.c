@@ -195,6 +195,25 @@ static int extract_app(struct run *r)
     return rc;
 }
 
+/* ---- -o FILE on a board: the whole flash, before anything changes ---- */
+
+static int save_whole_flash(struct run *r)
+{
+    uint32_t size = r->flash->size;
+    log_printf(r->log, LOG_ACTION, "Saving the whole flash of the device (%" PRIu32
+               "MB) into '%s'...", size / MIB, r->opt->output);
+    uint8_t *data = malloc(size);
+    if (!data)
+        return error_setk(r->err, ERROR_OS, "out of memory for a %" PRIu32 "-byte flash", size);
+    int rc = flash_read(r->flash, 0, data, size, r->err);
+    if (rc == 0)
+        rc = localfile_write_atomic(r->opt->output, data, size, NULL, r->err);
+    free(data);
+    if (rc == 0)
+        log_printf(r->log, LOG_INFO, "Wrote the whole flash to '%s'.", r->opt->output);
+    return rc;
+}
+
 /* ---- table edits (steps 9-16) ---- */
 
 static int edit_table(struct run *r)
@@ -206,6 +225,7 @@ static int edit_table(struct run *r)
     const struct partition *app0 = firmware_first_app(&r->fw);
     e.first_app_offset = app0 ? app0->offset : PTABLE_APP_ALIGN;
     e.app_image_size = firmware_app_size(&r->fw);
+    e.app_image_found = firmware_app_found(&r->fw);
     if (o->flash_size) {
         if (o->flash_size < 0 || o->flash_size > 256 * (int64_t)MIB)
             return error_setk(r->err, ERROR_VALUE, "Invalid flash size: 0x%" PRIx64 ".",
@@ -634,6 +654,9 @@ static int run_steps(struct run *r)
     log_printf(r->log, LOG_INFO, "Running mp-image-tool-esp32 v%s (native).", TOOL_VERSION);
     if (!o->is_device && !o->extract_app && outname_firmware(o, &r->output_name))
         return error_setk(r->err, ERROR_OS, "out of memory");
+    if (r->output_name && localfile_same(r->output_name, o->filename))
+        return error_setk(r->err, ERROR_OS, "'%s' and '%s' are the same file", o->filename,
+                          r->output_name);
     if (open_firmware(r))
         return -1;
     describe_app(r);
@@ -646,12 +669,11 @@ static int run_steps(struct run *r)
         return -1;
     if (o->extract_app)
         return extract_app(r);
+    if (live && o->output && save_whole_flash(r))
+        return -1;
     r->table = r->before = r->fw.table;
     if (edit_table(r) || check_erase_fs(r))
         return -1;
-    if (r->output_name && localfile_same(r->output_name, o->filename))
-        return error_setk(r->err, ERROR_OS, "'%s' and '%s' are the same file", o->filename,
-                          r->output_name);
     if (live ? table_changed(r) || firmware_header_modified(&r->fw) : r->output_name != NULL) {
         if (write_table(r))
             return -1;
