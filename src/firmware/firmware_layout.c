@@ -23,7 +23,19 @@ static int backup_and_write(struct migrate_plan *plan, struct flash *flash,
         if (rc)
             return -1;
     }
-    return migrate_write(plan, flash, log, err);
+    if (migrate_write(plan, flash, log, err) == 0)
+        return 0;
+    if (plan->live && plan->old.n) {
+        /* the old table is still in place: give it its data back if the board still listens */
+        log_printf(log, LOG_ACTION, "Writing the old data back...");
+        struct error why;
+        if (migrate_restore(plan, flash, &why) == 0)
+            error_append(err, "\n  The board's old data was written back: it has its old "
+                              "layout and data.");
+        else
+            log_printf(log, LOG_ERROR, "Could not write the old data back: %s", why.msg);
+    }
+    return -1;
 }
 
 static void backup_done(const struct firmware_backup *backup, int ok)

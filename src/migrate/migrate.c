@@ -425,6 +425,11 @@ static int reserved(void *ctx, uint32_t block)
 static int collect_block(void *ctx, uint32_t block, const uint8_t *data)
 {
     struct collect_ctx *c = ctx;
+    if (block < 2) {
+        uint64_t sec = ((uint64_t)c->offset + (uint64_t)block * FS_BLOCK_SIZE) / SECTOR;
+        if (sec < c->plan->sectors)
+            c->plan->commit[sec] = 1;
+    }
     return list_add(&c->plan->writes, c->offset + block * FS_BLOCK_SIZE, data, FS_BLOCK_SIZE,
                     c->err);
 }
@@ -643,13 +648,15 @@ int migrate_plan(struct migrate_plan *plan, struct flash *flash, const struct pt
     memset(plan, 0, sizeof *plan);
     plan->sectors = (uint32_t)(((uint64_t)flash->limit + SECTOR - 1) / SECTOR);
     plan->tier = calloc(plan->sectors ? plan->sectors : 1, 1);
+    plan->commit = calloc(plan->sectors ? plan->sectors : 1, 1);
     struct work *w = calloc(1, sizeof *w);
-    if (!plan->tier || !w) {
+    if (!plan->tier || !plan->commit || !w) {
         free(w);
         migrate_free(plan);
         return error_setk(err, ERROR_OS, "out of memory");
     }
     w->plan = plan;
+    plan->live = flash_can(flash, FLASH_CAP_LIVE);
     w->flash = flash;
     w->opt = opt;
     w->log = log;
@@ -701,7 +708,7 @@ int migrate_plan(struct migrate_plan *plan, struct flash *flash, const struct pt
         const struct migrate_write *wr = &plan->writes.v[i];
         for (uint64_t s = wr->addr / SECTOR; s * SECTOR < (uint64_t)wr->addr + wr->len &&
                                              s < plan->sectors; s++)
-            plan->last_sectors += plan->tier[s] == MIGRATE_FILES;
+            plan->last_sectors += plan->tier[s] == MIGRATE_FILES && !plan->commit[s];
     }
     return 0;
 }
@@ -762,10 +769,11 @@ void migrate_describe(const struct migrate_plan *plan, const struct log *log)
             break;
         }
     }
-    if (plan->last_sectors)
+    if (plan->last_sectors && plan->live)
         log_printf(log, LOG_INFO,
-                   "%" PRIu32 " sector%s of new data lie%s where the old layout keeps files: "
-                   "written last, just before the table.",
+                   "%" PRIu32 " sector%s of new data lie%s where the old layout keeps files "
+                   "(they do not fit side by side): written last, then the new superblocks "
+                   "and the table; until then the backup holds the old files.",
                    plan->last_sectors, plan->last_sectors == 1 ? "" : "s",
                    plan->last_sectors == 1 ? "s" : "");
 }
@@ -787,29 +795,34 @@ static int put(struct flash *flash, const struct migrate_write *w, uint32_t addr
     return data ? flash_write(flash, addr, data, len, err) : flash_erase(flash, addr, len, err);
 }
 
+/* The group a sector is written in: its tier, or last for a new superblock pair. */
+static int group_of(const struct migrate_plan *plan, uint64_t sector)
+{
+    if (sector >= plan->sectors)
+        return MIGRATE_FREE;
+    return plan->commit[sector] ? MIGRATE_FILES + 1 : plan->tier[sector];
+}
+
 int migrate_write(struct migrate_plan *plan, struct flash *flash, const struct log *log,
                   struct error *err)
 {
     (void)log;
-    for (int tier = MIGRATE_FREE; tier <= MIGRATE_FILES; tier++) {
+    for (int group = MIGRATE_FREE; group <= MIGRATE_FILES + 1; group++) {
         for (int i = 0; i < plan->writes.n; i++) {
             const struct migrate_write *w = &plan->writes.v[i];
             uint64_t end = (uint64_t)w->addr + w->len;
             uint64_t a = w->addr;
             while (a < end) {
-                /* the run of sectors of this write in this tier */
+                /* the run of sectors of this write in this group */
                 uint64_t s = a / SECTOR;
                 uint64_t next = (s + 1) * SECTOR < end ? (s + 1) * SECTOR : end;
-                int t = s < plan->sectors ? plan->tier[s] : MIGRATE_FREE;
-                if (t != tier) {
+                if (group_of(plan, s) != group) {
                     a = next;
                     continue;
                 }
                 uint64_t run_end = next;
-                while (run_end < end) {
+                while (run_end < end && group_of(plan, run_end / SECTOR) == group) {
                     uint64_t s2 = run_end / SECTOR;
-                    if ((s2 < plan->sectors ? plan->tier[s2] : MIGRATE_FREE) != tier)
-                        break;
                     run_end = (s2 + 1) * SECTOR < end ? (s2 + 1) * SECTOR : end;
                 }
                 if (put(flash, w, (uint32_t)a, (uint32_t)(run_end - a), err))
@@ -821,6 +834,16 @@ int migrate_write(struct migrate_plan *plan, struct flash *flash, const struct l
             return -1;
     }
     return 0;
+}
+
+int migrate_restore(struct migrate_plan *plan, struct flash *flash, struct error *err)
+{
+    for (int i = 0; i < plan->old.n; i++) {
+        const struct migrate_write *o = &plan->old.v[i];
+        if (flash_write(flash, o->addr, o->data, o->len, err))
+            return -1;
+    }
+    return flash_flush(flash, err);
 }
 
 int migrate_backup_image(const struct migrate_plan *plan, struct flash *flash,
@@ -862,5 +885,7 @@ void migrate_free(struct migrate_plan *plan)
     list_free(&plan->writes);
     list_free(&plan->old);
     free(plan->tier);
+    free(plan->commit);
     plan->tier = NULL;
+    plan->commit = NULL;
 }

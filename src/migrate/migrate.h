@@ -21,9 +21,12 @@
  *
  * Writing is ordered for a board: first what lands on flash no old data uses, then what lands
  * on the old apps and bootloader, then what lands on the blocks the old layout's files still
- * use; each group is flushed (written and verified) before the next, and the caller writes the
- * table last. New filesystems are built to avoid the blocks the old ones use, so normally only
- * their two superblock blocks are in the last group. */
+ * use, and last the superblock pairs of the new filesystems (so a new filesystem appears only
+ * when every block it refers to is written); each group is flushed (written and verified)
+ * before the next, and the caller writes the table last. New filesystems are built to avoid
+ * the blocks the old ones use, so normally the old files' blocks are touched only by the new
+ * superblock pair: an interruption then leaves the old filesystem whole (the pair not yet
+ * valid) or the new one whole (the pair written), never neither. */
 #ifndef MP_MIGRATE_MIGRATE_H
 #define MP_MIGRATE_MIGRATE_H
 
@@ -82,8 +85,11 @@ struct migrate_plan {
     struct migrate_list writes; /* the new data, in no particular order */
     struct migrate_list old;    /* copies of the old data that the carried items came from */
     uint8_t *tier;              /* per sector of the flash: enum migrate_tier */
+    uint8_t *commit;            /* per sector: the superblock pair of a new filesystem */
     uint32_t sectors;
-    uint32_t last_sectors;      /* sectors written in the last group (MIGRATE_FILES) */
+    int live;                   /* the flash is a board's (a backup and rollback matter) */
+    uint32_t last_sectors;      /* sectors of new data over the old files (not counting the
+                                 * new superblock pairs): 0 when old and new fit side by side */
 };
 
 struct migrate_options {
@@ -117,6 +123,10 @@ void migrate_describe(const struct migrate_plan *plan, const struct log *log);
  * file) erased bytes past its end are not added. */
 int migrate_write(struct migrate_plan *plan, struct flash *flash, const struct log *log,
                   struct error *err);
+/* After a failed migrate_write: write the old data of every carried partition back where it
+ * was (the blocks of the old files, the old NVS pages), so the old table points at its data
+ * again. Returns 0 when that worked. */
+int migrate_restore(struct migrate_plan *plan, struct flash *flash, struct error *err);
 /* What a backup on the host holds before a board changes: a whole-flash image (address 0 up)
  * with the old bootloader region and table and the old data of every carried partition (for
  * a filesystem, the blocks it uses), erased bytes elsewhere; the tool opens it like any

@@ -37,9 +37,12 @@ static void done(void *ctx, int ok)
         return;
     }
     log_printf(b->log, LOG_ERROR,
-               "The board's data from before this change is kept in '%s'. See it with:\n"
-               "  mp-image-tool-esp32 %s --fs ls",
-               b->path, b->path);
+               "The board's data from before this change is kept in '%s' (a whole-flash image "
+               "of its old table and data):\n"
+               "  mp-image-tool-esp32 %s --fs ls           (its files)\n"
+               "  mp-image-tool-esp32 %s --read vfs=vfs.bin  (a partition as it was, to put "
+               "back with --write on a board with the old table)",
+               b->path, b->path, b->path);
 }
 
 struct firmware_backup board_backup_callbacks(struct board_backup *b, const struct log *log)
