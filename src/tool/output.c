@@ -46,11 +46,19 @@ static const char *colour_of(enum log_level level)
 }
 
 /* Text as it may reach a terminal: names from images and filesystems carry no control codes
- * (our own colours are added around it). */
-static void put_printable(FILE *f, const char *text)
+ * (our own colours are added around it). one_line: a line break inside the text is shown
+ * escaped too (requested output, such as a listing, is one record per line). */
+static void put_printable(FILE *f, const char *text, int one_line)
 {
     struct strbuf sb = {0};
-    strbuf_add_printable(&sb, text, strlen(text));
+    const char *p = text;
+    size_t n;
+    while (one_line && p[n = strcspn(p, "\n\r")]) {
+        strbuf_add_printable(&sb, p, n);
+        strbuf_printf(&sb, "\\x%02x", (unsigned char)p[n]);
+        p += n + 1;
+    }
+    strbuf_add_printable(&sb, p, strlen(p));
     fputs(strbuf_str(&sb), f);
     strbuf_free(&sb);
 }
@@ -62,7 +70,7 @@ void output_line(struct output *o, enum log_level level, const char *text)
     const char *c = o->colour ? colour_of(level) : NULL;
     if (c)
         fputs(c, o->out);
-    put_printable(o->out, text);
+    put_printable(o->out, text, level == LOG_OUTPUT);
     fputs(c ? "\033[0m\n" : "\n", o->out);
 }
 
@@ -70,14 +78,14 @@ void output_block(struct output *o, enum log_level level, const char *text)
 {
     if (!shown(o, level))
         return;
-    put_printable(o->out, text);
+    put_printable(o->out, text, 0);
 }
 
 void output_error(struct output *o, const struct error *e)
 {
     fflush(o->out);
     fprintf(o->err, "%s%s: ", o->colour ? "\033[31m" : "", error_kind_name(e->kind));
-    put_printable(o->err, e->msg);
+    put_printable(o->err, e->msg, 0);
     fputs(o->colour ? "\033[0m\n" : "\n", o->err);
 }
 
