@@ -219,52 +219,6 @@ int layout_rename(struct ptable *t, const char *old_name, const char *new_name,
     return 0;
 }
 
-static int is_fs_subtype(const struct partition *p)
-{
-    return p->type == PART_TYPE_DATA &&
-           (p->subtype == PART_SUBTYPE_DATA_FAT || p->subtype == PART_SUBTYPE_DATA_LITTLEFS ||
-            p->subtype == PART_SUBTYPE_DATA_SPIFFS);
-}
-
-int layout_changed_data(const struct ptable *old_table, const struct ptable *new_table,
-                        uint32_t flash_end, struct layout_erase *out, int max)
-{
-    int n = 0;
-    for (int i = 0; i < new_table->count && n < max; i++) {
-        const struct partition *p = &new_table->parts[i];
-        if (p->type != PART_TYPE_DATA || p->offset >= flash_end || p->size <= 0)
-            continue;
-        const struct partition *same_place = NULL;
-        int unchanged = 0;
-        for (int k = 0; k < old_table->count; k++) {
-            const struct partition *o = &old_table->parts[k];
-            if (o->offset != p->offset)
-                continue;
-            same_place = o;
-            /* The label is not part of the data: a renamed partition keeps its contents. */
-            if (o->type == p->type && o->subtype == p->subtype && o->size == p->size &&
-                o->flags == p->flags)
-                unchanged = 1;
-        }
-        if (unchanged)
-            continue;
-        struct layout_erase *e = &out[n++];
-        e->index = i;
-        e->offset = p->offset;
-        if (same_place && is_fs_subtype(p) && same_place->type == p->type &&
-            same_place->subtype == p->subtype && p->size > same_place->size) {
-            e->reason = LAYOUT_GROWN_FS;
-            e->length = 0;
-            continue;
-        }
-        e->reason = LAYOUT_ERASE;
-        e->length = p->size < LAYOUT_FS_ERASE_SIZE ? (uint32_t)p->size : LAYOUT_FS_ERASE_SIZE;
-        if (e->length > flash_end - p->offset)
-            e->length = flash_end - p->offset;
-    }
-    return n;
-}
-
 void layout_pair(const struct ptable *old_table, const struct ptable *new_table,
                  const struct layout_rename *renames, int rename_count,
                  int origin[PTABLE_MAX_ENTRIES])

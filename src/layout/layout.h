@@ -1,5 +1,5 @@
 /* Editing partition tables: the built-in layouts, custom layouts, add / delete / resize / rename,
- * app-size changes, and working out which data partitions a new table invalidates. Pure data
+ * app-size changes, and pairing the partitions of a new table with the old ones. Pure data
  * operations on struct ptable (no I/O, no printing). Errors of kind ERROR_PARTITION are the
  * Python tool's PartitionError messages; the CLI attaches the table to them. */
 #ifndef MP_LAYOUT_LAYOUT_H
@@ -102,21 +102,5 @@ int layout_apply_edits(struct ptable *t, const struct layout_edits *edits, const
 void layout_pair(const struct ptable *old_table, const struct ptable *new_table,
                  const struct layout_rename *renames, int rename_count,
                  int origin[PTABLE_MAX_ENTRIES]);
-
-/* What the new table means for data already in flash. */
-enum layout_erase_reason {
-    LAYOUT_KEEP,          /* unchanged (a renamed partition is unchanged too) */
-    LAYOUT_ERASE,         /* moved, resized, retyped or new: erase its first blocks */
-    LAYOUT_GROWN_FS,      /* same filesystem partition, larger: keep, warn (grow the fs) */
-};
-struct layout_erase {
-    int index;            /* partition index in the new table */
-    enum layout_erase_reason reason;
-    uint32_t offset, length; /* what to erase (LAYOUT_ERASE) */
-};
-/* For every data partition of `new_table` that lies below `flash_end`, decide as above by
- * comparing with `old_table`. Fills up to max entries (the non-KEEP ones); returns the count. */
-int layout_changed_data(const struct ptable *old_table, const struct ptable *new_table,
-                        uint32_t flash_end, struct layout_erase *out, int max);
 
 #endif

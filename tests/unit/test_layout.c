@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -169,39 +170,38 @@ static void rename_and_add(void **state)
     assert_string_equal(err.msg, "No room on flash for partition big (0x400000 bytes).");
 }
 
-static void changed_data_partitions(void **state)
+static void pairing_old_and_new_partitions(void **state)
 {
     (void)state;
     struct error err;
     struct ptable old = stock(0x400000), t = old;
-    struct layout_erase e[16];
-    /* a rename changes nothing on flash */
-    assert_int_equal(layout_rename(&t, "vfs", "data", &err), 0);
-    assert_int_equal(layout_changed_data(&old, &t, 0x400000, e, 16), 0);
-    /* --table ota: nvs, otadata and the new vfs (past the old table's end) are all erased */
-    t = old;
+    int origin[PTABLE_MAX_ENTRIES];
+    /* the same names pair up, wherever the partitions went */
     assert_int_equal(layout_builtin(&t, "ota", 0x1f0000, 0x10000, &err), 0);
-    int n = layout_changed_data(&old, &t, 0x400000, e, 16);
-    assert_int_equal(n, 3);
-    assert_string_equal(t.parts[e[0].index].name, "nvs");
-    assert_int_equal(e[0].length, 0x4000);
-    assert_string_equal(t.parts[e[1].index].name, "otadata");
-    assert_int_equal(e[1].length, 0x2000);
-    assert_string_equal(t.parts[e[2].index].name, "vfs");
-    assert_int_equal(e[2].offset, 0x3f0000);
-    assert_int_equal(e[2].reason, LAYOUT_ERASE);
-    /* a grown filesystem is kept */
-    struct ptable big_old = stock(0x800000), big = big_old;
-    assert_int_equal(layout_resize(&big, "vfs", 0, &err), 0);
-    n = layout_changed_data(&big_old, &big, 0x800000, e, 16);
-    assert_int_equal(n, 1);
-    assert_int_equal(e[0].reason, LAYOUT_GROWN_FS);
-    /* partitions past the end of a firmware file are skipped */
+    layout_pair(&old, &t, NULL, 0, origin);
+    assert_int_equal(origin[ptable_find(&t, "nvs")], ptable_find(&old, "nvs"));
+    assert_int_equal(origin[ptable_find(&t, "vfs")], ptable_find(&old, "vfs"));
+    assert_int_equal(origin[ptable_find(&t, "otadata")], -1);
+    assert_int_equal(origin[ptable_find(&t, "ota_0")], -1); /* an app is not a factory */
+    /* renames are followed, in order, and a new partition under an old name is new */
     t = old;
-    assert_int_equal(layout_builtin(&t, "default", 0, 0x10000, &err), 0);
-    n = layout_changed_data(&old, &t, 0x1a8000, e, 16);
-    assert_int_equal(n, 1);
-    assert_string_equal(t.parts[e[0].index].name, "nvs");
+    assert_int_equal(layout_rename(&t, "vfs", "fs", &err), 0);
+    assert_int_equal(layout_resize(&t, "fs", 0x100000, &err), 0);
+    const struct layout_spec add = {"vfs", "fat", 0, 0x100000, 0};
+    assert_int_equal(layout_add(&t, &add, &err), 0);
+    const struct layout_rename renames[] = {{"vfs", "fs"}};
+    layout_pair(&old, &t, renames, 1, origin);
+    assert_int_equal(origin[ptable_find(&t, "fs")], ptable_find(&old, "vfs"));
+    assert_int_equal(origin[ptable_find(&t, "vfs")], -1);
+    /* without the renames (a CSV) the names decide */
+    layout_pair(&old, &t, NULL, 0, origin);
+    assert_int_equal(origin[ptable_find(&t, "vfs")], ptable_find(&old, "vfs"));
+    assert_int_equal(origin[ptable_find(&t, "fs")], -1);
+    /* a partition renamed by a CSV keeps its data when it stays where it was */
+    t = old;
+    snprintf(t.parts[ptable_find(&t, "vfs")].name, sizeof t.parts[0].name, "ffat");
+    layout_pair(&old, &t, NULL, 0, origin);
+    assert_int_equal(origin[ptable_find(&t, "ffat")], ptable_find(&old, "vfs"));
 }
 
 int main(void)
@@ -211,7 +211,7 @@ int main(void)
         cmocka_unit_test(custom_layout_and_subtype_inference),
         cmocka_unit_test(resize_moves_later_partitions_and_clips),
         cmocka_unit_test(rename_and_add),
-        cmocka_unit_test(changed_data_partitions),
+        cmocka_unit_test(pairing_old_and_new_partitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
