@@ -897,6 +897,23 @@ int lfs_prepare_write(struct lfs_state *s)
     return 0;
 }
 
+int lfs_fs_compact_superblock(lfs_t *lfs)
+{
+    if (!lfs || !lfs->st)
+        return LFS_ERR_INVAL;
+    struct lfs_state *s = lfs->st;
+    int err = lfs_prepare_write(s);
+    for (int i = 0; i < 2 && !err; i++) {
+        static const uint32_t pair[2] = {0, 1};
+        struct lfs_mdir m;
+        err = lfs_mdir_fetch(s, &m, pair);
+        if (!err)
+            err = lfs_mdir_force_compact(s, &m);
+        lfs_mdir_free(&m);
+    }
+    return err;
+}
+
 int lfs_fs_mkconsistent(lfs_t *lfs)
 {
     if (!lfs || !lfs->st)

@@ -215,6 +215,11 @@ int lfs_fs_traverse(lfs_t *lfs, int (*cb)(void *data, lfs_block_t block), void *
 int lfs_fs_grow(lfs_t *lfs, lfs_size_t block_count);
 /* Complete a pending move and remove orphans now (normally done before the first change). */
 int lfs_fs_mkconsistent(lfs_t *lfs);
+/* Compact the superblock pair {0,1} twice, so that each of its two blocks holds the current
+ * state as a single commit: when the blocks of a filesystem are copied onto flash one by one,
+ * a copy of either block that is cut short is then ignored (its commit fails its checksum)
+ * instead of showing an older state of the filesystem. */
+int lfs_fs_compact_superblock(lfs_t *lfs);
 
 /* ---------------------------------------------------------------- paths */
 
