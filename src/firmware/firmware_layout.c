@@ -23,7 +23,7 @@ static int backup_and_write(struct migrate_plan *plan, struct flash *flash,
         if (rc)
             return -1;
     }
-    if (migrate_write(plan, flash, log, err) == 0)
+    if (migrate_write(plan, flash, 0, log, err) == 0)
         return 0;
     if (plan->live && plan->old.n) {
         /* the old table is still in place: give it its data back if the board still listens */
@@ -84,6 +84,8 @@ int firmware_apply_layout(struct firmware *fw, const struct ptable *new_table,
     }
     if (rc == 0)
         rc = flash_flush(fw->flash, err);
+    if (rc == 0)
+        rc = migrate_write(plan, fw->flash, 1, log, err);
     if (rc == 0)
         rc = firmware_reload_table(fw, err);
     backup_done(backup, rc == 0);
@@ -237,6 +239,8 @@ int firmware_apply_copy(struct firmware *source, struct flash *target, struct mi
             rc = flash_write(target, PTABLE_OFFSET, table, sizeof table, err);
         if (rc == 0)
             rc = flash_flush(target, err);
+        if (rc == 0)
+            rc = migrate_write(plan, target, 1, log, err);
     }
     backup_done(backup, rc == 0);
     return rc;

@@ -298,6 +298,9 @@ int fs_clone(struct fs *from, struct flash *window, const struct fs_partition *p
 /* Whether two filesystems hold the same tree: the same folders and files, file contents and
  * user attributes. 0, or -1 naming the first difference. */
 int fs_compare_trees(struct fs *a, struct fs *b, struct error *err);
+/* Rewrite the superblock pair so each of its blocks holds the whole current state in one
+ * commit (lfs_fs_compact_superblock): a copy of either block cut short is then ignored. */
+int fs_compact_superblock(struct fs *fs, struct error *err);
 /* Call cb for every block the filesystem uses (a block may come more than once). */
 int fs_used_blocks(struct fs *fs, int (*cb)(void *ctx, uint32_t block), void *ctx,
                    struct error *err);

@@ -258,6 +258,12 @@ int fs_compare_trees(struct fs *a, struct fs *b, struct error *err)
     return compare_dir(a, b, "/", 0, err);
 }
 
+int fs_compact_superblock(struct fs *fs, struct error *err)
+{
+    int rc = lfs_fs_compact_superblock(&fs->lfs);
+    return rc ? fs_lfs_fail(fs, rc, "/", err) : 0;
+}
+
 /* ---------------------------------------------------------------- blocks */
 
 struct used_ctx {

@@ -33,7 +33,7 @@ static int list_add(struct migrate_list *l, uint32_t addr, const uint8_t *data, 
             return error_setk(err, ERROR_OS, "out of memory");
         memcpy(copy, data, len);
     }
-    l->v[l->n++] = (struct migrate_write){addr, len, copy};
+    l->v[l->n++] = (struct migrate_write){addr, len, copy, 0};
     return 0;
 }
 
@@ -411,6 +411,8 @@ struct collect_ctx {
     uint32_t cut;     /* reserved blocks at or past this block are given up */
     int any;          /* 1: avoid all the old layout uses; 0: only its files */
     struct error *err;
+    uint32_t first;   /* the block of the superblock pair to write first */
+    int after_table;  /* the writes go after the new table */
 };
 
 static int reserved(void *ctx, uint32_t block)
@@ -428,10 +430,13 @@ static int collect_block(void *ctx, uint32_t block, const uint8_t *data)
     if (block < 2) {
         uint64_t sec = ((uint64_t)c->offset + (uint64_t)block * FS_BLOCK_SIZE) / SECTOR;
         if (sec < c->plan->sectors)
-            c->plan->commit[sec] = 1;
+            c->plan->commit[sec] = block == c->first ? 1 : 2;
     }
-    return list_add(&c->plan->writes, c->offset + block * FS_BLOCK_SIZE, data, FS_BLOCK_SIZE,
-                    c->err);
+    if (list_add(&c->plan->writes, c->offset + block * FS_BLOCK_SIZE, data, FS_BLOCK_SIZE,
+                 c->err))
+        return -1;
+    c->plan->writes.v[c->plan->writes.n - 1].after_table = c->after_table;
+    return 0;
 }
 
 static int too_big(const struct migrate_item *it, struct error *err)
@@ -502,10 +507,21 @@ static int build_fs(struct work *w, int i, struct error *err)
     fs_part_of(&it->to, &part);
     struct flash_window win;
     fs_window_open(&win, w->flash, &part);
-    struct collect_ctx ctx = {w->plan, it->to.offset, 0, 0, err};
+    struct collect_ctx ctx = {w->plan, it->to.offset, 0, 0, err, 0, 0};
+    if (it->to.offset == it->from.offset) {
+        /* The new superblock pair replaces the old one: its older block first, so that until
+         * the new block is whole the old pair's newer block, untouched, is the one read. */
+        uint8_t r0[4], r1[4];
+        if (flash_read(w->flash, it->from.offset, r0, 4, err) ||
+            flash_read(w->flash, it->from.offset + FS_BLOCK_SIZE, r1, 4, err))
+            return -1;
+        int32_t newer1 = (int32_t)(get_le32(r1) - get_le32(r0));
+        ctx.first = newer1 > 0 ? 0 : 1;
+    }
     struct fs *built = NULL;
     int rc;
     if (it->action == MIGRATE_GROW_FS) {
+        ctx.after_table = 1;
         rc = fs_mount(&built, &win.flash, &part, FS_FLUSH_NEVER, err);
         if (!rc)
             rc = fs_grow(built, 0, NULL, err);
@@ -518,6 +534,9 @@ static int build_fs(struct work *w, int i, struct error *err)
         /* the copy must hold exactly the original tree before it may be written */
         rc = fs_compare_trees(s->fs, built, err);
     }
+    /* each block of the superblock pair: the whole new state in one commit */
+    if (!rc)
+        rc = fs_compact_superblock(built, err);
     if (!rc)
         rc = fs_changed_blocks(built, collect_block, &ctx);
     fs_unmount(built, NULL);
@@ -795,21 +814,24 @@ static int put(struct flash *flash, const struct migrate_write *w, uint32_t addr
     return data ? flash_write(flash, addr, data, len, err) : flash_erase(flash, addr, len, err);
 }
 
-/* The group a sector is written in: its tier, or last for a new superblock pair. */
+/* The group a sector is written in: its tier, or last for a new superblock pair (the block
+ * to write first, then the other). */
 static int group_of(const struct migrate_plan *plan, uint64_t sector)
 {
     if (sector >= plan->sectors)
         return MIGRATE_FREE;
-    return plan->commit[sector] ? MIGRATE_FILES + 1 : plan->tier[sector];
+    return plan->commit[sector] ? MIGRATE_FILES + plan->commit[sector] : plan->tier[sector];
 }
 
-int migrate_write(struct migrate_plan *plan, struct flash *flash, const struct log *log,
-                  struct error *err)
+int migrate_write(struct migrate_plan *plan, struct flash *flash, int after_table,
+                  const struct log *log, struct error *err)
 {
     (void)log;
-    for (int group = MIGRATE_FREE; group <= MIGRATE_FILES + 1; group++) {
+    for (int group = MIGRATE_FREE; group <= MIGRATE_FILES + 2; group++) {
         for (int i = 0; i < plan->writes.n; i++) {
             const struct migrate_write *w = &plan->writes.v[i];
+            if (w->after_table != after_table)
+                continue;
             uint64_t end = (uint64_t)w->addr + w->len;
             uint64_t a = w->addr;
             while (a < end) {

@@ -4,7 +4,9 @@
  *
  * Every data partition of the new table gets one action:
  *  - KEEP: same place, size and type: left alone;
- *  - GROW_FS: a littlefs grown in place: its filesystem grows with it (one superblock commit);
+ *  - GROW_FS: a littlefs grown in place: its filesystem grows with it (one superblock commit,
+ *    written after the new table: until then the board has the new table over the old,
+ *    smaller filesystem, which the tool still reads);
  *  - CARRY_FS: a littlefs that moves or shrinks: its whole tree (folders, files, every user
  *    attribute such as MicroPython's mtime, the on-disk version and limits) is rebuilt in the
  *    new place and size, checked against the original before anything is written;
@@ -25,8 +27,10 @@
  * when every block it refers to is written); each group is flushed (written and verified)
  * before the next, and the caller writes the table last. New filesystems are built to avoid
  * the blocks the old ones use, so normally the old files' blocks are touched only by the new
- * superblock pair: an interruption then leaves the old filesystem whole (the pair not yet
- * valid) or the new one whole (the pair written), never neither. */
+ * superblock pair; each of its blocks holds the whole new state in one commit, and where it
+ * replaces the old pair, the old pair's older block is replaced first: an interruption leaves
+ * the old filesystem whole (the new block not yet valid) or the new one whole, never
+ * neither. */
 #ifndef MP_MIGRATE_MIGRATE_H
 #define MP_MIGRATE_MIGRATE_H
 
@@ -72,6 +76,7 @@ struct migrate_write {
     uint32_t addr;
     uint32_t len;
     uint8_t *data;
+    int after_table; /* written once the new table is: a filesystem grown in place */
 };
 
 struct migrate_list {
@@ -85,7 +90,8 @@ struct migrate_plan {
     struct migrate_list writes; /* the new data, in no particular order */
     struct migrate_list old;    /* copies of the old data that the carried items came from */
     uint8_t *tier;              /* per sector of the flash: enum migrate_tier */
-    uint8_t *commit;            /* per sector: the superblock pair of a new filesystem */
+    uint8_t *commit;            /* per sector: a block of a new filesystem's superblock pair
+                                 * (1, or 2: written after the 1s) */
     uint32_t sectors;
     int live;                   /* the flash is a board's (a backup and rollback matter) */
     uint32_t last_sectors;      /* sectors of new data over the old files (not counting the
@@ -119,10 +125,11 @@ int migrate_add(struct migrate_plan *plan, uint32_t addr, const uint8_t *data, u
                 struct error *err);
 /* Say what will happen (one line per partition that changes). */
 void migrate_describe(const struct migrate_plan *plan, const struct log *log);
-/* Write everything in the order above, flushing after each group. On a resizable flash (a
- * file) erased bytes past its end are not added. */
-int migrate_write(struct migrate_plan *plan, struct flash *flash, const struct log *log,
-                  struct error *err);
+/* Write everything that goes before the new table (after_table 0) or after it (1) in the
+ * order above, flushing after each group. On a resizable flash (a file) erased bytes past its
+ * end are not added. */
+int migrate_write(struct migrate_plan *plan, struct flash *flash, int after_table,
+                  const struct log *log, struct error *err);
 /* After a failed migrate_write: write the old data of every carried partition back where it
  * was (the blocks of the old files, the old NVS pages), so the old table points at its data
  * again. Returns 0 when that worked. */
