@@ -22,7 +22,8 @@ const struct args_option args_options[] = {
      "show this help message and exit"},
     {'o', "--output", "FILE", ARGS_VALUE, ARGS_STRING, F(output), 0, 0,
      "output file name (generated from the changes made when not given); giving -o alone "
-     "writes an output file even without changes, and names the app image written by -x"},
+     "writes an output file even without changes, and names the app image written by -x; "
+     "with a device, the whole flash is saved to FILE before anything changes"},
     {'q', "--quiet", NULL, ARGS_FLAG, ARGS_NONE, F(quiet), 1, 0,
      "print only errors and requested output"},
     {'n', "--no-reset", NULL, ARGS_FLAG, ARGS_NONE, F(no_reset), 1, 0,
@@ -48,8 +49,8 @@ const struct args_option args_options[] = {
     {0, "--baud", "RATE", ARGS_VALUE, ARGS_SIZE, F(baud), 0, 0,
      "serial speed (default 921600), lowered to the nearest standard rate"},
     {0, "--ota-update", "FILE", ARGS_VALUE, ARGS_STRING, F(ota_update), 0, 0,
-     "install an app image into the next OTA partition of a device and make it the one "
-     "that boots"},
+     "install an app image into the next OTA partition (of a device or a whole-flash "
+     "image) and make it the one that boots"},
     {0, "--from-csv", "FILE", ARGS_VALUE, ARGS_STRING, F(from_csv), 0, 0,
      "replace the partition table with the one described in a CSV file"},
     {0, "--table", "ota/default/original/NAME1=SUBTYPE:SIZE[,NAME2,...]", ARGS_VALUE,
@@ -67,10 +68,11 @@ const struct args_option args_options[] = {
     {0, "--rename", "NAME1=NEW1[,NAME2=NEW2,...]", ARGS_VALUE, ARGS_ARGLIST, F(rename), 0, 0,
      "give partitions new names"},
     {0, "--erase", "NAME1[,NAME2,...]", ARGS_VALUE, ARGS_ARGLIST, F(erase), 0, 0,
-     "fill the named partitions with 0xff"},
+     "fill the named partitions with 0xff (a layout change then does not carry their data)"},
     {0, "--erase-fs", "NAME1[,NAME2,...]", ARGS_VALUE, ARGS_ARGLIST, F(erase_fs), 0, 0,
-     "wipe the start of the named filesystem partitions of a device so that MicroPython "
-     "formats them at its next boot"},
+     "wipe the start of the named filesystem partitions so that MicroPython formats them at "
+     "its next boot; with a layout change or --flash, their files are dropped instead of "
+     "carried into the new layout"},
     {0, "--read", "NAME1=FILE1[,NAME2=FILE2,bootloader=FILE,...]", ARGS_VALUE, ARGS_ARGLIST,
      F(read), 0, 0, "copy the contents of partitions into local files"},
     {0, "--write", "NAME1=FILE1[,NAME2=FILE2,bootloader=FILE,...]", ARGS_VALUE, ARGS_ARGLIST,
@@ -117,8 +119,11 @@ static const char epilog_head[] =
 
 static const char epilog_tail[] =
     "\n"
-    "--erase-fs and --ota-update work on devices only. --flash writes the firmware,\n"
-    "with any changes made by the other options, to a device:\n"
+    "Layout changes keep your data: littlefs files (with their mtimes), NVS and\n"
+    "other data partitions are carried into the new layout, or the change is refused\n"
+    "before anything is written; --erase-fs NAME drops a partition's files instead.\n"
+    "--flash writes the firmware, with any changes made by the other options, to a\n"
+    "device, carrying the device's files and NVS into the firmware's layout:\n"
     "  mp-image-tool-esp32 firmware.bin -f 8M --resize vfs=0 --flash u0";
 
 /* The --fs commands from their table: "  NAME ARGS  help", the help column aligned. */
