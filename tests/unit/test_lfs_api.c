@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <cmocka.h>
 #include <zlib.h>
 
@@ -587,6 +588,74 @@ static void test_crafted_corruption(void **state)
     assert_int_equal(lfs_unmount(&l), 0);
 }
 
+/* The reserved-block hook keeps the allocator off the blocks it names (the superblock pair is
+ * not asked about), and a filesystem that needs them fails with NOSPC. */
+static int odd_reserved(const struct lfs_config *c, lfs_block_t block)
+{
+    (void)c;
+    return block >= 2 && block % 2 == 1;
+}
+
+static int note_block(void *data, lfs_block_t block)
+{
+    uint8_t *seen = data;
+    seen[block] = 1;
+    return 0;
+}
+
+static void test_reserved_blocks_and_compacted_superblock(void **state)
+{
+    (void)state;
+    struct fx x;
+    x.flash = malloc(64 * BS);
+    memset(x.flash, 0xFF, 64 * BS);
+    ramdev_init(&x.dev, x.flash, BS, 64);
+    x.dev.cfg.block_count = 64;
+    x.dev.cfg.reserved = odd_reserved;
+    assert_int_equal(lfs_format(&x.lfs, &x.dev.cfg), 0);
+    assert_int_equal(lfs_mount(&x.lfs, &x.dev.cfg), 0);
+    static uint8_t data[20000];
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "/d%d", i);
+        assert_int_equal(lfs_mkdir(&x.lfs, name), 0);
+        snprintf(name, sizeof name, "/d%d/f", i);
+        assert_int_equal(put(&x.lfs, name, data, sizeof data), 0);
+    }
+    uint8_t seen[64] = {0};
+    assert_int_equal(lfs_fs_traverse(&x.lfs, note_block, seen), 0);
+    for (int b = 2; b < 64; b++)
+        if (b % 2 == 1)
+            assert_int_equal(seen[b], 0);
+    /* the 31 even blocks are not enough for 20 more such files */
+    int err = 0;
+    for (int i = 0; i < 20 && !err; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "/g%d", i);
+        err = put(&x.lfs, name, data, sizeof data);
+    }
+    assert_int_equal(err, LFS_ERR_NOSPC);
+    /* compacted: both superblock blocks hold one commit each with the whole state, so either
+     * one alone mounts to the same tree */
+    assert_int_equal(lfs_fs_compact_superblock(&x.lfs), 0);
+    lfs_unmount(&x.lfs);
+    for (int keep = 0; keep < 2; keep++) {
+        uint8_t *copy = malloc(64 * BS);
+        memcpy(copy, x.flash, 64 * BS);
+        memset(copy + (size_t)(1 - keep) * BS, 0xFF, BS);
+        struct ramdev dev;
+        ramdev_init(&dev, copy, BS, 64);
+        lfs_t lfs;
+        assert_int_equal(lfs_mount(&lfs, &dev.cfg), 0);
+        struct lfs_info info;
+        assert_int_equal(lfs_stat(&lfs, "/d3/f", &info), 0);
+        assert_int_equal(info.size, sizeof data);
+        lfs_unmount(&lfs);
+        free(copy);
+    }
+    free(x.flash);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +666,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_name_order),
         cmocka_unit_test(test_split_and_grow),
         cmocka_unit_test(test_crafted_corruption),
+        cmocka_unit_test(test_reserved_blocks_and_compacted_superblock),
     };
     const struct CMUnitTest shared_tests[] = {
         cmocka_unit_test(test_format_equals_micropythons),

@@ -521,9 +521,39 @@ static void restore_after_a_failure_gives_the_old_tree_back(void **state)
     free(orig);
 }
 
+/* The comparison the copies are checked with sees every kind of difference. */
+static void tree_comparison_sees_attributes_and_folders(void **state)
+{
+    (void)state;
+    uint8_t *orig = make_flash(3, FS_DISK_VERSION_2_1);
+    struct flash_image a, b;
+    struct error err;
+    assert_int_equal(flash_image_open(&a, orig, FLASH, 0, FLASH, "a", &err), 0);
+    for (int change = 0; change < 4; change++) {
+        assert_int_equal(flash_image_open(&b, orig, FLASH, 0, FLASH, "b", &err), 0);
+        struct flash_window wa, wb;
+        struct fs *fa = mount_at(&a.flash, 0x80000, 0x80000, &wa);
+        struct fs *fb = mount_at(&b.flash, 0x80000, 0x80000, &wb);
+        assert_int_equal(fs_compare_trees(fa, fb, &err), 0);
+        switch (change) {
+        case 0: assert_int_equal(lfs_setattr(&fb->lfs, "/f0.bin", 1, "12345678", 8), 0); break;
+        case 1: assert_int_equal(lfs_removeattr(&fb->lfs, "/lib/deep", 7), 0); break;
+        case 2: assert_int_equal(lfs_mkdir(&fb->lfs, "/lib/new"), 0); break;
+        case 3: assert_int_equal(fs_write_file(fb, "/lib/deep/empty", "x", 1, &err), 0); break;
+        }
+        assert_int_equal(fs_compare_trees(fa, fb, &err), -1);
+        fs_unmount(fa, NULL);
+        fs_unmount(fb, NULL);
+        flash_close(&b.flash);
+    }
+    flash_close(&a.flash);
+    free(orig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tree_comparison_sees_attributes_and_folders),
         cmocka_unit_test(shrink_in_place_carries_the_tree),
         cmocka_unit_test(moved_grown_and_version_2_0_kept),
         cmocka_unit_test(refusals_change_nothing),
