@@ -227,11 +227,12 @@ expect_status 0
 same_tree big-after.bin || true
 
 test_case board_faults_during_a_migration_end_old_or_new_with_all_files
-# Faults on the line while a shrink moves the files (old and new fit side by side, so only the
+# Faults on the line (drop, corrupt, disconnect, reset, stall, a lost host byte, failed
+# writes) while a shrink moves the files (old and new fit side by side, so only the
 # new superblock pair lands on old blocks): a retry that succeeds (new layout) or a clear error
 # (old layout); either way every file is there, byte for byte, with its attributes.
 for fault in "drop-byte@20000" "corrupt-byte@120000" "disconnect@200000" "reset@230000" \
-    "drop-rx-byte@150000" "noreply-cmd=0x11@4" \
+    "drop-rx-byte@150000" "stall@160000:500" \
     "fail-cmd=0x10@1 fail-cmd=0x10@2 fail-cmd=0x10@3 fail-cmd=0x10@4 fail-cmd=0x10@5"; do
   args=()
   for f in $fault; do args+=(--fault "$f"); done

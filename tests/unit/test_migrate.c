@@ -431,17 +431,20 @@ static void power_cut_after_every_sector_leaves_a_whole_tree(void **state)
     assert_true(cf.order[total - 1] == 0x80 || cf.order[total - 1] == 0x81);
     assert_true(cf.order[total - 2] == 0x80 || cf.order[total - 2] == 0x81);
     flash_close(&cf.img.flash);
+    /* one plan (it only reads), written onto a fresh copy of the flash for every cut */
+    cut_open(&cf, orig, -1);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &t, &no_options, NULL, &err), 0);
+    flash_close(&cf.img.flash);
     for (long cut = 0; cut <= total; cut++) {
         cut_open(&cf, orig, cut);
-        assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &t, &no_options, NULL, &err), 0);
         int rc = migrate_write(&plan, &cf.img.flash, 0, NULL, &err);
         assert_int_equal(rc, cut < total ? -1 : 0);
-        migrate_free(&plan);
         /* the old table: the old place and size */
         if (!same_tree(&cf.img.flash, 0x80000, 0x80000, orig))
             fail_msg("a cut after %ld of %ld sectors lost files", cut, total);
         flash_close(&cf.img.flash);
     }
+    migrate_free(&plan);
     free(orig);
 }
 
@@ -464,20 +467,20 @@ static void power_cut_while_growing_leaves_a_whole_tree(void **state)
     uint8_t *small = malloc(FLASH);
     memcpy(small, bytes, FLASH);
     flash_close(&cf.img.flash);
-    long total = -1;
-    for (long cut = 0; total < 0 || cut <= total; cut++) {
+    cut_open(&cf, small, -1);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &first, &old, &no_options, NULL, &err), 0);
+    assert_int_equal(migrate_write(&plan, &cf.img.flash, 1, NULL, &err), 0);
+    long total = cf.done;
+    flash_close(&cf.img.flash);
+    assert_true(total >= 1);
+    for (long cut = 0; cut <= total; cut++) {
         cut_open(&cf, small, cut);
-        assert_int_equal(migrate_plan(&plan, &cf.img.flash, &first, &old, &no_options, NULL, &err),
-                         0);
-        int rc = migrate_write(&plan, &cf.img.flash, 1, NULL, &err);
-        if (rc == 0 && total < 0)
-            total = cut = cf.done;
-        migrate_free(&plan);
+        assert_int_equal(migrate_write(&plan, &cf.img.flash, 1, NULL, &err), cut < total ? -1 : 0);
         if (!same_tree(&cf.img.flash, 0x80000, 0x80000, orig))
             fail_msg("a cut after %ld sectors of the grow lost files", cut);
         flash_close(&cf.img.flash);
     }
-    assert_true(total >= 1);
+    migrate_free(&plan);
     free(small);
     free(orig);
 }
@@ -487,15 +490,20 @@ static void power_cut_while_growing_leaves_a_whole_tree(void **state)
 static void restore_after_a_failure_gives_the_old_tree_back(void **state)
 {
     (void)state;
-    uint8_t *orig = make_flash(40, FS_DISK_VERSION_2_1);
+    uint8_t *orig = make_flash(16, FS_DISK_VERSION_2_1);
     struct ptable old = table_of(0x80000, 0x80000, 0x6000), t;
     struct error err;
     struct migrate_plan plan;
     struct cut_flash cf;
     cut_open(&cf, orig, -1);
-    /* the smallest size the files fit in: there they cannot lie beside the old ones */
+    /* the smallest size the files fit in: there they cannot lie beside the old ones (the
+     * search starts at the blocks the old filesystem uses) */
+    t = table_of(0x80000, 0x70000, 0x6000);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &t, &no_options, NULL, &err), 0);
+    uint32_t start = item(&plan, "vfs")->blocks_used * FS_BLOCK_SIZE & ~0x3FFFu;
+    migrate_free(&plan);
     int rc = -1;
-    for (uint32_t size = 0x10000; rc && size < 0x80000; size += 0x4000) {
+    for (uint32_t size = start; rc && size < 0x80000; size += 0x4000) {
         t = table_of(0x80000, size, 0x6000);
         rc = migrate_plan(&plan, &cf.img.flash, &old, &t, &no_options, NULL, &err);
     }
