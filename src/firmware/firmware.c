@@ -262,7 +262,7 @@ static int partition_in_flash(const struct firmware *fw, const struct partition 
     return 0;
 }
 
-static uint32_t present_length(const struct firmware *fw, const struct partition *p)
+uint32_t firmware_present_length(const struct firmware *fw, const struct partition *p)
 {
     uint64_t end = (uint64_t)p->offset + (uint64_t)(p->size > 0 ? p->size : 0);
     if (end > fw->flash->size)
@@ -275,7 +275,7 @@ int firmware_read_partition(struct firmware *fw, const struct partition *p, uint
 {
     if (partition_in_flash(fw, p, err))
         return -1;
-    uint32_t n = present_length(fw, p);
+    uint32_t n = firmware_present_length(fw, p);
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf)
         return error_setk(err, ERROR_OS, "out of memory reading partition '%s'", p->name);
@@ -294,7 +294,7 @@ int firmware_view_partition(struct firmware *fw, const struct partition *p, cons
     *owned = NULL;
     if (partition_in_flash(fw, p, err))
         return -1;
-    *len = present_length(fw, p);
+    *len = firmware_present_length(fw, p);
     *data = flash_map(fw->flash, p->offset, *len);
     if (*data)
         return 0;
@@ -320,7 +320,7 @@ static int truncate_partition(struct firmware *fw, const struct partition *p, ui
     if (start >= (uint64_t)p->size)
         return 0;
     log_printf(log, LOG_INFO, "Erasing partition '%s' from 0x%" PRIx32 "...", p->name, start);
-    uint32_t end = present_length(fw, p);
+    uint32_t end = firmware_present_length(fw, p);
     if (start >= end)
         return 0;
     if (flash_erase(fw->flash, p->offset + start, end - start, err))

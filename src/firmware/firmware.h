@@ -58,6 +58,8 @@ int firmware_app_found(const struct firmware *fw);
 int firmware_partition(const struct firmware *fw, const struct ptable *table, const char *name,
                        struct partition *out, struct error *err);
 
+/* How many bytes of the partition the flash holds (a file may end inside it). */
+uint32_t firmware_present_length(const struct firmware *fw, const struct partition *p);
 /* Read the bytes of a partition that the flash holds (a file may end inside it). The caller
  * frees *data. Error when the partition starts past the end: "Partition '<name>' is not in
  * firmware file." */

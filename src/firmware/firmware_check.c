@@ -53,14 +53,6 @@ int firmware_image_verify(const uint8_t *data, uint32_t len, uint16_t chip_id,
     return 0;
 }
 
-static uint32_t present_length(const struct firmware *fw, const struct partition *p)
-{
-    uint64_t end = (uint64_t)p->offset + (uint64_t)(p->size > 0 ? p->size : 0);
-    if (end > fw->flash->size)
-        end = fw->flash->size;
-    return end > p->offset ? (uint32_t)(end - p->offset) : 0;
-}
-
 static int verify_partition(struct firmware *fw, const struct partition *p, struct error *err)
 {
     if (p->offset >= fw->flash->size || p->offset < fw->flash->base)
@@ -99,7 +91,7 @@ int firmware_verify(struct firmware *fw, const struct ptable *table, struct erro
 int firmware_check_image(struct firmware *fw, const struct partition *p, int verify_hash,
                          enum log_level problem, const struct log *log, struct error *err)
 {
-    uint32_t len = present_length(fw, p);
+    uint32_t len = firmware_present_length(fw, p);
     if (p->offset >= fw->flash->size || p->offset < fw->flash->base)
         return error_setk(err, ERROR_VALUE, "Partition '%s' is not in %s.", p->name,
                           firmware_medium(fw));

@@ -543,54 +543,58 @@ static int build_fs(struct work *w, int i, struct error *err)
     return rc;
 }
 
+/* A new write of len erased bytes at addr, for the caller to fill; NULL when out of memory. */
+static uint8_t *add_erased(struct migrate_list *l, uint32_t addr, uint32_t len, struct error *err)
+{
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        error_setk(err, ERROR_OS, "out of memory");
+        return NULL;
+    }
+    memset(buf, 0xFF, len);
+    if (list_add(l, addr, NULL, len, err)) {
+        free(buf);
+        return NULL;
+    }
+    l->v[l->n - 1].data = buf;
+    return buf;
+}
+
+/* The bytes of from_p copied to the start of to_p (no larger than either), the rest erased. */
+static int build_raw(struct work *w, const struct partition *from_p, struct flash *from_flash,
+                     const struct partition *to_p, struct error *err)
+{
+    uint32_t from = psize(from_p), to = psize(to_p);
+    uint8_t *buf = add_erased(&w->plan->writes, to_p->offset, to, err);
+    if (!buf)
+        return -1;
+    uint32_t n = from < to ? from : to;
+    if (from_p->offset >= from_flash->base && from_p->offset < from_flash->size) {
+        uint32_t have = from_flash->size - from_p->offset;
+        if (flash_read(from_flash, from_p->offset, buf, have < n ? have : n, err))
+            return -1;
+    }
+    return 0;
+}
+
 static int build_nvs(struct work *w, struct migrate_item *it, struct error *err)
 {
     uint32_t from = psize(&it->from), to = psize(&it->to);
+    /* the same size or larger: page i stays page i, the new pages are empty */
+    if (to >= from)
+        return build_raw(w, &it->from, w->flash, &it->to, err);
+    /* smaller: the pages in use, in their order (NVS orders pages by sequence number) */
     uint8_t *old = read_region(w->flash, it->from.offset, from, err);
-    if (!old)
-        return -1;
-    uint8_t *buf = malloc(to ? to : 1);
-    if (!buf) {
-        free(old);
-        return error_setk(err, ERROR_OS, "out of memory");
-    }
-    memset(buf, 0xFF, to);
-    if (to >= from) {
-        /* page i stays page i; the new pages are empty */
-        memcpy(buf, old, from);
-    } else {
-        /* the pages in use, in their order (NVS orders pages by their sequence numbers) */
+    uint8_t *buf = old ? add_erased(&w->plan->writes, it->to.offset, to, err) : NULL;
+    if (buf) {
         uint32_t k = 0;
         for (uint32_t at = 0; at + NVS_PAGE <= from; at += NVS_PAGE)
             if (!all_erased(old + at, NVS_PAGE))
                 memcpy(buf + (k++) * NVS_PAGE, old + at, NVS_PAGE);
         MP_ASSERT(k * NVS_PAGE < to);
     }
-    int rc = list_add(&w->plan->writes, it->to.offset, buf, to, err);
-    free(buf);
     free(old);
-    return rc;
-}
-
-static int build_raw(struct work *w, const struct partition *from_p, struct flash *from_flash,
-                     const struct partition *to_p, struct error *err)
-{
-    uint32_t from = psize(from_p), to = psize(to_p);
-    uint32_t n = from < to ? from : to;
-    uint8_t *old = read_region(from_flash, from_p->offset, n, err);
-    if (!old)
-        return -1;
-    uint8_t *buf = malloc(to ? to : 1);
-    if (!buf) {
-        free(old);
-        return error_setk(err, ERROR_OS, "out of memory");
-    }
-    memset(buf, 0xFF, to);
-    memcpy(buf, old, n);
-    int rc = list_add(&w->plan->writes, to_p->offset, buf, to, err);
-    free(buf);
-    free(old);
-    return rc;
+    return buf ? 0 : -1;
 }
 
 /* Copies of the old data carried, for a backup on the host. */

@@ -76,6 +76,29 @@ skip_all() {
   exit 77
 }
 
+# Virtual boards (esp-virtual-chip on an RFC 2217 port, a free one): `vchip_start NAME ARGS...`
+# starts one with ARGS (--chip, --flash, faults...), its output in NAME.out, and sets PORT;
+# `vchip_stop_all` ends every board started (call it from the script's exit trap).
+VCHIP_PIDS=()
+vchip_start() {
+  local name=$1
+  shift
+  "$VCHIP" --rfc2217 0 "$@" >"$name.out" 2>&1 &
+  VCHIP_PIDS+=($!)
+  PORT=""
+  for _ in $(seq 100); do
+    PORT=$(grep -o 'rfc2217://[0-9.:]*' "$name.out" 2>/dev/null || true)
+    [ -n "$PORT" ] && return 0
+    sleep 0.05
+  done
+  fail "virtual board $name did not start"
+  return 1
+}
+vchip_stop_all() {
+  for p in "${VCHIP_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]

@@ -8,10 +8,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 work=$(mktemp -d)
-pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  vchip_stop_all
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -145,18 +143,9 @@ start_board() {
   shift 2
   FLASHFILE=$name.flash
   cp "$image" "$FLASHFILE"
-  local quiet=--quiet
-  [[ " $* " == *" --verbose "* ]] && quiet=
-  "$VCHIP" --chip esp32 --flash "$FLASHFILE" --flash-size 2M --rfc2217 0 $quiet "$@" \
-    >"$name.out" 2>&1 &
-  pids+=($!)
-  PORT=""
-  for _ in $(seq 100); do
-    PORT=$(grep -o 'rfc2217://[0-9.:]*' "$name.out" 2>/dev/null || true)
-    [ -n "$PORT" ] && break
-    sleep 0.05
-  done
-  [ -n "$PORT" ] || { fail "virtual board $name did not start"; return 1; }
+  local quiet=(--quiet)
+  [[ " $* " == *" --verbose "* ]] && quiet=()
+  vchip_start "$name" --chip esp32 --flash "$FLASHFILE" --flash-size 2M "${quiet[@]}" "$@"
 }
 # the board's flash as it is now (the simulator writes its file when idle)
 board_image() { "$TOOL" -q "$PORT" -o "$1" >/dev/null; }

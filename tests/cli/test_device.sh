@@ -9,10 +9,8 @@ if [ ! -x "${VCHIP:-}" ]; then
   skip_all "the virtual chip is not built"
 fi
 work=$(mktemp -d)
-pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  vchip_stop_all
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -22,15 +20,7 @@ cd "$work"
 start_chip() {
   local name=$1 chip=$2
   shift 2
-  "$VCHIP" --chip "$chip" --flash "$name.flash" --rfc2217 0 --quiet "$@" >"$name.out" 2>&1 &
-  pids+=($!)
-  PORT=""
-  for _ in $(seq 100); do
-    PORT=$(grep -o 'rfc2217://[0-9.:]*' "$name.out" 2>/dev/null || true)
-    [ -n "$PORT" ] && break
-    sleep 0.05
-  done
-  [ -n "$PORT" ] || { fail "virtual $chip did not start"; return 1; }
+  vchip_start "$name" --chip "$chip" --flash "$name.flash" --quiet "$@"
 }
 
 firmware_for() { # chip -> file

@@ -7,10 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 work=$(mktemp -d)
-pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  vchip_stop_all
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -202,14 +200,7 @@ if [ ! -x "${VCHIP:-}" ]; then
 fi
 test_case on_a_board_refusals_leave_the_flash_identical
 cp ok.bin board.flash
-"$VCHIP" --chip esp32 --flash board.flash --flash-size 2M --rfc2217 0 --quiet >board.out 2>&1 &
-pids+=($!)
-PORT=""
-for _ in $(seq 100); do
-  PORT=$(grep -o 'rfc2217://[0-9.:]*' board.out 2>/dev/null || true)
-  [ -n "$PORT" ] && break
-  sleep 0.05
-done
+vchip_start board --chip esp32 --flash board.flash --flash-size 2M --quiet
 "$TOOL" -q "$PORT" -o before.bin
 run "$TOOL" -q "$PORT" --fs put huge.dat
 expect_status 1
