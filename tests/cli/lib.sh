@@ -99,6 +99,13 @@ vchip_stop_all() {
   wait 2>/dev/null || true
 }
 
+# A fresh working folder for the script, removed (with any virtual board stopped) at exit.
+enter_workdir() {
+  work=$(mktemp -d)
+  trap 'vchip_stop_all; rm -rf "$work"' EXIT
+  cd "$work"
+}
+
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]

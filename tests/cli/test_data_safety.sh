@@ -7,13 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-work=$(mktemp -d)
-cleanup() {
-  vchip_stop_all
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
+enter_workdir
 
 # A 2 MB esp32 whole-flash image (vfs 0x90000 at 0x170000) holding a tree with mtimes.
 "$SYNTH" --chip esp32 --flash-size 2M --app-size 200000 --full-flash -o base.bin >/dev/null

@@ -8,13 +8,7 @@ set -euo pipefail
 if [ ! -x "${VCHIP:-}" ]; then
   skip_all "the virtual chip is not built"
 fi
-work=$(mktemp -d)
-cleanup() {
-  vchip_stop_all
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
+enter_workdir
 
 # start_chip NAME CHIP [sim options...]: sets PORT
 start_chip() {

@@ -6,13 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-work=$(mktemp -d)
-cleanup() {
-  vchip_stop_all
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
+enter_workdir
 "$SYNTH" --chip esp32 -o fw.bin >/dev/null
 "$SYNTH" --chip esp32 --flash-size 2M --app-size 200000 --full-flash -o full.bin >/dev/null
 "$SYNTH" --chip esp32 --app-only --seed 3 -o app.bin >/dev/null
