@@ -202,10 +202,10 @@ static int run_put(const struct fs_env *env, const struct fs_command *cmd, int a
         result = fs_put(s.fs, argv[i], dest, &silent, err);
     session_close(&s, NULL);
     if (result) {
-        if (measured && err && strstr(err->msg, "LFS_ERR_NOSPC"))
+        if (measured && result == -ENOSPC)
             error_prefix(err, "The files do not fit in '%s' (%u kB free): nothing was written",
                          part, before.free_kb);
-        return -1;
+        return result;
     }
     s = (struct session){.env = env};
     result = session_use(&s, part, 0, err) < 0 ? -1 : 0;
