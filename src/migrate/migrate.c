@@ -708,6 +708,11 @@ int migrate_plan(struct migrate_plan *plan, struct flash *flash, const struct pt
         }
         plan->count++;
         rc = decide(w, plan->count - 1, old_table, origin[i], err);
+        /* a partition past the end of a firmware file holds nothing and is left so (the file
+         * does not grow to erase it) */
+        if (!rc && it->action == MIGRATE_ERASE && flash_can(flash, FLASH_CAP_RESIZABLE) &&
+            it->to.offset >= flash->size)
+            it->action = MIGRATE_KEEP;
     }
     if (!rc)
         rc = check_left_behind(w, old_table, paired, err);
