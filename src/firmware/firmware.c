@@ -220,7 +220,8 @@ int firmware_app_found(const struct firmware *fw)
     const struct partition *app = firmware_first_app(fw);
     if (!app || fw->flash->size <= app->offset)
         return 0;
-    return walk_image_size((struct firmware *)fw, app->offset, fw->flash->size - app->offset) != 0;
+    return walk_image_size((struct firmware *)fw, app->offset, fw->flash->size - app->offset) !=
+           0;
 }
 
 int firmware_partition(const struct firmware *fw, const struct ptable *table, const char *name,

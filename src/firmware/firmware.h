@@ -142,8 +142,8 @@ int firmware_check_image(struct firmware *fw, const struct partition *p, int ver
  * in the message ("Partition 'factory'", "app.bin"):
  * "<what>: the image is cut off: ...", "<what>: checksum mismatch ...", "<what>: SHA-256
  * digest missing ..." Returns 0, or -1 with an ERROR_VALUE message. */
-int firmware_image_verify(const uint8_t *data, uint32_t len, uint16_t chip_id,
-                          int require_digest, const char *what, struct error *err);
+int firmware_image_verify(const uint8_t *data, uint32_t len, uint16_t chip_id, int require_digest,
+                          const char *what, struct error *err);
 
 /* Every image of the firmware under `table` (NULL: the loaded one): the bootloader and each app
  * partition whose first byte is an image's magic byte must pass firmware_image_verify within

@@ -13,8 +13,8 @@ static void hex(const uint8_t *d, char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-int firmware_image_verify(const uint8_t *data, uint32_t len, uint16_t chip_id,
-                          int require_digest, const char *what, struct error *err)
+int firmware_image_verify(const uint8_t *data, uint32_t len, uint16_t chip_id, int require_digest,
+                          const char *what, struct error *err)
 {
     struct image_info info;
     struct error why;
@@ -24,13 +24,13 @@ int firmware_image_verify(const uint8_t *data, uint32_t len, uint16_t chip_id,
     if (info.header.chip_id != chip_id) {
         const struct chip *c = chip_by_image_id(info.header.chip_id);
         const struct chip *want = chip_by_image_id(chip_id);
-        return error_setk(err, ERROR_VALUE, "%s: the image is for %s, the firmware for %s.",
-                          what, c ? c->name : "an unknown chip",
-                          want ? want->name : "an unknown chip");
+        return error_setk(err, ERROR_VALUE, "%s: the image is for %s, the firmware for %s.", what,
+                          c ? c->name : "an unknown chip", want ? want->name : "an unknown chip");
     }
     if (!info.checksum_ok)
         return error_setk(err, ERROR_VALUE,
-                          "%s: checksum mismatch at 0x%" PRIx32 " (stored 0x%02x, computed 0x%02x).",
+                          "%s: checksum mismatch at 0x%" PRIx32
+                          " (stored 0x%02x, computed 0x%02x).",
                           what, info.size - 1, info.checksum_stored, info.checksum_computed);
     if (info.header.hash_appended != 1 && require_digest)
         return error_setk(err, ERROR_VALUE,
@@ -47,7 +47,8 @@ int firmware_image_verify(const uint8_t *data, uint32_t len, uint16_t chip_id,
             hex(info.digest_computed, a);
             hex(info.digest_stored, b);
             return error_setk(err, ERROR_VALUE,
-                              "%s: SHA-256 digest mismatch (computed %s, stored %s).", what, a, b);
+                              "%s: SHA-256 digest mismatch (computed %s, stored %s).", what, a,
+                              b);
         }
     }
     return 0;
@@ -130,7 +131,8 @@ int firmware_check_image(struct firmware *fw, const struct partition *p, int ver
             state = FIRMWARE_IMAGE_BROKEN;
         } else if (info.total_size > len || info.size + IMAGE_DIGEST_SIZE > len) {
             log_printf(log, problem,
-                       "Partition '%s': image (%" PRIu32 " bytes) is cut off at %" PRIu32 " bytes.",
+                       "Partition '%s': image (%" PRIu32 " bytes) is cut off at %" PRIu32
+                       " bytes.",
                        p->name, info.size + IMAGE_DIGEST_SIZE, len);
             state = FIRMWARE_IMAGE_BROKEN;
         } else if (!info.checksum_ok) {

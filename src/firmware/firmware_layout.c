@@ -98,7 +98,8 @@ static uint32_t highest_end(const struct ptable *t)
 {
     uint64_t end = 0;
     for (int i = 0; i < t->count; i++) {
-        uint64_t e = (uint64_t)t->parts[i].offset + (uint64_t)(t->parts[i].size > 0 ? t->parts[i].size : 0);
+        uint64_t e = (uint64_t)t->parts[i].offset +
+                     (uint64_t)(t->parts[i].size > 0 ? t->parts[i].size : 0);
         if (e > end)
             end = e;
     }

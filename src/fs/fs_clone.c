@@ -198,8 +198,7 @@ static int compare_entry_attrs(struct fs *a, struct fs *b, const char *path, str
     return same ? 0 : differ(a, path, "an attribute", err);
 }
 
-static int compare_dir(struct fs *a, struct fs *b, const char *path, int depth,
-                       struct error *err)
+static int compare_dir(struct fs *a, struct fs *b, const char *path, int depth, struct error *err)
 {
     if (depth > FS_MAX_DEPTH)
         return error_setk(err, ERROR_LITTLEFS, "'%s:%s': directories nest too deep", a->name,

@@ -26,7 +26,7 @@ struct fs {
     uint32_t dirs_walked; /* directories read by the current command */
     int io_failed;        /* a flash operation under littlefs failed: io_err says why */
     struct error io_err;
-    int has_protected;    /* get never replaces this local file (the input firmware) */
+    int has_protected; /* get never replaces this local file (the input firmware) */
     struct stat protected_file;
     int (*reserved)(void *ctx, uint32_t block); /* blocks a clone must not use (or NULL) */
     void *reserved_ctx;

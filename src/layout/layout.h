@@ -64,26 +64,26 @@ struct layout_rename {
 /* Every table edit of one run (the command line's --from-csv, --table, -a, --delete,
  * --resize, --rename, --add and the table's side of -f), as plain data. */
 struct layout_edits {
-    uint32_t flash_size;             /* the table's new flash size; 0 = unchanged */
-    const char *csv;                 /* --from-csv: the file's text (NULL: none) */
+    uint32_t flash_size; /* the table's new flash size; 0 = unchanged */
+    const char *csv;     /* --from-csv: the file's text (NULL: none) */
     size_t csv_len;
     const char *csv_name;            /* the file's name, for messages */
     const char *builtin;             /* --table ota|default|original (NULL: none) */
     const struct layout_spec *table; /* a custom --table (when builtin is NULL) */
     int table_count;
-    uint32_t ota_app_size;           /* app slots of the built-in ota layout (0: default) */
-    int64_t app_size;                /* -a: every app partition (0: unchanged) */
-    const char *const *remove;       /* --delete */
+    uint32_t ota_app_size;     /* app slots of the built-in ota layout (0: default) */
+    int64_t app_size;          /* -a: every app partition (0: unchanged) */
+    const char *const *remove; /* --delete */
     int remove_count;
     const struct layout_spec *resize; /* --resize: name and size (0: to the next partition) */
     int resize_count;
     const struct layout_rename *rename;
     int rename_count;
-    const struct layout_spec *add;   /* --add */
+    const struct layout_spec *add; /* --add */
     int add_count;
-    uint32_t first_app_offset;       /* of the firmware: the ota layout keeps it */
-    uint32_t app_image_size;         /* the firmware's app image: must fit a new table's app */
-    int app_image_found;             /* app_image_size is a real image's (not the rest of a
+    uint32_t first_app_offset; /* of the firmware: the ota layout keeps it */
+    uint32_t app_image_size;   /* the firmware's app image: must fit a new table's app */
+    int app_image_found;       /* app_image_size is a real image's (not the rest of a
                                       * file): every size change must leave room for it */
 };
 

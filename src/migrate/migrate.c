@@ -354,8 +354,7 @@ static int decide(struct work *w, int i, const struct ptable *old_table, int ori
         it->action = MIGRATE_CARRY_RAW;
         mark(plan, it->from.offset, psize(&it->from), MIGRATE_FILES);
         return 0;
-    case HOLDS_OTHER:
-        break;
+    case HOLDS_OTHER: break;
     }
     if (it->from.subtype == PART_SUBTYPE_DATA_NVS) {
         uint8_t *buf = read_region(w->flash, it->from.offset, psize(&it->from), err);
@@ -381,8 +380,8 @@ static int decide(struct work *w, int i, const struct ptable *old_table, int ori
                               " bytes (%" PRIu32 " pages) cannot hold them and the free page "
                               "NVS needs.\n  Give it at least 0x%" PRIx32
                               " bytes, or --erase-fs %s to drop the data.",
-                              it->from.name, used, psize(&it->to), pages,
-                              (used + 1) * NVS_PAGE, it->from.name);
+                              it->from.name, used, psize(&it->to), pages, (used + 1) * NVS_PAGE,
+                              it->from.name);
         it->action = MIGRATE_CARRY_NVS;
         it->pages = used;
         mark(plan, it->from.offset, psize(&it->from), MIGRATE_FILES);
@@ -408,11 +407,11 @@ static int decide(struct work *w, int i, const struct ptable *old_table, int ori
 struct collect_ctx {
     struct migrate_plan *plan;
     uint32_t offset;
-    uint32_t cut;     /* reserved blocks at or past this block are given up */
-    int any;          /* 1: avoid all the old layout uses; 0: only its files */
+    uint32_t cut; /* reserved blocks at or past this block are given up */
+    int any;      /* 1: avoid all the old layout uses; 0: only its files */
     struct error *err;
-    uint32_t first;   /* the block of the superblock pair to write first */
-    int after_table;  /* the writes go after the new table */
+    uint32_t first;  /* the block of the superblock pair to write first */
+    int after_table; /* the writes go after the new table */
 };
 
 static int reserved(void *ctx, uint32_t block)
@@ -643,17 +642,12 @@ static int build(struct work *w, int i, struct error *err)
     uint32_t size = psize(&it->to);
     uint32_t limit = w->flash->limit;
     switch (it->action) {
-    case MIGRATE_KEEP:
-        return 0;
+    case MIGRATE_KEEP: return 0;
     case MIGRATE_GROW_FS:
-    case MIGRATE_CARRY_FS:
-        return build_fs(w, i, err);
-    case MIGRATE_CARRY_NVS:
-        return build_nvs(w, it, err);
-    case MIGRATE_CARRY_RAW:
-        return build_raw(w, &it->from, w->flash, &it->to, err);
-    case MIGRATE_PROVIDED:
-        return build_raw(w, &it->to, w->opt->source, &it->to, err);
+    case MIGRATE_CARRY_FS: return build_fs(w, i, err);
+    case MIGRATE_CARRY_NVS: return build_nvs(w, it, err);
+    case MIGRATE_CARRY_RAW: return build_raw(w, &it->from, w->flash, &it->to, err);
+    case MIGRATE_PROVIDED: return build_raw(w, &it->to, w->opt->source, &it->to, err);
     case MIGRATE_ERASE:
         if (it->to.offset >= limit)
             return 0;
@@ -734,8 +728,8 @@ int migrate_plan(struct migrate_plan *plan, struct flash *flash, const struct pt
     }
     for (int i = 0; i < plan->writes.n; i++) {
         const struct migrate_write *wr = &plan->writes.v[i];
-        for (uint64_t s = wr->addr / SECTOR; s * SECTOR < (uint64_t)wr->addr + wr->len &&
-                                             s < plan->sectors; s++)
+        for (uint64_t s = wr->addr / SECTOR;
+             s * SECTOR < (uint64_t)wr->addr + wr->len && s < plan->sectors; s++)
             plan->last_sectors += plan->tier[s] == MIGRATE_FILES && !plan->commit[s];
     }
     return 0;
@@ -765,8 +759,7 @@ void migrate_describe(const struct migrate_plan *plan, const struct log *log)
         human(psize(&it->to), size, sizeof size);
         human(it->tree.bytes, bytes, sizeof bytes);
         switch (it->action) {
-        case MIGRATE_KEEP:
-            break;
+        case MIGRATE_KEEP: break;
         case MIGRATE_GROW_FS:
             log_printf(log, LOG_ACTION,
                        "Growing the filesystem in '%s' with its partition to %s (%" PRIu32
@@ -777,9 +770,8 @@ void migrate_describe(const struct migrate_plan *plan, const struct log *log)
             log_printf(log, LOG_ACTION,
                        "Moving the files of '%s' (%" PRIu32 " file%s, %" PRIu32
                        " folder%s, %s) to 0x%" PRIx32 " (%s)...",
-                       it->to.name, it->tree.files, it->tree.files == 1 ? "" : "s",
-                       it->tree.dirs, it->tree.dirs == 1 ? "" : "s", bytes, it->to.offset,
-                       size);
+                       it->to.name, it->tree.files, it->tree.files == 1 ? "" : "s", it->tree.dirs,
+                       it->tree.dirs == 1 ? "" : "s", bytes, it->to.offset, size);
             break;
         case MIGRATE_CARRY_NVS:
             log_printf(log, LOG_ACTION,
@@ -790,8 +782,7 @@ void migrate_describe(const struct migrate_plan *plan, const struct log *log)
             log_printf(log, LOG_ACTION, "Moving data partition '%s' to 0x%" PRIx32 " (%s)...",
                        it->to.name, it->to.offset, size);
             break;
-        case MIGRATE_PROVIDED:
-            break;
+        case MIGRATE_PROVIDED: break;
         case MIGRATE_ERASE:
             log_printf(log, LOG_ACTION, "Erasing data partition: %s...", it->to.name);
             break;
@@ -895,8 +886,8 @@ int migrate_backup_image(const struct migrate_plan *plan, struct flash *flash,
     memset(img, 0xFF, end);
     /* the old bootloader and table, so that the backup opens as a firmware of that layout */
     if (bootloader_offset < PTABLE_OFFSET) {
-        uint8_t *head = read_region(flash, bootloader_offset, PTABLE_OFFSET + PTABLE_SIZE -
-                                                                 bootloader_offset, err);
+        uint8_t *head = read_region(flash, bootloader_offset,
+                                    PTABLE_OFFSET + PTABLE_SIZE - bootloader_offset, err);
         if (!head) {
             free(img);
             return -1;

@@ -61,9 +61,9 @@ enum migrate_tier {
 };
 
 struct migrate_item {
-    struct partition to;       /* in the new table */
+    struct partition to; /* in the new table */
     int has_from;
-    struct partition from;     /* where its data was (has_from) */
+    struct partition from; /* where its data was (has_from) */
     enum migrate_action action;
     const char *why;           /* ERASE: "new", "empty", "dropped", ... */
     struct fs_tree_stats tree; /* GROW_FS, CARRY_FS */
@@ -93,8 +93,8 @@ struct migrate_plan {
     uint8_t *commit;            /* per sector: a block of a new filesystem's superblock pair
                                  * (1, or 2: written after the 1s) */
     uint32_t sectors;
-    int live;                   /* the flash is a board's (a backup and rollback matter) */
-    uint32_t last_sectors;      /* sectors of new data over the old files (not counting the
+    int live;              /* the flash is a board's (a backup and rollback matter) */
+    uint32_t last_sectors; /* sectors of new data over the old files (not counting the
                                  * new superblock pairs): 0 when old and new fit side by side */
 };
 

@@ -87,8 +87,7 @@ int ota_check_app(struct firmware *fw, const uint8_t *app, size_t len, struct er
                           "give the app (.app-bin), not a whole firmware.");
     if (len > UINT32_MAX)
         return error_setk(err, ERROR_VALUE, "OTA update image is too large (%zu bytes).", len);
-    if (firmware_image_verify(app, (uint32_t)len, fw->header.chip_id, 1, "OTA update image",
-                              err))
+    if (firmware_image_verify(app, (uint32_t)len, fw->header.chip_id, 1, "OTA update image", err))
         return 1;
     return 0;
 }

@@ -18,8 +18,7 @@
 /* The options in the Python tool's order (which is the order of its usage line and of the
  * "could match" list of an ambiguous abbreviation); the additions come last. */
 const struct args_option args_options[] = {
-    {'h', "--help", NULL, ARGS_HELP, ARGS_NONE, 0, 0, 0,
-     "show this help message and exit"},
+    {'h', "--help", NULL, ARGS_HELP, ARGS_NONE, 0, 0, 0, "show this help message and exit"},
     {'o', "--output", "FILE", ARGS_VALUE, ARGS_STRING, F(output), 0, 0,
      "output file name (generated from the changes made when not given); giving -o alone "
      "writes an output file even without changes, and names the app image written by -x; "
@@ -36,8 +35,7 @@ const struct args_option args_options[] = {
      "set the size of every app partition (factory and ota_N)"},
     {'m', "--method", "METHOD", ARGS_VALUE, ARGS_STRING, F(method), 0, 0,
      "how to talk to the device: direct (the default), command or subprocess"},
-    {'d', "--debug", NULL, ARGS_FLAG, ARGS_NONE, F(debug), 1, 0,
-     "print debugging messages too"},
+    {'d', "--debug", NULL, ARGS_FLAG, ARGS_NONE, F(debug), 1, 0, "print debugging messages too"},
     {0, "--log", "NAME=LEVEL[,NAME=LEVEL,...]", ARGS_VALUE, ARGS_ARGLIST, F(log), 0, 0,
      "set the message level of the named parts of the tool; the name 'list' shows the "
      "names"},
@@ -60,11 +58,11 @@ const struct args_option args_options[] = {
      "the name"},
     {0, "--delete", "NAME1[,NAME2,...]", ARGS_VALUE, ARGS_ARGLIST, F(delete_), 0, 0,
      "remove the named partitions from the table"},
-    {0, "--add", "NAME1:SUBTYPE:OFFSET:SIZE[,NAME2,...]", ARGS_VALUE, ARGS_PARTLIST, F(add), 0,
-     0, "put new partitions into the table"},
-    {0, "--resize", "NAME1=SIZE1[,NAME2=SIZE2,...]", ARGS_VALUE, ARGS_PARTLIST, F(resize), 0,
-     0, "change the size of partitions; size 0 fills the space up to the next partition or "
-        "the end of flash"},
+    {0, "--add", "NAME1:SUBTYPE:OFFSET:SIZE[,NAME2,...]", ARGS_VALUE, ARGS_PARTLIST, F(add), 0, 0,
+     "put new partitions into the table"},
+    {0, "--resize", "NAME1=SIZE1[,NAME2=SIZE2,...]", ARGS_VALUE, ARGS_PARTLIST, F(resize), 0, 0,
+     "change the size of partitions; size 0 fills the space up to the next partition or "
+     "the end of flash"},
     {0, "--rename", "NAME1=NEW1[,NAME2=NEW2,...]", ARGS_VALUE, ARGS_ARGLIST, F(rename), 0, 0,
      "give partitions new names"},
     {0, "--erase", "NAME1[,NAME2,...]", ARGS_VALUE, ARGS_ARGLIST, F(erase), 0, 0,

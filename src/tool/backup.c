@@ -21,8 +21,10 @@ static int save(void *ctx, const uint8_t *image, uint32_t len, struct error *err
     if (atomic_write_path(b->path, image, len, NULL, err))
         return error_prefix(err, "keeping a backup of the board's data before it moves");
     b->saved = 1;
-    log_printf(b->log, LOG_INFO, "The board's data is kept in '%s' until the board has verified "
-               "its new layout.", b->path);
+    log_printf(b->log, LOG_INFO,
+               "The board's data is kept in '%s' until the board has verified "
+               "its new layout.",
+               b->path);
     return 0;
 }
 

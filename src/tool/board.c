@@ -72,7 +72,8 @@ int board_open(const struct tool_options *opt, const struct log *log, struct fla
     if (dev->flash.size != header_size)
         log_printf(log, LOG_WARNING,
                    "Detected flash size (%" PRIu32 "MB) is different from firmware bootloader "
-                   "(%" PRIu32 "MB).\n  Use the '-f' option to change the size in the bootloader.",
+                   "(%" PRIu32
+                   "MB).\n  Use the '-f' option to change the size in the bootloader.",
                    dev->flash.size / MIB, header_size / MIB);
     return 0;
 }

@@ -91,6 +91,6 @@ int fs_command(struct firmware *fw, const char *version, const struct wordlist *
                const char *protect, struct output *out, int *changed, struct error *err)
 {
     *changed = 0;
-    return run_fs(fw, version, cmd->words[0], cmd->count - 1,
-                  (const char *const *)cmd->words + 1, 1, protect, out, changed, err);
+    return run_fs(fw, version, cmd->words[0], cmd->count - 1, (const char *const *)cmd->words + 1,
+                  1, protect, out, changed, err);
 }

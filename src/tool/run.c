@@ -200,8 +200,9 @@ static int extract_app(struct run *r)
 static int save_whole_flash(struct run *r)
 {
     uint32_t size = r->flash->size;
-    log_printf(r->log, LOG_ACTION, "Saving the whole flash of the device (%" PRIu32
-               "MB) into '%s'...", size / MIB, r->opt->output);
+    log_printf(r->log, LOG_ACTION,
+               "Saving the whole flash of the device (%" PRIu32 "MB) into '%s'...", size / MIB,
+               r->opt->output);
     uint8_t *data = malloc(size);
     if (!data)
         return error_setk(r->err, ERROR_OS, "out of memory for a %" PRIu32 "-byte flash", size);
@@ -269,15 +270,16 @@ static int edit_table(struct run *r)
     }
     e.app_size = o->app_size;
     const char *removed[PTABLE_MAX_ENTRIES];
-    e.remove_count = o->delete_.count < PTABLE_MAX_ENTRIES ? o->delete_.count : PTABLE_MAX_ENTRIES;
+    e.remove_count = o->delete_.count < PTABLE_MAX_ENTRIES ? o->delete_.count
+                                                           : PTABLE_MAX_ENTRIES;
     for (int i = 0; i < e.remove_count; i++)
         removed[i] = o->delete_.items[i].fields[0];
     e.remove = removed;
     struct layout_spec resized[PTABLE_MAX_ENTRIES];
     e.resize_count = o->resize.count < PTABLE_MAX_ENTRIES ? o->resize.count : PTABLE_MAX_ENTRIES;
     for (int i = 0; i < e.resize_count; i++)
-        resized[i] = (struct layout_spec){o->resize.items[i].name, "", 0,
-                                          o->resize.items[i].size, 0};
+        resized[i] = (struct layout_spec){o->resize.items[i].name, "", 0, o->resize.items[i].size,
+                                          0};
     e.resize = resized;
     /* A malformed rename item stops the renames there, after the ones before it. */
     const struct argitem *bad_rename = NULL;
@@ -292,8 +294,9 @@ static int edit_table(struct run *r)
     r->rename_count = e.rename_count;
     e.rename = r->renames;
     struct layout_spec added[PTABLE_MAX_ENTRIES];
-    e.add_count = bad_rename ? 0 : o->add.count < PTABLE_MAX_ENTRIES ? o->add.count
-                                                                     : PTABLE_MAX_ENTRIES;
+    e.add_count = bad_rename                          ? 0
+                  : o->add.count < PTABLE_MAX_ENTRIES ? o->add.count
+                                                      : PTABLE_MAX_ENTRIES;
     for (int i = 0; i < e.add_count; i++) {
         const struct partspec *ps = &o->add.items[i];
         added[i] = (struct layout_spec){ps->name, ps->subtype, (uint32_t)ps->offset, ps->size, 0};
@@ -628,8 +631,8 @@ static int run_ota_update(struct run *r)
         error_setk(r->err, ERROR_VALUE, "Refusing to install a broken app: %s", why.msg);
         refusal_hint(r);
     } else {
-        rc = ota_update(&r->fw, (uint8_t *)data, len, !r->opt->no_rollback, r->opt->force,
-                        r->log, r->err);
+        rc = ota_update(&r->fw, (uint8_t *)data, len, !r->opt->no_rollback, r->opt->force, r->log,
+                        r->err);
     }
     free(data);
     return rc;

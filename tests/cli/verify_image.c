@@ -49,8 +49,7 @@ int main(int argc, char **argv)
     struct flash_image img;
     struct firmware fw;
     struct error err;
-    if (firmware_open_file(argv[1], &img, &err) ||
-        firmware_load(&fw, &img.flash, NULL, &err)) {
+    if (firmware_open_file(argv[1], &img, &err) || firmware_load(&fw, &img.flash, NULL, &err)) {
         printf("FAIL %s: %s\n", argv[1], err.msg);
         return 1;
     }

@@ -181,8 +181,8 @@ static uint8_t *make_flash(int files, uint32_t disk_version)
         if (pg == 1 || pg >= 4)
             continue;
         memset(page, 0x10 + pg, sizeof page);
-        assert_int_equal(flash_write(&img.flash, 0x9000 + (uint32_t)pg * SECTOR, page, SECTOR, &err),
-                         0);
+        assert_int_equal(
+            flash_write(&img.flash, 0x9000 + (uint32_t)pg * SECTOR, page, SECTOR, &err), 0);
     }
     memset(page, 0x77, 100);
     assert_int_equal(flash_write(&img.flash, 0xf000, page, 100, &err), 0);
@@ -229,10 +229,12 @@ static void shrink_in_place_carries_the_tree(void **state)
     uint8_t *orig = make_flash(12, FS_DISK_VERSION_2_1);
     struct cut_flash cf;
     cut_open(&cf, orig, -1);
-    struct ptable old = table_of(0x80000, 0x80000, 0x6000), new_t = table_of(0x80000, 0x40000, 0x6000);
+    struct ptable old = table_of(0x80000, 0x80000, 0x6000),
+                  new_t = table_of(0x80000, 0x40000, 0x6000);
     struct migrate_plan plan;
     struct error err;
-    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &new_t, &no_options, NULL, &err), 0);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &new_t, &no_options, NULL, &err),
+                     0);
     struct migrate_item *v = item(&plan, "vfs");
     assert_int_equal(v->action, MIGRATE_CARRY_FS);
     assert_int_equal(v->tree.files, 14); /* with mkfs's boot.py and the empty file */
@@ -264,9 +266,11 @@ static void moved_grown_and_version_2_0_kept(void **state)
     /* moved down over the end of factory, and larger */
     struct cut_flash cf;
     cut_open(&cf, orig, -1);
-    struct ptable old = table_of(0x80000, 0x80000, 0x6000), moved = table_of(0x60000, 0xa0000, 0x6000);
+    struct ptable old = table_of(0x80000, 0x80000, 0x6000),
+                  moved = table_of(0x60000, 0xa0000, 0x6000);
     moved.parts[2].size = 0x50000;
-    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &moved, &no_options, NULL, &err), 0);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &moved, &no_options, NULL, &err),
+                     0);
     assert_int_equal(item(&plan, "vfs")->action, MIGRATE_CARRY_FS);
     assert_int_equal(migrate_write(&plan, &cf.img.flash, 0, NULL, &err), 0);
     migrate_free(&plan);
@@ -281,10 +285,12 @@ static void moved_grown_and_version_2_0_kept(void **state)
     /* grown in place: the same filesystem, grown */
     cut_open(&cf, orig, -1);
     struct ptable first = table_of(0x80000, 0x40000, 0x6000);
-    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &first, &no_options, NULL, &err), 0);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &first, &no_options, NULL, &err),
+                     0);
     assert_int_equal(migrate_write(&plan, &cf.img.flash, 0, NULL, &err), 0);
     migrate_free(&plan);
-    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &first, &old, &no_options, NULL, &err), 0);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &first, &old, &no_options, NULL, &err),
+                     0);
     assert_int_equal(item(&plan, "vfs")->action, MIGRATE_GROW_FS);
     /* nothing of the grow goes before the table: the old, smaller filesystem stays until the
      * new table is there */
@@ -313,17 +319,20 @@ static void refusals_change_nothing(void **state)
     struct ptable old = table_of(0x80000, 0x80000, 0x6000);
     /* the files do not fit */
     struct ptable tiny = table_of(0x80000, 0x10000, 0x6000);
-    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &tiny, &no_options, NULL, &err), -1);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &tiny, &no_options, NULL, &err),
+                     -1);
     assert_non_null(strstr(err.msg, "The files in 'vfs' (42 files, 2 folders"));
     assert_non_null(strstr(err.msg, "do not fit its new size (0x10000 bytes, 16 blocks)"));
     /* NVS: three pages in use need four */
     struct ptable nvs3 = table_of(0x80000, 0x80000, 0x3000);
-    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &nvs3, &no_options, NULL, &err), -1);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &nvs3, &no_options, NULL, &err),
+                     -1);
     assert_non_null(strstr(err.msg, "holds 3 NVS pages of data"));
     /* files leaving the table */
     struct ptable gone = old;
     gone.count = 3;
-    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &gone, &no_options, NULL, &err), -1);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &gone, &no_options, NULL, &err),
+                     -1);
     assert_non_null(strstr(err.msg, "Partition 'vfs' holds a littlefs filesystem with 42 files"));
     /* a littlefs that does not mount: the superblock blocks' checksums broken, the magic kept */
     uint8_t *broken = malloc(FLASH);
@@ -332,7 +341,8 @@ static void refusals_change_nothing(void **state)
     broken[0x81000 + 20] ^= 0xFF;
     struct cut_flash bf;
     cut_open(&bf, broken, -1);
-    assert_int_equal(migrate_plan(&plan, &bf.img.flash, &old, &tiny, &no_options, NULL, &err), -1);
+    assert_int_equal(migrate_plan(&plan, &bf.img.flash, &old, &tiny, &no_options, NULL, &err),
+                     -1);
     assert_non_null(strstr(err.msg, "holds a littlefs filesystem that does not mount"));
     flash_close(&bf.img.flash);
     free(broken);
@@ -373,14 +383,14 @@ static void nvs_pages_and_raw_data_move(void **state)
     assert_int_equal(migrate_write(&plan, &cf.img.flash, 0, NULL, &err), 0);
     migrate_free(&plan);
     const uint8_t *d = cf.img.data;
-    assert_memory_equal(d + 0x9000, orig + 0x9000, SECTOR);          /* page 0 */
-    assert_memory_equal(d + 0xa000, orig + 0xb000, SECTOR);          /* page 2 */
-    assert_memory_equal(d + 0xb000, orig + 0xc000, SECTOR);          /* page 3 */
+    assert_memory_equal(d + 0x9000, orig + 0x9000, SECTOR); /* page 0 */
+    assert_memory_equal(d + 0xa000, orig + 0xb000, SECTOR); /* page 2 */
+    assert_memory_equal(d + 0xb000, orig + 0xc000, SECTOR); /* page 3 */
     for (uint32_t i = 0; i < SECTOR; i++)
-        assert_int_equal(d[0xc000 + i], 0xFF);                       /* the free page */
-    assert_memory_equal(d + 0xd000, orig + 0xf000, SECTOR);          /* phy, moved */
+        assert_int_equal(d[0xc000 + i], 0xFF);              /* the free page */
+    assert_memory_equal(d + 0xd000, orig + 0xf000, SECTOR); /* phy, moved */
     for (uint32_t i = SECTOR; i < 0x3000; i++)
-        assert_int_equal(d[0xd000 + i], 0xFF);                       /* and the rest erased */
+        assert_int_equal(d[0xd000 + i], 0xFF); /* and the rest erased */
     flash_close(&cf.img.flash);
     free(orig);
 }
@@ -393,7 +403,8 @@ static void backup_image_holds_the_old_tree(void **state)
     cut_open(&cf, orig, -1);
     struct error err;
     struct migrate_plan plan;
-    struct ptable old = table_of(0x80000, 0x80000, 0x6000), t = table_of(0x80000, 0x40000, 0x6000);
+    struct ptable old = table_of(0x80000, 0x80000, 0x6000),
+                  t = table_of(0x80000, 0x40000, 0x6000);
     assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &t, &no_options, NULL, &err), 0);
     uint8_t *image;
     uint32_t len;
@@ -416,7 +427,8 @@ static void power_cut_after_every_sector_leaves_a_whole_tree(void **state)
 {
     (void)state;
     uint8_t *orig = make_flash(6, FS_DISK_VERSION_2_1);
-    struct ptable old = table_of(0x80000, 0x80000, 0x6000), t = table_of(0x80000, 0x60000, 0x6000);
+    struct ptable old = table_of(0x80000, 0x80000, 0x6000),
+                  t = table_of(0x80000, 0x60000, 0x6000);
     struct error err;
     struct migrate_plan plan;
     struct cut_flash cf;
@@ -454,12 +466,14 @@ static void power_cut_while_growing_leaves_a_whole_tree(void **state)
 {
     (void)state;
     uint8_t *orig = make_flash(10, FS_DISK_VERSION_2_1);
-    struct ptable old = table_of(0x80000, 0x80000, 0x6000), first = table_of(0x80000, 0x40000, 0x6000);
+    struct ptable old = table_of(0x80000, 0x80000, 0x6000),
+                  first = table_of(0x80000, 0x40000, 0x6000);
     struct error err;
     struct migrate_plan plan;
     struct cut_flash cf;
     cut_open(&cf, orig, -1);
-    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &first, &no_options, NULL, &err), 0);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &old, &first, &no_options, NULL, &err),
+                     0);
     assert_int_equal(migrate_write(&plan, &cf.img.flash, 0, NULL, &err), 0);
     migrate_free(&plan);
     uint32_t len;
@@ -468,14 +482,16 @@ static void power_cut_while_growing_leaves_a_whole_tree(void **state)
     memcpy(small, bytes, FLASH);
     flash_close(&cf.img.flash);
     cut_open(&cf, small, -1);
-    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &first, &old, &no_options, NULL, &err), 0);
+    assert_int_equal(migrate_plan(&plan, &cf.img.flash, &first, &old, &no_options, NULL, &err),
+                     0);
     assert_int_equal(migrate_write(&plan, &cf.img.flash, 1, NULL, &err), 0);
     long total = cf.done;
     flash_close(&cf.img.flash);
     assert_true(total >= 1);
     for (long cut = 0; cut <= total; cut++) {
         cut_open(&cf, small, cut);
-        assert_int_equal(migrate_write(&plan, &cf.img.flash, 1, NULL, &err), cut < total ? -1 : 0);
+        assert_int_equal(migrate_write(&plan, &cf.img.flash, 1, NULL, &err),
+                         cut < total ? -1 : 0);
         if (!same_tree(&cf.img.flash, 0x80000, 0x80000, orig))
             fail_msg("a cut after %ld sectors of the grow lost files", cut);
         flash_close(&cf.img.flash);
