@@ -44,8 +44,7 @@ static int get_file(struct fs *fs, const char *p, int dirfd, const char *name,
     size_t len;
     if (fs_read_file(fs, p, &data, &len, err))
         return -1;
-    int result = atomic_write_at(dirfd, name, data, len, display,
-                                 fs->has_protected ? &fs->protected_file : NULL, err);
+    int result = atomic_write_at(dirfd, name, data, len, display, fs->protect, err);
     free(data);
     return result;
 }

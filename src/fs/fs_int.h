@@ -7,7 +7,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/stat.h>
 
 #include "fs/fs.h"
 #include "lfs/lfs.h"
@@ -26,8 +25,7 @@ struct fs {
     uint32_t dirs_walked; /* directories read by the current command */
     int io_failed;        /* a flash operation under littlefs failed: io_err says why */
     struct error io_err;
-    int has_protected; /* get never replaces this local file (the input firmware) */
-    struct stat protected_file;
+    const char *protect; /* get never replaces this local file (the input firmware) */
     int (*reserved)(void *ctx, uint32_t block); /* blocks a clone must not use (or NULL) */
     void *reserved_ctx;
 };

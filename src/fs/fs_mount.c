@@ -243,7 +243,7 @@ const struct fs_cache *fs_cache_of(const struct fs *fs)
 
 void fs_protect_file(struct fs *fs, const char *path)
 {
-    fs->has_protected = path && stat(path, &fs->protected_file) == 0;
+    fs->protect = path;
 }
 
 /* ---------------------------------------------------------------- df, info, grow, mkfs */

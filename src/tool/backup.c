@@ -12,7 +12,11 @@ static int save(void *ctx, const uint8_t *image, uint32_t len, struct error *err
     struct board_backup *b = ctx;
     time_t now = time(NULL);
     struct tm tm;
+#ifdef _WIN32
+    localtime_s(&tm, &now);
+#else
     localtime_r(&now, &tm);
+#endif
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
     snprintf(b->path, sizeof b->path, "mp-backup-%s.bin", stamp);

@@ -74,7 +74,5 @@ int localfile_same(const char *a, const char *b)
 int localfile_write_atomic(const char *path, const void *data, size_t len, const char *protect,
                            struct error *err)
 {
-    struct stat input;
-    int have_input = protect && stat(protect, &input) == 0;
-    return atomic_write_path(path, data, len, have_input ? &input : NULL, err);
+    return atomic_write_path(path, data, len, protect, err);
 }

@@ -10,7 +10,9 @@ int main(int argc, char **argv)
 {
     /* A reader that goes away (a closed pipe, a dropped network port) must give an error
      * message, not kill the tool in the middle of a write to a board. */
+#ifdef SIGPIPE
     signal(SIGPIPE, SIG_IGN);
+#endif
     struct tool_options opt;
     struct strbuf message = {0};
     struct args_context ctx = {TOOL_VERSION, args_terminal_columns()};

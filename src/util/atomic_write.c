@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,31 +29,43 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-static int same_file(const struct stat *a, const struct stat *b)
+/* Whether name in dirfd (display: its path from here) is the file at path `protect`. */
+static int is_protected(int dirfd, const char *name, const char *display, const char *protect)
 {
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+    if (!protect)
+        return 0;
+#ifdef _WIN32
+    (void)dirfd, (void)name;
+    return w32_same_file(display, protect) == 1; /* st_ino is always 0 there */
+#else
+    (void)display;
+    struct stat a, b;
+    return fstatat(dirfd, name, &a, 0) == 0 && stat(protect, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+#endif
 }
 
 /* A hidden name of fixed length for a temporary file (whatever the target's length). */
-static void temp_name(char name[32], unsigned long *state)
+static void temp_name(char name[32], uint64_t *state)
 {
     static const char letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     char suffix[9];
     for (int i = 0; i < 8; i++) {
-        *state = *state * 6364136223846793005ul + 1442695040888963407ul;
+        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
         suffix[i] = letters[(*state >> 33) % (sizeof letters - 1)];
     }
     suffix[8] = '\0';
     snprintf(name, 32, ".mp-tmp-%s", suffix);
 }
 
-static unsigned long temp_seed(void)
+static uint64_t temp_seed(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 20) ^ (unsigned long)ts.tv_sec;
+    static uint64_t calls;
+    return (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20) ^ (++calls << 40) ^
+           (uint64_t)clock();
 }
 
+#ifdef O_TMPFILE
 /* Give the unnamed file fd a name in dirfd (fails with EEXIST when the name is taken). */
 static int link_unnamed(int fd, int dirfd, const char *name)
 {
@@ -64,6 +77,7 @@ static int link_unnamed(int fd, int dirfd, const char *name)
         return -1;
     return linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
 }
+#endif
 
 static int fail(struct error *err, const char *what, const char *display, int e)
 {
@@ -77,23 +91,24 @@ static int open_unnamed(int dirfd)
     return openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
 #else
     (void)dirfd;
-    errno = EOPNOTSUPP;
+    errno = EINVAL;
     return -1;
 #endif
 }
 
 static int write_blocked(int dirfd, const char *name, const void *data, size_t len,
-                         const char *display, const struct stat *protect, struct error *err)
+                         const char *display, const char *protect, struct error *err)
 {
     struct stat old;
     int exists = fstatat(dirfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
-    if (exists && protect && same_file(&old, protect))
+    if (exists && is_protected(dirfd, name, display, protect))
         return error_setk(err, ERROR_OS, "'%s' is the input file: refusing to overwrite it",
                           display);
-    unsigned long seed = temp_seed();
+    uint64_t seed = temp_seed();
     char temp[32] = "";
     int fd = open_unnamed(dirfd);
     int unnamed = fd >= 0;
+    (void)unnamed; /* only with O_TMPFILE */
     if (fd < 0) {
         if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
             return fail(err, "cannot create", display, errno);
@@ -112,6 +127,7 @@ static int write_blocked(int dirfd, const char *name, const void *data, size_t l
     /* a replaced file keeps its permissions */
     if (rc == 0 && exists && S_ISREG(old.st_mode) && fchmod(fd, old.st_mode & 07777) != 0)
         rc = fail(err, "writing", display, errno);
+#ifdef O_TMPFILE
     if (rc == 0 && unnamed) {
         /* a new name is taken in one step; an existing file is replaced by a rename */
         if (!exists && link_unnamed(fd, dirfd, name) == 0) {
@@ -130,6 +146,7 @@ static int write_blocked(int dirfd, const char *name, const void *data, size_t l
             temp[0] = '\0';
         }
     }
+#endif
     if (close(fd) != 0 && rc == 0)
         rc = fail(err, "writing", display, errno);
     if (rc == 0 && renameat(dirfd, temp, dirfd, name) != 0)
@@ -140,8 +157,11 @@ static int write_blocked(int dirfd, const char *name, const void *data, size_t l
 }
 
 int atomic_write_at(int dirfd, const char *name, const void *data, size_t len,
-                    const char *display, const struct stat *protect, struct error *err)
+                    const char *display, const char *protect, struct error *err)
 {
+#ifdef _WIN32
+    return write_blocked(dirfd, name, data, len, display, protect, err);
+#else
     /* An interrupt or termination is handled once the temporary file is renamed or gone. */
     sigset_t block, saved;
     sigemptyset(&block);
@@ -152,14 +172,16 @@ int atomic_write_at(int dirfd, const char *name, const void *data, size_t len,
     int rc = write_blocked(dirfd, name, data, len, display, protect, err);
     sigprocmask(SIG_SETMASK, &saved, NULL);
     return rc;
+#endif
 }
 
-int atomic_write_path(const char *path, const void *data, size_t len, const struct stat *protect,
+int atomic_write_path(const char *path, const void *data, size_t len, const char *protect,
                       struct error *err)
 {
     struct stat st;
     char *resolved = NULL;
     const char *target = path;
+#ifndef _WIN32 /* no symbolic links there */
     if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
         resolved = realpath(path, NULL);
         if (!resolved)
@@ -167,6 +189,7 @@ int atomic_write_path(const char *path, const void *data, size_t len, const stru
                               strerror(errno));
         target = resolved;
     }
+#endif
     int rc;
     if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
         if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {

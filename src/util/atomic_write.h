@@ -13,16 +13,17 @@
 #include "util/error.h"
 
 /* Write len bytes as `name` in the folder dirfd (an existing file is replaced, keeping its
- * permissions; a new one gets 0666 less the umask). `display` names the file in messages.
- * protect (may be NULL): the file that must not be replaced (the input firmware): refused
- * when name is that file. Returns 0, or -1 with an ERROR_OS message. */
+ * permissions; a new one gets 0666 less the umask). `display` names the file in messages (a
+ * path from the current folder). protect (may be NULL): the path of a file that must not be
+ * replaced (the input firmware): refused when name is that file, also through another link.
+ * Returns 0, or -1 with an ERROR_OS message. */
 int atomic_write_at(int dirfd, const char *name, const void *data, size_t len,
-                    const char *display, const struct stat *protect, struct error *err);
+                    const char *display, const char *protect, struct error *err);
 
 /* The same for a path: a symbolic link is followed (its target is replaced and the link
  * stays); a FIFO or a character device (/dev/stdout, /dev/null, a pipe) is written through as
  * it is; a folder or any other kind of file is refused. */
-int atomic_write_path(const char *path, const void *data, size_t len, const struct stat *protect,
+int atomic_write_path(const char *path, const void *data, size_t len, const char *protect,
                       struct error *err);
 
 #endif
