@@ -122,6 +122,7 @@ complete -c $c -l trimblocks -d 'with --read: trim to whole blocks'
 complete -c $c -l trim -d 'with --read: trim to 16 bytes'
 complete -c $c -l plain -d 'plain tables'
 complete -c $c -l box -d 'box-drawn tables'
+complete -c $c -l force -d 'write images that fail their checks'
 complete -c $c -l fs -x -a "$fs_cmds" -d 'run a littlefs command'
 
 # --fs commands and their arguments

@@ -40,8 +40,8 @@ static int is_protected(int dirfd, const char *name, const char *display, const 
 #else
     (void)display;
     struct stat a, b;
-    return fstatat(dirfd, name, &a, 0) == 0 && stat(protect, &b) == 0 &&
-           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    return fstatat(dirfd, name, &a, 0) == 0 && stat(protect, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
 #endif
 }
 
