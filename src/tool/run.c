@@ -515,7 +515,15 @@ static int check_write_data(struct run *r, const struct partition *p, const uint
         return error_setk(r->err, ERROR_VALUE, "Attempt to write a %zu-byte image to '%s'.", len,
                           p->name);
     struct error why;
-    if (firmware_image_verify(data, (uint32_t)len, r->fw.header.chip_id, 0, "the image", &why)) {
+    struct app_desc desc;
+    int broken = firmware_image_verify(data, (uint32_t)len, r->fw.header.chip_id, 0, "the image",
+                                       &why);
+    /* an app has its descriptor at 0x20; a whole firmware starts with its bootloader */
+    if (!broken && strcmp(p->name, "bootloader") != 0 && image_app_desc(data, len, &desc))
+        broken = error_setk(&why, ERROR_VALUE,
+                            "not an app image (no app descriptor at 0x20): give the app "
+                            "(.app-bin), not a whole firmware");
+    if (broken) {
         if (!r->opt->force) {
             error_setk(r->err, ERROR_VALUE, "Attempt to write invalid app image to '%s': %s",
                        p->name, why.msg);

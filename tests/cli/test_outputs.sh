@@ -55,6 +55,12 @@ run "$TOOL" -q fw.bin --write factory=badapp.bin -o w.bin
 expect_status 1
 expect_err "Attempt to write invalid app image to 'factory': the image: checksum mismatch"
 expect_no_file w.bin
+run "$TOOL" -q fw.bin --write factory=fw.bin -o w.bin
+expect_status 1
+expect_err "Attempt to write invalid app image to 'factory': not an app image"
+expect_no_file w.bin
+run "$TOOL" -q fw.bin --write factory=app.bin -o w.bin
+expect_status 0
 
 test_case broken_app_images_are_refused_by_write_and_ota_update
 "$SYNTH" --chip esp32 --ota --full-flash -o ota.bin >/dev/null
