@@ -515,16 +515,6 @@ int lfs_fs_traverse(lfs_t *lfs, int (*cb)(void *data, lfs_block_t block), void *
 
 /* ---------------------------------------------------------------- directories and names */
 
-/* On-disk name order (§6.1): memcmp over the shorter length, then the longer name first.
- * Returns <0 when a sorts before b. */
-static int name_cmp(const uint8_t *a, uint32_t la, const uint8_t *b, uint32_t lb)
-{
-    int r = memcmp(a, b, la < lb ? la : lb);
-    if (r)
-        return r;
-    return la > lb ? -1 : la < lb ? 1 : 0;
-}
-
 int lfs_entry_dirpair(const struct lfs_mentry *e, uint32_t pair[2])
 {
     if (e->stype != LFS_T_DIRSTRUCT || e->slen < 8)
@@ -552,19 +542,27 @@ int lfs_dir_find(struct lfs_state *s, const uint32_t first[2], const uint8_t *na
             lfs_mdir_init(m);
             return err;
         }
+        int more = c->split && !lfs_pair_isnull(c->tail);
+        if (more && (c->hi == LFS_HI_NONE ||
+                     lfs_name_cmp(c->e[c->hi].name, c->e[c->hi].nlen, name, nlen) < 0)) {
+            /* every name here sorts before the one sought: the next pair */
+            pair[0] = c->tail[0];
+            pair[1] = c->tail[1];
+            continue;
+        }
         int moved = lfs_moved_id(s, c);
         int res = -1;
         for (uint32_t i = 0; i < c->count && res < 0; i++) {
             const struct lfs_mentry *e = &c->e[i];
             if ((int)i == moved || !lfs_mdir_entry_ok(e))
                 continue;
-            int r = name_cmp(e->name, e->nlen, name, nlen);
+            int r = lfs_name_cmp(e->name, e->nlen, name, nlen);
             if (r >= 0) {
                 *id = i;
                 res = r == 0;
             }
         }
-        if (res < 0 && (!c->split || lfs_pair_isnull(c->tail))) {
+        if (res < 0 && !more) {
             *id = c->count;
             res = 0;
         }

@@ -136,6 +136,9 @@ struct lfs_config {
                                   128 with MicroPython's values] */
     uint32_t disk_version;     /* version lfs_format writes: LFS_DISK_VERSION_2_0 or _2_1
                                   [2.1]; ignored by mount (an image keeps its own version) */
+    lfs_size_t meta_cache_size; /* bytes of parsed metadata pairs kept between calls [8 MiB];
+                                   a lookup walks its directory's chain of pairs, about 200
+                                   bytes per entry when parsed */
 };
 
 /* MicroPython's ESP32 geometry (block 4096, read/prog 32, cache 128, lookahead 32, block_cycles

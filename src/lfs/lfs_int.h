@@ -65,7 +65,8 @@ struct lfs_mattr {
     uint8_t *data;
 };
 
-/* One id of a metadata pair after replaying its valid commits (§4.6). */
+/* One id of a metadata pair after replaying its valid commits (§4.6). The bytes behind name,
+ * sdata and attr live in the pair model's heap. */
 struct lfs_mentry {
     uint16_t ntype; /* 0 none, LFS_T_REG, LFS_T_DIR, LFS_T_SUPERBLOCK (other name types kept) */
     uint16_t nlen;
@@ -76,6 +77,12 @@ struct lfs_mentry {
     uint16_t nattr;
     struct lfs_mattr *attr;
 };
+
+/* Storage of a pair model's entry bytes: a list of chunks that never move while in use
+ * (entries point into them). Replaced bytes stay until the model is compacted (lfs_meta.c). */
+struct lfs_hchunk;
+
+#define LFS_HI_NONE 0xFFFFu
 
 /* A metadata pair in RAM: the current block's state plus what a writer needs to append. */
 struct lfs_mdir {
@@ -91,6 +98,11 @@ struct lfs_mdir {
     uint32_t tail[2]; /* LFS_BLOCK_NULL pair when none */
     int has_delta;
     struct lfs_gstate delta;
+    uint16_t hi;      /* id of the greatest REG/DIR name (§6.1 order) or LFS_HI_NONE; kept by
+                         parse and commit so that a lookup can pass a pair with one compare */
+    struct lfs_hchunk *heap;
+    uint32_t heap_used; /* bytes handed out by the heap */
+    uint32_t heap_dead; /* of those, bytes no entry refers to any more */
 };
 
 /* One change to commit: a tag (type3, id, size) and its data. */
@@ -101,13 +113,28 @@ struct lfs_mop {
 
 struct lfs_file_state;
 
-/* Parsed pairs kept between calls; a slot is dropped when either of its blocks is programmed
- * or erased (the engine assumes nobody else changes the device while it is mounted). */
-#define LFS_MCACHE_SLOTS 32
-struct lfs_mcache {
-    int valid;
-    uint32_t stamp;
+/* Parsed pairs kept between calls (lfs_meta.c). A lookup walks a directory's whole chain, so
+ * the cache holds many pairs: found by either block through a hash table, least recently used
+ * evicted first once their memory exceeds the budget. A pair is dropped when either of its
+ * blocks is programmed or erased, and a successful commit puts the writer's model back (the
+ * engine assumes nobody else changes the device while it is mounted). */
+struct lfs_mslot {
+    struct lfs_mslot *prev, *next; /* recency list, most recent first */
+    uint32_t bytes;                /* memory held by m */
     struct lfs_mdir m;
+};
+
+struct lfs_mkey {
+    uint32_t block;
+    struct lfs_mslot *slot; /* NULL: empty */
+};
+
+struct lfs_mcache {
+    struct lfs_mslot *head, *tail;
+    struct lfs_mkey *table; /* open addressing on the block; a slot is there under both blocks */
+    uint32_t tcap, tused;   /* tcap: a power of two, or 0 */
+    uint32_t nslots;
+    size_t bytes, budget;
 };
 
 struct lfs_state {
@@ -132,8 +159,7 @@ struct lfs_state {
     uint32_t ninflight, capinflight;
     uint32_t seed;
     struct lfs_file_state *files; /* open files (their blocks are in use) */
-    struct lfs_mcache mc[LFS_MCACHE_SLOTS];
-    uint32_t mc_clock;
+    struct lfs_mcache mc;
 };
 
 struct lfs_file_state {

@@ -172,23 +172,82 @@ int lfs_moved_id(const struct lfs_state *s, const struct lfs_mdir *m)
 
 /* ---------------------------------------------------------------- mdir model */
 
-static void entry_free(struct lfs_mentry *e)
+/* The heap behind a model's entries: chunks of bytes handed out in order and freed all at once.
+ * Parsing a pair or applying a commit costs a few allocations instead of one per field, and a
+ * copy packs the live bytes into one chunk. */
+struct lfs_hchunk {
+    struct lfs_hchunk *next;
+    uint32_t cap, used;
+};
+
+#define HCHUNK_HDR ((uint32_t)((sizeof(struct lfs_hchunk) + 7u) & ~(size_t)7u))
+#define HEAP_FIRST 256u
+
+static uint8_t *hchunk_data(struct lfs_hchunk *c)
 {
-    free(e->name);
-    free(e->sdata);
+    return (uint8_t *)c + HCHUNK_HDR;
+}
+
+static void heap_free(struct lfs_hchunk *c)
+{
+    while (c) {
+        struct lfs_hchunk *next = c->next;
+        free(c);
+        c = next;
+    }
+}
+
+/* n bytes from m's heap (8-aligned when `aligned`); NULL when out of memory. */
+static void *heap_alloc(struct lfs_mdir *m, uint32_t n, int aligned)
+{
+    struct lfs_hchunk *c = m->heap;
+    uint32_t at = c ? (aligned ? (c->used + 7u) & ~7u : c->used) : 0;
+    if (!c || at > c->cap || n > c->cap - at) {
+        uint32_t cap = c ? c->cap * 2 : HEAP_FIRST;
+        if (cap > 65536)
+            cap = 65536;
+        if (cap < n)
+            cap = (n + 7u) & ~7u;
+        struct lfs_hchunk *nc = mp_malloc(HCHUNK_HDR + cap);
+        if (!nc)
+            return NULL;
+        nc->next = c;
+        nc->cap = cap;
+        nc->used = 0;
+        m->heap = nc;
+        c = nc;
+        at = 0;
+    }
+    c->used = at + n;
+    m->heap_used += n;
+    return hchunk_data(c) + at;
+}
+
+/* Bytes of the heap an entry refers to. */
+static uint32_t entry_heap_bytes(const struct lfs_mentry *e)
+{
+    uint32_t n = (e->name ? e->nlen : 0u) + (e->sdata ? e->slen : 0u);
+    n += e->nattr * (uint32_t)sizeof *e->attr;
     for (uint32_t i = 0; i < e->nattr; i++)
-        free(e->attr[i].data);
-    free(e->attr);
+        n += e->attr[i].size;
+    return n;
+}
+
+/* The entry goes away; its bytes stay in the heap until the model is packed. */
+static void entry_kill(struct lfs_mdir *m, struct lfs_mentry *e)
+{
+    m->heap_dead += entry_heap_bytes(e);
     memset(e, 0, sizeof *e);
 }
 
 void lfs_mdir_free(struct lfs_mdir *m)
 {
-    for (uint32_t i = 0; i < m->count; i++)
-        entry_free(&m->e[i]);
     free(m->e);
+    heap_free(m->heap);
     m->e = NULL;
+    m->heap = NULL;
     m->count = m->cap = 0;
+    m->heap_used = m->heap_dead = 0;
 }
 
 void lfs_mdir_init(struct lfs_mdir *m)
@@ -197,16 +256,20 @@ void lfs_mdir_init(struct lfs_mdir *m)
     m->pair[0] = m->pair[1] = LFS_BLOCK_NULL;
     m->tail[0] = m->tail[1] = LFS_BLOCK_NULL;
     m->ptag = 0xFFFFFFFFu;
+    m->hi = LFS_HI_NONE;
 }
 
-static int dup_bytes(uint8_t **dst, const void *src, uint32_t n)
+/* *dst (holding old bytes, or NULL) becomes a heap copy of n bytes of src. Never NULL after
+ * success, even for n == 0. */
+static int heap_dup(struct lfs_mdir *m, uint8_t **dst, uint32_t old, const void *src, uint32_t n)
 {
-    uint8_t *p = mp_malloc(n ? n : 1);
+    uint8_t *p = heap_alloc(m, n, 0);
     if (!p)
         return LFS_ERR_NOMEM;
     if (n)
         memcpy(p, src, n);
-    free(*dst);
+    if (*dst)
+        m->heap_dead += old;
     *dst = p;
     return 0;
 }
@@ -227,51 +290,93 @@ static int mdir_reserve(struct lfs_mdir *m, uint32_t count)
     return 0;
 }
 
-static int entry_copy(struct lfs_mentry *dst, const struct lfs_mentry *src)
+/* Copy n entries into m's (empty) entry array and a single chunk of m's heap. */
+static int mdir_pack_from(struct lfs_mdir *m, const struct lfs_mentry *src, uint32_t n)
 {
-    memset(dst, 0, sizeof *dst);
-    dst->ntype = src->ntype;
-    dst->nlen = src->nlen;
-    dst->stype = src->stype;
-    dst->slen = src->slen;
-    if ((src->name && dup_bytes(&dst->name, src->name, src->nlen)) ||
-        (src->sdata && dup_bytes(&dst->sdata, src->sdata, src->slen)))
-        goto fail;
-    if (src->nattr) {
-        dst->attr = mp_calloc(src->nattr, sizeof *dst->attr);
-        if (!dst->attr)
-            goto fail;
-        dst->nattr = src->nattr;
-        for (uint32_t i = 0; i < src->nattr; i++) {
-            dst->attr[i].type = src->attr[i].type;
-            dst->attr[i].size = src->attr[i].size;
-            if (dup_bytes(&dst->attr[i].data, src->attr[i].data, src->attr[i].size))
-                goto fail;
+    uint32_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++)
+        bytes += entry_heap_bytes(&src[i]) + 8u;
+    m->count = 0;
+    int err = mdir_reserve(m, n ? n : 1);
+    if (err)
+        return err;
+    if (bytes) {
+        /* one chunk of exactly what the entries need (alignment included) */
+        struct lfs_hchunk *c = mp_malloc(HCHUNK_HDR + bytes);
+        if (!c)
+            return LFS_ERR_NOMEM;
+        c->next = m->heap;
+        c->cap = bytes;
+        c->used = 0;
+        m->heap = c;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct lfs_mentry *s = &src[i];
+        struct lfs_mentry *d = &m->e[i];
+        memset(d, 0, sizeof *d);
+        d->ntype = s->ntype;
+        d->stype = s->stype;
+        d->nlen = s->nlen;
+        d->slen = s->slen;
+        if (s->nattr) {
+            d->attr = heap_alloc(m, s->nattr * (uint32_t)sizeof *d->attr, 1);
+            for (uint32_t k = 0; d->attr && k < s->nattr; k++) {
+                d->attr[k].type = s->attr[k].type;
+                d->attr[k].size = s->attr[k].size;
+                d->attr[k].data = NULL;
+                err = heap_dup(m, &d->attr[k].data, 0, s->attr[k].data, s->attr[k].size);
+                if (err)
+                    return err;
+            }
+            if (!d->attr)
+                return LFS_ERR_NOMEM;
+            d->nattr = s->nattr;
         }
+        if ((s->name && heap_dup(m, &d->name, 0, s->name, s->nlen)) ||
+            (s->sdata && heap_dup(m, &d->sdata, 0, s->sdata, s->slen)))
+            return LFS_ERR_NOMEM;
+        m->count = i + 1;
     }
     return 0;
-fail:
-    entry_free(dst);
-    return LFS_ERR_NOMEM;
 }
 
 int lfs_mdir_copy(struct lfs_mdir *dst, const struct lfs_mdir *src)
 {
     *dst = *src;
     dst->e = NULL;
+    dst->heap = NULL;
     dst->count = dst->cap = 0;
-    int err = mdir_reserve(dst, src->count);
+    dst->heap_used = dst->heap_dead = 0;
+    int err = mdir_pack_from(dst, src->e, src->count);
+    if (err)
+        lfs_mdir_free(dst);
+    return err;
+}
+
+/* Drop the bytes no entry refers to: pack the entries into a fresh heap. */
+static int mdir_repack(struct lfs_mdir *m)
+{
+    struct lfs_mdir t;
+    int err = lfs_mdir_copy(&t, m);
     if (err)
         return err;
-    for (uint32_t i = 0; i < src->count; i++) {
-        err = entry_copy(&dst->e[i], &src->e[i]);
-        if (err) {
-            lfs_mdir_free(dst);
-            return err;
-        }
-        dst->count = i + 1;
-    }
+    lfs_mdir_free(m);
+    *m = t;
     return 0;
+}
+
+static uint32_t heap_cap(const struct lfs_mdir *m)
+{
+    uint32_t n = 0;
+    for (const struct lfs_hchunk *c = m->heap; c; c = c->next)
+        n += HCHUNK_HDR + c->cap;
+    return n;
+}
+
+/* Memory a model holds (what the cache budget counts). */
+static uint32_t mdir_bytes(const struct lfs_mdir *m)
+{
+    return (uint32_t)sizeof(struct lfs_mslot) + m->cap * (uint32_t)sizeof *m->e + heap_cap(m);
 }
 
 /* Apply one tag of a valid commit to the model (§4.6). */
@@ -282,7 +387,7 @@ static int mdir_apply(struct lfs_mdir *m, uint32_t tag, const uint8_t *data)
     if (deleted)
         size = 0;
     switch (LFS_TAG_TYPE1(tag)) {
-    case 0: /* NAME */
+    case 0: { /* NAME */
         if (id == LFS_ID_NONE)
             return 0;
         if (id >= m->count) {
@@ -291,29 +396,41 @@ static int mdir_apply(struct lfs_mdir *m, uint32_t tag, const uint8_t *data)
                 return err;
             m->count = id + 1;
         }
+        struct lfs_mentry *e = &m->e[id];
         if (deleted) {
-            free(m->e[id].name);
-            m->e[id].name = NULL;
-            m->e[id].ntype = 0;
-            m->e[id].nlen = 0;
+            if (e->name)
+                m->heap_dead += e->nlen;
+            e->name = NULL;
+            e->ntype = 0;
+            e->nlen = 0;
             return 0;
         }
-        m->e[id].ntype = (uint16_t)type3;
-        m->e[id].nlen = (uint16_t)size;
-        return dup_bytes(&m->e[id].name, data, size);
-    case 2: /* STRUCT */
+        int err = heap_dup(m, &e->name, e->nlen, data, size);
+        if (err)
+            return err;
+        e->ntype = (uint16_t)type3;
+        e->nlen = (uint16_t)size;
+        return 0;
+    }
+    case 2: { /* STRUCT */
         if (id >= m->count)
             return 0;
+        struct lfs_mentry *e = &m->e[id];
         if (deleted) {
-            free(m->e[id].sdata);
-            m->e[id].sdata = NULL;
-            m->e[id].stype = 0;
-            m->e[id].slen = 0;
+            if (e->sdata)
+                m->heap_dead += e->slen;
+            e->sdata = NULL;
+            e->stype = 0;
+            e->slen = 0;
             return 0;
         }
-        m->e[id].stype = (uint16_t)type3;
-        m->e[id].slen = (uint16_t)size;
-        return dup_bytes(&m->e[id].sdata, data, size);
+        int err = heap_dup(m, &e->sdata, e->slen, data, size);
+        if (err)
+            return err;
+        e->stype = (uint16_t)type3;
+        e->slen = (uint16_t)size;
+        return 0;
+    }
     case 3: { /* USERATTR */
         if (id >= m->count)
             return 0;
@@ -323,25 +440,32 @@ static int mdir_apply(struct lfs_mdir *m, uint32_t tag, const uint8_t *data)
             if (e->attr[i].type != type)
                 continue;
             if (deleted) {
-                free(e->attr[i].data);
+                m->heap_dead += e->attr[i].size + (uint32_t)sizeof *e->attr;
                 memmove(&e->attr[i], &e->attr[i + 1], (e->nattr - i - 1) * sizeof *e->attr);
                 e->nattr--;
                 return 0;
             }
+            int err = heap_dup(m, &e->attr[i].data, e->attr[i].size, data, size);
+            if (err)
+                return err;
             e->attr[i].size = (uint16_t)size;
-            return dup_bytes(&e->attr[i].data, data, size);
+            return 0;
         }
         if (deleted)
             return 0;
-        struct lfs_mattr *a = mp_realloc(e->attr, (e->nattr + 1u) * sizeof *a);
+        /* one more attribute: a longer array, the old one becomes dead */
+        struct lfs_mattr *a = heap_alloc(m, (e->nattr + 1u) * (uint32_t)sizeof *a, 1);
         if (!a)
             return LFS_ERR_NOMEM;
-        e->attr = a;
+        if (e->nattr)
+            memcpy(a, e->attr, e->nattr * sizeof *a);
+        m->heap_dead += e->nattr * (uint32_t)sizeof *a;
         a[e->nattr].type = type;
         a[e->nattr].size = (uint16_t)size;
         a[e->nattr].data = NULL;
+        e->attr = a;
         e->nattr++;
-        return dup_bytes(&a[e->nattr - 1].data, data, size);
+        return heap_dup(m, &a[e->nattr - 1].data, 0, data, size);
     }
     case 4: /* SPLICE */
         if (type3 == LFS_T_CREATE) {
@@ -356,7 +480,7 @@ static int mdir_apply(struct lfs_mdir *m, uint32_t tag, const uint8_t *data)
         } else if (type3 == LFS_T_DELETE) {
             if (id >= m->count)
                 return LFS_ERR_CORRUPT;
-            entry_free(&m->e[id]);
+            entry_kill(m, &m->e[id]);
             memmove(&m->e[id], &m->e[id + 1], (m->count - id - 1) * sizeof *m->e);
             m->count--;
             memset(&m->e[m->count], 0, sizeof *m->e);
@@ -382,6 +506,35 @@ static int mdir_apply(struct lfs_mdir *m, uint32_t tag, const uint8_t *data)
     }
 }
 
+/* On-disk name order (§6.1): memcmp over the shorter length, then the longer name first.
+ * Returns <0 when a sorts before b. */
+int lfs_name_cmp(const uint8_t *a, uint32_t la, const uint8_t *b, uint32_t lb)
+{
+    int r = memcmp(a, b, la < lb ? la : lb);
+    if (r)
+        return r;
+    return la > lb ? -1 : la < lb ? 1 : 0;
+}
+
+int lfs_mdir_entry_ok(const struct lfs_mentry *e)
+{
+    return e->ntype == LFS_T_REG || e->ntype == LFS_T_DIR;
+}
+
+/* m->hi: the greatest name among the pair's files and directories. */
+static void mdir_set_hi(struct lfs_mdir *m)
+{
+    m->hi = LFS_HI_NONE;
+    for (uint32_t i = 0; i < m->count; i++) {
+        const struct lfs_mentry *e = &m->e[i];
+        if (!lfs_mdir_entry_ok(e))
+            continue;
+        if (m->hi == LFS_HI_NONE ||
+            lfs_name_cmp(e->name, e->nlen, m->e[m->hi].name, m->e[m->hi].nlen) > 0)
+            m->hi = (uint16_t)i;
+    }
+}
+
 struct pending {
     uint32_t tag;
     uint32_t off;
@@ -398,7 +551,7 @@ static int parse_block(struct lfs_state *s, uint32_t block, struct lfs_mdir *m)
         return err;
     m->rev = get_le32(buf);
     uint32_t off = 4, ptag = 0xFFFFFFFFu;
-    uint32_t crc = lfs_crc(0xFFFFFFFFu, buf, 4);
+    uint32_t cstart = 0; /* a commit's CRC covers its bytes from here (the revision first) */
     /* tags of the commit being read (applied only when its CRC matches); a commit holds at
      * most B / 4 tags */
     struct pending *pend = mp_malloc((B / 4 + 1) * sizeof *pend);
@@ -422,8 +575,8 @@ static int parse_block(struct lfs_state *s, uint32_t block, struct lfs_mdir *m)
             break;
         uint32_t type3 = LFS_TAG_TYPE3(tag);
         if (LFS_TAG_TYPE1(tag) == 5 && type3 != LFS_T_FCRC) {
-            crc = lfs_crc(crc, buf + off, 4);
-            if (dsize < 8 || get_le32(buf + off + 4) != crc)
+            if (dsize < 8 ||
+                get_le32(buf + off + 4) != lfs_crc(0xFFFFFFFFu, buf + cstart, off + 4 - cstart))
                 break; /* torn commit */
             for (uint32_t i = 0; i < npend; i++) {
                 uint32_t t = pend[i].tag;
@@ -437,14 +590,13 @@ static int parse_block(struct lfs_state *s, uint32_t block, struct lfs_mdir *m)
             off += dsize;
             good_off = off;
             good_ptag = ptag;
-            crc = 0xFFFFFFFFu;
+            cstart = off;
             fcrc_valid = fcrc_pending;
             fcrc_size = pfcrc_size;
             fcrc_crc = pfcrc_crc;
             fcrc_pending = 0;
             continue;
         }
-        crc = lfs_crc(crc, buf + off, dsize);
         if (type3 == LFS_T_FCRC) {
             if (LFS_TAG_SIZE(tag) >= 8) {
                 fcrc_pending = 1;
@@ -504,6 +656,16 @@ static int parse_pair(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pa
         if (err > 0) {
             m->pair[0] = pair[i];
             m->pair[1] = pair[!i];
+            /* replaced tags and unused room are not kept (the model goes to the cache) */
+            uint32_t live = m->heap_used - m->heap_dead;
+            if (heap_cap(m) > live + live / 4 + 64) {
+                err = mdir_repack(m);
+                if (err) {
+                    lfs_mdir_free(m);
+                    lfs_mdir_init(m);
+                    return err;
+                }
+            }
             return 0;
         }
         lfs_mdir_free(m);
@@ -512,49 +674,242 @@ static int parse_pair(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pa
     return LFS_ERR_CORRUPT;
 }
 
-void lfs_mcache_drop(struct lfs_state *s, uint32_t block)
+/* ---------------------------------------------------------------- parsed pair cache */
+
+#define MCACHE_BUDGET_DEFAULT (8u << 20)
+
+static uint32_t key_home(uint32_t block, uint32_t mask)
 {
-    for (int i = 0; i < LFS_MCACHE_SLOTS; i++) {
-        struct lfs_mcache *c = &s->mc[i];
-        if (c->valid && (c->m.pair[0] == block || c->m.pair[1] == block)) {
-            lfs_mdir_free(&c->m);
-            c->valid = 0;
+    return (block * 2654435761u) & mask;
+}
+
+static struct lfs_mkey *key_find(const struct lfs_mcache *c, uint32_t block)
+{
+    if (!c->tcap)
+        return NULL;
+    uint32_t mask = c->tcap - 1;
+    for (uint32_t i = key_home(block, mask);; i = (i + 1) & mask) {
+        struct lfs_mkey *k = &c->table[i];
+        if (!k->slot)
+            return NULL;
+        if (k->block == block)
+            return k;
+    }
+}
+
+static void key_insert(struct lfs_mkey *table, uint32_t mask, uint32_t block,
+                       struct lfs_mslot *slot)
+{
+    uint32_t i = key_home(block, mask);
+    while (table[i].slot)
+        i = (i + 1) & mask;
+    table[i].block = block;
+    table[i].slot = slot;
+}
+
+static int key_put(struct lfs_mcache *c, uint32_t block, struct lfs_mslot *slot)
+{
+    if ((c->tused + 1) * 2 > c->tcap) {
+        uint32_t cap = c->tcap ? c->tcap * 2 : 64;
+        struct lfs_mkey *t = mp_calloc(cap, sizeof *t);
+        if (!t)
+            return LFS_ERR_NOMEM;
+        for (uint32_t i = 0; i < c->tcap; i++)
+            if (c->table[i].slot)
+                key_insert(t, cap - 1, c->table[i].block, c->table[i].slot);
+        free(c->table);
+        c->table = t;
+        c->tcap = cap;
+    }
+    key_insert(c->table, c->tcap - 1, block, slot);
+    c->tused++;
+    return 0;
+}
+
+/* Remove a key, moving later keys of the same probe run back into the hole. */
+static void key_del(struct lfs_mcache *c, struct lfs_mkey *k)
+{
+    uint32_t mask = c->tcap - 1;
+    uint32_t hole = (uint32_t)(k - c->table);
+    for (uint32_t j = (hole + 1) & mask; c->table[j].slot; j = (j + 1) & mask) {
+        uint32_t h = key_home(c->table[j].block, mask);
+        /* the key at j may fill the hole unless its home lies cyclically in (hole, j] */
+        int stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j);
+        if (!stays) {
+            c->table[hole] = c->table[j];
+            hole = j;
         }
     }
+    c->table[hole].slot = NULL;
+    c->tused--;
+}
+
+static void slot_unlink(struct lfs_mcache *c, struct lfs_mslot *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        c->head = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    else
+        c->tail = x->prev;
+    x->prev = x->next = NULL;
+}
+
+static void slot_push(struct lfs_mcache *c, struct lfs_mslot *x)
+{
+    x->prev = NULL;
+    x->next = c->head;
+    if (c->head)
+        c->head->prev = x;
+    c->head = x;
+    if (!c->tail)
+        c->tail = x;
+}
+
+static void slot_free(struct lfs_mcache *c, struct lfs_mslot *x)
+{
+    for (int i = 0; i < 2; i++) {
+        struct lfs_mkey *k = key_find(c, x->m.pair[i]);
+        if (k && k->slot == x)
+            key_del(c, k);
+    }
+    slot_unlink(c, x);
+    c->bytes -= x->bytes;
+    c->nslots--;
+    lfs_mdir_free(&x->m);
+    free(x);
+}
+
+void lfs_mcache_drop(struct lfs_state *s, uint32_t block)
+{
+    struct lfs_mkey *k = key_find(&s->mc, block);
+    if (k)
+        slot_free(&s->mc, k->slot);
 }
 
 void lfs_mcache_clear(struct lfs_state *s)
 {
-    for (int i = 0; i < LFS_MCACHE_SLOTS; i++)
-        if (s->mc[i].valid) {
-            lfs_mdir_free(&s->mc[i].m);
-            s->mc[i].valid = 0;
-        }
+    struct lfs_mcache *c = &s->mc;
+    while (c->head)
+        slot_free(c, c->head);
+    free(c->table);
+    c->table = NULL;
+    c->tcap = c->tused = 0;
+}
+
+/* Take *m into the cache (on success *m is owned by the slot). Pairs sharing a block with it
+ * go first, so that a block belongs to one slot at most. */
+static struct lfs_mslot *mcache_insert(struct lfs_state *s, struct lfs_mdir *m)
+{
+    struct lfs_mcache *c = &s->mc;
+    lfs_mcache_drop(s, m->pair[0]);
+    lfs_mcache_drop(s, m->pair[1]);
+    struct lfs_mslot *x = mp_malloc(sizeof *x);
+    if (!x)
+        return NULL;
+    if (key_put(c, m->pair[0], x)) {
+        free(x);
+        return NULL;
+    }
+    if (key_put(c, m->pair[1], x)) {
+        key_del(c, key_find(c, m->pair[0]));
+        free(x);
+        return NULL;
+    }
+    x->m = *m;
+    mdir_set_hi(&x->m);
+    x->bytes = mdir_bytes(&x->m);
+    slot_push(c, x);
+    c->bytes += x->bytes;
+    c->nslots++;
+    size_t budget = s->cfg.meta_cache_size ? s->cfg.meta_cache_size : MCACHE_BUDGET_DEFAULT;
+    while (c->bytes > budget && c->tail != x)
+        slot_free(c, c->tail);
+    return x;
+}
+
+void lfs_mcache_put(struct lfs_state *s, const struct lfs_mdir *m)
+{
+    if (lfs_pair_isnull(m->pair) || m->pair[0] == m->pair[1])
+        return;
+    /* an id without a name is not written by a compaction: parsing renumbers what follows,
+     * so such a model is not what the pair holds (crafted images only) */
+    for (uint32_t i = 0; i < m->count; i++)
+        if (!m->e[i].ntype)
+            return;
+    struct lfs_mdir t;
+    if (lfs_mdir_copy(&t, m))
+        return; /* not kept: parsed again when needed */
+    if (!mcache_insert(s, &t))
+        lfs_mdir_free(&t);
+}
+
+static int bytes_differ(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    return n && (!a || !b || memcmp(a, b, n) != 0);
+}
+
+/* The same state as far as any reader or writer can tell. */
+static int mdir_same(const struct lfs_mdir *a, const struct lfs_mdir *b)
+{
+    struct lfs_gstate za = a->has_delta ? a->delta : (struct lfs_gstate){0, {0, 0}};
+    struct lfs_gstate zb = b->has_delta ? b->delta : (struct lfs_gstate){0, {0, 0}};
+    if (a->pair[0] != b->pair[0] || a->pair[1] != b->pair[1] || a->rev != b->rev ||
+        a->off != b->off || a->ptag != b->ptag || !a->appendable != !b->appendable ||
+        a->count != b->count || !a->split != !b->split || a->tail[0] != b->tail[0] ||
+        a->tail[1] != b->tail[1] || memcmp(&za, &zb, sizeof za) != 0 || a->hi != b->hi)
+        return 0;
+    for (uint32_t i = 0; i < a->count; i++) {
+        const struct lfs_mentry *x = &a->e[i], *y = &b->e[i];
+        if (x->ntype != y->ntype || x->nlen != y->nlen || x->stype != y->stype ||
+            x->slen != y->slen || x->nattr != y->nattr ||
+            bytes_differ(x->name, y->name, x->nlen) || bytes_differ(x->sdata, y->sdata, x->slen))
+            return 0;
+        for (uint32_t k = 0; k < x->nattr; k++)
+            if (x->attr[k].type != y->attr[k].type || x->attr[k].size != y->attr[k].size ||
+                bytes_differ(x->attr[k].data, y->attr[k].data, x->attr[k].size))
+                return 0;
+    }
+    return 1;
+}
+
+int lfs_mcache_check(struct lfs_state *s)
+{
+    for (struct lfs_mslot *x = s->mc.head; x; x = x->next) {
+        struct lfs_mdir m;
+        int err = parse_pair(s, &m, x->m.pair);
+        if (err)
+            return err;
+        mdir_set_hi(&m);
+        int same = mdir_same(&x->m, &m);
+        lfs_mdir_free(&m);
+        if (!same)
+            return LFS_ERR_CORRUPT;
+    }
+    return 0;
 }
 
 int lfs_mdir_get(struct lfs_state *s, const uint32_t pair[2], const struct lfs_mdir **out)
 {
-    struct lfs_mcache *victim = &s->mc[0];
-    for (int i = 0; i < LFS_MCACHE_SLOTS; i++) {
-        struct lfs_mcache *c = &s->mc[i];
-        if (c->valid && lfs_pair_same(c->m.pair, pair)) {
-            c->stamp = ++s->mc_clock;
-            *out = &c->m;
-            return 0;
-        }
-        if (!c->valid || (victim->valid && c->stamp < victim->stamp))
-            victim = c;
+    struct lfs_mkey *k = key_find(&s->mc, pair[0]);
+    if (k && lfs_pair_same(k->slot->m.pair, pair)) {
+        slot_unlink(&s->mc, k->slot);
+        slot_push(&s->mc, k->slot);
+        *out = &k->slot->m;
+        return 0;
     }
-    if (victim->valid) {
-        lfs_mdir_free(&victim->m);
-        victim->valid = 0;
-    }
-    int err = parse_pair(s, &victim->m, pair);
+    struct lfs_mdir m;
+    int err = parse_pair(s, &m, pair);
     if (err)
         return err;
-    victim->valid = 1;
-    victim->stamp = ++s->mc_clock;
-    *out = &victim->m;
+    struct lfs_mslot *x = mcache_insert(s, &m);
+    if (!x) {
+        lfs_mdir_free(&m);
+        return LFS_ERR_NOMEM;
+    }
+    *out = &x->m;
     return 0;
 }
 
@@ -612,8 +967,9 @@ static int cw_tag(struct cwriter *w, uint32_t tag, const void *data)
 
 /* End the commit (§4.3, §4.4): optional FCRC, CRC tag whose size absorbs the padding up to a
  * prog boundary, several CRC-only commits if the padding exceeds a tag's size. Then program
- * the bytes and check them by reading back. */
-static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
+ * the bytes and check them by reading back. *appendable_out: what parsing the block would
+ * find (§4.5 step 6), so that the writer's model equals a parsed one. */
+static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out, int *appendable_out)
 {
     struct lfs_state *s = w->s;
     uint32_t B = s->block_size, P = s->cfg.prog_size;
@@ -624,7 +980,9 @@ static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
     if (end > w->limit && w->limit < B)
         return LFS_ERR_NOSPC;
     uint32_t start = w->begin;
+    int fcrc = 0;
     while (w->off < end) {
+        fcrc = 0;
         uint32_t noff = end - (w->off + 4);
         if (noff > 0x3FE)
             noff = 0x3FE;
@@ -653,6 +1011,7 @@ static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
                 w->limit = lim;
                 if (err)
                     return err;
+                fcrc = 1;
             }
         }
         uint32_t valid = (uint32_t)(uint8_t)~next >> 7;
@@ -683,6 +1042,8 @@ static int cw_finish(struct cwriter *w, uint32_t block, uint32_t *ptag_out)
         err = LFS_ERR_CORRUPT;
     free(chk);
     *ptag_out = w->ptag;
+    *appendable_out = w->off % P == 0 && w->off < B &&
+                      (fcrc || s->disk_version < LFS_DISK_VERSION_2_1);
     return err;
 }
 
@@ -749,8 +1110,9 @@ static int mdir_write_compact(struct lfs_state *s, struct lfs_mdir *m)
     }
     w.limit = s->block_size;
     uint32_t ptag;
+    int appendable;
     if (!err)
-        err = cw_finish(&w, block, &ptag);
+        err = cw_finish(&w, block, &ptag, &appendable);
     if (err)
         return err;
     uint32_t t = m->pair[0];
@@ -759,7 +1121,7 @@ static int mdir_write_compact(struct lfs_state *s, struct lfs_mdir *m)
     m->rev++;
     m->off = w.off;
     m->ptag = ptag;
-    m->appendable = w.off % s->cfg.prog_size == 0 && w.off < s->block_size;
+    m->appendable = appendable;
     return 0;
 }
 
@@ -824,35 +1186,28 @@ static int mdir_compact(struct lfs_state *s, struct lfs_mdir *m)
             break; /* full: keep everything in this pair if it fits (deletes must work) */
         if (err)
             return err;
-        err = mdir_reserve(&n, end - split);
+        err = mdir_pack_from(&n, &m->e[split], end - split);
         if (err) {
             lfs_mdir_free(&n);
             return err;
         }
-        for (uint32_t i = split; i < end; i++) {
-            n.e[i - split] = m->e[i];
-            memset(&m->e[i], 0, sizeof m->e[i]);
-        }
-        n.count = end - split;
         n.split = m->split;
         n.tail[0] = m->tail[0];
         n.tail[1] = m->tail[1];
         /* the new pair's blocks stay private until m points at them */
         err = mdir_write_compact(s, &n);
         if (err) {
-            /* hand the entries back to m */
-            for (uint32_t i = split; i < end; i++) {
-                m->e[i] = n.e[i - split];
-                memset(&n.e[i - split], 0, sizeof n.e[i - split]);
-            }
-            n.count = 0;
             lfs_mdir_free(&n);
             return err;
         }
+        for (uint32_t i = split; i < end; i++)
+            entry_kill(m, &m->e[i]);
         m->count = split;
         m->split = 1;
         m->tail[0] = n.pair[0];
         m->tail[1] = n.pair[1];
+        /* a directory filled in name order goes on in the new pair: keep it parsed */
+        lfs_mcache_put(s, &n);
         lfs_mdir_free(&n);
         end = split;
     }
@@ -928,13 +1283,14 @@ int lfs_mdir_commit(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mo
                 }
                 w.limit = s->block_size;
                 uint32_t ptag;
+                int appendable;
                 if (!err)
-                    err = cw_finish(&w, m->pair[0], &ptag);
+                    err = cw_finish(&w, m->pair[0], &ptag, &appendable);
                 if (err)
                     return err;
                 m->off = w.off;
                 m->ptag = ptag;
-                m->appendable = w.off % s->cfg.prog_size == 0 && w.off < s->block_size;
+                m->appendable = appendable;
                 done = 1;
             }
         }
@@ -945,7 +1301,10 @@ int lfs_mdir_commit(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mo
             return err;
     }
     s->gdisk = s->gstate;
-    return lfs_bd_sync(s);
+    err = lfs_bd_sync(s);
+    if (!err)
+        lfs_mcache_put(s, m); /* the writer's model is what parsing the pair would give */
+    return err;
 }
 
 /* Rewrite a pair from its model without changes to entries (used by format). */
@@ -954,10 +1313,8 @@ int lfs_mdir_force_compact(struct lfs_state *s, struct lfs_mdir *m)
     int err = mdir_compact(s, m);
     if (!err)
         err = lfs_bd_sync(s);
+    if (!err)
+        lfs_mcache_put(s, m);
     return err;
 }
 
-int lfs_mdir_entry_ok(const struct lfs_mentry *e)
-{
-    return e->ntype == LFS_T_REG || e->ntype == LFS_T_DIR;
-}

@@ -30,6 +30,12 @@ int lfs_mdir_fetch(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pair[
 int lfs_mdir_get(struct lfs_state *s, const uint32_t pair[2], const struct lfs_mdir **out);
 void lfs_mcache_drop(struct lfs_state *s, uint32_t block);
 void lfs_mcache_clear(struct lfs_state *s);
+/* Keep a copy of m (the exact state of its pair) in the cache; nothing happens on failure. */
+void lfs_mcache_put(struct lfs_state *s, const struct lfs_mdir *m);
+/* Parse every cached pair again and compare (tests): 0 when each matches, else CORRUPT. */
+int lfs_mcache_check(struct lfs_state *s);
+/* On-disk name order (§6.1): <0 when a sorts before b. */
+int lfs_name_cmp(const uint8_t *a, uint32_t la, const uint8_t *b, uint32_t lb);
 /* A fresh pair of two allocated blocks (not yet written). */
 int lfs_mdir_alloc(struct lfs_state *s, struct lfs_mdir *m);
 /* Apply ops to the model and write them: appended when the block allows, else compacted
