@@ -2,14 +2,19 @@
  * stat and read every file, try a few changes, remount and walk again. Nothing may crash, leak
  * or hang; every failure must be a clean error code.
  *
+ * The parsed pairs the engine keeps between calls must equal what the flash holds after every
+ * phase (checked by parsing them again), whatever the image.
+ *
  * Input: byte 0 selects the block size (128 << (b & 3), or 4096 when bit 2 is set) and whether
- * the config pins block_count (bit 3) and whether writes are tried (bit 4); byte 1 is spare;
- * the rest is the image (padded with 0xFF to a whole number of blocks, at least 2). */
+ * the config pins block_count (bit 3), whether writes are tried (bit 4) and whether the parsed
+ * pair cache is tiny (bit 5: every pair parsed again when next used); byte 1 is spare; the
+ * rest is the image (padded with 0xFF to a whole number of blocks, at least 2). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lfs/lfs.h"
+#include "lfs/lfs_meta.h"
 
 struct fdev {
     uint8_t *data;
@@ -108,6 +113,12 @@ static void try_writes(lfs_t *lfs)
     lfs_fs_size(lfs);
 }
 
+static void check_cache(lfs_t *lfs)
+{
+    if (lfs_mcache_check(lfs->st) != 0)
+        abort(); /* a kept pair differs from the flash */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 {
     if (len < 2)
@@ -134,14 +145,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
     cfg.prog_size = bs < 4096 ? 16 : 32;
     cfg.cache_size = 4 * cfg.prog_size;
     cfg.block_count = (sel & 8) ? blocks : 0;
+    cfg.meta_cache_size = (sel & 32) ? 1 : 0;
     lfs_t lfs;
     if (lfs_mount(&lfs, &cfg) == 0) {
         struct lfs_fsinfo info;
         lfs_fs_stat(&lfs, &info);
         int budget = 2000;
         walk(&lfs, "", 0, &budget);
+        check_cache(&lfs);
         if (sel & 16) {
             try_writes(&lfs);
+            check_cache(&lfs);
             lfs_unmount(&lfs);
             if (lfs_mount(&lfs, &cfg) == 0) {
                 budget = 2000;
