@@ -15,7 +15,8 @@ trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
 
 fw=$shared/firmware/ESP32_GENERIC-20240602-v1.23.0.bin
-[ -f "$fw" ] || { "$build/tools/mp-synth-firmware" --chip esp32 -o gen.bin >/dev/null; fw=$work/gen.bin; }
+[ -f "$fw" ] || { echo "device_bench: firmware $fw not found (set MP_SHARED_DIR); not run" >&2; exit 2; }
+echo "used: firmware $fw ($(wc -c <"$fw") bytes), $tool, $vchip"
 mkdir -p tree
 perl -e 'srand(3); for my $i (1..50) { open(my $o, ">", sprintf("tree/f%02d.py", $i)) or die;
   print $o join("", map { chr(32 + int(rand(90))) } 1..4096); }'
