@@ -598,7 +598,7 @@ static int parse_block(struct lfs_state *s, uint32_t block, struct lfs_mdir *m)
             continue;
         }
         if (type3 == LFS_T_FCRC) {
-            if (LFS_TAG_SIZE(tag) >= 8) {
+            if (dsize >= 12) { /* not a "deleted" size: 8 bytes of data follow */
                 fcrc_pending = 1;
                 pfcrc_size = get_le32(buf + off + 4);
                 pfcrc_crc = get_le32(buf + off + 8);

@@ -586,6 +586,24 @@ static void test_crafted_corruption(void **state)
     int werr = lfs_mkdir(&l, "/new");
     assert_true(werr == 0 || werr == LFS_ERR_CORRUPT);
     assert_int_equal(lfs_unmount(&l), 0);
+
+    /* 4. after the last commit, an unfinished one whose last tag, in the block's last four
+     * bytes, is an FCRC marked deleted (no data): no byte past the block is read, and the
+     * committed state mounts */
+    memset(img, 0xFF, sizeof img);
+    cr_begin(&c, img, 1);
+    sb_entry(&c, N, 0x20001, 255);
+    cr_end(&c);
+    static uint8_t filler[1000];
+    while (BS - 4 - c.off > 4 + sizeof filler)
+        cr_tag(&c, 0x300, 0, filler, sizeof filler);
+    cr_tag(&c, 0x300, 0, filler, BS - 4 - c.off - 4);
+    assert_int_equal(c.off, BS - 4);
+    cr_tag(&c, 0x5FF, 0x3FF, NULL, 0x3FF);
+    ramdev_init(&dev, img, BS, N);
+    assert_int_equal(lfs_mount(&l, &dev.cfg), 0);
+    assert_int_equal(walk_all(&l, "/", 0), 0);
+    assert_int_equal(lfs_unmount(&l), 0);
 }
 
 /* The reserved-block hook keeps the allocator off the blocks it names (the superblock pair is
