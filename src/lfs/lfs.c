@@ -524,55 +524,72 @@ int lfs_entry_dirpair(const struct lfs_mentry *e, uint32_t pair[2])
     return 0;
 }
 
-/* Find name in the directory starting at pair `first`. Returns 1 with *m, *id the entry, 0
- * when absent with *m, *id the insertion point (§6.1), negative on error. *m must be freed. */
-int lfs_dir_find(struct lfs_state *s, const uint32_t first[2], const uint8_t *name,
-                 uint32_t nlen, struct lfs_mdir *m, uint32_t *id)
+/* Find name in the directory starting at pair `first`. Returns 1 with *c, *id the entry, 0
+ * when absent with *c, *id the insertion point (§6.1), negative on error. *c is borrowed
+ * from the cache: valid until the next block device write or lfs_mdir_get.
+ * The walk passes every pair whose names all sort before the one sought. The directory's
+ * finger remembers how far the last walk went and the greatest name it passed, so that a
+ * walk for a greater name starts there: the same pair is reached without visiting the ones
+ * before (a directory filled in name order is not walked from its start each time). */
+static int dir_find(struct lfs_state *s, const uint32_t first[2], const uint8_t *name,
+                    uint32_t nlen, const struct lfs_mdir **out, uint32_t *id)
 {
+    struct lfs_finger *f = lfs_finger_claim(s, first);
+    uint32_t gen = f->gen;
     uint32_t pair[2] = {first[0], first[1]};
+    /* the greatest name passed so far */
+    uint8_t lo[LFS_NAME_MAX + 1];
+    uint32_t lolen = 0;
+    int has_lo = 0;
+    if (!f->has_lo || lfs_name_cmp(f->lo, f->lolen, name, nlen) < 0) {
+        pair[0] = f->at[0];
+        pair[1] = f->at[1];
+        has_lo = f->has_lo;
+        lolen = f->lolen;
+        memcpy(lo, f->lo, lolen);
+    }
     struct tortoise t = TORTOISE_INIT;
     for (uint32_t hops = 0;; hops++) {
-        if (tortoise_step(&t, pair) || hops > s->block_count) {
-            lfs_mdir_init(m);
+        if (tortoise_step(&t, pair) || hops > s->block_count)
             return LFS_ERR_CORRUPT;
-        }
         const struct lfs_mdir *c;
         int err = lfs_mdir_get(s, pair, &c);
-        if (err) {
-            lfs_mdir_init(m);
+        if (err)
             return err;
-        }
         int more = c->split && !lfs_pair_isnull(c->tail);
-        if (more && (c->hi == LFS_HI_NONE ||
-                     lfs_name_cmp(c->e[c->hi].name, c->e[c->hi].nlen, name, nlen) < 0)) {
-            /* every name here sorts before the one sought: the next pair */
-            pair[0] = c->tail[0];
-            pair[1] = c->tail[1];
-            continue;
-        }
-        int moved = lfs_moved_id(s, c);
-        int res = -1;
-        for (uint32_t i = 0; i < c->count && res < 0; i++) {
-            const struct lfs_mentry *e = &c->e[i];
-            if ((int)i == moved || !lfs_mdir_entry_ok(e))
-                continue;
-            int r = lfs_name_cmp(e->name, e->nlen, name, nlen);
-            if (r >= 0) {
-                *id = i;
-                res = r == 0;
+        const struct lfs_mentry *hi = c->hi == LFS_HI_NONE ? NULL : &c->e[c->hi];
+        if (!more || (hi && lfs_name_cmp(hi->name, hi->nlen, name, nlen) >= 0)) {
+            /* the name is here or belongs here (unless only a moved entry sorted after it) */
+            int moved = lfs_moved_id(s, c);
+            uint32_t i = 0;
+            int r = -1;
+            for (; i < c->count && r < 0; i++) {
+                const struct lfs_mentry *e = &c->e[i];
+                if ((int)i != moved && lfs_mdir_entry_ok(e))
+                    r = lfs_name_cmp(e->name, e->nlen, name, nlen);
+            }
+            if (r >= 0 || !more) {
+                /* where the next walk may start (unless a pair passed left the cache) */
+                if (f->gen == gen) {
+                    f->at[0] = pair[0];
+                    f->at[1] = pair[1];
+                    f->has_lo = has_lo;
+                    f->lolen = (uint16_t)lolen;
+                    memcpy(f->lo, lo, lolen);
+                }
+                *out = c;
+                *id = r >= 0 ? i - 1 : c->count;
+                return r == 0;
             }
         }
-        if (res < 0 && !more) {
-            *id = c->count;
-            res = 0;
-        }
-        if (res >= 0) {
-            err = lfs_mdir_copy(m, c);
-            if (err) {
-                lfs_mdir_init(m);
-                return err;
+        /* every name here sorts before the one sought: the walk passes this pair */
+        if (f->gen == gen) {
+            lfs_finger_mark(s, c, f);
+            if (hi && (!has_lo || lfs_name_cmp(hi->name, hi->nlen, lo, lolen) > 0)) {
+                lolen = hi->nlen;
+                memcpy(lo, hi->name, lolen);
+                has_lo = 1;
             }
-            return res;
         }
         pair[0] = c->tail[0];
         pair[1] = c->tail[1];
@@ -581,11 +598,13 @@ int lfs_dir_find(struct lfs_state *s, const uint32_t first[2], const uint8_t *na
 
 /* Resolve a path. On success (0) lk->m/id is the entry (not for the root: lk->isroot). NOENT
  * with lk->parent_ok set means only the last component is missing: lk->m/id is where it would
- * go. lk->m is always to be freed with lookup_free. */
-int lfs_lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk)
+ * go. lk->m is always to be freed with lookup_free. Without `copy`, lk->m stays empty and
+ * lk->at is the cache's model. */
+static int lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk, int copy)
 {
     memset(lk, 0, sizeof *lk);
     lfs_mdir_init(&lk->m);
+    lk->at = &lk->m;
     lk->parent[0] = s->root[0];
     lk->parent[1] = s->root[1];
     lk->isroot = 1;
@@ -647,14 +666,28 @@ int lfs_lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk)
         lk->parent[1] = dir[1];
         lk->name = (const uint8_t *)name;
         lk->nlen = (uint32_t)nlen;
-        int r = lfs_dir_find(s, dir, (const uint8_t *)name, (uint32_t)nlen, &lk->m, &lk->id);
+        const struct lfs_mdir *c = NULL;
+        uint32_t id = 0;
+        int r = dir_find(s, dir, (const uint8_t *)name, (uint32_t)nlen, &c, &id);
         if (r < 0)
             return r;
+        if (last && copy) {
+            /* the caller gets its own copy of the pair holding the entry (or its place) */
+            int err = lfs_mdir_copy(&lk->m, c);
+            if (err) {
+                lfs_mdir_init(&lk->m);
+                return err;
+            }
+        }
+        if (last) {
+            lk->at = copy ? &lk->m : c;
+            lk->id = id;
+        }
         if (r == 0) {
             lk->parent_ok = last;
             return LFS_ERR_NOENT;
         }
-        const struct lfs_mentry *e = &lk->m.e[lk->id];
+        const struct lfs_mentry *e = &c->e[id];
         lk->type = e->ntype == LFS_T_DIR ? LFS_TYPE_DIR : LFS_TYPE_REG;
         if (last)
             return 0;
@@ -672,6 +705,16 @@ int lfs_lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk)
             lk->via_overflow = 1;
         }
     }
+}
+
+int lfs_lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk)
+{
+    return lookup(s, path, lk, 1);
+}
+
+int lfs_lookup_peek(struct lfs_state *s, const char *path, struct lfs_lookup *lk)
+{
+    return lookup(s, path, lk, 0);
 }
 
 void lfs_lookup_free(struct lfs_lookup *lk)
@@ -706,14 +749,14 @@ int lfs_stat(lfs_t *lfs, const char *path, struct lfs_info *info)
     if (!lfs || !lfs->st || !info)
         return LFS_ERR_INVAL;
     struct lfs_lookup lk;
-    int err = lfs_lookup(lfs->st, path, &lk);
+    int err = lfs_lookup_peek(lfs->st, path, &lk);
     if (!err) {
         if (lk.isroot) {
             memset(info, 0, sizeof *info);
             info->type = LFS_TYPE_DIR;
             info->name[0] = '/';
         } else {
-            err = lfs_entry_info(lfs->st, &lk.m.e[lk.id], info);
+            err = lfs_entry_info(lfs->st, &lk.at->e[lk.id], info);
         }
     }
     lfs_lookup_free(&lk);
@@ -1217,12 +1260,12 @@ lfs_ssize_t lfs_getattr(lfs_t *lfs, const char *path, uint8_t type, void *buffer
     if (!lfs || !lfs->st || (!buffer && size))
         return LFS_ERR_INVAL;
     struct lfs_lookup lk;
-    int err = lfs_lookup(lfs->st, path, &lk);
+    int err = lfs_lookup_peek(lfs->st, path, &lk);
     if (!err && lk.isroot)
         err = LFS_ERR_NOATTR;
     lfs_ssize_t res = err;
     if (!err) {
-        const struct lfs_mentry *e = &lk.m.e[lk.id];
+        const struct lfs_mentry *e = &lk.at->e[lk.id];
         res = LFS_ERR_NOATTR;
         for (uint32_t i = 0; i < e->nattr; i++) {
             if (e->attr[i].type != type)
@@ -1329,13 +1372,13 @@ int lfs_dir_open(lfs_t *lfs, lfs_dir_t *dir, const char *path)
         return LFS_ERR_INVAL;
     struct lfs_state *s = lfs->st;
     struct lfs_lookup lk;
-    int err = lfs_lookup(s, path, &lk);
+    int err = lfs_lookup_peek(s, path, &lk);
     uint32_t pair[2] = {s->root[0], s->root[1]};
     if (!err && !lk.isroot) {
-        if (lk.m.e[lk.id].ntype != LFS_T_DIR)
+        if (lk.at->e[lk.id].ntype != LFS_T_DIR)
             err = LFS_ERR_NOTDIR;
         else
-            err = lfs_entry_dirpair(&lk.m.e[lk.id], pair);
+            err = lfs_entry_dirpair(&lk.at->e[lk.id], pair);
     }
     lfs_lookup_free(&lk);
     if (err)

@@ -301,7 +301,7 @@ int lfs_file_opencfg(lfs_t *lfs, lfs_file_t *file, const char *path, int flags,
         return err;
     struct lfs_lookup lk;
     int create = 0;
-    err = lfs_lookup(s, path, &lk);
+    err = lfs_lookup_peek(s, path, &lk);
     if (!err && (lk.isroot || lk.type == LFS_TYPE_DIR))
         err = LFS_ERR_ISDIR;
     else if (!err && (flags & LFS_O_CREAT) && (flags & LFS_O_EXCL))
@@ -309,7 +309,7 @@ int lfs_file_opencfg(lfs_t *lfs, lfs_file_t *file, const char *path, int flags,
     else if (err == LFS_ERR_NOENT && lk.parent_ok && (flags & LFS_O_CREAT)) {
         if (lk.nlen > s->name_max)
             err = LFS_ERR_NAMETOOLONG;
-        else if (lk.m.count >= 0x3FE)
+        else if (lk.at->count >= 0x3FE)
             err = LFS_ERR_NOSPC;
         else {
             create = 1; /* the entry is committed with the first sync, data included */
@@ -333,8 +333,8 @@ int lfs_file_opencfg(lfs_t *lfs, lfs_file_t *file, const char *path, int flags,
         f->is_inline = 1;
         f->create = create;
         f->dirty = create;
-        if (!create && lk.id < lk.m.count && lk.type == LFS_TYPE_REG && !lk.isroot) {
-            const struct lfs_mentry *e = &lk.m.e[lk.id];
+        if (!create && lk.id < lk.at->count && lk.type == LFS_TYPE_REG && !lk.isroot) {
+            const struct lfs_mentry *e = &lk.at->e[lk.id];
             if (e->stype == LFS_T_CTZSTRUCT && e->slen >= 8) {
                 f->head = get_le32(e->sdata);
                 f->size = get_le32(e->sdata + 4);

@@ -121,7 +121,22 @@ struct lfs_file_state;
 struct lfs_mslot {
     struct lfs_mslot *prev, *next; /* recency list, most recent first */
     uint32_t bytes;                /* memory held by m */
+    uint32_t finger;               /* 1 + the finger this pair is before, or 0 */
+    uint32_t fgen;                 /* that finger's generation when marked */
     struct lfs_mdir m;
+};
+
+/* Where a lookup in a directory may start: every name in the pairs of its chain before `at`
+ * sorts at or before `lo` (none when !has_lo, then at is the first pair), so a lookup of a
+ * greater name would pass all of them. Each of those pairs is in the cache marked with this
+ * finger; freeing a marked slot (written, replaced or evicted) drops the finger (gen 0). */
+#define LFS_FINGERS 16
+struct lfs_finger {
+    uint32_t gen; /* 0: unused */
+    uint32_t first[2], at[2];
+    int has_lo;
+    uint16_t lolen;
+    uint8_t lo[LFS_NAME_MAX + 1];
 };
 
 struct lfs_mkey {
@@ -135,6 +150,8 @@ struct lfs_mcache {
     uint32_t tcap, tused;   /* tcap: a power of two, or 0 */
     uint32_t nslots;
     size_t bytes, budget;
+    struct lfs_finger fingers[LFS_FINGERS];
+    uint32_t fgen_next, fnext;
 };
 
 struct lfs_state {

@@ -1,4 +1,5 @@
 /* Block device access, metadata pairs: fetch (§4.5, §4.6), commit and compaction (§4, §9). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -290,52 +291,63 @@ static int mdir_reserve(struct lfs_mdir *m, uint32_t count)
     return 0;
 }
 
-/* Copy n entries into m's (empty) entry array and a single chunk of m's heap. */
+/* Copy n entries into m's (empty) entry array and a single chunk of m's heap, laid out in
+ * one pass: per entry its attribute array (8-aligned), the attributes' bytes, name, struct. */
 static int mdir_pack_from(struct lfs_mdir *m, const struct lfs_mentry *src, uint32_t n)
 {
     uint32_t bytes = 0;
     for (uint32_t i = 0; i < n; i++)
-        bytes += entry_heap_bytes(&src[i]) + 8u;
+        bytes += entry_heap_bytes(&src[i]) + (src[i].nattr ? 7u : 0u);
     m->count = 0;
     int err = mdir_reserve(m, n ? n : 1);
     if (err)
         return err;
+    static uint8_t none[1]; /* where empty names point when no bytes are needed at all */
+    uint8_t *p = none;
     if (bytes) {
-        /* one chunk of exactly what the entries need (alignment included) */
         struct lfs_hchunk *c = mp_malloc(HCHUNK_HDR + bytes);
         if (!c)
             return LFS_ERR_NOMEM;
         c->next = m->heap;
         c->cap = bytes;
-        c->used = 0;
         m->heap = c;
+        p = hchunk_data(c);
     }
+    uint8_t *start = p;
     for (uint32_t i = 0; i < n; i++) {
         const struct lfs_mentry *s = &src[i];
         struct lfs_mentry *d = &m->e[i];
-        memset(d, 0, sizeof *d);
-        d->ntype = s->ntype;
-        d->stype = s->stype;
-        d->nlen = s->nlen;
-        d->slen = s->slen;
+        *d = *s;
+        d->attr = NULL;
         if (s->nattr) {
-            d->attr = heap_alloc(m, s->nattr * (uint32_t)sizeof *d->attr, 1);
-            for (uint32_t k = 0; d->attr && k < s->nattr; k++) {
-                d->attr[k].type = s->attr[k].type;
-                d->attr[k].size = s->attr[k].size;
-                d->attr[k].data = NULL;
-                err = heap_dup(m, &d->attr[k].data, 0, s->attr[k].data, s->attr[k].size);
-                if (err)
-                    return err;
+            p = start + ((uint32_t)(p - start) + 7u) / 8u * 8u;
+            d->attr = (struct lfs_mattr *)(void *)p;
+            p += s->nattr * sizeof *d->attr;
+            for (uint32_t k = 0; k < s->nattr; k++) {
+                d->attr[k] = s->attr[k];
+                d->attr[k].data = p;
+                if (s->attr[k].size)
+                    memcpy(p, s->attr[k].data, s->attr[k].size);
+                p += s->attr[k].size;
             }
-            if (!d->attr)
-                return LFS_ERR_NOMEM;
-            d->nattr = s->nattr;
         }
-        if ((s->name && heap_dup(m, &d->name, 0, s->name, s->nlen)) ||
-            (s->sdata && heap_dup(m, &d->sdata, 0, s->sdata, s->slen)))
-            return LFS_ERR_NOMEM;
-        m->count = i + 1;
+        if (s->name) {
+            d->name = p;
+            if (s->nlen)
+                memcpy(p, s->name, s->nlen);
+            p += s->nlen;
+        }
+        if (s->sdata) {
+            d->sdata = p;
+            if (s->slen)
+                memcpy(p, s->sdata, s->slen);
+            p += s->slen;
+        }
+    }
+    m->count = n;
+    if (bytes) {
+        m->heap->used = (uint32_t)(p - start);
+        m->heap_used += m->heap->used;
     }
     return 0;
 }
@@ -770,6 +782,8 @@ static void slot_push(struct lfs_mcache *c, struct lfs_mslot *x)
 
 static void slot_free(struct lfs_mcache *c, struct lfs_mslot *x)
 {
+    if (x->finger && c->fingers[x->finger - 1].gen == x->fgen)
+        c->fingers[x->finger - 1].gen = 0; /* a pair it passes may change */
     for (int i = 0; i < 2; i++) {
         struct lfs_mkey *k = key_find(c, x->m.pair[i]);
         if (k && k->slot == x)
@@ -797,6 +811,8 @@ void lfs_mcache_clear(struct lfs_state *s)
     free(c->table);
     c->table = NULL;
     c->tcap = c->tused = 0;
+    for (int i = 0; i < LFS_FINGERS; i++)
+        c->fingers[i].gen = 0;
 }
 
 /* Take *m into the cache (on success *m is owned by the slot). Pairs sharing a block with it
@@ -819,6 +835,7 @@ static struct lfs_mslot *mcache_insert(struct lfs_state *s, struct lfs_mdir *m)
         return NULL;
     }
     x->m = *m;
+    x->finger = x->fgen = 0;
     mdir_set_hi(&x->m);
     x->bytes = mdir_bytes(&x->m);
     slot_push(c, x);
@@ -875,8 +892,64 @@ static int mdir_same(const struct lfs_mdir *a, const struct lfs_mdir *b)
     return 1;
 }
 
+/* ---------------------------------------------------------------- lookup fingers */
+
+struct lfs_finger *lfs_finger_claim(struct lfs_state *s, const uint32_t first[2])
+{
+    struct lfs_mcache *c = &s->mc;
+    for (int i = 0; i < LFS_FINGERS; i++) {
+        struct lfs_finger *f = &c->fingers[i];
+        if (f->gen && lfs_pair_same(f->first, first))
+            return f;
+    }
+    struct lfs_finger *f = &c->fingers[c->fnext];
+    c->fnext = (c->fnext + 1) % LFS_FINGERS;
+    if (++c->fgen_next == 0)
+        c->fgen_next = 1;
+    f->gen = c->fgen_next;
+    f->first[0] = f->at[0] = first[0];
+    f->first[1] = f->at[1] = first[1];
+    f->has_lo = 0;
+    f->lolen = 0;
+    return f;
+}
+
+void lfs_finger_mark(struct lfs_state *s, const struct lfs_mdir *m, const struct lfs_finger *f)
+{
+    struct lfs_mslot *x =
+        (struct lfs_mslot *)(void *)((const uint8_t *)m - offsetof(struct lfs_mslot, m));
+    x->finger = (uint32_t)(f - s->mc.fingers) + 1;
+    x->fgen = f->gen;
+}
+
+/* A valid finger's promise, checked on the flash: the pairs before `at` continue the chain
+ * to `at` and hold no name after `lo` (no name at all without lo). */
+static int finger_check(struct lfs_state *s, const struct lfs_finger *f)
+{
+    uint32_t pair[2] = {f->first[0], f->first[1]};
+    for (uint32_t hops = 0; !lfs_pair_same(pair, f->at); hops++) {
+        struct lfs_mdir m;
+        if (hops > s->block_count || parse_pair(s, &m, pair))
+            return LFS_ERR_CORRUPT;
+        mdir_set_hi(&m);
+        int bad = !m.split || lfs_pair_isnull(m.tail) ||
+                  (m.hi != LFS_HI_NONE &&
+                   (!f->has_lo ||
+                    lfs_name_cmp(m.e[m.hi].name, m.e[m.hi].nlen, f->lo, f->lolen) > 0));
+        pair[0] = m.tail[0];
+        pair[1] = m.tail[1];
+        lfs_mdir_free(&m);
+        if (bad)
+            return LFS_ERR_CORRUPT;
+    }
+    return 0;
+}
+
 int lfs_mcache_check(struct lfs_state *s)
 {
+    for (int i = 0; i < LFS_FINGERS; i++)
+        if (s->mc.fingers[i].gen && finger_check(s, &s->mc.fingers[i]))
+            return LFS_ERR_CORRUPT;
     for (struct lfs_mslot *x = s->mc.head; x; x = x->next) {
         struct lfs_mdir m;
         int err = parse_pair(s, &m, x->m.pair);

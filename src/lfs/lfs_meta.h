@@ -32,7 +32,12 @@ void lfs_mcache_drop(struct lfs_state *s, uint32_t block);
 void lfs_mcache_clear(struct lfs_state *s);
 /* Keep a copy of m (the exact state of its pair) in the cache; nothing happens on failure. */
 void lfs_mcache_put(struct lfs_state *s, const struct lfs_mdir *m);
-/* Parse every cached pair again and compare (tests): 0 when each matches, else CORRUPT. */
+/* The lookup finger of the directory whose chain starts at first (a fresh one, at the first
+ * pair, when there was none), and marking a cached pair (from lfs_mdir_get) as passed by it. */
+struct lfs_finger *lfs_finger_claim(struct lfs_state *s, const uint32_t first[2]);
+void lfs_finger_mark(struct lfs_state *s, const struct lfs_mdir *m, const struct lfs_finger *f);
+/* Parse every cached pair again and compare, and check every finger on the flash (tests):
+ * 0 when each holds, else CORRUPT. */
 int lfs_mcache_check(struct lfs_state *s);
 /* On-disk name order (§6.1): <0 when a sorts before b. */
 int lfs_name_cmp(const uint8_t *a, uint32_t la, const uint8_t *b, uint32_t lb);

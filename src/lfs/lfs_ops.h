@@ -9,6 +9,8 @@
 /* A resolved path. */
 struct lfs_lookup {
     struct lfs_mdir m;    /* pair holding the entry, or where a missing one would go */
+    const struct lfs_mdir *at; /* the same to read: &m, or after lfs_lookup_peek the cache's
+                                  model (valid until the next device write or lfs_mdir_get) */
     uint32_t id;          /* its id (or the insertion id) */
     int isroot;           /* the path names the root directory */
     int parent_ok;        /* NOENT only for the last component */
@@ -23,6 +25,8 @@ struct lfs_lookup {
 };
 
 int lfs_lookup(struct lfs_state *s, const char *path, struct lfs_lookup *lk);
+/* lfs_lookup for reading only: lk->m stays empty, lk->at is borrowed from the cache. */
+int lfs_lookup_peek(struct lfs_state *s, const char *path, struct lfs_lookup *lk);
 void lfs_lookup_free(struct lfs_lookup *lk);
 int lfs_prepare_write(struct lfs_state *s);
 void lfs_ckpoint(struct lfs_state *s);
