@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "lfs/lfs_meta.h"
 #include "test_lfs_dev.h"
 #include "test_lfs_model.h"
 
@@ -259,6 +260,7 @@ static void sweep(uint32_t block_size, uint32_t prog)
             if (err)
                 fail_msg("%s, cut after %ld: write after: %s", name, cut, lfs_err_name(err));
             mset(&next, "/after-cut", 11, 300);
+            assert_int_equal(lfs_mcache_check(lfs.st), 0); /* what it keeps parsed is on flash */
             assert_int_equal(lfs_unmount(&lfs), 0);
             assert_int_equal(lfs_mount(&lfs, &dev.cfg), 0);
             if (fs_matches(&lfs, &next, why, sizeof why))
@@ -469,6 +471,7 @@ static void random_sweep(uint32_t block_size, uint32_t blocks, uint32_t seed, in
             else if (err != LFS_ERR_NOSPC)
                 fail_msg("seed %u op %d cut %ld: next change: %s", seed, i, cut,
                          lfs_err_name(err));
+            assert_int_equal(lfs_mcache_check(lfs.st), 0);
             assert_int_equal(lfs_unmount(&lfs), 0);
             assert_int_equal(lfs_mount(&lfs, &dev.cfg), 0);
             if (fs_matches(&lfs, &next, why, sizeof why))

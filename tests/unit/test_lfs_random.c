@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "lfs/lfs_meta.h"
 #include "test_lfs_dev.h"
 #include "test_lfs_model.h"
 
@@ -35,6 +36,10 @@ static void rig_check(struct rig *r, const char *what)
         fail_msg("seed %u op %u (%s): %s", r->seed, r->ops, what, why);
     assert_int_equal(r->dev.overwrites, 0);
     assert_int_equal(r->dev.misaligned, 0);
+    /* what the engine keeps parsed between calls is what the flash holds */
+    if (lfs_mcache_check(r->lfs.st))
+        fail_msg("seed %u op %u (%s): a kept pair or lookup finger differs from the flash",
+                 r->seed, r->ops, what);
 }
 
 /* Accept whichever candidate state the filesystem is in after a failed operation. */
@@ -379,6 +384,8 @@ static void op_mkdir(struct rig *r)
     model_free(&c[1]);
 }
 
+static uint32_t meta_cache; /* the engine's parsed-pair budget for the next run (0: default) */
+
 static void run(uint32_t block_size, uint32_t blocks, uint32_t seed, uint32_t nops,
                 uint32_t *total_ops)
 {
@@ -394,6 +401,7 @@ static void run(uint32_t block_size, uint32_t blocks, uint32_t seed, uint32_t no
         r.dev.cfg.cache_size = 64;
     }
     r.dev.cfg.block_count = blocks;
+    r.dev.cfg.meta_cache_size = meta_cache;
     assert_int_equal(lfs_format(&r.lfs, &r.dev.cfg), 0);
     assert_int_equal(lfs_mount(&r.lfs, &r.dev.cfg), 0);
     for (r.ops = 0; r.ops < nops; r.ops++) {
@@ -441,6 +449,10 @@ static void test_random_sequences(void **state)
     run(4096, 128, 5, 800, &total);
     run(1024, 48, 6, 1200, &total);
     run(256, 128, 7, 1500, &total);  /* tiny blocks: inline limit 32, pairs split often */
+    meta_cache = 4096;               /* parsed pairs evicted all the time */
+    run(256, 128, 8, 1500, &total);
+    run(512, 96, 9, 1500, &total);
+    meta_cache = 0;
     print_message("random sequences: %u operations in total\n", total);
 }
 
