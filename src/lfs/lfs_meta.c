@@ -719,9 +719,10 @@ static void key_insert(struct lfs_mkey *table, uint32_t mask, uint32_t block,
     table[i].slot = slot;
 }
 
-static int key_put(struct lfs_mcache *c, uint32_t block, struct lfs_mslot *slot)
+/* Room for `more` keys without growing the table (at most half full). */
+static int key_reserve(struct lfs_mcache *c, uint32_t more)
 {
-    if ((c->tused + 1) * 2 > c->tcap) {
+    while ((c->tused + more) * 2 > c->tcap) {
         uint32_t cap = c->tcap ? c->tcap * 2 : 64;
         struct lfs_mkey *t = mp_calloc(cap, sizeof *t);
         if (!t)
@@ -733,10 +734,9 @@ static int key_put(struct lfs_mcache *c, uint32_t block, struct lfs_mslot *slot)
         c->table = t;
         c->tcap = cap;
     }
-    key_insert(c->table, c->tcap - 1, block, slot);
-    c->tused++;
     return 0;
 }
+
 
 /* Remove a key, moving later keys of the same probe run back into the hole. */
 static void key_del(struct lfs_mcache *c, struct lfs_mkey *k)
@@ -815,26 +815,17 @@ void lfs_mcache_clear(struct lfs_state *s)
         c->fingers[i].gen = 0;
 }
 
-/* Take *m into the cache (on success *m is owned by the slot). Pairs sharing a block with it
- * go first, so that a block belongs to one slot at most. */
-static struct lfs_mslot *mcache_insert(struct lfs_state *s, struct lfs_mdir *m)
+/* Put slot x (its model complete) into the cache; its two keys must fit the table already.
+ * Pairs sharing a block with it go first, so that a block belongs to one slot at most. */
+static void slot_insert(struct lfs_state *s, struct lfs_mslot *x)
 {
     struct lfs_mcache *c = &s->mc;
-    lfs_mcache_drop(s, m->pair[0]);
-    lfs_mcache_drop(s, m->pair[1]);
-    struct lfs_mslot *x = mp_malloc(sizeof *x);
-    if (!x)
-        return NULL;
-    if (key_put(c, m->pair[0], x)) {
-        free(x);
-        return NULL;
-    }
-    if (key_put(c, m->pair[1], x)) {
-        key_del(c, key_find(c, m->pair[0]));
-        free(x);
-        return NULL;
-    }
-    x->m = *m;
+    lfs_mcache_drop(s, x->m.pair[0]);
+    lfs_mcache_drop(s, x->m.pair[1]);
+    MP_ASSERT((c->tused + 2) * 2 <= c->tcap); /* reserved by the caller */
+    key_insert(c->table, c->tcap - 1, x->m.pair[0], x);
+    key_insert(c->table, c->tcap - 1, x->m.pair[1], x);
+    c->tused += 2;
     x->finger = x->fgen = 0;
     mdir_set_hi(&x->m);
     x->bytes = mdir_bytes(&x->m);
@@ -844,23 +835,81 @@ static struct lfs_mslot *mcache_insert(struct lfs_state *s, struct lfs_mdir *m)
     size_t budget = s->cfg.meta_cache_size ? s->cfg.meta_cache_size : MCACHE_BUDGET_DEFAULT;
     while (c->bytes > budget && c->tail != x)
         slot_free(c, c->tail);
+}
+
+/* Take *m (a parsed pair) into the cache; on success the slot owns it. */
+static struct lfs_mslot *mcache_insert(struct lfs_state *s, struct lfs_mdir *m)
+{
+    struct lfs_mslot *x = mp_malloc(sizeof *x);
+    if (!x || key_reserve(&s->mc, 2)) {
+        free(x);
+        return NULL;
+    }
+    x->m = *m;
+    slot_insert(s, x);
     return x;
 }
 
-void lfs_mcache_put(struct lfs_state *s, const struct lfs_mdir *m)
+/* A commit keeps its model in the cache afterwards. Everything that takes is allocated here,
+ * before the commit writes anything: a failure afterwards would report an error for a
+ * change that is on the flash. NULL in *out: nothing to keep (see below). */
+int lfs_mcache_prepare(struct lfs_state *s, const struct lfs_mdir *m, struct lfs_mslot **out)
 {
+    *out = NULL;
     if (lfs_pair_isnull(m->pair) || m->pair[0] == m->pair[1])
-        return;
+        return 0;
     /* an id without a name is not written by a compaction: parsing renumbers what follows,
-     * so such a model is not what the pair holds (crafted images only) */
+     * so such a model would not be what the pair holds (crafted images only) */
     for (uint32_t i = 0; i < m->count; i++)
         if (!m->e[i].ntype)
-            return;
-    struct lfs_mdir t;
-    if (lfs_mdir_copy(&t, m))
-        return; /* not kept: parsed again when needed */
-    if (!mcache_insert(s, &t))
-        lfs_mdir_free(&t);
+            return 0;
+    struct lfs_mslot *x = mp_malloc(sizeof *x);
+    if (!x)
+        return LFS_ERR_NOMEM;
+    int err = key_reserve(&s->mc, 2);
+    if (!err)
+        err = lfs_mdir_copy(&x->m, m);
+    if (err) {
+        free(x);
+        return err;
+    }
+    *out = x;
+    return 0;
+}
+
+/* After the commit: the prepared copy takes the final state of m, where only plain fields
+ * changed. A pair that split is not kept: the copy would hold the entries that moved to the
+ * new pair too (it is parsed again when next used). */
+void lfs_mcache_install(struct lfs_state *s, struct lfs_mslot *x, const struct lfs_mdir *m)
+{
+    if (!x)
+        return;
+    MP_ASSERT(m->count <= x->m.count);
+    if (m->count != x->m.count) {
+        lfs_mcache_discard(x);
+        return;
+    }
+    x->m.pair[0] = m->pair[0];
+    x->m.pair[1] = m->pair[1];
+    x->m.rev = m->rev;
+    x->m.off = m->off;
+    x->m.ptag = m->ptag;
+    x->m.appendable = m->appendable;
+    x->m.count = m->count;
+    x->m.split = m->split;
+    x->m.tail[0] = m->tail[0];
+    x->m.tail[1] = m->tail[1];
+    x->m.has_delta = m->has_delta;
+    x->m.delta = m->delta;
+    slot_insert(s, x);
+}
+
+void lfs_mcache_discard(struct lfs_mslot *x)
+{
+    if (!x)
+        return;
+    lfs_mdir_free(&x->m);
+    free(x);
 }
 
 static int bytes_differ(const uint8_t *a, const uint8_t *b, uint32_t n)
@@ -1279,8 +1328,6 @@ static int mdir_compact(struct lfs_state *s, struct lfs_mdir *m)
         m->split = 1;
         m->tail[0] = n.pair[0];
         m->tail[1] = n.pair[1];
-        /* a directory filled in name order goes on in the new pair: keep it parsed */
-        lfs_mcache_put(s, &n);
         lfs_mdir_free(&n);
         end = split;
     }
@@ -1312,6 +1359,9 @@ static int region_erased(struct lfs_state *s, uint32_t block, uint32_t off, uint
     return err ? err : ok;
 }
 
+static int mdir_commit_write(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mop *ops,
+                             int n, int write_delta, const struct lfs_gstate *pdelta);
+
 int lfs_mdir_commit(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mop *ops, int n,
                     const struct lfs_gstate *absorb)
 {
@@ -1335,7 +1385,26 @@ int lfs_mdir_commit(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mo
     }
     m->has_delta = m->has_delta || write_delta;
     m->delta = delta;
+    struct lfs_mslot *keep;
+    err = lfs_mcache_prepare(s, m, &keep);
+    if (err)
+        return err;
+    err = mdir_commit_write(s, m, ops, n, write_delta, &delta);
+    if (err) {
+        lfs_mcache_discard(keep);
+        return err;
+    }
+    /* the writer's model is what parsing the pair would give */
+    lfs_mcache_install(s, keep, m);
+    return 0;
+}
 
+/* The writing half of lfs_mdir_commit: append when the block allows, else compact. */
+static int mdir_commit_write(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mop *ops,
+                             int n, int write_delta, const struct lfs_gstate *pdelta)
+{
+    struct lfs_gstate delta = *pdelta;
+    int err = 0;
     int done = 0;
     if (m->appendable && m->count < 0xFF) {
         uint32_t need = ops_size(ops, n) + (write_delta ? 16 : 0);
@@ -1374,20 +1443,24 @@ int lfs_mdir_commit(struct lfs_state *s, struct lfs_mdir *m, const struct lfs_mo
             return err;
     }
     s->gdisk = s->gstate;
-    err = lfs_bd_sync(s);
-    if (!err)
-        lfs_mcache_put(s, m); /* the writer's model is what parsing the pair would give */
-    return err;
+    return lfs_bd_sync(s);
 }
 
 /* Rewrite a pair from its model without changes to entries (used by format). */
 int lfs_mdir_force_compact(struct lfs_state *s, struct lfs_mdir *m)
 {
-    int err = mdir_compact(s, m);
+    struct lfs_mslot *keep;
+    int err = lfs_mcache_prepare(s, m, &keep);
+    if (err)
+        return err;
+    err = mdir_compact(s, m);
     if (!err)
         err = lfs_bd_sync(s);
-    if (!err)
-        lfs_mcache_put(s, m);
-    return err;
+    if (err) {
+        lfs_mcache_discard(keep);
+        return err;
+    }
+    lfs_mcache_install(s, keep, m);
+    return 0;
 }
 

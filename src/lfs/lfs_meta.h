@@ -30,8 +30,11 @@ int lfs_mdir_fetch(struct lfs_state *s, struct lfs_mdir *m, const uint32_t pair[
 int lfs_mdir_get(struct lfs_state *s, const uint32_t pair[2], const struct lfs_mdir **out);
 void lfs_mcache_drop(struct lfs_state *s, uint32_t block);
 void lfs_mcache_clear(struct lfs_state *s);
-/* Keep a copy of m (the exact state of its pair) in the cache; nothing happens on failure. */
-void lfs_mcache_put(struct lfs_state *s, const struct lfs_mdir *m);
+/* A commit's model goes into the cache afterwards: prepare (allocates; before any write),
+ * then install (cannot fail) or discard. *out may be NULL: nothing to keep. */
+int lfs_mcache_prepare(struct lfs_state *s, const struct lfs_mdir *m, struct lfs_mslot **out);
+void lfs_mcache_install(struct lfs_state *s, struct lfs_mslot *x, const struct lfs_mdir *m);
+void lfs_mcache_discard(struct lfs_mslot *x);
 /* The lookup finger of the directory whose chain starts at first (a fresh one, at the first
  * pair, when there was none), and marking a cached pair (from lfs_mdir_get) as passed by it. */
 struct lfs_finger *lfs_finger_claim(struct lfs_state *s, const uint32_t first[2]);
