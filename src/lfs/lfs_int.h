@@ -98,8 +98,9 @@ struct lfs_mdir {
     uint32_t tail[2]; /* LFS_BLOCK_NULL pair when none */
     int has_delta;
     struct lfs_gstate delta;
-    uint16_t hi;      /* id of the greatest REG/DIR name (§6.1 order) or LFS_HI_NONE; kept by
-                         parse and commit so that a lookup can pass a pair with one compare */
+    /* id of the greatest REG/DIR name (§6.1 order) or LFS_HI_NONE: what a lookup compares
+     * to pass the pair; set when the model enters the cache */
+    uint16_t hi;
     struct lfs_hchunk *heap;
     uint32_t heap_used; /* bytes handed out by the heap */
     uint32_t heap_dead; /* of those, bytes no entry refers to any more */

@@ -737,7 +737,6 @@ static int key_reserve(struct lfs_mcache *c, uint32_t more)
     return 0;
 }
 
-
 /* Remove a key, moving later keys of the same probe run back into the hole. */
 static void key_del(struct lfs_mcache *c, struct lfs_mkey *k)
 {
@@ -965,8 +964,8 @@ struct lfs_finger *lfs_finger_claim(struct lfs_state *s, const uint32_t first[2]
 
 void lfs_finger_mark(struct lfs_state *s, const struct lfs_mdir *m, const struct lfs_finger *f)
 {
-    struct lfs_mslot *x =
-        (struct lfs_mslot *)(void *)((const uint8_t *)m - offsetof(struct lfs_mslot, m));
+    struct lfs_mslot *x = (struct lfs_mslot *)(void *)((const uint8_t *)m -
+                                                       offsetof(struct lfs_mslot, m));
     x->finger = (uint32_t)(f - s->mc.fingers) + 1;
     x->fgen = f->gen;
 }
@@ -1463,4 +1462,3 @@ int lfs_mdir_force_compact(struct lfs_state *s, struct lfs_mdir *m)
     lfs_mcache_install(s, keep, m);
     return 0;
 }
-

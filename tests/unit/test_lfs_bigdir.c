@@ -246,8 +246,9 @@ static void test_five_thousand_entries(void **state)
         read_check(&x, "/d", i);
     /* an existing name is found, not created twice */
     lfs_file_t f;
-    assert_int_equal(lfs_file_open(&x.lfs, &f, "/d/f00040", LFS_O_WRONLY | LFS_O_CREAT | LFS_O_EXCL),
-                     LFS_ERR_EXIST);
+    assert_int_equal(
+        lfs_file_open(&x.lfs, &f, "/d/f00040", LFS_O_WRONLY | LFS_O_CREAT | LFS_O_EXCL),
+        LFS_ERR_EXIST);
     assert_int_equal(lfs_mkdir(&x.lfs, "/d/f04997.py"), LFS_ERR_EXIST);
     check_cache(&x);
 
@@ -480,8 +481,8 @@ static void pc_sweep(const uint8_t *img, const struct model *before, uint32_t i,
         assert_int_equal(dev.overwrites, 0);
         model_free(&next);
     }
-    print_message("%-44s %3ld program/erase operations, each cut tested (%u old, %u new)\n",
-                  what, total, olds, news);
+    print_message("%-44s %3ld program/erase operations, each cut tested (%u old, %u new)\n", what,
+                  total, olds, news);
     pc_olds += olds;
     pc_news += news;
     model_free(&after);
