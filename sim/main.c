@@ -220,8 +220,6 @@ static void usage(FILE *f)
             "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n");
 }
 
-static const char *const supported[] = {"esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c6"};
-
 int main(int argc, char **argv)
 {
     static struct app a; /* large (flash buffers, packet buffer): keep it off the stack */
@@ -306,16 +304,19 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    int known = 0;
-    for (size_t i = 0; i < sizeof supported / sizeof supported[0]; i++)
-        if (chip_by_name(chip_name) && strcmp(chip_by_name(chip_name)->name, supported[i]) == 0)
-            known = 1;
-    if (!known) {
-        fprintf(stderr, "esp-virtual-chip: unsupported chip '%s' (esp32, esp32s2, esp32s3, "
-                        "esp32c3, esp32c6)\n", chip_name);
+    /* The chips whose ROM the table describes (boot log and all) can be played. */
+    cfg.chip = chip_by_name(chip_name);
+    if (!cfg.chip || !cfg.chip->rom.banner) {
+        char names[200] = "";
+        size_t n;
+        const struct chip *t = chip_table(&n);
+        for (size_t i = 0; i < n; i++)
+            if (t[i].rom.banner)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         names[0] ? ", " : "", t[i].name);
+        fprintf(stderr, "esp-virtual-chip: unsupported chip '%s' (%s)\n", chip_name, names);
         return 2;
     }
-    cfg.chip = chip_by_name(chip_name);
     if (cfg.usb_jtag && !cfg.chip->usb_jtag) {
         fprintf(stderr, "esp-virtual-chip: %s has no USB-Serial/JTAG\n", cfg.chip->description);
         return 2;

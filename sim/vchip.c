@@ -48,48 +48,6 @@ static const struct fail E_INJECTED = {0x06, 0xC4};
 
 static int is_ok(struct fail f) { return f.rom == 0 && f.stub == 0; }
 
-/* ROM facts of each simulated chip that the shared chip table does not carry: what the ROM
- * prints (§4.2), where the UART divider and MAC eFuse words are (§8), GET_SECURITY_INFO shape
- * (§6.9). Boot strap values: ESP32 bit4 = GPIO0, later chips bit3 = boot strap. */
-struct rom_facts {
-    uint16_t image_id;
-    const char *banner;        /* lines before "rst:" */
-    const char *download_name; /* boot mode name printed for download boot */
-    uint32_t strap_download, strap_flash;
-    uint32_t uart_clkdiv_reg;
-    uint32_t mac_efuse_offs;   /* from the chip's eFuse base */
-    size_t security_info_len;  /* 0 = command not supported */
-    uint32_t api_version;
-    const char *rst_name;      /* name of reset reason 1 */
-};
-
-static const struct rom_facts roms[] = {
-    {CHIP_ID_ESP32, "ets Jun  8 2016 00:22:57\r\n\r\n", "DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2)",
-     0x03, 0x13, 0x3FF40014, 0x04, 0, 0, "POWERON_RESET"},
-    {CHIP_ID_ESP32S2, "ESP-ROM:esp32s2-rc4-20191025\r\nBuild:Oct 25 2019\r\n",
-     "DOWNLOAD(USB/UART0/1)", 0x00, 0x08, 0x3F400014, 0x44, 12, 0, "POWERON"},
-    {CHIP_ID_ESP32S3, "ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n",
-     "DOWNLOAD(USB/UART0)", 0x00, 0x08, 0x60000014, 0x44, 20, 0, "POWERON"},
-    {CHIP_ID_ESP32C3, "ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n",
-     "DOWNLOAD(USB/UART0/1)", 0x04, 0x0C, 0x60000014, 0x44, 20, 3, "POWERON"},
-    {CHIP_ID_ESP32C6, "ESP-ROM:esp32c6-20220919\r\nBuild:Sep 19 2022\r\n",
-     "DOWNLOAD(USB/UART0/SDIO_FEI_FEO)", 0x04, 0x0C, 0x60000014, 0x44, 20, 0, "POWERON"},
-};
-
-static const struct rom_facts generic_rom = {
-    0xFFFF, "ESP-ROM:virtual\r\n", "DOWNLOAD(UART0)", 0x04, 0x0C, 0x60000014, 0x44, 20, 0,
-    "POWERON"};
-
-static const struct rom_facts *rom_of(const struct vchip *vc)
-{
-    for (size_t i = 0; i < sizeof roms / sizeof roms[0]; i++)
-        if (roms[i].image_id == vc->cfg.chip->image_id)
-            return &roms[i];
-    return &generic_rom;
-}
-
-static int is_esp32(const struct vchip *vc) { return vc->cfg.chip->image_id == CHIP_ID_ESP32; }
-
 static void logf_(struct vchip *vc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct vchip *vc, const char *fmt, ...)
 {
@@ -211,49 +169,70 @@ static uint32_t spi_reg(const struct vchip *vc, uint32_t offs)
     return vc->cfg.chip->spi_reg_base + offs;
 }
 
-/* Words the chip reads as constants: magic value, eFuse MAC and revision, UART divider. */
+/* Words the chip reads as constants: magic value, UART divider, and the eFuse words built by
+ * efuse_init (MAC, revision, package). */
 static int reg_fixed(struct vchip *vc, uint32_t addr, uint32_t *value)
 {
     const struct chip *c = vc->cfg.chip;
-    const struct rom_facts *rom = rom_of(vc);
-    const uint8_t *mac = vc->cfg.mac;
-    uint32_t mac_lo = (uint32_t)mac[2] << 24 | (uint32_t)mac[3] << 16 | (uint32_t)mac[4] << 8 | mac[5];
-    uint32_t mac_hi = (uint32_t)mac[0] << 8 | mac[1];
     if (addr == MAGIC_REG) {
-        *value = c->magic_values[0];
+        *value = c->rom.magic_values[0];
         return 1;
     }
-    if (addr == rom->uart_clkdiv_reg || addr == 0x3FF40014u) {
+    if (addr == c->rom.uart_clkdiv_reg || addr == 0x3FF40014u) {
         /* The ROM runs the UART from a 40 MHz clock: divider = clock / baud, which clients
          * turn back into a crystal estimate (§8). */
         *value = (uint32_t)(40000000u / (vc->baud ? vc->baud : 115200));
         return 1;
     }
-    if (addr == c->efuse_base + rom->mac_efuse_offs) {
-        *value = mac_lo;
-        return 1;
-    }
-    if (addr == c->efuse_base + rom->mac_efuse_offs + 4) {
-        *value = mac_hi;
-        return 1;
-    }
-    if (is_esp32(vc)) {
-        /* ESP32 eFuse word 3: package D0WD (bits 9-11 = 1), revision bit 15; word 5 bit 20
-         * and APB_CTRL_DATE bit 31: together chip revision 3 ("ESP32-D0WD-V3"). */
-        if (addr == c->efuse_base + 12) {
-            *value = (1u << 9) | (1u << 15);
+    for (size_t i = 0; i < vc->n_fixed; i++)
+        if (vc->fixed[i].addr == addr) {
+            *value = vc->fixed[i].value;
             return 1;
         }
-        if (addr == c->efuse_base + 20) {
-            *value = 1u << 20;
-            return 1;
-        }
-        if (addr == 0x3FF6607Cu) {
-            *value = 0x80000000u;
-            return 1;
-        }
-    }
     return 0;
+}
+
+static void fixed_or(struct vchip *vc, uint32_t addr, uint32_t bits)
+{
+    for (size_t i = 0; i < vc->n_fixed; i++)
+        if (vc->fixed[i].addr == addr) {
+            vc->fixed[i].value |= bits;
+            return;
+        }
+    if (vc->n_fixed < VCHIP_MAX_FIXED) {
+        vc->fixed[vc->n_fixed].addr = addr;
+        vc->fixed[vc->n_fixed].value = bits;
+        vc->n_fixed++;
+    }
+}
+
+static void fixed_field(struct vchip *vc, struct chip_bits f, uint32_t v)
+{
+    if (f.width)
+        fixed_or(vc, f.addr, (v & ((1u << f.width) - 1)) << f.shift);
+}
+
+/* The eFuse words of the configured chip (§8): MAC (bytes 2..5 big-endian in one word, bytes
+ * 0..1 in the next), the production defaults of the chip table and the revision. */
+static void efuse_init(struct vchip *vc)
+{
+    const struct chip_efuse *e = &vc->cfg.chip->efuse;
+    const uint8_t *mac = vc->cfg.mac;
+    vc->n_fixed = 0;
+    fixed_or(vc, e->mac_addr, (uint32_t)mac[2] << 24 | (uint32_t)mac[3] << 16 |
+                                  (uint32_t)mac[4] << 8 | mac[5]);
+    fixed_or(vc, e->mac_addr + 4, (uint32_t)mac[0] << 8 | mac[1]);
+    for (size_t i = 0; i < CHIP_MAX_EFUSE_DEFAULTS && e->defaults[i].addr; i++)
+        fixed_or(vc, e->defaults[i].addr, e->defaults[i].value);
+    uint32_t major = e->default_major, minor = e->default_minor;
+    if (e->rev_major[1].width) {
+        for (uint32_t k = 0; k < 3; k++) /* unary: one bit per field */
+            fixed_field(vc, e->rev_major[k], k < major);
+    } else {
+        fixed_field(vc, e->rev_major[0], major);
+    }
+    fixed_field(vc, e->rev_minor_lo, minor);
+    fixed_field(vc, e->rev_minor_hi, minor >> e->rev_minor_lo.width);
 }
 
 static uint32_t read_reg(struct vchip *vc, uint32_t addr)
@@ -450,18 +429,18 @@ static void app_banner(struct vchip *vc)
 
 static void boot(struct vchip *vc, int download, uint32_t reason)
 {
-    const struct rom_facts *rom = rom_of(vc);
+    const struct chip_rom *rom = &vc->cfg.chip->rom;
     char line[200];
     vc->epoch++;
     clear_state(vc);
     vc->boot_download = download;
     vc->mode = download ? VCHIP_ROM : VCHIP_APP;
     set_baud(vc, 115200);
-    const char *rname = reason == RESET_SW ? (is_esp32(vc) ? "SW_RESET" : "RTC_SW_SYS_RST") : rom->rst_name;
+    const char *rname = reason == RESET_SW ? rom->sw_reset_name : rom->poweron_name;
     send_text(vc, rom->banner);
     snprintf(line, sizeof line, "rst:0x%x (%s),boot:0x%x (%s)\r\n", reason, rname,
              download ? rom->strap_download : rom->strap_flash,
-             download ? rom->download_name : "SPI_FAST_FLASH_BOOT");
+             download ? rom->download_boot : "SPI_FAST_FLASH_BOOT");
     send_text(vc, line);
     if (download)
         send_text(vc, "waiting for download\r\n");
@@ -483,6 +462,7 @@ void vchip_init(struct vchip *vc, const struct vchip_config *cfg, const struct v
     vc->baud = 115200;
     vc->en = 1;
     vc->flash_status[1] = 0x02; /* QE set, as on quad-capable parts in QIO boards */
+    efuse_init(vc);
     clear_state(vc);
 }
 
@@ -987,7 +967,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         return;
     }
     case OP_GET_SECURITY_INFO: {
-        const struct rom_facts *rom = rom_of(vc);
+        const struct chip_rom *rom = &vc->cfg.chip->rom;
         if (rom->security_info_len == 0) {
             if (stub)
                 f = E_INVALID_CMD;

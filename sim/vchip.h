@@ -52,6 +52,7 @@ struct vchip_config {
 };
 
 #define VCHIP_MAX_REGS 256
+#define VCHIP_MAX_FIXED 32
 #define VCHIP_MAX_SEGMENTS 8
 #define VCHIP_PACKET_MAX (0x4000 + 16 + 8 + 64)
 
@@ -96,6 +97,8 @@ struct vchip {
 
     struct { uint32_t addr, value; } regs[VCHIP_MAX_REGS];
     size_t n_regs;
+    struct { uint32_t addr, value; } fixed[VCHIP_MAX_FIXED]; /* read-only words (eFuses) */
+    size_t n_fixed;
     uint8_t flash_status[3]; /* status registers 1..3 */
     int flash_wel;
 

@@ -4,32 +4,198 @@
 #include <string.h>
 
 /* Sources: ESP image format and serial protocol fact sheets (image chip ids, bootloader offsets,
- * ROM magic values at 0x40001000, SPIMEM1 register layout, eFuse bases). */
-#define SPI_S2_LAYOUT 0x18, 0x1C, 0x20, 0x58, 0x24, 0x28, 0
+ * ROM magic values at 0x40001000, SPIMEM1 register layout, eFuse bases, ROM boot logs) and the
+ * RAM layout of MicroPython builds of each chip. */
+
+/* SPIMEM1 user-command register offsets shared by every chip after the ESP32 (§9). */
+#define SPI_S2_LAYOUT                                                                          \
+    .spi_usr_offs = 0x18, .spi_usr1_offs = 0x1C, .spi_usr2_offs = 0x20, .spi_w0_offs = 0x58,  \
+    .spi_mosi_dlen_offs = 0x24, .spi_miso_dlen_offs = 0x28
+
+/* ROM boot-log wording shared by the chips after the ESP32 (§4.2): later chips put the main
+ * boot strap in bit 3 of the strap value. */
+#define ROM_NEW_LOG .poweron_name = "POWERON", .sw_reset_name = "RTC_SW_SYS_RST"
 
 static const struct chip chips[] = {
-    {"esp32", "ESP32", CHIP_ID_ESP32, 0x1000, 0x3F400000, 0x3F800000, 0x400D0000, 0x40400000,
-     {0x00F01D83}, 0x3FF42000, 0x1C, 0x20, 0x24, 0x80, 0x28, 0x2C, 1, 0x3FF5A000, 0},
-    {"esp32s2", "ESP32-S2", CHIP_ID_ESP32S2, 0x1000, 0x3F000000, 0x3F3F0000, 0x40080000,
-     0x40B80000, {0x000007C6}, 0x3F402000, SPI_S2_LAYOUT, 0x3F41A000, 0},
-    {"esp32s3", "ESP32-S3", CHIP_ID_ESP32S3, 0x0, 0x3C000000, 0x3E000000, 0x42000000, 0x44000000,
-     {0x00000009}, 0x60002000, SPI_S2_LAYOUT, 0x60007000, 1},
-    {"esp32c2", "ESP32-C2", CHIP_ID_ESP32C2, 0x0, 0x3C000000, 0x3C400000, 0x42000000, 0x42400000,
-     {0x6F51306F, 0x7C41A06F, 0x0C21E06F}, 0x60002000, SPI_S2_LAYOUT, 0x60008800, 0},
-    {"esp32c3", "ESP32-C3", CHIP_ID_ESP32C3, 0x0, 0x3C000000, 0x3C800000, 0x42000000, 0x42800000,
-     {0x6921506F, 0x1B31506F, 0x4881606F, 0x4361606F}, 0x60002000, SPI_S2_LAYOUT, 0x60008800, 1},
-    {"esp32c5", "ESP32-C5", CHIP_ID_ESP32C5, 0x2000, 0x42000000, 0x44000000, 0x42000000,
-     0x44000000, {0x1101406F, 0x63E1406F, 0x5FD1406F, 0x30E1706F}, 0x60003000, SPI_S2_LAYOUT,
-     0x600B4800, 1},
-    {"esp32c6", "ESP32-C6", CHIP_ID_ESP32C6, 0x0, 0x42000000, 0x43000000, 0x42000000, 0x43000000,
-     {0x2CE0806F}, 0x60003000, SPI_S2_LAYOUT, 0x600B0800, 1},
-    {"esp32c61", "ESP32-C61", CHIP_ID_ESP32C61, 0x0, 0x42000000, 0x44000000, 0x42000000,
-     0x44000000, {0x2421606F, 0x33F0206F, 0x4F81606F, 0x7211606F}, 0x60003000, SPI_S2_LAYOUT,
-     0x600B4800, 1},
-    {"esp32h2", "ESP32-H2", CHIP_ID_ESP32H2, 0x0, 0x42000000, 0x43000000, 0x42000000, 0x43000000,
-     {0xD7B73E80, 0x97E30068}, 0x60003000, SPI_S2_LAYOUT, 0x600B0800, 1},
-    {"esp32p4", "ESP32-P4", CHIP_ID_ESP32P4, 0x2000, 0x40000000, 0x4C000000, 0x40000000,
-     0x4C000000, {0x0ADDBAD0, 0x07039AD9}, 0x5008D000, SPI_S2_LAYOUT, 0x5012D000, 1},
+    {
+        .name = "esp32", .description = "ESP32", .image_id = CHIP_ID_ESP32,
+        .bootloader_offset = 0x1000,
+        .drom_start = 0x3F400000, .drom_end = 0x3F800000,
+        .irom_start = 0x400D0000, .irom_end = 0x40400000,
+        .spi_reg_base = 0x3FF42000, .spi_usr_offs = 0x1C, .spi_usr1_offs = 0x20,
+        .spi_usr2_offs = 0x24, .spi_w0_offs = 0x80, .spi_mosi_dlen_offs = 0x28,
+        .spi_miso_dlen_offs = 0x2C, .spi_addr_msb_aligned = 1,
+        .rom = {
+            .magic_values = {0x00F01D83}, .uses_magic_value = 1,
+            .security_info_len = 0, .begin_encrypt_word = 0, .read_flash_slow = 1,
+            .uart_clkdiv_reg = 0x3FF40014, .baud_from_xtal_estimate = 1,
+            .banner = "ets Jun  8 2016 00:22:57\r\n\r\n",
+            .download_boot = "DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2)",
+            .poweron_name = "POWERON_RESET", .sw_reset_name = "SW_RESET",
+            .strap_download = 0x03, .strap_flash = 0x13, /* bit 4 = GPIO0 */
+        },
+        .efuse = {
+            .base = 0x3FF5A000, .mac_addr = 0x3FF5A004,
+            /* major: word 3 bit 15, word 5 bit 20, APB_CTRL_DATE bit 31 */
+            .rev_major = {{0x3FF5A00C, 15, 1}, {0x3FF5A014, 20, 1}, {0x3FF6607C, 31, 1}},
+            .rev_minor_lo = {0x3FF5A014, 24, 2},
+            .default_major = 3, .default_minor = 0,
+            .defaults = {{0x3FF5A00C, 1u << 9}}, /* package 1: ESP32-D0WD */
+        },
+        .build = {.boot_dram = 0x3FFF0030, .boot_iram_loader = 0x40078000,
+                  .boot_iram = 0x40080400, .app_dram = 0x3FFBDB60, .app_iram = 0x40080000,
+                  .max_rev_full = 399, .spi_speed = 0x0},
+    },
+    {
+        .name = "esp32s2", .description = "ESP32-S2", .image_id = CHIP_ID_ESP32S2,
+        .bootloader_offset = 0x1000,
+        .drom_start = 0x3F000000, .drom_end = 0x3F3F0000,
+        .irom_start = 0x40080000, .irom_end = 0x40B80000,
+        .spi_reg_base = 0x3F402000, SPI_S2_LAYOUT,
+        .rom = {
+            .magic_values = {0x000007C6}, .uses_magic_value = 1,
+            .security_info_len = 12, .begin_encrypt_word = 1,
+            .uart_clkdiv_reg = 0x3F400014,
+            .banner = "ESP-ROM:esp32s2-rc4-20191025\r\nBuild:Oct 25 2019\r\n",
+            .download_boot = "DOWNLOAD(USB/UART0/1)", ROM_NEW_LOG,
+            .strap_download = 0x00, .strap_flash = 0x08,
+        },
+        .efuse = {.base = 0x3F41A000, .mac_addr = 0x3F41A044},
+        .build = {.boot_dram = 0x3FFE6108, .boot_iram_loader = 0x4004C000,
+                  .boot_iram = 0x40050000, .app_dram = 0x3FFC9320, .app_iram = 0x40024000,
+                  .max_rev_full = 199, .spi_speed = 0xF},
+    },
+    {
+        .name = "esp32s3", .description = "ESP32-S3", .image_id = CHIP_ID_ESP32S3,
+        .bootloader_offset = 0x0,
+        .drom_start = 0x3C000000, .drom_end = 0x3E000000,
+        .irom_start = 0x42000000, .irom_end = 0x44000000,
+        .spi_reg_base = 0x60002000, SPI_S2_LAYOUT, .usb_jtag = 1,
+        .rom = {
+            .magic_values = {0x00000009}, .security_info_len = 20, .begin_encrypt_word = 1,
+            .uart_clkdiv_reg = 0x60000014,
+            .banner = "ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n",
+            .download_boot = "DOWNLOAD(USB/UART0)", ROM_NEW_LOG,
+            .strap_download = 0x00, .strap_flash = 0x08,
+        },
+        .efuse = {.base = 0x60007000, .mac_addr = 0x60007044},
+        .build = {.boot_dram = 0x3FCE3810, .boot_iram_loader = 0x403C9700,
+                  .boot_iram = 0x403CC700, .app_dram = 0x3FC9E900, .app_iram = 0x40374000,
+                  .max_rev_full = 99, .spi_speed = 0xF},
+    },
+    {
+        .name = "esp32c2", .description = "ESP32-C2", .image_id = CHIP_ID_ESP32C2,
+        .bootloader_offset = 0x0,
+        .drom_start = 0x3C000000, .drom_end = 0x3C400000,
+        .irom_start = 0x42000000, .irom_end = 0x42400000,
+        .spi_reg_base = 0x60002000, SPI_S2_LAYOUT,
+        .rom = {
+            .magic_values = {0x6F51306F, 0x7C41A06F, 0x0C21E06F}, .security_info_len = 20,
+            .begin_encrypt_word = 1, .uart_clkdiv_reg = 0x60000014,
+            .baud_from_xtal_estimate = 1,
+        },
+        .efuse = {.base = 0x60008800, .mac_addr = 0x60008844},
+        .build = {.boot_dram = 0x3FCD5820, .boot_iram_loader = 0x403CC710,
+                  .boot_iram = 0x403CE710, .app_dram = 0x3FCA0000, .app_iram = 0x40380000,
+                  .max_rev_full = 99, .spi_speed = 0xF},
+    },
+    {
+        .name = "esp32c3", .description = "ESP32-C3", .image_id = CHIP_ID_ESP32C3,
+        .bootloader_offset = 0x0,
+        .drom_start = 0x3C000000, .drom_end = 0x3C800000,
+        .irom_start = 0x42000000, .irom_end = 0x42800000,
+        .spi_reg_base = 0x60002000, SPI_S2_LAYOUT, .usb_jtag = 1,
+        .rom = {
+            .magic_values = {0x6921506F, 0x1B31506F, 0x4881606F, 0x4361606F},
+            .security_info_len = 20, .api_version = 3, .begin_encrypt_word = 1,
+            .uart_clkdiv_reg = 0x60000014,
+            .banner = "ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n",
+            .download_boot = "DOWNLOAD(USB/UART0/1)", ROM_NEW_LOG,
+            .strap_download = 0x04, .strap_flash = 0x0C,
+        },
+        .efuse = {.base = 0x60008800, .mac_addr = 0x60008844},
+        .build = {.boot_dram = 0x3FCD5820, .boot_iram_loader = 0x403CC710,
+                  .boot_iram = 0x403CE710, .app_dram = 0x3FC97600, .app_iram = 0x40380000,
+                  .max_rev_full = 99, .spi_speed = 0xF},
+    },
+    {
+        .name = "esp32c5", .description = "ESP32-C5", .image_id = CHIP_ID_ESP32C5,
+        .bootloader_offset = 0x2000,
+        .drom_start = 0x42000000, .drom_end = 0x44000000,
+        .irom_start = 0x42000000, .irom_end = 0x44000000,
+        .spi_reg_base = 0x60003000, SPI_S2_LAYOUT, .usb_jtag = 1,
+        .rom = {
+            .magic_values = {0x1101406F, 0x63E1406F, 0x5FD1406F, 0x30E1706F},
+            .security_info_len = 20, .begin_encrypt_word = 1, .uart_clkdiv_reg = 0x60000014,
+        },
+        .efuse = {.base = 0x600B4800, .mac_addr = 0x600B4844},
+        .build = {.boot_dram = 0x40875720, .boot_iram_loader = 0x4086C410,
+                  .boot_iram = 0x4086E610, .app_dram = 0x40800000, .app_iram = 0x408007AC,
+                  .max_rev_full = 99, .spi_speed = 0x0},
+    },
+    {
+        .name = "esp32c6", .description = "ESP32-C6", .image_id = CHIP_ID_ESP32C6,
+        .bootloader_offset = 0x0,
+        .drom_start = 0x42000000, .drom_end = 0x43000000,
+        .irom_start = 0x42000000, .irom_end = 0x43000000,
+        .spi_reg_base = 0x60003000, SPI_S2_LAYOUT, .usb_jtag = 1,
+        .rom = {
+            .magic_values = {0x2CE0806F}, .security_info_len = 20, .begin_encrypt_word = 1,
+            .uart_clkdiv_reg = 0x60000014,
+            .banner = "ESP-ROM:esp32c6-20220919\r\nBuild:Sep 19 2022\r\n",
+            .download_boot = "DOWNLOAD(USB/UART0/SDIO_FEI_FEO)", ROM_NEW_LOG,
+            .strap_download = 0x04, .strap_flash = 0x0C,
+        },
+        .efuse = {.base = 0x600B0800, .mac_addr = 0x600B0844},
+        .build = {.boot_dram = 0x40875720, .boot_iram_loader = 0x4086C410,
+                  .boot_iram = 0x4086E610, .app_dram = 0x40800000, .app_iram = 0x408007AC,
+                  .max_rev_full = 99, .spi_speed = 0x0},
+    },
+    {
+        .name = "esp32c61", .description = "ESP32-C61", .image_id = CHIP_ID_ESP32C61,
+        .bootloader_offset = 0x0,
+        .drom_start = 0x42000000, .drom_end = 0x44000000,
+        .irom_start = 0x42000000, .irom_end = 0x44000000,
+        .spi_reg_base = 0x60003000, SPI_S2_LAYOUT, .usb_jtag = 1,
+        .rom = {
+            .magic_values = {0x2421606F, 0x33F0206F, 0x4F81606F, 0x7211606F},
+            .security_info_len = 20, .begin_encrypt_word = 1, .uart_clkdiv_reg = 0x60000014,
+        },
+        .efuse = {.base = 0x600B4800, .mac_addr = 0x600B4844},
+        .build = {.boot_dram = 0x40875720, .boot_iram_loader = 0x4086C410,
+                  .boot_iram = 0x4086E610, .app_dram = 0x40800000, .app_iram = 0x408007AC,
+                  .max_rev_full = 99, .spi_speed = 0x0},
+    },
+    {
+        .name = "esp32h2", .description = "ESP32-H2", .image_id = CHIP_ID_ESP32H2,
+        .bootloader_offset = 0x0,
+        .drom_start = 0x42000000, .drom_end = 0x43000000,
+        .irom_start = 0x42000000, .irom_end = 0x43000000,
+        .spi_reg_base = 0x60003000, SPI_S2_LAYOUT, .usb_jtag = 1,
+        .rom = {
+            .magic_values = {0xD7B73E80, 0x97E30068}, .security_info_len = 20,
+            .begin_encrypt_word = 1, .uart_clkdiv_reg = 0x60000014,
+        },
+        .efuse = {.base = 0x600B0800, .mac_addr = 0x600B0844},
+        .build = {.boot_dram = 0x40835720, .boot_iram_loader = 0x4082C410,
+                  .boot_iram = 0x4082E610, .app_dram = 0x40800000, .app_iram = 0x408007AC,
+                  .max_rev_full = 99, .spi_speed = 0x0},
+    },
+    {
+        .name = "esp32p4", .description = "ESP32-P4", .image_id = CHIP_ID_ESP32P4,
+        .bootloader_offset = 0x2000,
+        .drom_start = 0x40000000, .drom_end = 0x4C000000,
+        .irom_start = 0x40000000, .irom_end = 0x4C000000,
+        .spi_reg_base = 0x5008D000, SPI_S2_LAYOUT, .usb_jtag = 1,
+        .rom = {
+            .magic_values = {0x0ADDBAD0, 0x07039AD9}, .security_info_len = 20,
+            .begin_encrypt_word = 1, .uart_clkdiv_reg = 0x60000014,
+        },
+        .efuse = {.base = 0x5012D000, .mac_addr = 0x5012D044},
+        .build = {.boot_dram = 0x4FFB6400, .boot_iram_loader = 0x4FFAC000,
+                  .boot_iram = 0x4FFAE000, .app_dram = 0x4FF00000, .app_iram = 0x4FF10000,
+                  .max_rev_full = 199, .spi_speed = 0xF},
+    },
 };
 
 #define CHIP_COUNT (sizeof chips / sizeof chips[0])
@@ -67,8 +233,8 @@ const struct chip *chip_by_name(const char *name)
 const struct chip *chip_by_magic(uint32_t magic)
 {
     for (size_t i = 0; i < CHIP_COUNT; i++)
-        for (size_t k = 0; k < 4 && chips[i].magic_values[k]; k++)
-            if (chips[i].magic_values[k] == magic)
+        for (size_t k = 0; k < 4 && chips[i].rom.magic_values[k]; k++)
+            if (chips[i].rom.magic_values[k] == magic)
                 return &chips[i];
     return NULL;
 }

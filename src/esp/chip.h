@@ -1,5 +1,6 @@
-/* The table of ESP32-family chips: one row per chip with every per-chip fact the tool needs, so
- * no other code tests chip names. */
+/* The table of ESP32-family chips: one row per chip with every per-chip fact the tool, the
+ * serial loader, the firmware generator and the virtual chip need, so no other code tests chip
+ * names or ids. Rows use designated initialisers; a fact a chip lacks stays 0 / NULL. */
 #ifndef MP_ESP_CHIP_H
 #define MP_ESP_CHIP_H
 
@@ -21,6 +22,60 @@ enum chip_image_id {
     CHIP_ID_NONE = 0xFFFF,
 };
 
+/* A bit field of a 32-bit register or eFuse word: (word at addr >> shift) & (2^width - 1).
+ * width 0 = no such field. */
+struct chip_bits {
+    uint32_t addr;
+    uint8_t shift, width;
+};
+
+#define CHIP_MAX_EFUSE_DEFAULTS 8
+
+/* The serial download mode of the chip's mask ROM (esp-serial-protocol.md §4-§8). */
+struct chip_rom {
+    uint32_t magic_values[4];  /* values of CHIP_DETECT_MAGIC_REG (0x40001000); 0 = unused */
+    int uses_magic_value;      /* clients identify the chip by the magic value, not by the chip
+                                  id of GET_SECURITY_INFO (absent on ESP32, short on S2) */
+    size_t security_info_len;  /* GET_SECURITY_INFO data bytes: 0 = unsupported, 12 (no chip
+                                  id), 20 */
+    uint32_t api_version;      /* GET_SECURITY_INFO's last word */
+    int begin_encrypt_word;    /* FLASH_BEGIN / FLASH_DEFL_BEGIN take a 5th "encrypted" word */
+    int read_flash_slow;       /* READ_FLASH_SLOW (64 bytes per command) is how clients read */
+    uint32_t uart_clkdiv_reg;  /* UART0 clock divider: crystal ~ baud x divider */
+    int baud_from_xtal_estimate; /* CHANGE_BAUDRATE divides the ROM's crystal estimate */
+    /* What the ROM prints at boot (§4.2). NULL banner: the virtual chip does not play it. */
+    const char *banner;        /* lines before "rst:" */
+    const char *download_boot; /* boot mode name of a download boot */
+    const char *poweron_name, *sw_reset_name; /* reset reasons 0x1 and 0x3 */
+    uint32_t strap_download, strap_flash; /* "boot:0x.." values */
+    /* ROM variable telling which port the download mode runs on; the value it holds when that
+       is the USB-Serial/JTAG (0 = the chip has none). */
+    uint32_t uartdev_buf_no_addr, uartdev_usb_jtag;
+};
+
+/* eFuse words as clients read them (§8): MAC, chip revision, package and features. */
+struct chip_efuse {
+    uint32_t base;             /* eFuse controller base */
+    uint32_t mac_addr;         /* word with MAC bytes 2..5 (big-endian); the next word holds
+                                  bytes 0..1 in bits 8-15 / 0-7 */
+    /* Chip revision vMAJOR.MINOR. Several major fields: one bit each, the revision in unary
+       (ESP32: 0, 1, 3, 7 for v0..v3); minor = hi << lo.width | lo. */
+    struct chip_bits rev_major[3];
+    struct chip_bits rev_minor_hi, rev_minor_lo;
+    uint8_t default_major, default_minor; /* a common production revision */
+    /* Other words of that production chip (package, features, calibration); addr 0 ends. */
+    struct { uint32_t addr, value; } defaults[CHIP_MAX_EFUSE_DEFAULTS];
+};
+
+/* Facts of a typical MicroPython build for the chip, used by the firmware generator: RAM load
+ * addresses of bootloader and app segments, default header fields. */
+struct chip_build {
+    uint32_t boot_dram, boot_iram_loader, boot_iram;
+    uint32_t app_dram, app_iram;
+    uint16_t max_rev_full;      /* image header max chip revision */
+    uint8_t spi_speed;          /* image header flash frequency code */
+};
+
 struct chip {
     const char *name;           /* "esp32s3": as the tool prints it and accepts it */
     const char *description;    /* "ESP32-S3": as esptool prints it */
@@ -30,14 +85,15 @@ struct chip {
      * from flash through the MMU, everything else is copied to RAM by the bootloader. */
     uint32_t drom_start, drom_end;
     uint32_t irom_start, irom_end;
-    /* --- serial loader facts (ROM detection registers, SPI flash registers, ...) --- */
-    uint32_t magic_values[4];   /* values of CHIP_DETECT_MAGIC_REG (0x40001000); 0 = unused */
-    uint32_t spi_reg_base;      /* SPI flash controller used by the ROM */
+    /* SPI flash controller used by the ROM (§10) */
+    uint32_t spi_reg_base;
     uint32_t spi_usr_offs, spi_usr1_offs, spi_usr2_offs, spi_w0_offs;
     uint32_t spi_mosi_dlen_offs, spi_miso_dlen_offs;
     int spi_addr_msb_aligned;   /* ESP32: the address register takes the address shifted left */
-    uint32_t efuse_base;        /* eFuse controller base (MAC and revision words live here) */
     int usb_jtag;               /* has a USB-Serial/JTAG peripheral (VID 303a PID 1001) */
+    struct chip_rom rom;
+    struct chip_efuse efuse;
+    struct chip_build build;
 };
 
 /* Lookups return NULL when nothing matches. */

@@ -670,6 +670,17 @@ int loader_sync(struct loader *l, struct error *err)
 
 /* ------------------------------------------------------------------ chip detection (§8) */
 
+/* The chip whose ROM answers GET_SECURITY_INFO without a chip id (§6.9). */
+static const struct chip *chip_without_security_chip_id(void)
+{
+    size_t n;
+    const struct chip *t = chip_table(&n);
+    for (size_t i = 0; i < n; i++)
+        if (t[i].rom.security_info_len == 12)
+            return &t[i];
+    return NULL;
+}
+
 int loader_detect_chip(struct loader *l, struct error *err)
 {
     uint8_t info[32];
@@ -686,7 +697,7 @@ int loader_detect_chip(struct loader *l, struct error *err)
             uint32_t id = get_le32(info + 12);
             const struct chip *c = chip_by_image_id((uint16_t)id);
             /* ESP32 and ESP32-S2 are recognised by their magic value only. */
-            if (c && id <= 0xFFFF && c->image_id != CHIP_ID_ESP32 && c->image_id != CHIP_ID_ESP32S2)
+            if (c && id <= 0xFFFF && !c->rom.uses_magic_value)
                 found = c;
         }
     } else if (r == LOADER_E_LINK) {
@@ -696,8 +707,9 @@ int loader_detect_chip(struct loader *l, struct error *err)
         uint32_t magic;
         r = loader_read_reg(l, 0x40001000, &magic, err);
         if (r == LOADER_E_FAIL && l->secure_download == 0) {
-            /* READ_REG refused: ESP32-S2 in secure download mode (§8). */
-            found = chip_by_image_id(CHIP_ID_ESP32S2);
+            /* READ_REG refused: ESP32-S2 in secure download mode (§8), the chip whose
+             * GET_SECURITY_INFO carries no chip id. */
+            found = chip_without_security_chip_id();
             l->secure_download = 1;
         } else if (r != 0) {
             return error_prefix(err, "detecting the chip"), r;
@@ -859,9 +871,9 @@ static int connect_chip(struct loader *l, struct error *err)
  * for a new baud before the stub runs when the crystal estimate is the nominal 40 MHz (§6.7). */
 static int rom_baud_change_safe(struct loader *l)
 {
-    if (l->chip->image_id != CHIP_ID_ESP32 && l->chip->image_id != CHIP_ID_ESP32C2)
+    if (!l->chip->rom.baud_from_xtal_estimate)
         return 1;
-    uint32_t reg = l->chip->image_id == CHIP_ID_ESP32 ? 0x3FF40014 : 0x60000014, div;
+    uint32_t reg = l->chip->rom.uart_clkdiv_reg, div;
     struct error e;
     if (loader_read_reg(l, reg, &div, &e) != 0)
         return 0;

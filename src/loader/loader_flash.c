@@ -95,7 +95,7 @@ static int rom_flash_begin(struct loader *l, uint8_t op, uint32_t erase_size, ui
     put_le32(d + 12, addr);
     put_le32(d + 16, 0);
     /* §6.1: the ESP32 ROM takes 4 words; later ROMs and the stubs also the "encrypted" word. */
-    size_t len = l->stub || l->chip->image_id == CHIP_ID_ESP32 ? 16 : 20;
+    size_t len = l->stub || l->chip->rom.begin_encrypt_word ? 20 : 16;
     return loader_command(l, op, d, len, 0, 0, NULL, NULL, NULL, timeout_ms, 0, err);
 }
 
@@ -240,13 +240,13 @@ static int rom_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
                     uint32_t done_before, uint32_t total, struct error *err)
 {
     int r;
-    int spi = l->chip->image_id != CHIP_ID_ESP32;
+    int spi = !l->chip->rom.read_flash_slow;
     uint32_t saved[2];
     if (spi && (r = loader_spi_save(l, saved, err)) != 0)
         return r;
     for (uint32_t off = 0; off < len; off += 64) {
         uint32_t n = len - off < 64 ? len - off : 64;
-        if (l->chip->image_id == CHIP_ID_ESP32) {
+        if (!spi) {
             uint8_t d[8], resp[64];
             size_t rn = sizeof resp;
             put_le32(d, addr + off);

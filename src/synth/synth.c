@@ -16,38 +16,6 @@
 #define APP_DEFAULT_SIZE 1500000u
 #define BANNER_DATE "2026-01-01"
 
-/* RAM load addresses per chip, read from real MicroPython builds of each chip (bootloader
- * DRAM / IRAM loader / IRAM, app DRAM / IRAM); plausible values for the others. They only
- * need to lie outside the flash-mapped windows. */
-struct ram_map {
-    uint16_t image_id;
-    uint32_t boot_dram, boot_iram_loader, boot_iram;
-    uint32_t app_dram, app_iram;
-    uint16_t max_rev_full;
-    uint8_t spi_speed;
-};
-
-static const struct ram_map ram_maps[] = {
-    {CHIP_ID_ESP32, 0x3FFF0030, 0x40078000, 0x40080400, 0x3FFBDB60, 0x40080000, 399, 0x0},
-    {CHIP_ID_ESP32S2, 0x3FFE6108, 0x4004C000, 0x40050000, 0x3FFC9320, 0x40024000, 199, 0xF},
-    {CHIP_ID_ESP32S3, 0x3FCE3810, 0x403C9700, 0x403CC700, 0x3FC9E900, 0x40374000, 99, 0xF},
-    {CHIP_ID_ESP32C3, 0x3FCD5820, 0x403CC710, 0x403CE710, 0x3FC97600, 0x40380000, 99, 0xF},
-    {CHIP_ID_ESP32C2, 0x3FCD5820, 0x403CC710, 0x403CE710, 0x3FCA0000, 0x40380000, 99, 0xF},
-    {CHIP_ID_ESP32C6, 0x40875720, 0x4086C410, 0x4086E610, 0x40800000, 0x408007AC, 99, 0x0},
-    {CHIP_ID_ESP32H2, 0x40835720, 0x4082C410, 0x4082E610, 0x40800000, 0x408007AC, 99, 0x0},
-    {CHIP_ID_ESP32C5, 0x40875720, 0x4086C410, 0x4086E610, 0x40800000, 0x408007AC, 99, 0x0},
-    {CHIP_ID_ESP32C61, 0x40875720, 0x4086C410, 0x4086E610, 0x40800000, 0x408007AC, 99, 0x0},
-    {CHIP_ID_ESP32P4, 0x4FFB6400, 0x4FFAC000, 0x4FFAE000, 0x4FF00000, 0x4FF10000, 199, 0xF},
-};
-
-static const struct ram_map *ram_map_for(const struct chip *chip)
-{
-    for (size_t i = 0; i < sizeof ram_maps / sizeof ram_maps[0]; i++)
-        if (ram_maps[i].image_id == chip->image_id)
-            return &ram_maps[i];
-    return &ram_maps[0];
-}
-
 static uint32_t next_random(uint32_t *s)
 {
     /* xorshift32: cheap, deterministic filler */
@@ -82,7 +50,7 @@ struct builder {
 static void builder_start(struct builder *b, uint8_t *buf, const struct chip *chip,
                           uint8_t size_id, uint32_t entry)
 {
-    const struct ram_map *rm = ram_map_for(chip);
+    const struct chip_build *build = &chip->build;
     b->buf = buf;
     b->pos = IMAGE_HEADER_SIZE;
     b->checksum = 0xEF;
@@ -90,11 +58,11 @@ static void builder_start(struct builder *b, uint8_t *buf, const struct chip *ch
     memset(buf, 0, IMAGE_HEADER_SIZE);
     buf[0] = IMAGE_MAGIC;
     buf[2] = 2; /* DIO, as every MicroPython release */
-    buf[3] = (uint8_t)((size_id << 4) | rm->spi_speed);
+    buf[3] = (uint8_t)((size_id << 4) | build->spi_speed);
     put_le32(buf + 4, entry);
     buf[8] = 0xEE; /* WP pin: disabled */
     put_le16(buf + 12, chip->image_id);
-    put_le16(buf + 17, rm->max_rev_full);
+    put_le16(buf + 17, build->max_rev_full);
     buf[23] = 1; /* SHA-256 digest appended */
 }
 
@@ -236,7 +204,7 @@ int synth_bootloader(const struct synth_options *opt, struct synth_buffer *out,
     struct resolved r;
     if (resolve(opt, &r, err) < 0)
         return -1;
-    const struct ram_map *rm = ram_map_for(r.chip);
+    const struct chip_build *build = &r.chip->build;
     const uint32_t dram_len = 0x1000, loader_len = 0x3000, iram_len = 0xD00;
     size_t cap = IMAGE_HEADER_SIZE + 3 * IMAGE_SEGMENT_HEADER_SIZE + dram_len + loader_len +
                  iram_len + 16 + IMAGE_DIGEST_SIZE;
@@ -245,17 +213,17 @@ int synth_bootloader(const struct synth_options *opt, struct synth_buffer *out,
         return error_setk(err, ERROR_OS, "Out of memory.");
     uint32_t seed = r.seed ^ 0xB007B007u;
     struct builder b;
-    builder_start(&b, buf, r.chip, (uint8_t)r.size_id, rm->boot_iram + 0x10);
+    builder_start(&b, buf, r.chip, (uint8_t)r.size_id, build->boot_iram + 0x10);
     /* DRAM segment starting with esp_bootloader_desc_t (§5.2): magic 0x50, version 1 */
-    uint8_t *d = builder_segment(&b, rm->boot_dram, dram_len);
+    uint8_t *d = builder_segment(&b, build->boot_dram, dram_len);
     fill_random(d, dram_len, &seed);
     memset(d, 0, 80);
     d[0] = 0x50;
     put_le32(d + 4, 1);
     memcpy(d + 8, "v5.5.1", 6);
     memcpy(d + 40, "Jan  1 2026 00:00:00", 20);
-    fill_random(builder_segment(&b, rm->boot_iram_loader, loader_len), loader_len, &seed);
-    fill_random(builder_segment(&b, rm->boot_iram, iram_len), iram_len, &seed);
+    fill_random(builder_segment(&b, build->boot_iram_loader, loader_len), loader_len, &seed);
+    fill_random(builder_segment(&b, build->boot_iram, iram_len), iram_len, &seed);
     out->data = buf;
     out->len = builder_finish(&b);
     out->bootloader_size = (uint32_t)out->len;
@@ -290,7 +258,7 @@ int synth_app(const struct synth_options *opt, struct synth_buffer *out, struct 
         return error_setk(err, ERROR_VALUE, "App size %u is too small (at least %u bytes).", total,
                           APP_MIN_SIZE);
     const struct chip *chip = r.chip;
-    const struct ram_map *rm = ram_map_for(chip);
+    const struct chip_build *build = &chip->build;
 
     /* Plan: DROM (descriptor + banner), DRAM, IRAM, padding, IROM filling up to the end. The
      * body must end at total - 36 so that checksum padding + digest give exactly `total`. */
@@ -328,7 +296,7 @@ int synth_app(const struct synth_options *opt, struct synth_buffer *out, struct 
         return error_setk(err, ERROR_OS, "Out of memory.");
     uint32_t seed = r.seed;
     struct builder b;
-    builder_start(&b, buf, chip, (uint8_t)r.size_id, rm->app_iram + 0x400);
+    builder_start(&b, buf, chip, (uint8_t)r.size_id, build->app_iram + 0x400);
     uint8_t *drom = builder_segment(&b, drom_load, drom_len);
     fill_random(drom, drom_len, &seed);
     write_app_desc(drom, &seed);
@@ -338,8 +306,8 @@ int synth_app(const struct synth_options *opt, struct synth_buffer *out, struct 
     int board = snprintf(banner + blen + 1, sizeof banner - (size_t)blen - 1,
                          "; Synthetic module with %s", chip->description);
     memcpy(drom + 0x1000, banner, (size_t)blen + 1 + (size_t)board + 1);
-    fill_random(builder_segment(&b, rm->app_dram, dram_len), dram_len, &seed);
-    fill_random(builder_segment(&b, rm->app_iram, iram_len), iram_len, &seed);
+    fill_random(builder_segment(&b, build->app_dram, dram_len), dram_len, &seed);
+    fill_random(builder_segment(&b, build->app_iram, iram_len), iram_len, &seed);
     if (need_pad)
         builder_segment(&b, 0, pad_len); /* zeros from calloc */
     fill_random(builder_segment(&b, irom_load, irom_len), irom_len, &seed);
