@@ -1,4 +1,5 @@
 #include "vchip.h"
+#include "loader/protocol.h"
 #include "util/bytes.h"
 
 #include <stdarg.h>
@@ -6,18 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Opcodes (§6). */
-enum {
-    OP_FLASH_BEGIN = 0x02, OP_FLASH_DATA = 0x03, OP_FLASH_END = 0x04,
-    OP_MEM_BEGIN = 0x05, OP_MEM_END = 0x06, OP_MEM_DATA = 0x07,
-    OP_SYNC = 0x08, OP_WRITE_REG = 0x09, OP_READ_REG = 0x0A,
-    OP_SPI_SET_PARAMS = 0x0B, OP_SPI_ATTACH = 0x0D, OP_READ_FLASH_SLOW = 0x0E,
-    OP_CHANGE_BAUDRATE = 0x0F, OP_FLASH_DEFL_BEGIN = 0x10, OP_FLASH_DEFL_DATA = 0x11,
-    OP_FLASH_DEFL_END = 0x12, OP_SPI_FLASH_MD5 = 0x13, OP_GET_SECURITY_INFO = 0x14,
-    OP_ERASE_FLASH = 0xD0, OP_ERASE_REGION = 0xD1, OP_READ_FLASH = 0xD2, OP_RUN_USER_CODE = 0xD3,
-};
-
-#define ROM_SYNC_VALUE 0x20120707u
 #define MAGIC_REG 0x40001000u
 #define CMD_USR (1u << 18)
 #define STUB_MAX_BLOCK 0x4000u
@@ -28,23 +17,23 @@ struct fail {
     uint8_t rom, stub;
 };
 static const struct fail OK = {0, 0};
-static const struct fail E_BAD_LEN = {0x05, 0xC0};
-static const struct fail E_CHECKSUM = {0x07, 0xC1};
-static const struct fail E_BLOCK_SIZE = {0x01, 0xC2};
-static const struct fail E_INVALID_CMD = {0x05, 0xC3};
-static const struct fail E_NOT_FLASH_MODE = {0x05, 0xC6};
-static const struct fail E_INFLATE = {0x0B, 0xC7};
-static const struct fail E_ADLER = {0x0C, 0xC7};
-static const struct fail E_NOT_ENOUGH = {0x0E, 0xC8};
-static const struct fail E_TOO_MUCH = {0x01, 0xC9};
-static const struct fail E_PARAM = {0x01, 0xC0};
-static const struct fail E_FLASH_WRITE = {0x08, 0xC4};
-static const struct fail E_FLASH_READ = {0x09, 0xC4};
-static const struct fail E_READ_LEN = {0x0A, 0xC0};
-static const struct fail E_RAM_SIZE = {0x0E, 0xC9};
-static const struct fail E_EXEC = {0x06, 0xC4};
-static const struct fail E_SEQ = {0x05, 0xC0};
-static const struct fail E_INJECTED = {0x06, 0xC4};
+static const struct fail E_BAD_LEN = {ROM_E_BAD_MESSAGE, STUB_E_BAD_DATA_LEN};
+static const struct fail E_CHECKSUM = {ROM_E_CHECKSUM, STUB_E_BAD_CHECKSUM};
+static const struct fail E_BLOCK_SIZE = {ROM_E_BAD_PARAM, STUB_E_BAD_BLOCKSIZE};
+static const struct fail E_INVALID_CMD = {ROM_E_BAD_MESSAGE, STUB_E_INVALID_COMMAND};
+static const struct fail E_NOT_FLASH_MODE = {ROM_E_BAD_MESSAGE, STUB_E_NOT_IN_FLASH_MODE};
+static const struct fail E_INFLATE = {ROM_E_INFLATE, STUB_E_INFLATE};
+static const struct fail E_ADLER = {ROM_E_ADLER, STUB_E_INFLATE};
+static const struct fail E_NOT_ENOUGH = {ROM_E_RAM_SIZE, STUB_E_NOT_ENOUGH_DATA};
+static const struct fail E_TOO_MUCH = {ROM_E_BAD_PARAM, STUB_E_TOO_MUCH_DATA};
+static const struct fail E_PARAM = {ROM_E_BAD_PARAM, STUB_E_BAD_DATA_LEN};
+static const struct fail E_FLASH_WRITE = {ROM_E_FLASH_WRITE, STUB_E_FAILED_SPI_OP};
+static const struct fail E_FLASH_READ = {ROM_E_FLASH_READ, STUB_E_FAILED_SPI_OP};
+static const struct fail E_READ_LEN = {ROM_E_READ_LENGTH, STUB_E_BAD_DATA_LEN};
+static const struct fail E_RAM_SIZE = {ROM_E_RAM_SIZE, STUB_E_TOO_MUCH_DATA};
+static const struct fail E_EXEC = {ROM_E_EXEC, STUB_E_FAILED_SPI_OP};
+static const struct fail E_SEQ = {ROM_E_BAD_MESSAGE, STUB_E_BAD_DATA_LEN};
+static const struct fail E_INJECTED = {ROM_E_EXEC, STUB_E_FAILED_SPI_OP};
 
 static int is_ok(struct fail f) { return f.rom == 0 && f.stub == 0; }
 
@@ -103,10 +92,10 @@ static void respond(struct vchip *vc, uint8_t op, uint32_t value, const uint8_t 
     buf[2] = (uint8_t)(dlen + status_len);
     buf[3] = 0;
     if (stub) {
-        put_le32(buf + 4, op == OP_READ_REG ? value : 0);
+        put_le32(buf + 4, op == LOADER_READ_REG ? value : 0);
     } else {
         /* The ROM leaves a stale value in the field except for READ_REG and SYNC. */
-        if (op == OP_READ_REG || op == OP_SYNC)
+        if (op == LOADER_READ_REG || op == LOADER_SYNC)
             vc->last_value = value;
         put_le32(buf + 4, vc->last_value);
     }
@@ -132,7 +121,7 @@ static void respond_unsupported_rom(struct vchip *vc)
     uint8_t buf[12] = {0x01, 0x00, 0x04, 0x00};
     put_le32(buf + 4, vc->last_value);
     buf[8] = 1;
-    buf[9] = 0x05;
+    buf[9] = ROM_E_BAD_MESSAGE;
     for (int i = 0; i < 8; i++)
         send_frame(vc, buf, sizeof buf);
 }
@@ -896,7 +885,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
     int reboot = 0, run_app = 0;
 
     switch (op) {
-    case OP_SYNC: {
+    case LOADER_SYNC: {
         static const uint8_t head[4] = {0x07, 0x07, 0x12, 0x20};
         if (len != 36 || memcmp(d, head, 4) != 0) {
             if (stub)
@@ -906,19 +895,19 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         for (size_t i = 4; i < 36; i++)
             if (d[i] != 0x55)
                 return;
-        uint32_t v = stub ? 0 : ROM_SYNC_VALUE;
+        uint32_t v = stub ? 0 : LOADER_SYNC_VALUE;
         for (int i = 0; i < 8; i++) /* §5: eight replies to one SYNC */
             respond(vc, op, v, NULL, 0, OK);
         return;
     }
-    case OP_READ_REG:
+    case LOADER_READ_REG:
         if (len != 4) {
             f = E_BAD_LEN;
             break;
         }
         value = read_reg(vc, get_le32(d));
         break;
-    case OP_WRITE_REG:
+    case LOADER_WRITE_REG:
         if (len == 0 || len % 16) {
             f = E_BAD_LEN;
             break;
@@ -926,11 +915,11 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         for (size_t i = 0; i < len; i += 16)
             write_reg(vc, get_le32(d + i), get_le32(d + i + 4), get_le32(d + i + 8));
         break;
-    case OP_SPI_ATTACH:
+    case LOADER_SPI_ATTACH:
         if (stub ? len != 4 : (len != 8 && len != 4))
             f = E_BAD_LEN;
         break;
-    case OP_SPI_SET_PARAMS:
+    case LOADER_SPI_SET_PARAMS:
         if (len != 24) {
             f = E_BAD_LEN;
             break;
@@ -941,7 +930,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         }
         vc->flash_limit = get_le32(d + 4);
         break;
-    case OP_CHANGE_BAUDRATE: {
+    case LOADER_CHANGE_BAUDRATE: {
         if (len != 8) {
             f = E_BAD_LEN;
             break;
@@ -966,7 +955,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         set_baud(vc, eff);
         return;
     }
-    case OP_GET_SECURITY_INFO: {
+    case LOADER_GET_SECURITY_INFO: {
         const struct chip_rom *rom = &vc->cfg.chip->rom;
         if (rom->security_info_len == 0) {
             if (stub)
@@ -987,25 +976,25 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         outlen = rom->security_info_len;
         break;
     }
-    case OP_FLASH_BEGIN:
-    case OP_FLASH_DEFL_BEGIN:
-        f = cmd_flash_begin(vc, d, len, op == OP_FLASH_DEFL_BEGIN);
+    case LOADER_FLASH_BEGIN:
+    case LOADER_FLASH_DEFL_BEGIN:
+        f = cmd_flash_begin(vc, d, len, op == LOADER_FLASH_DEFL_BEGIN);
         break;
-    case OP_FLASH_DATA:
-    case OP_FLASH_DEFL_DATA:
-        f = cmd_flash_data(vc, d, len, chk, op == OP_FLASH_DEFL_DATA);
+    case LOADER_FLASH_DATA:
+    case LOADER_FLASH_DEFL_DATA:
+        f = cmd_flash_data(vc, d, len, chk, op == LOADER_FLASH_DEFL_DATA);
         break;
-    case OP_FLASH_END:
-    case OP_FLASH_DEFL_END:
-        f = cmd_flash_end(vc, d, len, op == OP_FLASH_DEFL_END, &reboot, &run_app);
+    case LOADER_FLASH_END:
+    case LOADER_FLASH_DEFL_END:
+        f = cmd_flash_end(vc, d, len, op == LOADER_FLASH_DEFL_END, &reboot, &run_app);
         break;
-    case OP_MEM_BEGIN:
+    case LOADER_MEM_BEGIN:
         f = cmd_mem_begin(vc, d, len);
         break;
-    case OP_MEM_DATA:
+    case LOADER_MEM_DATA:
         f = cmd_mem_data(vc, d, len, chk);
         break;
-    case OP_MEM_END: {
+    case LOADER_MEM_END: {
         if (len != 8) {
             f = E_BAD_LEN;
             break;
@@ -1035,7 +1024,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         logf_(vc, "stub running (entry 0x%08x)", entry);
         return;
     }
-    case OP_SPI_FLASH_MD5: {
+    case LOADER_SPI_FLASH_MD5: {
         if (len != 16) {
             f = E_BAD_LEN;
             break;
@@ -1054,7 +1043,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         }
         break;
     }
-    case OP_READ_FLASH_SLOW: {
+    case LOADER_READ_FLASH_SLOW: {
         if (stub) {
             f = E_INVALID_CMD;
             break;
@@ -1077,7 +1066,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         outlen = 64; /* always 64 data bytes (§6.10) */
         break;
     }
-    case OP_ERASE_FLASH:
+    case LOADER_ERASE_FLASH:
         if (!stub)
             goto unsupported;
         if (len != 0) {
@@ -1086,7 +1075,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         }
         nor_erase_all(vc->flash);
         break;
-    case OP_ERASE_REGION: {
+    case LOADER_ERASE_REGION: {
         if (!stub)
             goto unsupported;
         if (len != 8) {
@@ -1105,7 +1094,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         nor_erase(vc->flash, addr, n);
         break;
     }
-    case OP_READ_FLASH: {
+    case LOADER_READ_FLASH: {
         if (!stub)
             goto unsupported;
         if (len != 16) {
@@ -1141,7 +1130,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         cmd_read_flash_stream(vc);
         return;
     }
-    case OP_RUN_USER_CODE:
+    case LOADER_RUN_USER_CODE:
         if (!stub)
             goto unsupported;
         vchip_reboot(vc, 0, RESET_SW);

@@ -59,79 +59,22 @@ uint8_t loader_checksum(const uint8_t *data, size_t len)
     return x;
 }
 
-const char *loader_op_name(uint8_t op)
+size_t loader_pack(uint8_t *out, const uint32_t *words, size_t n)
 {
-    switch (op) {
-    case LOADER_FLASH_BEGIN: return "FLASH_BEGIN";
-    case LOADER_FLASH_DATA: return "FLASH_DATA";
-    case LOADER_FLASH_END: return "FLASH_END";
-    case LOADER_MEM_BEGIN: return "MEM_BEGIN";
-    case LOADER_MEM_END: return "MEM_END";
-    case LOADER_MEM_DATA: return "MEM_DATA";
-    case LOADER_SYNC: return "SYNC";
-    case LOADER_WRITE_REG: return "WRITE_REG";
-    case LOADER_READ_REG: return "READ_REG";
-    case LOADER_SPI_SET_PARAMS: return "SPI_SET_PARAMS";
-    case LOADER_SPI_ATTACH: return "SPI_ATTACH";
-    case LOADER_READ_FLASH_SLOW: return "READ_FLASH_SLOW";
-    case LOADER_CHANGE_BAUDRATE: return "CHANGE_BAUDRATE";
-    case LOADER_FLASH_DEFL_BEGIN: return "FLASH_DEFL_BEGIN";
-    case LOADER_FLASH_DEFL_DATA: return "FLASH_DEFL_DATA";
-    case LOADER_FLASH_DEFL_END: return "FLASH_DEFL_END";
-    case LOADER_SPI_FLASH_MD5: return "SPI_FLASH_MD5";
-    case LOADER_GET_SECURITY_INFO: return "GET_SECURITY_INFO";
-    case LOADER_ERASE_FLASH: return "ERASE_FLASH";
-    case LOADER_ERASE_REGION: return "ERASE_REGION";
-    case LOADER_READ_FLASH: return "READ_FLASH";
-    case LOADER_RUN_USER_CODE: return "RUN_USER_CODE";
-    }
-    return "unknown command";
+    for (size_t i = 0; i < n; i++)
+        put_le32(out + 4 * i, words[i]);
+    return 4 * n;
 }
 
-const char *loader_error_text(int stub, uint8_t code)
+struct loader_cmd loader_data_cmd(uint8_t op, uint8_t *buf, uint32_t seq, const uint8_t *block,
+                                  size_t n)
 {
-    if (stub) { /* §3.5, stub table: the first status byte is the code */
-        switch (code) {
-        case 0xC0: return "bad data length";
-        case 0xC1: return "bad data checksum";
-        case 0xC2: return "bad block size";
-        case 0xC3: return "invalid command";
-        case 0xC4: return "SPI operation failed";
-        case 0xC5: return "SPI unlock failed";
-        case 0xC6: return "not in flash mode";
-        case 0xC7: return "inflate error";
-        case 0xC8: return "not enough data";
-        case 0xC9: return "too much data";
-        case 0xCA: return "NAND program failed";
-        case 0xCB: return "NAND erase failed";
-        case 0xFF: return "command not implemented";
-        }
-        return "unknown stub error";
-    }
-    switch (code) { /* §3.5, ROM table: the second status byte */
-    case 0x00: return "undefined error";
-    case 0x01: return "input parameter invalid";
-    case 0x02: return "malloc failed";
-    case 0x03: return "send failed";
-    case 0x04: return "receive failed";
-    case 0x05: return "received message invalid";
-    case 0x06: return "execution failed";
-    case 0x07: return "checksum error";
-    case 0x08: return "flash write error";
-    case 0x09: return "flash read error";
-    case 0x0A: return "flash read length error";
-    case 0x0B: return "deflate failed";
-    case 0x0C: return "deflate Adler-32 error";
-    case 0x0D: return "deflate parameter error";
-    case 0x0E: return "invalid RAM binary size";
-    case 0x0F: return "invalid RAM binary address";
-    case 0x64: return "invalid parameter";
-    case 0x65: return "invalid format";
-    case 0x66: return "description too long";
-    case 0x67: return "bad encoding description";
-    case 0x69: return "insufficient storage";
-    }
-    return "unknown ROM error";
+    loader_pack(buf, (uint32_t[]){(uint32_t)n, seq, 0, 0}, 4);
+    if (block != buf + 16)
+        memcpy(buf + 16, block, n);
+    struct loader_cmd c = {.op = op, .data = buf, .len = 16 + n,
+                           .checksum = loader_checksum(buf + 16, n)};
+    return c;
 }
 
 /* ------------------------------------------------------------------ framing */
@@ -220,21 +163,22 @@ static int drain(struct loader *l, int quiet_ms, struct error *err)
     return 0;
 }
 
-int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len, uint32_t chk,
-                   size_t resp_expect, uint8_t *resp, size_t *resp_len, uint32_t *value,
-                   int timeout_ms, int retries, struct error *err)
+int loader_command(struct loader *l, struct loader_cmd *cmd, struct error *err)
 {
+    uint8_t op = cmd->op;
+    size_t len = cmd->len;
+    int timeout_ms = cmd->timeout_ms > 0 ? cmd->timeout_ms : DEFAULT_TIMEOUT_MS;
     if (len > LOADER_MAX_PACKET - 8)
         return error_setk(err, ERROR_DEVICE, "%s: %zu bytes of data is too long",
                           loader_op_name(op), len);
     uint8_t head[8] = {0x00, op, (uint8_t)len, (uint8_t)(len >> 8)};
-    put_le32(head + 4, chk);
+    put_le32(head + 4, cmd->checksum);
     size_t status_len = l->stub ? 2 : 4; /* §3.3 */
     const char *garbled = NULL;
-    for (int attempt = 0; attempt <= retries; attempt++) {
+    for (int attempt = 0; attempt <= cmd->retries; attempt++) {
         if (attempt > 0)
             l->retries++;
-        int r = send_frame(l, head, 8, data, len, err);
+        int r = send_frame(l, head, 8, cmd->data, len, err);
         if (r != 0)
             return error_prefix(err, "%s", loader_op_name(op)), LOADER_E_LINK;
         int64_t deadline = now_ms() + timeout_ms;
@@ -259,7 +203,7 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
             if (p[1] != op) {
                 /* §3.6: a ROM answering an opcode it does not know replies with another
                  * opcode and status 1/0x05. */
-                if (size >= 2 && p[8] == 1 && p[9] == 0x05) {
+                if (size >= 2 && p[8] == 1 && p[9] == ROM_E_BAD_MESSAGE) {
                     drain(l, 30, err);
                     return error_setk(err, ERROR_DEVICE, "%s: not supported by the %s loader",
                                       loader_op_name(op), l->stub ? "stub" : "ROM"),
@@ -274,9 +218,9 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
                 garbled = "reply without status bytes";
                 continue;
             }
-            size_t st;
-            if (size == resp_expect + 2 || size == resp_expect + 4)
-                st = resp_expect;
+            size_t expect = cmd->resp_expect, st;
+            if (size == expect + 2 || size == expect + 4)
+                st = expect;
             else if (size >= status_len)
                 st = size - status_len;
             else
@@ -284,11 +228,12 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
             uint8_t s0 = p[8 + st], s1 = p[8 + st + 1];
             if (s0 != 0) {
                 uint8_t code = l->stub ? s0 : s1;
-                if (l->stub && s0 == 0xC3 && !resp_expect)
+                if (l->stub && s0 == STUB_E_INVALID_COMMAND && !expect)
                     return error_setk(err, ERROR_DEVICE, "%s: not supported by the stub",
                                       loader_op_name(op)),
                            LOADER_E_UNSUPPORTED;
-                if (!l->stub && s1 == 0x05 && (op >= 0xD0 || op == LOADER_GET_SECURITY_INFO))
+                if (!l->stub && s1 == ROM_E_BAD_MESSAGE &&
+                    (op >= LOADER_ERASE_FLASH || op == LOADER_GET_SECURITY_INFO))
                     return error_setk(err, ERROR_DEVICE, "%s: not supported by the ROM loader",
                                       loader_op_name(op)),
                            LOADER_E_UNSUPPORTED;
@@ -296,24 +241,21 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
                            loader_op_name(op), s0, s1, loader_error_text(l->stub, code));
                 /* The loader saw a damaged packet (bad length or checksum): sending it again
                  * is the cure when the command may be repeated. */
-                int damaged = l->stub ? (s0 == 0xC0 || s0 == 0xC1) : (s1 == 0x05 || s1 == 0x07);
-                if (damaged && attempt < retries)
+                if (loader_status_damaged(l->stub, code) && attempt < cmd->retries)
                     goto next_attempt;
                 return LOADER_E_FAIL;
             }
             size_t dlen = st;
-            if (dlen < resp_expect) {
+            if (dlen < expect) {
                 garbled = "reply shorter than expected";
                 continue;
             }
-            if (resp) {
-                size_t cap = resp_len && *resp_len ? *resp_len : dlen;
-                memcpy(resp, p + 8, dlen < cap ? dlen : cap);
+            if (cmd->resp) {
+                size_t cap = cmd->resp_cap ? cmd->resp_cap : dlen;
+                memcpy(cmd->resp, p + 8, dlen < cap ? dlen : cap);
             }
-            if (resp_len)
-                *resp_len = dlen;
-            if (value)
-                *value = get_le32(p + 4);
+            cmd->resp_len = dlen;
+            cmd->value = get_le32(p + 4);
             return 0;
         }
     next_attempt:;
@@ -323,7 +265,7 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
                           loader_op_name(op), timeout_ms, garbled),
                LOADER_E_TIMEOUT;
     return error_setk(err, ERROR_DEVICE, "%s: timed out after %d ms waiting for the reply%s",
-                      loader_op_name(op), timeout_ms, retries ? " (retried)" : ""),
+                      loader_op_name(op), timeout_ms, cmd->retries ? " (retried)" : ""),
            LOADER_E_TIMEOUT;
 }
 
@@ -332,24 +274,23 @@ int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len
 int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *value, struct error *err)
 {
     uint8_t d[4];
-    put_le32(d, addr);
-    int r = loader_command(l, LOADER_READ_REG, d, 4, 0, 0, NULL, NULL, value, DEFAULT_TIMEOUT_MS,
-                           2, err);
+    struct loader_cmd c = {.op = LOADER_READ_REG, .data = d,
+                           .len = loader_pack(d, (uint32_t[]){addr}, 1), .retries = 2};
+    int r = loader_command(l, &c, err);
     if (r != 0)
-        error_prefix(err, "reading register 0x%08x", addr);
-    return r;
+        return error_prefix(err, "reading register 0x%08x", addr), r;
+    *value = c.value;
+    return 0;
 }
 
 int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value, uint32_t mask,
                      uint32_t delay_us, struct error *err)
 {
     uint8_t d[16];
-    put_le32(d, addr);
-    put_le32(d + 4, value);
-    put_le32(d + 8, mask);
-    put_le32(d + 12, delay_us);
-    int r = loader_command(l, LOADER_WRITE_REG, d, 16, 0, 0, NULL, NULL, NULL,
-                           DEFAULT_TIMEOUT_MS, 2, err);
+    struct loader_cmd c = {.op = LOADER_WRITE_REG, .data = d,
+                           .len = loader_pack(d, (uint32_t[]){addr, value, mask, delay_us}, 4),
+                           .retries = 2};
+    int r = loader_command(l, &c, err);
     if (r != 0)
         error_prefix(err, "writing register 0x%08x", addr);
     return r;
@@ -365,17 +306,14 @@ struct reg_batch {
 
 static void batch_add(struct reg_batch *b, uint32_t addr, uint32_t value)
 {
-    uint8_t *p = b->d + 16 * b->n++;
-    put_le32(p, addr);
-    put_le32(p + 4, value);
-    put_le32(p + 8, 0xFFFFFFFF);
-    put_le32(p + 12, 0);
+    loader_pack(b->d + 16 * b->n++, (uint32_t[]){addr, value, 0xFFFFFFFF, 0}, 4);
 }
 
 static int batch_send(struct loader *l, struct reg_batch *b, struct error *err)
 {
-    int r = loader_command(l, LOADER_WRITE_REG, b->d, 16 * b->n, 0, 0, NULL, NULL, NULL,
-                           DEFAULT_TIMEOUT_MS, 2, err);
+    struct loader_cmd c = {.op = LOADER_WRITE_REG, .data = b->d, .len = 16 * b->n,
+                           .retries = 2};
+    int r = loader_command(l, &c, err);
     if (r != 0)
         error_prefix(err, "writing SPI registers");
     b->n = 0;
@@ -506,29 +444,33 @@ uint32_t loader_flash_size_from_id(uint32_t jedec)
     return 0;
 }
 
+/* ROM: attach the default SPI flash pins before any flash access (§6.6); the ROM takes 4
+ * extra bytes. The stub attaches the flash itself. */
+static int rom_attach(struct loader *l, struct error *err)
+{
+    if (l->stub || l->attached)
+        return 0;
+    uint8_t d[8] = {0};
+    struct loader_cmd c = {.op = LOADER_SPI_ATTACH, .data = d, .len = 8, .retries = 2};
+    int r = loader_command(l, &c, err);
+    if (r == 0)
+        l->attached = 1;
+    return r;
+}
+
 int loader_prepare_flash(struct loader *l, struct error *err)
 {
-    int r;
-    if (!l->stub && !l->attached) {
-        /* ROM: attach the default SPI flash pins before any flash access (§6.6); ROM takes
-         * 4 extra bytes. */
-        uint8_t d[8] = {0};
-        r = loader_command(l, LOADER_SPI_ATTACH, d, 8, 0, 0, NULL, NULL, NULL, DEFAULT_TIMEOUT_MS,
-                           2, err);
-        if (r != 0)
-            return r;
-        l->attached = 1;
-    }
+    int r = rom_attach(l, err);
+    if (r != 0)
+        return r;
     if (l->flash_size && l->params_size != l->flash_size) {
+        /* id, total size, block, sector, page, status mask (§6.5) */
         uint8_t d[24];
-        put_le32(d, 0);
-        put_le32(d + 4, l->flash_size);
-        put_le32(d + 8, 0x10000);
-        put_le32(d + 12, 0x1000);
-        put_le32(d + 16, 0x100);
-        put_le32(d + 20, 0xFFFF);
-        r = loader_command(l, LOADER_SPI_SET_PARAMS, d, 24, 0, 0, NULL, NULL, NULL,
-                           DEFAULT_TIMEOUT_MS, 2, err);
+        struct loader_cmd c = {
+            .op = LOADER_SPI_SET_PARAMS, .data = d, .retries = 2,
+            .len = loader_pack(d, (uint32_t[]){0, l->flash_size, 0x10000, 0x1000, 0x100, 0xFFFF},
+                               6)};
+        r = loader_command(l, &c, err);
         if (r != 0)
             return r;
         l->params_size = l->flash_size;
@@ -538,15 +480,9 @@ int loader_prepare_flash(struct loader *l, struct error *err)
 
 int loader_flash_id(struct loader *l, uint32_t *jedec, struct error *err)
 {
-    int r;
-    if (!l->stub && !l->attached) {
-        uint8_t d[8] = {0};
-        r = loader_command(l, LOADER_SPI_ATTACH, d, 8, 0, 0, NULL, NULL, NULL, DEFAULT_TIMEOUT_MS,
-                           2, err);
-        if (r != 0)
-            return error_prefix(err, "attaching the SPI flash"), r;
-        l->attached = 1;
-    }
+    int r = rom_attach(l, err);
+    if (r != 0)
+        return error_prefix(err, "attaching the SPI flash"), r;
     uint8_t id[4] = {0};
     r = loader_spi_command(l, 0x9F, NULL, 0, 0, 0, 0, 24, id, err);
     if (r != 0)
@@ -684,10 +620,11 @@ static const struct chip *chip_without_security_chip_id(void)
 int loader_detect_chip(struct loader *l, struct error *err)
 {
     uint8_t info[32];
-    size_t n = sizeof info;
     /* 20 bytes; the ESP32-S2 ROM sends the first 12 only (§6.9). */
-    int r = loader_command(l, LOADER_GET_SECURITY_INFO, NULL, 0, 0, 0, info, &n, NULL,
-                           DEFAULT_TIMEOUT_MS, 1, err);
+    struct loader_cmd c = {.op = LOADER_GET_SECURITY_INFO, .resp = info, .resp_cap = sizeof info,
+                           .retries = 1};
+    int r = loader_command(l, &c, err);
+    size_t n = c.resp_len;
     const struct chip *found = NULL;
     if (r == 0) {
         if (n >= 12)
@@ -752,12 +689,10 @@ static int mem_load(struct loader *l, uint32_t addr, const uint8_t *data, size_t
 {
     uint32_t blocks = (uint32_t)((len + RAM_BLOCK - 1) / RAM_BLOCK);
     uint8_t d[16];
-    put_le32(d, (uint32_t)len);
-    put_le32(d + 4, blocks);
-    put_le32(d + 8, RAM_BLOCK);
-    put_le32(d + 12, addr);
-    int r = loader_command(l, LOADER_MEM_BEGIN, d, 16, 0, 0, NULL, NULL, NULL, DEFAULT_TIMEOUT_MS,
-                           1, err);
+    struct loader_cmd begin = {
+        .op = LOADER_MEM_BEGIN, .data = d, .retries = 1,
+        .len = loader_pack(d, (uint32_t[]){(uint32_t)len, blocks, RAM_BLOCK, addr}, 4)};
+    int r = loader_command(l, &begin, err);
     if (r != 0)
         return r;
     uint8_t *buf = malloc(16 + RAM_BLOCK);
@@ -766,12 +701,8 @@ static int mem_load(struct loader *l, uint32_t addr, const uint8_t *data, size_t
     for (uint32_t seq = 0; seq < blocks; seq++) {
         size_t off = (size_t)seq * RAM_BLOCK;
         size_t n = len - off < RAM_BLOCK ? len - off : RAM_BLOCK;
-        put_le32(buf, (uint32_t)n);
-        put_le32(buf + 4, seq);
-        memset(buf + 8, 0, 8);
-        memcpy(buf + 16, data + off, n);
-        r = loader_command(l, LOADER_MEM_DATA, buf, 16 + n, loader_checksum(data + off, n), 0,
-                           NULL, NULL, NULL, DEFAULT_TIMEOUT_MS, 0, err);
+        struct loader_cmd c = loader_data_cmd(LOADER_MEM_DATA, buf, seq, data + off, n);
+        r = loader_command(l, &c, err);
         if (r != 0) {
             free(buf);
             return error_prefix(err, "loading RAM at 0x%08x", addr + (uint32_t)off), r;
@@ -803,10 +734,11 @@ int loader_run_stub(struct loader *l, struct error *err)
     if (r != 0)
         return error_prefix(err, "uploading the flasher stub"), r;
     uint8_t d[8];
-    put_le32(d, 0);
-    put_le32(d + 4, s->entry);
     /* §6.3: the ROM's MEM_END reply may be lost when the stub takes over the UART. */
-    r = loader_command(l, LOADER_MEM_END, d, 8, 0, 0, NULL, NULL, NULL, 200, 0, err);
+    struct loader_cmd end = {.op = LOADER_MEM_END, .data = d,
+                             .len = loader_pack(d, (uint32_t[]){0, s->entry}, 2),
+                             .timeout_ms = 200};
+    r = loader_command(l, &end, err);
     if (r == LOADER_E_LINK)
         return r;
     int64_t deadline = now_ms() + 1000;
@@ -833,10 +765,11 @@ int loader_run_stub(struct loader *l, struct error *err)
 int loader_change_baud(struct loader *l, uint32_t baud, struct error *err)
 {
     uint8_t d[8];
-    put_le32(d, baud);
-    put_le32(d + 4, l->stub ? l->port->baud : 0); /* §6.7: ROM 0, stub the current baud */
-    int r = loader_command(l, LOADER_CHANGE_BAUDRATE, d, 8, 0, 0, NULL, NULL, NULL,
-                           DEFAULT_TIMEOUT_MS, 1, err);
+    /* §6.7: ROM 0, stub the current baud */
+    struct loader_cmd c = {
+        .op = LOADER_CHANGE_BAUDRATE, .data = d, .retries = 1,
+        .len = loader_pack(d, (uint32_t[]){baud, l->stub ? l->port->baud : 0}, 2)};
+    int r = loader_command(l, &c, err);
     if (r != 0)
         return error_prefix(err, "changing to %u baud", baud), r;
     if (port_set_baud(l->port, baud, err) != 0)

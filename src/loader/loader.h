@@ -11,19 +11,8 @@
 #include "esp/chip.h"
 #include "serial/port.h"
 #include "serial/slip.h"
+#include "loader/protocol.h"
 #include "util/error.h"
-
-/* Opcodes (§6). */
-enum loader_op {
-    LOADER_FLASH_BEGIN = 0x02, LOADER_FLASH_DATA = 0x03, LOADER_FLASH_END = 0x04,
-    LOADER_MEM_BEGIN = 0x05, LOADER_MEM_END = 0x06, LOADER_MEM_DATA = 0x07,
-    LOADER_SYNC = 0x08, LOADER_WRITE_REG = 0x09, LOADER_READ_REG = 0x0A,
-    LOADER_SPI_SET_PARAMS = 0x0B, LOADER_SPI_ATTACH = 0x0D, LOADER_READ_FLASH_SLOW = 0x0E,
-    LOADER_CHANGE_BAUDRATE = 0x0F, LOADER_FLASH_DEFL_BEGIN = 0x10, LOADER_FLASH_DEFL_DATA = 0x11,
-    LOADER_FLASH_DEFL_END = 0x12, LOADER_SPI_FLASH_MD5 = 0x13, LOADER_GET_SECURITY_INFO = 0x14,
-    LOADER_ERASE_FLASH = 0xD0, LOADER_ERASE_REGION = 0xD1, LOADER_READ_FLASH = 0xD2,
-    LOADER_RUN_USER_CODE = 0xD3,
-};
 
 /* Negative return values of loader functions (err holds the message). */
 enum loader_result {
@@ -120,12 +109,29 @@ int loader_erase_flash(struct loader *l, struct error *err);
 
 /* ---- lower level (used by the above; exposed for tools and tests) ---- */
 
-/* Send one command and wait for its response (§3.6 matching). resp/resp_len receive the
- * response data before the status bytes (may be NULL); value the value field. The timeout is
- * per attempt; retries > 0 repeats the command after a lost or garbled response. */
-int loader_command(struct loader *l, uint8_t op, const uint8_t *data, size_t len, uint32_t chk,
-                   size_t resp_expect, uint8_t *resp, size_t *resp_len, uint32_t *value,
-                   int timeout_ms, int retries, struct error *err);
+/* One request and what comes back (§3). */
+struct loader_cmd {
+    uint8_t op;
+    const uint8_t *data;    /* payload, len bytes (NULL when empty) */
+    size_t len;
+    uint32_t checksum;      /* *_DATA commands: loader_checksum of the block (§3.4) */
+    size_t resp_expect;     /* data bytes the reply carries before its status (MD5: 16 or 32) */
+    int timeout_ms;         /* per attempt; 0 = LOADER_DEFAULT_TIMEOUT_MS */
+    int retries;            /* repeats after a lost or damaged reply */
+    uint8_t *resp;          /* receives the reply's data (at most resp_cap bytes); may be NULL */
+    size_t resp_cap;        /* 0 = as many as the reply carries */
+    /* filled in on success */
+    size_t resp_len;        /* data bytes in the reply */
+    uint32_t value;         /* the reply's value field */
+};
+
+#define LOADER_DEFAULT_TIMEOUT_MS 3000
+
+/* Send one command and wait for its response (§3.6 matching); repeats it cmd->retries times
+ * after a lost or garbled response. */
+int loader_command(struct loader *l, struct loader_cmd *cmd, struct error *err);
+/* Little-endian words into a payload: returns the byte count (4 x n). */
+size_t loader_pack(uint8_t *out, const uint32_t *words, size_t n);
 int loader_sync(struct loader *l, struct error *err);
 int loader_reset_to_bootloader(struct loader *l, enum loader_reset how, int attempt,
                                struct error *err);
@@ -143,9 +149,6 @@ int loader_run_stub(struct loader *l, struct error *err);
 int loader_change_baud(struct loader *l, uint32_t baud, struct error *err);
 /* Flash size in bytes for a JEDEC id (§10), 0 when unknown. */
 uint32_t loader_flash_size_from_id(uint32_t jedec);
-/* Meaning of a status error code (§3.5) for messages. */
-const char *loader_error_text(int stub, uint8_t code);
-const char *loader_op_name(uint8_t op);
 /* XOR checksum of *_DATA payloads (§3.4). */
 uint8_t loader_checksum(const uint8_t *data, size_t len);
 

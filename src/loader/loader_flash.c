@@ -53,17 +53,14 @@ int loader_flash_md5(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[
         return r;
     if ((r = loader_prepare_flash(l, err)) != 0)
         return r;
-    uint8_t d[16];
-    put_le32(d, addr);
-    put_le32(d + 4, len);
-    put_le32(d + 8, 0);
-    put_le32(d + 12, 0);
-    uint8_t resp[32];
-    size_t n = sizeof resp;
+    uint8_t d[16], resp[32];
     /* §6.8: the stub answers 16 raw bytes, the ROM 32 lowercase hex characters. */
-    size_t expect = l->stub ? 16 : 32;
-    r = loader_command(l, LOADER_SPI_FLASH_MD5, d, 16, 0, expect, resp, &n, NULL,
-                       loader_timeout_for(len, 8000), 2, err);
+    struct loader_cmd c = {.op = LOADER_SPI_FLASH_MD5, .data = d,
+                           .len = loader_pack(d, (uint32_t[]){addr, len, 0, 0}, 4),
+                           .resp_expect = l->stub ? 16 : 32, .resp = resp,
+                           .resp_cap = sizeof resp, .timeout_ms = loader_timeout_for(len, 8000),
+                           .retries = 2};
+    r = loader_command(l, &c, err);
     if (r != 0)
         return error_prefix(err, "MD5 of flash 0x%08x-0x%08x", addr, addr + len - 1), r;
     if (l->stub) {
@@ -89,14 +86,12 @@ static int rom_flash_begin(struct loader *l, uint8_t op, uint32_t erase_size, ui
                            uint32_t block_size, uint32_t addr, int timeout_ms, struct error *err)
 {
     uint8_t d[20];
-    put_le32(d, erase_size);
-    put_le32(d + 4, blocks);
-    put_le32(d + 8, block_size);
-    put_le32(d + 12, addr);
-    put_le32(d + 16, 0);
     /* §6.1: the ESP32 ROM takes 4 words; later ROMs and the stubs also the "encrypted" word. */
-    size_t len = l->stub || l->chip->rom.begin_encrypt_word ? 20 : 16;
-    return loader_command(l, op, d, len, 0, 0, NULL, NULL, NULL, timeout_ms, 0, err);
+    size_t words = l->stub || l->chip->rom.begin_encrypt_word ? 5 : 4;
+    struct loader_cmd c = {
+        .op = op, .data = d, .timeout_ms = timeout_ms,
+        .len = loader_pack(d, (uint32_t[]){erase_size, blocks, block_size, addr, 0}, words)};
+    return loader_command(l, &c, err);
 }
 
 static int verify_erased(struct loader *l, uint32_t addr, uint32_t len, struct error *err)
@@ -135,10 +130,10 @@ int loader_erase_region(struct loader *l, uint32_t addr, uint32_t len, struct er
             continue;
         if (l->stub) {
             uint8_t d[8];
-            put_le32(d, addr);
-            put_le32(d + 4, len);
-            r = loader_command(l, LOADER_ERASE_REGION, d, 8, 0, 0, NULL, NULL, NULL,
-                               loader_timeout_for(len, 40000), 2, err);
+            struct loader_cmd c = {.op = LOADER_ERASE_REGION, .data = d,
+                                   .len = loader_pack(d, (uint32_t[]){addr, len}, 2),
+                                   .timeout_ms = loader_timeout_for(len, 40000), .retries = 2};
+            r = loader_command(l, &c, err);
         } else {
             /* The ROM has no erase command; FLASH_BEGIN erases the range up front (§6.1). */
             r = rom_flash_begin(l, LOADER_FLASH_BEGIN, len, 0, ROM_BLOCK, addr,
@@ -166,7 +161,8 @@ int loader_erase_flash(struct loader *l, struct error *err)
     for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
         if (attempt && (r = loader_recover(l, err)) != 0)
             return r;
-        r = loader_command(l, LOADER_ERASE_FLASH, NULL, 0, 0, 0, NULL, NULL, NULL, 120000, 1, err);
+        struct loader_cmd c = {.op = LOADER_ERASE_FLASH, .timeout_ms = 120000, .retries = 1};
+        r = loader_command(l, &c, err);
         if (r == 0 && l->flash_size)
             r = verify_erased(l, 0, l->flash_size, err);
         if (r == 0 || r == LOADER_E_FAIL)
@@ -184,12 +180,10 @@ static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint3
                             uint32_t done_before, uint32_t total, struct error *err)
 {
     uint8_t d[16];
-    put_le32(d, addr);
-    put_le32(d + 4, len);
-    put_le32(d + 8, READ_PACKET);
-    put_le32(d + 12, READ_IN_FLIGHT);
-    int r = loader_command(l, LOADER_READ_FLASH, d, 16, 0, 0, NULL, NULL, NULL,
-                           DEFAULT_TIMEOUT_MS, 0, err);
+    struct loader_cmd c = {
+        .op = LOADER_READ_FLASH, .data = d,
+        .len = loader_pack(d, (uint32_t[]){addr, len, READ_PACKET, READ_IN_FLIGHT}, 4)};
+    int r = loader_command(l, &c, err);
     if (r != 0)
         return r;
     uint32_t got = 0;
@@ -248,11 +242,11 @@ static int rom_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
         uint32_t n = len - off < 64 ? len - off : 64;
         if (!spi) {
             uint8_t d[8], resp[64];
-            size_t rn = sizeof resp;
-            put_le32(d, addr + off);
-            put_le32(d + 4, n);
-            r = loader_command(l, LOADER_READ_FLASH_SLOW, d, 8, 0, 64, resp, &rn, NULL,
-                               DEFAULT_TIMEOUT_MS, 2, err);
+            struct loader_cmd c = {.op = LOADER_READ_FLASH_SLOW, .data = d,
+                                   .len = loader_pack(d, (uint32_t[]){addr + off, n}, 2),
+                                   .resp_expect = 64, .resp = resp, .resp_cap = sizeof resp,
+                                   .retries = 2};
+            r = loader_command(l, &c, err);
             if (r != 0)
                 return r;
             memcpy(buf + off, resp, n);
@@ -334,15 +328,13 @@ static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, u
     for (uint32_t seq = 0; r == 0 && seq < blocks; seq++) {
         uint32_t off = seq * block;
         uint32_t n = (uint32_t)(zlen - off < block ? zlen - off : block);
-        put_le32(pkt, n);
-        put_le32(pkt + 4, seq);
-        memset(pkt + 8, 0, 8);
-        memcpy(pkt + 16, z + off, n);
         /* A lost reply repeats the same block: loaders acknowledge a repeat of the block they
          * just took without writing it twice; anything else surfaces as an error status and
          * the caller restarts the segment. */
-        r = loader_command(l, LOADER_FLASH_DEFL_DATA, pkt, 16 + n, loader_checksum(z + off, n),
-                           0, NULL, NULL, NULL, block_timeout, 1, err);
+        struct loader_cmd c = loader_data_cmd(LOADER_FLASH_DEFL_DATA, pkt, seq, z + off, n);
+        c.timeout_ms = block_timeout;
+        c.retries = 1;
+        r = loader_command(l, &c, err);
         if (r == 0)
             progress(l, "write",
                      done_before + (uint32_t)((uint64_t)len * (off + n) / zlen), total);
@@ -351,9 +343,10 @@ static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, u
         /* FLASH_DEFL_END(1): stay in the loader; the reply comes after the last block is
          * written (§6.1). The ROM is not sent FLASH_END: it would leave download mode. */
         uint8_t d[4];
-        put_le32(d, 1);
-        r = loader_command(l, LOADER_FLASH_DEFL_END, d, 4, 0, 0, NULL, NULL, NULL,
-                           loader_timeout_for(len, 40000), 1, err);
+        struct loader_cmd c = {.op = LOADER_FLASH_DEFL_END, .data = d,
+                               .len = loader_pack(d, (uint32_t[]){1}, 1),
+                               .timeout_ms = loader_timeout_for(len, 40000), .retries = 1};
+        r = loader_command(l, &c, err);
     }
     free(pkt);
     free(z);
@@ -377,22 +370,21 @@ static int write_segment_plain(struct loader *l, uint32_t addr, const uint8_t *d
     for (uint32_t seq = 0; r == 0 && seq < blocks; seq++) {
         uint32_t off = seq * block;
         uint32_t n = len - off < block ? len - off : block;
-        put_le32(pkt, block);
-        put_le32(pkt + 4, seq);
-        memset(pkt + 8, 0, 8);
         memcpy(pkt + 16, data + off, n);
         memset(pkt + 16 + n, 0xFF, block - n);
-        r = loader_command(l, LOADER_FLASH_DATA, pkt, 16 + block,
-                           loader_checksum(pkt + 16, block), 0, NULL, NULL, NULL, block_timeout,
-                           1, err);
+        struct loader_cmd c = loader_data_cmd(LOADER_FLASH_DATA, pkt, seq, pkt + 16, block);
+        c.timeout_ms = block_timeout;
+        c.retries = 1;
+        r = loader_command(l, &c, err);
         if (r == 0)
             progress(l, "write", done_before + off + n, total);
     }
     if (r == 0 && l->stub) {
         uint8_t d[4];
-        put_le32(d, 1);
-        r = loader_command(l, LOADER_FLASH_END, d, 4, 0, 0, NULL, NULL, NULL,
-                           loader_timeout_for(len, 40000), 1, err);
+        struct loader_cmd c = {.op = LOADER_FLASH_END, .data = d,
+                               .len = loader_pack(d, (uint32_t[]){1}, 1),
+                               .timeout_ms = loader_timeout_for(len, 40000), .retries = 1};
+        r = loader_command(l, &c, err);
     }
     free(pkt);
     return r;

@@ -6,11 +6,15 @@
 #include "util/bytes.h"
 
 #define ROM_BAUD 115200
-#define DEFAULT_TIMEOUT_MS 3000
+#define DEFAULT_TIMEOUT_MS LOADER_DEFAULT_TIMEOUT_MS
 #define STUB_BLOCK 0x4000   /* stub FLASH_WRITE_SIZE (§9) */
 #define ROM_BLOCK 0x400     /* ROM flash block (§6.1) */
 #define RAM_BLOCK 0x1800    /* MEM_DATA block (§6.3) */
 
+/* A *_DATA command (§3.4): buf[0..16) gets the header (size, seq, 0, 0), buf[16..16+n) the
+ * block (copied unless it is already there); the checksum covers the block. */
+struct loader_cmd loader_data_cmd(uint8_t op, uint8_t *buf, uint32_t seq, const uint8_t *block,
+                                  size_t n);
 /* Timeout for an operation touching size bytes at ms_per_mb, at least the default (§3.7). */
 int loader_timeout_for(uint32_t size, uint32_t ms_per_mb);
 void loader_sleep_ms(int ms);

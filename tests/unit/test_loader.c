@@ -120,7 +120,9 @@ static void rom_error_status_names_the_code(void **state)
     peer_reply(r.peer, 0x02, 0, st, 4);
     struct error err;
     uint8_t d[16] = {0};
-    int rc = loader_command(r.l, LOADER_FLASH_BEGIN, d, 16, 0, 0, NULL, NULL, NULL, 500, 2, &err);
+    struct loader_cmd c = {.op = LOADER_FLASH_BEGIN, .data = d, .len = 16, .timeout_ms = 500,
+                           .retries = 2};
+    int rc = loader_command(r.l, &c, &err);
     assert_int_equal(rc, LOADER_E_FAIL);
     assert_non_null(strstr(err.msg, "FLASH_BEGIN"));
     assert_non_null(strstr(err.msg, "0x0164"));
@@ -136,14 +138,11 @@ static void stub_status_is_two_bytes_and_its_code_is_first(void **state)
     peer_reply(r.peer, 0xD1, 0, ok, 2);
     struct error err;
     uint8_t d[8] = {0};
-    assert_int_equal(loader_command(r.l, LOADER_ERASE_REGION, d, 8, 0, 0, NULL, NULL, NULL, 500,
-                                    0, &err),
-                     0);
+    struct loader_cmd c = {.op = LOADER_ERASE_REGION, .data = d, .len = 8, .timeout_ms = 500};
+    assert_int_equal(loader_command(r.l, &c, &err), 0);
     static const uint8_t bad[] = {0xC4, 0x00};
     peer_reply(r.peer, 0xD1, 0, bad, 2);
-    assert_int_equal(loader_command(r.l, LOADER_ERASE_REGION, d, 8, 0, 0, NULL, NULL, NULL, 500,
-                                    0, &err),
-                     LOADER_E_FAIL);
+    assert_int_equal(loader_command(r.l, &c, &err), LOADER_E_FAIL);
     assert_non_null(strstr(err.msg, "SPI operation failed"));
     free_rig(&r);
 }
@@ -195,9 +194,9 @@ static void data_command_carries_checksum_in_header(void **state)
     static const uint8_t ok[] = {0, 0};
     peer_reply(r.peer, 0x11, 0, ok, 2);
     struct error err;
-    assert_int_equal(loader_command(r.l, LOADER_FLASH_DEFL_DATA, d, sizeof d, chk, 0, NULL, NULL,
-                                    NULL, 500, 0, &err),
-                     0);
+    struct loader_cmd c = {.op = LOADER_FLASH_DEFL_DATA, .data = d, .len = sizeof d,
+                           .checksum = chk, .timeout_ms = 500};
+    assert_int_equal(loader_command(r.l, &c, &err), 0);
     uint8_t sent[64];
     size_t n = 0;
     assert_int_equal(peer_collect(r.peer, sent, sizeof sent, &n), 1);
@@ -221,10 +220,11 @@ static void timeout_retries_then_reports(void **state)
     (void)state;
     struct rig r = make_rig(0, "esp32");
     struct error err;
-    uint32_t v;
     double t0 = now_s();
     uint8_t d[4] = {0};
-    int rc = loader_command(r.l, LOADER_READ_REG, d, 4, 0, 0, NULL, NULL, &v, 100, 2, &err);
+    struct loader_cmd c = {.op = LOADER_READ_REG, .data = d, .len = 4, .timeout_ms = 100,
+                           .retries = 2};
+    int rc = loader_command(r.l, &c, &err);
     double dt = now_s() - t0;
     assert_int_equal(rc, LOADER_E_TIMEOUT);
     assert_non_null(strstr(err.msg, "READ_REG"));
@@ -294,9 +294,9 @@ static void unsupported_command_is_recognised(void **state)
     peer_reply(r.peer, 0x00, 0, st, 4);
     struct error err;
     uint8_t info[32];
-    size_t n = sizeof info;
-    int rc = loader_command(r.l, LOADER_GET_SECURITY_INFO, NULL, 0, 0, 0, info, &n, NULL, 500, 1,
-                            &err);
+    struct loader_cmd c = {.op = LOADER_GET_SECURITY_INFO, .resp = info, .resp_cap = sizeof info,
+                           .timeout_ms = 500, .retries = 1};
+    int rc = loader_command(r.l, &c, &err);
     assert_int_equal(rc, LOADER_E_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "not supported"));
     free_rig(&r);
