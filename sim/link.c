@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +20,6 @@ enum { OPT_BINARY = 0, OPT_ECHO = 1, OPT_SGA = 3, OPT_COM_PORT = 44 };
 enum { CP_SIGNATURE = 0, CP_SET_BAUDRATE = 1, CP_SET_DATASIZE = 2, CP_SET_PARITY = 3,
        CP_SET_STOPSIZE = 4, CP_SET_CONTROL = 5, CP_PURGE_DATA = 12, CP_SERVER_OFFSET = 100 };
 enum { TN_DATA, TN_IAC, TN_OPT_WILL, TN_OPT_WONT, TN_OPT_DO, TN_OPT_DONT, TN_SB, TN_SB_IAC };
-
-static void link_logf(struct link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void link_logf(struct link *l, const char *fmt, ...)
-{
-    if (!l->ev.log)
-        return;
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    l->ev.log(l->ev.ctx, line);
-}
 
 double link_now(void)
 {
@@ -205,7 +191,8 @@ static void write_fd(struct link *l, int *fd, const uint8_t *buf, size_t n, int 
         }
         if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
             if (link_now() > give_up) {
-                link_logf(l, "output stalled for 10 s: dropping %zu bytes", n - off);
+                log_printf(&l->ev.log, LOG_INFO, "output stalled for 10 s: dropping %zu bytes",
+                           n - off);
                 return;
             }
             link_service(l, link_now() + 0.002);
@@ -214,7 +201,7 @@ static void write_fd(struct link *l, int *fd, const uint8_t *buf, size_t n, int 
         if (is_pty) {
             l->pty_open = 0;
         } else {
-            link_logf(l, "client connection lost");
+            log_printf(&l->ev.log, LOG_INFO, "client connection lost");
             drop_client(l);
             if (l->ev.client_gone)
                 l->ev.client_gone(l->ev.ctx);
@@ -327,7 +314,7 @@ static void reopen_pty(struct link *l)
     l->pty_fd = -1;
     l->pty_open = 0;
     if (link_open_pty(l, err, sizeof err) != 0)
-        link_logf(l, "%s", err);
+        log_printf(&l->ev.log, LOG_INFO, "%s", err);
     else if (l->ev.pty_reopened)
         l->ev.pty_reopened(l->ev.ctx, l->pty_path);
 }
@@ -353,29 +340,32 @@ void link_send(struct link *l, const uint8_t *bytes, size_t len)
         start = i + 1;
         switch (f->kind) {
         case LF_DROP:
-            link_logf(l, "fault: dropped output byte %llu", (unsigned long long)l->tx_count);
+            log_printf(&l->ev.log, LOG_INFO, "fault: dropped output byte %llu",
+                       (unsigned long long)l->tx_count);
             break;
         case LF_CORRUPT:
             one = bytes[i] ^ 0x5A;
-            link_logf(l, "fault: corrupted output byte %llu", (unsigned long long)l->tx_count);
+            log_printf(&l->ev.log, LOG_INFO, "fault: corrupted output byte %llu",
+                       (unsigned long long)l->tx_count);
             paced(l, &one, 1);
             break;
         case LF_STALL:
             if (f->ms < 0) {
-                link_logf(l, "fault: output stalls at byte %llu until reset",
-                     (unsigned long long)l->tx_count);
+                log_printf(&l->ev.log, LOG_INFO, "fault: output stalls at byte %llu until reset",
+                           (unsigned long long)l->tx_count);
                 l->stalled_forever = 1;
                 if (l->ev.fault)
                     l->ev.fault(l->ev.ctx, LF_STALL);
                 return;
             }
-            link_logf(l, "fault: stall %lld ms at byte %llu", (long long)f->ms,
-                 (unsigned long long)l->tx_count);
+            log_printf(&l->ev.log, LOG_INFO, "fault: stall %lld ms at byte %llu", (long long)f->ms,
+                       (unsigned long long)l->tx_count);
             link_wait_until(l, link_now() + (double)f->ms / 1000.0);
             start = i; /* the stalled byte still goes out */
             break;
         case LF_DISCONNECT:
-            link_logf(l, "fault: disconnect at byte %llu", (unsigned long long)l->tx_count);
+            log_printf(&l->ev.log, LOG_INFO, "fault: disconnect at byte %llu",
+                       (unsigned long long)l->tx_count);
             drop_client(l);
             l->muted = 1;
             if (l->pty_fd >= 0)
@@ -384,7 +374,8 @@ void link_send(struct link *l, const uint8_t *bytes, size_t len)
                 l->ev.fault(l->ev.ctx, LF_DISCONNECT);
             return;
         case LF_RESET:
-            link_logf(l, "fault: chip reset at byte %llu", (unsigned long long)l->tx_count);
+            log_printf(&l->ev.log, LOG_INFO, "fault: chip reset at byte %llu",
+                       (unsigned long long)l->tx_count);
             if (l->ev.fault)
                 l->ev.fault(l->ev.ctx, LF_RESET);
             return;
@@ -422,7 +413,8 @@ static void enqueue(struct link *l, const uint8_t *data, size_t n, int from_pty)
         struct link_fault *f = l->n_faults ? fault_at(l, l->rx_count, 1) : NULL;
         if (f) {
             f->fired = 1;
-            link_logf(l, "fault: dropped input byte %llu", (unsigned long long)l->rx_count);
+            log_printf(&l->ev.log, LOG_INFO, "fault: dropped input byte %llu",
+                       (unsigned long long)l->rx_count);
             continue;
         }
         copy[k++] = bad ? garble(data[i]) : data[i];
@@ -693,7 +685,7 @@ static void accept_client(struct link *l)
         uint8_t probe;
         ssize_t r = recv(l->client_fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
         if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-            link_logf(l, "client disconnected");
+            log_printf(&l->ev.log, LOG_INFO, "client disconnected");
             drop_client(l);
             if (l->dtr || l->rts) {
                 l->dtr = l->rts = 0;
@@ -721,7 +713,7 @@ static void accept_client(struct link *l)
                                     T_IAC, T_WILL, OPT_SGA, T_IAC, T_DO, OPT_SGA};
     l->we_on[OPT_BINARY] = l->they_on[OPT_BINARY] = l->we_on[OPT_SGA] = l->they_on[OPT_SGA] = 1;
     tn_send(l, offer, sizeof offer);
-    link_logf(l, "client connected");
+    log_printf(&l->ev.log, LOG_INFO, "client connected");
 }
 
 void link_service(struct link *l, double deadline)
@@ -771,7 +763,7 @@ void link_service(struct link *l, double deadline)
         if (r > 0) {
             telnet_input(l, buf, (size_t)r);
         } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-            link_logf(l, "client disconnected");
+            log_printf(&l->ev.log, LOG_INFO, "client disconnected");
             drop_client(l);
             if (l->dtr || l->rts) { /* closing the port releases both lines */
                 l->dtr = l->rts = 0;

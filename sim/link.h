@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/log.h"
+
 enum link_fault_kind { LF_DROP, LF_CORRUPT, LF_STALL, LF_DISCONNECT, LF_RESET, LF_DROP_RX };
 struct link_fault {
     enum link_fault_kind kind;
@@ -22,7 +24,7 @@ struct link_events {
     void (*fault)(void *ctx, enum link_fault_kind kind); /* LF_RESET and endless LF_STALL */
     void (*client_gone)(void *ctx);                   /* the host closed its side */
     void (*pty_reopened)(void *ctx, const char *path); /* a disconnect fault made a new pty */
-    void (*log)(void *ctx, const char *line);
+    struct log log;                                   /* what the line does, LOG_INFO */
 };
 
 struct rx_chunk {

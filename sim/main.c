@@ -25,18 +25,19 @@ struct app {
     struct link link;
     struct nor flash;
     int quiet, verbose;
+    struct log log;
     int exit_on_close;
     int client_gone;
     int reboot_pending;
     double t0;
 };
 
-static void app_log(void *ctx, const char *line)
+/* Diagnostics on stderr with a timestamp; LOG_DEBUG lines (SPI commands, line changes) only
+ * with --verbose. */
+static void app_emit(void *ctx, enum log_level level, const char *line)
 {
     struct app *a = ctx;
-    if (a->quiet)
-        return;
-    if (!a->verbose && strncmp(line, "spi command", 11) == 0)
+    if (a->quiet || (level == LOG_DEBUG && !a->verbose))
         return;
     fprintf(stderr, "[%9.3f] %s\n", link_now() - a->t0, line);
 }
@@ -61,9 +62,7 @@ static uint64_t now_ms(void)
 static void on_lines(void *ctx, int dtr, int rts)
 {
     struct app *a = ctx;
-    if (a->verbose)
-        app_log(a, dtr ? (rts ? "lines: DTR=1 RTS=1" : "lines: DTR=1 RTS=0")
-                       : (rts ? "lines: DTR=0 RTS=1" : "lines: DTR=0 RTS=0"));
+    log_printf(&a->log, LOG_DEBUG, "lines: DTR=%d RTS=%d", dtr, rts);
     vchip_set_lines(&a->vc, dtr, rts, now_ms());
     if (a->vc.mode == VCHIP_OFF) {
         link_flush_rx(&a->link); /* a chip in reset hears nothing */
@@ -232,7 +231,8 @@ int main(int argc, char **argv)
     cfg.read_in_flight = 1;
     char err[300];
 
-    struct link_events ev = {&a, on_lines, on_fault, on_client_gone, on_pty_reopened, app_log};
+    a.log = (struct log){app_emit, &a};
+    struct link_events ev = {&a, on_lines, on_fault, on_client_gone, on_pty_reopened, a.log};
     link_init(&a.link, &ev, err, sizeof err);
 
     enum { O_CHIP = 256, O_FLASH_SIZE, O_MAC, O_FLASH, O_IMAGE, O_PTY, O_RFC, O_WIRE, O_FAULT,
@@ -385,7 +385,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct vchip_io io = {&a, chip_send, chip_baud, app_log};
+    struct vchip_io io = {&a, chip_send, chip_baud, a.log};
     vchip_init(&a.vc, &cfg, &io, &a.flash);
     a.t0 = link_now();
 
@@ -394,13 +394,9 @@ int main(int argc, char **argv)
     if (want_tcp)
         printf("rfc2217://127.0.0.1:%u\n", a.link.port);
     fflush(stdout);
-    {
-        char line[160];
-        snprintf(line, sizeof line, "%s, flash %u KiB, boot %s%s%s", cfg.chip->description,
-                 flash_size / 1024, download ? "download" : "flash", wire_time ? ", wire time" : "",
-                 cfg.usb_jtag ? ", USB-Serial/JTAG" : "");
-        app_log(&a, line);
-    }
+    log_printf(&a.log, LOG_INFO, "%s, flash %u KiB, boot %s%s%s", cfg.chip->description,
+               flash_size / 1024, download ? "download" : "flash", wire_time ? ", wire time" : "",
+               cfg.usb_jtag ? ", USB-Serial/JTAG" : "");
     vchip_power_on(&a.vc, download);
 
     double last_rx = link_now();

@@ -2,7 +2,6 @@
 #include "loader/protocol.h"
 #include "util/bytes.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,19 +35,6 @@ static const struct fail E_SEQ = {ROM_E_BAD_MESSAGE, STUB_E_BAD_DATA_LEN};
 static const struct fail E_INJECTED = {ROM_E_EXEC, STUB_E_FAILED_SPI_OP};
 
 static int is_ok(struct fail f) { return f.rom == 0 && f.stub == 0; }
-
-static void logf_(struct vchip *vc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct vchip *vc, const char *fmt, ...)
-{
-    if (!vc->io.log)
-        return;
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    vc->io.log(vc->io.ctx, line);
-}
 
 /* ---------------------------------------------------------------- output */
 
@@ -331,7 +317,8 @@ static void spi_execute(struct vchip *vc)
             word[b] = out[4 * i + b];
         reg_set(vc, reg, get_le32(word));
     }
-    logf_(vc, "spi command 0x%02x addr 0x%x miso %u bits", cmd, addr, miso_bits);
+    log_printf(&vc->io.log, LOG_DEBUG, "spi command 0x%02x addr 0x%x miso %u bits", cmd, addr,
+               miso_bits);
 }
 
 static void write_reg(struct vchip *vc, uint32_t addr, uint32_t value, uint32_t mask)
@@ -435,7 +422,7 @@ static void boot(struct vchip *vc, int download, uint32_t reason)
         send_text(vc, "waiting for download\r\n");
     else
         app_banner(vc);
-    logf_(vc, "boot: %s", download ? "download mode" : "flash (app)");
+    log_printf(&vc->io.log, LOG_INFO, "boot: %s", download ? "download mode" : "flash (app)");
 }
 
 void vchip_init(struct vchip *vc, const struct vchip_config *cfg, const struct vchip_io *io,
@@ -623,8 +610,8 @@ static struct fail cmd_flash_begin(struct vchip *vc, const uint8_t *d, size_t le
             return E_INFLATE;
         vc->w.z_init = 1;
     }
-    logf_(vc, "%s begin: offset 0x%x size %u blocks %u x %u", compressed ? "deflate" : "flash",
-          offset, size, blocks, bsize);
+    log_printf(&vc->io.log, LOG_INFO, "%s begin: offset 0x%x size %u blocks %u x %u",
+               compressed ? "deflate" : "flash", offset, size, blocks, bsize);
     return OK;
 }
 
@@ -810,13 +797,15 @@ static void read_flash_ack(struct vchip *vc, const uint8_t *p, size_t len)
 {
     struct vchip_read *r = &vc->r;
     if (len != 4) {
-        logf_(vc, "read-flash: unexpected %zu-byte packet instead of an acknowledgement", len);
+        log_printf(&vc->io.log, LOG_INFO,
+                   "read-flash: unexpected %zu-byte packet instead of an acknowledgement", len);
         end_read(vc);
         return;
     }
     uint32_t acked = get_le32(p);
     if (acked > r->sent || acked < r->acked) {
-        logf_(vc, "read-flash: bad acknowledgement %u (sent %u)", acked, r->sent);
+        log_printf(&vc->io.log, LOG_INFO, "read-flash: bad acknowledgement %u (sent %u)", acked,
+                   r->sent);
         end_read(vc);
         return;
     }
@@ -867,7 +856,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
 
     enum vchip_cmd_fault_kind fk;
     if (cmd_fault(vc, op, &fk)) {
-        logf_(vc, "fault: command 0x%02x #%u %s", op, vc->cmd_count[op],
+        log_printf(&vc->io.log, LOG_INFO, "fault: command 0x%02x #%u %s", op, vc->cmd_count[op],
               fk == CMD_FAULT_FAIL ? "fails" : "gets no reply");
         if (fk == CMD_FAULT_FAIL)
             respond(vc, op, 0, NULL, 0, E_INJECTED);
@@ -951,7 +940,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             eff = (uint32_t)((uint64_t)vc->baud * want / old);
         }
         respond(vc, op, 0, NULL, 0, OK); /* reply at the old speed, then switch */
-        logf_(vc, "baud %u -> %u", vc->baud, eff);
+        log_printf(&vc->io.log, LOG_INFO, "baud %u -> %u", vc->baud, eff);
         set_baud(vc, eff);
         return;
     }
@@ -1012,7 +1001,8 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
             if (entry >= vc->segments[i].addr && entry < vc->segments[i].addr + vc->segments[i].len)
                 inside = 1;
         if (!inside) {
-            logf_(vc, "MEM_END: entry 0x%08x is outside the uploaded code: chip hangs", entry);
+            log_printf(&vc->io.log, LOG_INFO,
+                       "MEM_END: entry 0x%08x is outside the uploaded code: chip hangs", entry);
             vchip_hang(vc);
             return;
         }
@@ -1021,7 +1011,7 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         vc->n_regs = 0;
         static const uint8_t ohai[4] = {'O', 'H', 'A', 'I'};
         send_frame(vc, ohai, 4);
-        logf_(vc, "stub running (entry 0x%08x)", entry);
+        log_printf(&vc->io.log, LOG_INFO, "stub running (entry 0x%08x)", entry);
         return;
     }
     case LOADER_SPI_FLASH_MD5: {

@@ -12,6 +12,7 @@
 
 #include "esp/chip.h"
 #include "serial/slip.h"
+#include "util/log.h"
 #include "nor.h"
 
 enum vchip_mode {
@@ -28,8 +29,8 @@ struct vchip_io {
     void (*send)(void *ctx, const uint8_t *bytes, size_t len);
     /* The chip's UART now runs at this baud (boot: 115200; CHANGE_BAUDRATE). */
     void (*set_baud)(void *ctx, uint32_t baud);
-    /* One line of diagnostics for the operator (stderr), may be NULL. */
-    void (*log)(void *ctx, const char *line);
+    /* Diagnostics for the operator: LOG_INFO for events, LOG_DEBUG for SPI commands. */
+    struct log log;
 };
 
 /* Per-command fault: the Kth time OPCODE arrives (1-based), do ACTION. */

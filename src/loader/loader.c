@@ -3,7 +3,6 @@
 #include "loader/loader.h"
 #include "loader/loader_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,18 +36,6 @@ int loader_timeout_for(uint32_t size, uint32_t ms_per_mb)
     if (t > 240000) /* longest any command may take (§3.7) */
         t = 240000;
     return (int)t;
-}
-
-void loader_log(struct loader *l, const char *fmt, ...)
-{
-    if (!l->opt.log)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    l->opt.log(l->opt.log_ctx, line);
 }
 
 uint8_t loader_checksum(const uint8_t *data, size_t len)
@@ -834,10 +821,10 @@ static int bring_up(struct loader *l, int first_time, struct error *err)
             return error_prefix(err, "%s", l->chip->description), r;
         }
         if (first_time)
-            loader_log(l, "Stub flasher running.");
+            log_printf(l->opt.log, LOG_DEBUG, "Stub flasher running.");
         l->attached = 1;
     } else if (first_time && !l->stub) {
-        loader_log(l, "%s; using the ROM loader (slower, no stub commands).",
+        log_printf(l->opt.log, LOG_DEBUG, "%s; using the ROM loader (slower, no stub commands).",
                    loader_stubs_available() ? (l->opt.no_stub ? "Stub disabled"
                                                               : "No stub for this chip")
                                             : "This build has no flasher stubs");
@@ -938,7 +925,7 @@ static int open_named(struct port *port, const char *name, const struct loader_o
     if (r == 0 && l->stub) {
         /* A stub left running by an earlier session: it speaks at the baud it was left at,
          * which is ours since we synced. */
-        loader_log(l, "Stub flasher is already running.");
+        log_printf(l->opt.log, LOG_DEBUG, "Stub flasher is already running.");
     }
     if (r == 0)
         r = loader_detect_chip(l, err);

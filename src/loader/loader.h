@@ -13,6 +13,7 @@
 #include "serial/slip.h"
 #include "loader/protocol.h"
 #include "util/error.h"
+#include "util/log.h"
 
 /* Negative return values of loader functions (err holds the message). */
 enum loader_result {
@@ -41,9 +42,8 @@ struct loader_options {
     /* Progress of long operations: what ("write", "read", "erase"), bytes done of total. */
     void (*progress)(void *ctx, const char *what, uint32_t done, uint32_t total);
     void *progress_ctx;
-    /* Informational lines ("stub flasher running", "no stub: ROM mode"); may be NULL. */
-    void (*log)(void *ctx, const char *line);
-    void *log_ctx;
+    /* Narration ("Stub flasher running.", "using the ROM loader"); NULL = silent. */
+    const struct log *log;
 };
 
 #define LOADER_MAX_PACKET (0x4000 + 16 + 8 + 64)

@@ -15,11 +15,6 @@
 
 #define MIB 0x100000u
 
-static void loader_log(void *ctx, const char *line)
-{
-    log_printf(ctx, LOG_DEBUG, "%s", line);
-}
-
 static void show_progress(void *ctx, const char *what, uint32_t done, uint32_t total)
 {
     progress_update(ctx, what, done, total);
@@ -38,8 +33,7 @@ static int connect(const struct tool_options *opt, const char *port, const struc
     memset(&lo, 0, sizeof lo);
     lo.baud = baud;
     lo.before = LOADER_RESET_AUTO;
-    lo.log = loader_log;
-    lo.log_ctx = (void *)log;
+    lo.log = log;
     progress_init(&transfer_progress, stdout, isatty(fileno(stdout)), opt->quiet);
     lo.progress = show_progress;
     lo.progress_ctx = &transfer_progress;

@@ -65,7 +65,7 @@ static struct rig *rig_new(const char *chip, int download)
     memcpy(cfg.mac, mac, 6);
     cfg.jedec_id = 0x1640EF;
     cfg.read_in_flight = 1;
-    struct vchip_io io = {&r->cap, cap_send, cap_baud, NULL};
+    struct vchip_io io = {&r->cap, cap_send, cap_baud, {0}};
     vchip_init(&r->vc, &cfg, &io, &r->flash);
     vchip_power_on(&r->vc, download);
     return r;
@@ -736,7 +736,7 @@ static void usb_jtag_reset_sequence(void **state)
     struct vchip_config cfg = {0};
     cfg.chip = chip_by_name("esp32c3");
     cfg.usb_jtag = 1;
-    struct vchip_io io = {&r->cap, cap_send, cap_baud, NULL};
+    struct vchip_io io = {&r->cap, cap_send, cap_baud, {0}};
     vchip_init(&r->vc, &cfg, &io, &r->flash);
     vchip_power_on(&r->vc, 0);
     /* esptool's USB-JTAG sequence (§4.4) */
@@ -790,7 +790,7 @@ static void injected_command_faults(void **state)
     cfg.cmd_faults[0] = (struct vchip_cmd_fault){0x0A, 2, CMD_FAULT_FAIL};
     cfg.cmd_faults[1] = (struct vchip_cmd_fault){0x0A, 3, CMD_FAULT_NO_REPLY};
     cfg.n_cmd_faults = 2;
-    struct vchip_io io = {&r->cap, cap_send, cap_baud, NULL};
+    struct vchip_io io = {&r->cap, cap_send, cap_baud, {0}};
     vchip_init(&r->vc, &cfg, &io, &r->flash);
     vchip_power_on(&r->vc, 1);
     clear(r);
