@@ -18,6 +18,10 @@ struct loader_cmd loader_data_cmd(uint8_t op, uint8_t *buf, uint32_t seq, const 
 /* Timeout for an operation touching size bytes at ms_per_mb, at least the default (§3.7). */
 int loader_timeout_for(uint32_t size, uint32_t ms_per_mb);
 void loader_sleep_ms(int ms);
+int64_t loader_now_ms(void); /* monotonic */
+/* SLIP-frame head + data as one packet and send it. */
+int loader_send_frame(struct loader *l, const uint8_t *head, size_t hlen, const uint8_t *data,
+                      size_t dlen, struct error *err);
 /* Receive one SLIP packet into l->pkt: 1 = packet (length in l->dec.len), 0 = timeout,
  * LOADER_E_LINK on a port error. */
 int loader_recv_packet(struct loader *l, int timeout_ms, struct error *err);
