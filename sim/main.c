@@ -215,6 +215,7 @@ static void usage(FILE *f)
             "         [--pty] [--rfc2217 PORT] [--boot download|flash] [--usb-jtag]\n"
             "         [--wire-time] [--fault SPEC]... [--exit-on-close] [--quiet] [--verbose]\n"
             "         [--jedec-id 0xEF4016] [--read-in-flight N] [--no-baud-check]\n"
+            "         [--revision MAJOR.MINOR] [--efuse ADDRESS=VALUE]... [--crystal 40|26]\n"
             "fault SPEC: drop-byte@N corrupt-byte@N stall@N[:MS] disconnect@N reset@N\n"
             "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n");
 }
@@ -236,7 +237,8 @@ int main(int argc, char **argv)
     link_init(&a.link, &ev, err, sizeof err);
 
     enum { O_CHIP = 256, O_FLASH_SIZE, O_MAC, O_FLASH, O_IMAGE, O_PTY, O_RFC, O_WIRE, O_FAULT,
-           O_QUIET, O_VERBOSE, O_EXIT, O_BOOT, O_USB, O_JEDEC, O_INFLIGHT, O_NOBAUD, O_HELP };
+           O_QUIET, O_VERBOSE, O_EXIT, O_BOOT, O_USB, O_JEDEC, O_INFLIGHT, O_NOBAUD, O_REV,
+           O_EFUSE, O_XTAL, O_HELP };
     static const struct option opts[] = {
         {"chip", required_argument, 0, O_CHIP}, {"flash-size", required_argument, 0, O_FLASH_SIZE},
         {"mac", required_argument, 0, O_MAC}, {"flash", required_argument, 0, O_FLASH},
@@ -247,7 +249,9 @@ int main(int argc, char **argv)
         {"boot", required_argument, 0, O_BOOT}, {"usb-jtag", no_argument, 0, O_USB},
         {"jedec-id", required_argument, 0, O_JEDEC},
         {"read-in-flight", required_argument, 0, O_INFLIGHT},
-        {"no-baud-check", no_argument, 0, O_NOBAUD}, {"help", no_argument, 0, O_HELP},
+        {"no-baud-check", no_argument, 0, O_NOBAUD}, {"revision", required_argument, 0, O_REV},
+        {"efuse", required_argument, 0, O_EFUSE}, {"crystal", required_argument, 0, O_XTAL},
+        {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     uint32_t jedec = 0;
     int c;
@@ -296,6 +300,48 @@ int main(int argc, char **argv)
         case O_JEDEC: jedec = (uint32_t)strtoul(optarg, NULL, 0); break;
         case O_INFLIGHT: cfg.read_in_flight = (uint32_t)strtoul(optarg, NULL, 0); break;
         case O_NOBAUD: no_baud_check = 1; break;
+        case O_REV: {
+            unsigned major, minor;
+            char tail;
+            if (sscanf(optarg, "%u.%u%c", &major, &minor, &tail) != 2 || major > 3 || minor > 15) {
+                fprintf(stderr, "esp-virtual-chip: bad --revision '%s' (MAJOR.MINOR, e.g. 0.4)\n",
+                        optarg);
+                return 2;
+            }
+            cfg.revision_set = 1;
+            cfg.rev_major = (uint8_t)major;
+            cfg.rev_minor = (uint8_t)minor;
+            break;
+        }
+        case O_EFUSE: {
+            char *end;
+            unsigned long addr = strtoul(optarg, &end, 0), value = 0;
+            int ok = *end == '=';
+            if (ok) {
+                char *e2;
+                value = strtoul(end + 1, &e2, 0);
+                ok = e2 != end + 1 && !*e2 && addr <= 0xFFFFFFFFul && value <= 0xFFFFFFFFul &&
+                     !(addr & 3) && cfg.n_efuse_words < VCHIP_MAX_EFUSE_WORDS;
+            }
+            if (!ok) {
+                fprintf(stderr, "esp-virtual-chip: bad --efuse '%s' (ADDRESS=VALUE)\n", optarg);
+                return 2;
+            }
+            cfg.efuse_words[cfg.n_efuse_words].addr = (uint32_t)addr;
+            cfg.efuse_words[cfg.n_efuse_words].value = (uint32_t)value;
+            cfg.n_efuse_words++;
+            break;
+        }
+        case O_XTAL:
+            if (strcmp(optarg, "40") == 0)
+                cfg.xtal_hz = 40000000;
+            else if (strcmp(optarg, "26") == 0)
+                cfg.xtal_hz = 26000000;
+            else {
+                fprintf(stderr, "esp-virtual-chip: --crystal must be 40 or 26 (MHz)\n");
+                return 2;
+            }
+            break;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -315,6 +361,10 @@ int main(int argc, char **argv)
                 snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
                          names[0] ? ", " : "", t[i].name);
         fprintf(stderr, "esp-virtual-chip: unsupported chip '%s' (%s)\n", chip_name, names);
+        return 2;
+    }
+    if (cfg.xtal_hz == 26000000 && !cfg.chip->rom.baud_from_xtal_estimate) {
+        fprintf(stderr, "esp-virtual-chip: the %s has a 40 MHz crystal\n", cfg.chip->description);
         return 2;
     }
     if (cfg.usb_jtag && !cfg.chip->usb_jtag) {

@@ -122,6 +122,17 @@ static void set_baud(struct vchip *vc, uint32_t baud)
         vc->io.set_baud(vc->io.ctx, baud);
 }
 
+/* A new UART divider: the line runs at crystal x 16 / divider. */
+static void set_divider(struct vchip *vc, uint64_t div16)
+{
+    if (div16 < 16)
+        div16 = 16;
+    if (div16 > 0xFFFFFF)
+        div16 = 0xFFFFFF;
+    vc->uart_div16 = (uint32_t)div16;
+    set_baud(vc, (uint32_t)(((uint64_t)vchip_xtal_hz(vc) * 16 + div16 / 2) / div16));
+}
+
 /* What the application prints when the chip boots from flash: the second-stage bootloader's
  * view of the image at the bootloader offset, or the ROM's complaint about an empty flash. */
 static void app_banner(struct vchip *vc)
@@ -151,6 +162,8 @@ static void boot(struct vchip *vc, int download, uint32_t reason)
     clear_state(vc);
     vc->boot_download = download;
     vc->mode = download ? VCHIP_ROM : VCHIP_APP;
+    /* The ROM's auto-baud locks on the host's 115200 against the real crystal. */
+    vc->uart_div16 = (uint32_t)(((uint64_t)vchip_xtal_hz(vc) * 16 + 57600) / 115200);
     set_baud(vc, 115200);
     const char *rname = reason == RESET_SW ? rom->sw_reset_name : rom->poweron_name;
     send_text(vc, rom->banner);
@@ -176,6 +189,7 @@ void vchip_init(struct vchip *vc, const struct vchip_config *cfg, const struct v
     vc->flash = flash;
     vc->mode = VCHIP_OFF;
     vc->baud = 115200;
+    vc->uart_div16 = (uint32_t)(((uint64_t)vchip_xtal_hz(vc) * 16 + 57600) / 115200);
     vc->en = 1;
     vc->flash_status[1] = 0x02; /* QE set, as on quad-capable parts in QIO boards */
     vchip_efuse_init(vc);
@@ -391,7 +405,10 @@ static struct fail cmd_spi_set_params(struct vchip *vc, struct vchip_cmd *c)
     return OK;
 }
 
-/* CHANGE_BAUDRATE (§6.7): reply at the old speed, then switch. */
+/* CHANGE_BAUDRATE (§6.7): reply at the old speed, then switch. The ROM computes the divider
+ * from the crystal frequency it believes in (on the ESP32 its RTC calibration, a little off);
+ * the stub scales its current divider by old/new, so a wrong "old" baud (the ROM convention
+ * 0) gives a wrong new speed. */
 static struct fail cmd_change_baudrate(struct vchip *vc, struct vchip_cmd *c)
 {
     if (c->len != 8)
@@ -399,18 +416,19 @@ static struct fail cmd_change_baudrate(struct vchip *vc, struct vchip_cmd *c)
     uint32_t want = get_le32(c->d), old = get_le32(c->d + 4);
     if (want < 300 || want > 5000000)
         return E_PARAM;
-    uint32_t eff = want;
+    uint64_t div16;
     if (in_stub(vc)) {
-        /* The stub scales its current divider by old/new: a wrong "old" baud (e.g. the
-         * ROM convention 0) gives a wrong new speed. */
         if (old == 0)
             return E_PARAM;
-        eff = (uint32_t)((uint64_t)vc->baud * want / old);
+        div16 = ((uint64_t)vc->uart_div16 * old + want / 2) / want;
+    } else {
+        div16 = ((uint64_t)vchip_rom_xtal_estimate(vc) * 16 + want / 2) / want;
     }
     vchip_respond(vc, c->op, 0, NULL, 0, OK);
     c->replied = 1;
-    log_printf(&vc->io.log, LOG_INFO, "baud %u -> %u", vc->baud, eff);
-    set_baud(vc, eff);
+    uint32_t was = vc->baud;
+    set_divider(vc, div16);
+    log_printf(&vc->io.log, LOG_INFO, "baud %u -> %u (asked for %u)", was, vc->baud, want);
     return OK;
 }
 

@@ -41,6 +41,7 @@ struct vchip_cmd_fault {
     enum vchip_cmd_fault_kind kind;
 };
 #define VCHIP_MAX_CMD_FAULTS 16
+#define VCHIP_MAX_EFUSE_WORDS 8
 
 struct vchip_config {
     const struct chip *chip;
@@ -48,6 +49,11 @@ struct vchip_config {
     uint32_t jedec_id;   /* RDID answer: manufacturer | type << 8 | capacity << 16 */
     int usb_jtag;        /* the port is the chip's USB-Serial/JTAG: §4.4 reset model */
     uint32_t read_in_flight; /* READ_FLASH packets the stub keeps unacknowledged (real: 1) */
+    uint32_t xtal_hz;        /* crystal; 0 = 40 MHz (the ESP32 also comes with 26 MHz) */
+    int revision_set;        /* rev_major.rev_minor replaces the chip table's revision */
+    uint8_t rev_major, rev_minor;
+    struct { uint32_t addr, value; } efuse_words[VCHIP_MAX_EFUSE_WORDS]; /* whole words set */
+    size_t n_efuse_words;
     struct vchip_cmd_fault cmd_faults[VCHIP_MAX_CMD_FAULTS];
     size_t n_cmd_faults;
 };
@@ -81,7 +87,8 @@ struct vchip {
     struct nor *flash;
     enum vchip_mode mode;
     int boot_download;     /* strap latched at the last chip reset */
-    uint32_t baud;
+    uint32_t baud;         /* the UART's actual speed */
+    uint32_t uart_div16;   /* its clock divider in sixteenths (UART_CLKDIV) */
     uint32_t flash_limit;  /* SPI_SET_PARAMS total size, bounds loader flash access */
     uint32_t last_value;   /* ROM replies carry a stale value field (§3.2) */
     uint32_t epoch;        /* incremented at every reset: output of an older epoch is void */

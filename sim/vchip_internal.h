@@ -67,6 +67,9 @@ void vchip_respond_unsupported(struct vchip *vc, uint8_t op);
 uint32_t vchip_read_reg(struct vchip *vc, uint32_t addr);
 void vchip_write_reg(struct vchip *vc, uint32_t addr, uint32_t value, uint32_t mask);
 void vchip_efuse_init(struct vchip *vc);
+uint32_t vchip_xtal_hz(const struct vchip *vc);
+/* What the ROM believes the crystal runs at, from its RTC calibration (§6.7). */
+uint32_t vchip_rom_xtal_estimate(struct vchip *vc);
 
 /* ---- vchip_flash.c: command handlers and session state */
 struct fail vchip_cmd_flash_begin(struct vchip *vc, struct vchip_cmd *c);

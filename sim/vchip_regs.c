@@ -48,10 +48,10 @@ static int reg_fixed(struct vchip *vc, uint32_t addr, uint32_t *value)
         *value = c->rom.magic_values[0];
         return 1;
     }
-    if (addr == c->rom.uart_clkdiv_reg || addr == 0x3FF40014u) {
-        /* The ROM runs the UART from a 40 MHz clock: divider = clock / baud, which clients
-         * turn back into a crystal estimate (§8). */
-        *value = (uint32_t)(40000000u / (vc->baud ? vc->baud : 115200));
+    if (addr == c->rom.uart_clkdiv_reg) {
+        /* integer part in bits 0-19, sixteenths in bits 20-23: clients turn it back into a
+         * crystal estimate (§8) */
+        *value = (vc->uart_div16 >> 4) | (vc->uart_div16 & 0xF) << 20;
         return 1;
     }
     for (size_t i = 0; i < vc->n_fixed; i++)
@@ -64,6 +64,8 @@ static int reg_fixed(struct vchip *vc, uint32_t addr, uint32_t *value)
 
 static void fixed_or(struct vchip *vc, uint32_t addr, uint32_t bits)
 {
+    if (addr == 0)
+        return;
     for (size_t i = 0; i < vc->n_fixed; i++)
         if (vc->fixed[i].addr == addr) {
             vc->fixed[i].value |= bits;
@@ -82,11 +84,23 @@ static void fixed_field(struct vchip *vc, struct chip_bits f, uint32_t v)
         fixed_or(vc, f.addr, (v & ((1u << f.width) - 1)) << f.shift);
 }
 
-/* The eFuse words of the configured chip (§8): MAC (bytes 2..5 big-endian in one word, bytes
- * 0..1 in the next), the production defaults of the chip table and the revision. */
+static void fixed_set(struct vchip *vc, uint32_t addr, uint32_t value)
+{
+    for (size_t i = 0; i < vc->n_fixed; i++)
+        if (vc->fixed[i].addr == addr) {
+            vc->fixed[i].value = value;
+            return;
+        }
+    fixed_or(vc, addr, value);
+}
+
+/* The words the chip reads as constants (§8): eFuses (MAC: bytes 2..5 big-endian in one word,
+ * bytes 0..1 in the next; the production defaults of the chip table; the revision), the ROM's
+ * RTC calibration and its record of the port it runs on. --efuse words replace them last. */
 void vchip_efuse_init(struct vchip *vc)
 {
     const struct chip_efuse *e = &vc->cfg.chip->efuse;
+    const struct chip_rom *rom = &vc->cfg.chip->rom;
     const uint8_t *mac = vc->cfg.mac;
     vc->n_fixed = 0;
     fixed_or(vc, e->mac_addr, (uint32_t)mac[2] << 24 | (uint32_t)mac[3] << 16 |
@@ -95,6 +109,10 @@ void vchip_efuse_init(struct vchip *vc)
     for (size_t i = 0; i < CHIP_MAX_EFUSE_DEFAULTS && e->defaults[i].addr; i++)
         fixed_or(vc, e->defaults[i].addr, e->defaults[i].value);
     uint32_t major = e->default_major, minor = e->default_minor;
+    if (vc->cfg.revision_set) {
+        major = vc->cfg.rev_major;
+        minor = vc->cfg.rev_minor;
+    }
     if (e->rev_major[1].width) {
         for (uint32_t k = 0; k < 3; k++) /* unary: one bit per field */
             fixed_field(vc, e->rev_major[k], k < major);
@@ -103,6 +121,32 @@ void vchip_efuse_init(struct vchip *vc)
     }
     fixed_field(vc, e->rev_minor_lo, minor);
     fixed_field(vc, e->rev_minor_hi, minor >> e->rev_minor_lo.width);
+    if (rom->rtc_cali.width) {
+        /* the calibration counts crystal cycles: it scales with the crystal */
+        uint64_t cali = (uint64_t)rom->rtc_cali_value * vchip_xtal_hz(vc) / 40000000u;
+        fixed_field(vc, rom->rtc_cali, (uint32_t)cali);
+    }
+    if (vc->cfg.usb_jtag && rom->uartdev_buf_no_addr)
+        fixed_set(vc, rom->uartdev_buf_no_addr, rom->uartdev_usb_jtag);
+    for (size_t i = 0; i < vc->cfg.n_efuse_words; i++)
+        fixed_set(vc, vc->cfg.efuse_words[i].addr, vc->cfg.efuse_words[i].value);
+}
+
+uint32_t vchip_xtal_hz(const struct vchip *vc)
+{
+    return vc->cfg.xtal_hz ? vc->cfg.xtal_hz : 40000000u;
+}
+
+uint32_t vchip_rom_xtal_estimate(struct vchip *vc)
+{
+    const struct chip_rom *rom = &vc->cfg.chip->rom;
+    if (!rom->baud_from_xtal_estimate || !rom->rtc_cali.width)
+        return vchip_xtal_hz(vc);
+    uint32_t cali = (vchip_read_reg(vc, rom->rtc_cali.addr) >> rom->rtc_cali.shift) &
+                    ((1u << rom->rtc_cali.width) - 1);
+    uint32_t ck8m = (vchip_read_reg(vc, rom->ck8m_freq.addr) >> rom->ck8m_freq.shift) &
+                    ((1u << rom->ck8m_freq.width) - 1);
+    return (uint32_t)((uint64_t)cali * 15625u * ck8m / 40u);
 }
 
 uint32_t vchip_read_reg(struct vchip *vc, uint32_t addr)

@@ -29,6 +29,9 @@ static const struct chip chips[] = {
             .magic_values = {0x00F01D83}, .uses_magic_value = 1,
             .security_info_len = 0, .begin_encrypt_word = 0, .read_flash_slow = 1,
             .uart_clkdiv_reg = 0x3FF40014, .baud_from_xtal_estimate = 1,
+            .rtc_cali = {0x3FF5F06C, 7, 25}, .ck8m_freq = {0x3FF5A010, 0, 8},
+            /* estimate 1988 x 15625 x 51 / 40 = 39.64 MHz: 0.9 % under the crystal */
+            .rtc_cali_value = 1988,
             .banner = "ets Jun  8 2016 00:22:57\r\n\r\n",
             .download_boot = "DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2)",
             .poweron_name = "POWERON_RESET", .sw_reset_name = "SW_RESET",
@@ -39,8 +42,13 @@ static const struct chip chips[] = {
             /* major: word 3 bit 15, word 5 bit 20, APB_CTRL_DATE bit 31 */
             .rev_major = {{0x3FF5A00C, 15, 1}, {0x3FF5A014, 20, 1}, {0x3FF6607C, 31, 1}},
             .rev_minor_lo = {0x3FF5A014, 24, 2},
-            .default_major = 3, .default_minor = 0,
-            .defaults = {{0x3FF5A00C, 1u << 9}}, /* package 1: ESP32-D0WD */
+            .default_major = 3, .default_minor = 1,
+            .defaults = {
+                /* word 3: package 1 (ESP32-D0WD-V3), CPU rated for 240 MHz */
+                {0x3FF5A00C, 1u << 9 | 1u << 13},
+                /* word 4: CK8M_FREQ 51 (8.2 MHz), ADC VRef calibration 1121 mV */
+                {0x3FF5A010, 51u | 3u << 8},
+            },
         },
         .build = {.boot_dram = 0x3FFF0030, .boot_iram_loader = 0x40078000,
                   .boot_iram = 0x40080400, .app_dram = 0x3FFBDB60, .app_iram = 0x40080000,
@@ -60,7 +68,18 @@ static const struct chip chips[] = {
             .download_boot = "DOWNLOAD(USB/UART0/1)", ROM_NEW_LOG,
             .strap_download = 0x00, .strap_flash = 0x08,
         },
-        .efuse = {.base = 0x3F41A000, .mac_addr = 0x3F41A044},
+        .efuse = {
+            .base = 0x3F41A000, .mac_addr = 0x3F41A044,
+            .rev_major = {{0x3F41A050, 18, 2}},
+            .rev_minor_hi = {0x3F41A050, 20, 1}, .rev_minor_lo = {0x3F41A054, 4, 3},
+            .default_major = 0, .default_minor = 0,
+            .defaults = {
+                /* block 1 word 3: embedded flash 4 MB, PSRAM 2 MB (ESP32-S2FNR2) */
+                {0x3F41A050, 2u << 21 | 1u << 28},
+                /* block 2 word 4: ADC and temperature sensor calibration V1 */
+                {0x3F41A06C, 1u << 4},
+            },
+        },
         .build = {.boot_dram = 0x3FFE6108, .boot_iram_loader = 0x4004C000,
                   .boot_iram = 0x40050000, .app_dram = 0x3FFC9320, .app_iram = 0x40024000,
                   .max_rev_full = 199, .spi_speed = 0xF},
@@ -77,8 +96,18 @@ static const struct chip chips[] = {
             .banner = "ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n",
             .download_boot = "DOWNLOAD(USB/UART0)", ROM_NEW_LOG,
             .strap_download = 0x00, .strap_flash = 0x08,
+            .uartdev_buf_no_addr = 0x3FCEF14C, .uartdev_usb_jtag = 4,
         },
-        .efuse = {.base = 0x60007000, .mac_addr = 0x60007044},
+        .efuse = {
+            .base = 0x60007000, .mac_addr = 0x60007044,
+            .rev_major = {{0x60007058, 24, 2}},
+            .rev_minor_hi = {0x60007058, 23, 1}, .rev_minor_lo = {0x60007050, 18, 3},
+            .default_major = 0, .default_minor = 2,
+            .defaults = {
+                {0x60007050, 3u << 24}, /* block 1 word 3: block version v1.3, QFN56 */
+                {0x6000706C, 1u},       /* block 2 word 4: block version major 1 */
+            },
+        },
         .build = {.boot_dram = 0x3FCE3810, .boot_iram_loader = 0x403C9700,
                   .boot_iram = 0x403CC700, .app_dram = 0x3FC9E900, .app_iram = 0x40374000,
                   .max_rev_full = 99, .spi_speed = 0xF},
@@ -112,8 +141,14 @@ static const struct chip chips[] = {
             .banner = "ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n",
             .download_boot = "DOWNLOAD(USB/UART0/1)", ROM_NEW_LOG,
             .strap_download = 0x04, .strap_flash = 0x0C,
+            .uartdev_buf_no_addr = 0x3FCDF07C, .uartdev_usb_jtag = 3,
         },
-        .efuse = {.base = 0x60008800, .mac_addr = 0x60008844},
+        .efuse = {
+            .base = 0x60008800, .mac_addr = 0x60008844,
+            .rev_major = {{0x60008858, 24, 2}},
+            .rev_minor_hi = {0x60008858, 23, 1}, .rev_minor_lo = {0x60008850, 18, 3},
+            .default_major = 0, .default_minor = 4, /* QFN32, no embedded flash */
+        },
         .build = {.boot_dram = 0x3FCD5820, .boot_iram_loader = 0x403CC710,
                   .boot_iram = 0x403CE710, .app_dram = 0x3FC97600, .app_iram = 0x40380000,
                   .max_rev_full = 99, .spi_speed = 0xF},
@@ -145,8 +180,14 @@ static const struct chip chips[] = {
             .banner = "ESP-ROM:esp32c6-20220919\r\nBuild:Sep 19 2022\r\n",
             .download_boot = "DOWNLOAD(USB/UART0/SDIO_FEI_FEO)", ROM_NEW_LOG,
             .strap_download = 0x04, .strap_flash = 0x0C,
+            .uartdev_buf_no_addr = 0x4087F580, .uartdev_usb_jtag = 3,
         },
-        .efuse = {.base = 0x600B0800, .mac_addr = 0x600B0844},
+        .efuse = {
+            .base = 0x600B0800, .mac_addr = 0x600B0844,
+            .rev_major = {{0x600B0850, 22, 2}}, .rev_minor_lo = {0x600B0850, 18, 4},
+            .default_major = 0, .default_minor = 1, /* QFN40, no embedded flash */
+            .defaults = {{0x600B0848, 0xFFFEu << 16}}, /* MAC_EXT ff:fe (the EUI-64 filler) */
+        },
         .build = {.boot_dram = 0x40875720, .boot_iram_loader = 0x4086C410,
                   .boot_iram = 0x4086E610, .app_dram = 0x40800000, .app_iram = 0x408007AC,
                   .max_rev_full = 99, .spi_speed = 0x0},

@@ -41,8 +41,15 @@ struct chip_rom {
     uint32_t api_version;      /* GET_SECURITY_INFO's last word */
     int begin_encrypt_word;    /* FLASH_BEGIN / FLASH_DEFL_BEGIN take a 5th "encrypted" word */
     int read_flash_slow;       /* READ_FLASH_SLOW (64 bytes per command) is how clients read */
-    uint32_t uart_clkdiv_reg;  /* UART0 clock divider: crystal ~ baud x divider */
-    int baud_from_xtal_estimate; /* CHANGE_BAUDRATE divides the ROM's crystal estimate */
+    uint32_t uart_clkdiv_reg;  /* UART0 clock divider: integer bits 0-19, sixteenths 20-23;
+                                  crystal ~ baud x divider */
+    /* The ROM computes CHANGE_BAUDRATE's divider from its own estimate of the crystal:
+       RTC calibration x 15625 x CK8M_FREQ / 40 (ESP32), which drifts with the 8 MHz RC
+       oscillator; clients scale the baud they ask for by estimate / crystal (§6.7). */
+    int baud_from_xtal_estimate;
+    struct chip_bits rtc_cali;    /* the ROM's calibration result (a register) */
+    struct chip_bits ck8m_freq;   /* the eFuse with the oscillator's factory frequency */
+    uint32_t rtc_cali_value;      /* a typical calibration result with a 40 MHz crystal */
     /* What the ROM prints at boot (§4.2). NULL banner: the virtual chip does not play it. */
     const char *banner;        /* lines before "rst:" */
     const char *download_boot; /* boot mode name of a download boot */

@@ -512,7 +512,9 @@ static void stub_baud_change_replies_first(void **state)
     words(d, 2, 921600u, 115200u);
     send_cmd(r, 0x0F, d, 8, 0);
     assert_int_equal(r->cap.n_baud, 1);
-    assert_int_equal(r->cap.baud_events[0], 921600);
+    /* the divider counts sixteenths of the 40 MHz clock: the new speed is 921600 within the
+     * divider's resolution */
+    assert_in_range(r->cap.baud_events[0], 921600 - 1500, 921600 + 1500);
     assert_true(r->cap.len_at_baud[0] > 0); /* the reply left before the switch */
     reply(r, 0x0F, NULL, st);
     assert_int_equal(st[0], 0);
@@ -847,6 +849,142 @@ static void nor_flash_model(void **state)
     unlink(path);
 }
 
+
+static uint32_t rd(struct rig *r, uint32_t addr)
+{
+    uint8_t a[4], st[8];
+    uint32_t v;
+    put_le32(a, addr);
+    send_cmd(r, 0x0A, a, 4, 0);
+    reply(r, 0x0A, &v, st);
+    assert_int_equal(st[0], 0);
+    return v;
+}
+
+static struct rig *rig_with(const struct vchip_config *cfg)
+{
+    struct rig *r = calloc(1, sizeof *r);
+    char err[64];
+    assert_int_equal(nor_open(&r->flash, NULL, 1u << 20, err, sizeof err), 0);
+    struct vchip_io io = {&r->cap, cap_send, cap_baud, {0}};
+    vchip_init(&r->vc, cfg, &io, &r->flash);
+    vchip_power_on(&r->vc, 1);
+    clear(r);
+    return r;
+}
+
+/* The eFuse words of a production chip as esptool decodes them (§8): revision, package,
+ * features; the C6's MAC_EXT. */
+static void efuse_words_of_production_chips(void **state)
+{
+    (void)state;
+    static const struct { const char *chip; uint32_t addr, value; } t[] = {
+        /* ESP32-D0WD-V3 v3.1: package 1, 240 MHz rated, rev bits word3.15 word5.20 date.31 */
+        {"esp32", 0x3FF5A00C, 1u << 9 | 1u << 13 | 1u << 15},
+        {"esp32", 0x3FF5A014, 1u << 20 | 1u << 24},
+        {"esp32", 0x3FF6607C, 1u << 31},
+        {"esp32", 0x3FF5A010, 51u | 3u << 8}, /* CK8M_FREQ, ADC VRef */
+        /* ESP32-S2FNR2 v0.0 */
+        {"esp32s2", 0x3F41A050, 2u << 21 | 1u << 28},
+        {"esp32s2", 0x3F41A054, 0},
+        /* ESP32-S3 (QFN56) v0.2 */
+        {"esp32s3", 0x60007050, 3u << 24 | 2u << 18},
+        {"esp32s3", 0x60007058, 0},
+        /* ESP32-C3 (QFN32) v0.4 */
+        {"esp32c3", 0x60008850, 4u << 18},
+        {"esp32c3", 0x60008858, 0},
+        /* ESP32-C6 (QFN40) v0.1, MAC_EXT ff:fe above the MAC's first two bytes */
+        {"esp32c6", 0x600B0850, 1u << 18},
+        {"esp32c6", 0x600B0848, 0xFFFE240Au},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        struct rig *r = rig_new(t[i].chip, 1);
+        clear(r);
+        uint32_t v = rd(r, t[i].addr);
+        if (v != t[i].value)
+            fail_msg("%s 0x%08x: 0x%08x, expected 0x%08x", t[i].chip, t[i].addr, v, t[i].value);
+        rig_free(r);
+    }
+}
+
+/* --revision and --efuse change what the chip reads; the ESP32 major revision is unary. */
+static void revision_and_efuse_words_are_settable(void **state)
+{
+    (void)state;
+    struct vchip_config cfg = {0};
+    cfg.chip = chip_by_name("esp32c3");
+    cfg.revision_set = 1;
+    cfg.rev_major = 1;
+    cfg.rev_minor = 9; /* minor 9 = hi bit 1, lo 1 */
+    cfg.efuse_words[0].addr = 0x60008854;
+    cfg.efuse_words[0].value = 0x1234;
+    cfg.n_efuse_words = 1;
+    struct rig *r = rig_with(&cfg);
+    assert_int_equal(rd(r, 0x60008850), 1u << 18);
+    assert_int_equal(rd(r, 0x60008858), 1u << 24 | 1u << 23);
+    assert_int_equal(rd(r, 0x60008854), 0x1234);
+    rig_free(r);
+    cfg.chip = chip_by_name("esp32");
+    cfg.rev_major = 1;
+    cfg.rev_minor = 0;
+    cfg.n_efuse_words = 0;
+    r = rig_with(&cfg);
+    assert_int_equal(rd(r, 0x3FF5A00C), 1u << 9 | 1u << 13 | 1u << 15);
+    assert_int_equal(rd(r, 0x3FF5A014), 0);
+    assert_int_equal(rd(r, 0x3FF6607C), 0);
+    rig_free(r);
+}
+
+/* The ESP32 ROM divides its own crystal estimate (RTC calibration x 15625 x CK8M / 40) by
+ * the baud it is asked for; a client that scales its request by estimate / 40 MHz gets the
+ * speed it wants, one that does not is 0.9 % off (§6.7). */
+static void esp32_rom_baud_follows_its_crystal_estimate(void **state)
+{
+    (void)state;
+    struct rig *r = rig_new("esp32", 1);
+    clear(r);
+    uint32_t cali = (rd(r, 0x3FF5F06C) >> 7) & 0x1FFFFFF;
+    uint32_t ck8m = rd(r, 0x3FF5A010) & 0xFF;
+    double estimate = (double)cali * 15625.0 * ck8m / 40.0;
+    assert_true(estimate > 39e6 && estimate < 40e6);
+    /* boot: divider 40 MHz / 115200 = 347 and 4/16 */
+    assert_int_equal(rd(r, 0x3FF40014), 347u | 4u << 20);
+    uint8_t d[8], st[8];
+    words(d, 2, (uint32_t)(921600.0 * estimate / 40e6), 0u);
+    r->cap.n_baud = 0;
+    send_cmd(r, 0x0F, d, 8, 0);
+    reply(r, 0x0F, NULL, st);
+    assert_int_equal(r->cap.n_baud, 1);
+    double got = r->cap.baud_events[0];
+    assert_true(got > 921600 * 0.998 && got < 921600 * 1.002);
+    rig_free(r);
+    r = rig_new("esp32", 1);
+    clear(r);
+    r->cap.n_baud = 0;
+    words(d, 2, 921600u, 0u);
+    send_cmd(r, 0x0F, d, 8, 0);
+    reply(r, 0x0F, NULL, st);
+    got = r->cap.baud_events[0];
+    assert_true(got > 921600 * 1.005 && got < 921600 * 1.015);
+    rig_free(r);
+}
+
+/* The ROM records which port its download mode runs on (esptool 4 reads it to tell a
+ * USB-Serial/JTAG connection). */
+static void rom_records_the_usb_jtag_port(void **state)
+{
+    (void)state;
+    struct vchip_config cfg = {0};
+    cfg.chip = chip_by_name("esp32c3");
+    struct rig *r = rig_with(&cfg);
+    assert_int_equal(rd(r, 0x3FCDF07C), 0);
+    rig_free(r);
+    cfg.usb_jtag = 1;
+    r = rig_with(&cfg);
+    assert_int_equal(rd(r, 0x3FCDF07C), 3);
+    rig_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -867,6 +1005,10 @@ int main(void)
         cmocka_unit_test(mem_end_outside_upload_hangs),
         cmocka_unit_test(injected_command_faults),
         cmocka_unit_test(nor_flash_model),
+        cmocka_unit_test(efuse_words_of_production_chips),
+        cmocka_unit_test(revision_and_efuse_words_are_settable),
+        cmocka_unit_test(esp32_rom_baud_follows_its_crystal_estimate),
+        cmocka_unit_test(rom_records_the_usb_jtag_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
