@@ -54,6 +54,18 @@ static void chip_baud(void *ctx, uint32_t baud)
     link_set_baud(&a->link, baud);
 }
 
+static uint64_t chip_now_us(void *ctx)
+{
+    (void)ctx;
+    return (uint64_t)(link_now() * 1e6);
+}
+
+static void chip_wait_until_us(void *ctx, uint64_t t)
+{
+    struct app *a = ctx;
+    link_wait_until(&a->link, (double)t / 1e6);
+}
+
 static uint64_t now_ms(void)
 {
     return (uint64_t)(link_now() * 1000.0);
@@ -213,8 +225,8 @@ static void usage(FILE *f)
             "usage: esp-virtual-chip --chip esp32|esp32s2|esp32s3|esp32c3|esp32c6 [--flash FILE]\n"
             "         [--flash-size 4M] [--mac 24:0a:c4:00:00:01] [--image FIRMWARE.bin]\n"
             "         [--pty] [--rfc2217 PORT] [--boot download|flash] [--usb-jtag]\n"
-            "         [--wire-time] [--fault SPEC]... [--exit-on-close] [--quiet] [--verbose]\n"
-            "         [--jedec-id 0xEF4016] [--read-in-flight N] [--no-baud-check]\n"
+            "         [--wire-time] [--flash-time] [--fault SPEC]... [--exit-on-close] [--quiet]\n"
+            "         [--verbose] [--jedec-id 0xEF4016] [--read-in-flight N] [--no-baud-check]\n"
             "         [--revision MAJOR.MINOR] [--efuse ADDRESS=VALUE]... [--crystal 40|26]\n"
             "fault SPEC: drop-byte@N corrupt-byte@N stall@N[:MS] disconnect@N reset@N\n"
             "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n");
@@ -226,7 +238,8 @@ int main(int argc, char **argv)
     struct vchip_config cfg = {0};
     const char *chip_name = NULL, *flash_path = NULL, *image_path = NULL, *boot = NULL;
     uint32_t flash_size = 4u << 20;
-    int want_pty = 0, want_tcp = 0, tcp_port = 0, wire_time = 0, no_baud_check = 0;
+    int want_pty = 0, want_tcp = 0, tcp_port = 0, wire_time = 0, flash_time = 0;
+    int no_baud_check = 0;
     static const uint8_t default_mac[6] = {0x24, 0x0a, 0xc4, 0x00, 0x00, 0x01};
     memcpy(cfg.mac, default_mac, 6);
     cfg.read_in_flight = 1;
@@ -238,7 +251,7 @@ int main(int argc, char **argv)
 
     enum { O_CHIP = 256, O_FLASH_SIZE, O_MAC, O_FLASH, O_IMAGE, O_PTY, O_RFC, O_WIRE, O_FAULT,
            O_QUIET, O_VERBOSE, O_EXIT, O_BOOT, O_USB, O_JEDEC, O_INFLIGHT, O_NOBAUD, O_REV,
-           O_EFUSE, O_XTAL, O_HELP };
+           O_EFUSE, O_XTAL, O_FLASH_TIME, O_HELP };
     static const struct option opts[] = {
         {"chip", required_argument, 0, O_CHIP}, {"flash-size", required_argument, 0, O_FLASH_SIZE},
         {"mac", required_argument, 0, O_MAC}, {"flash", required_argument, 0, O_FLASH},
@@ -251,6 +264,7 @@ int main(int argc, char **argv)
         {"read-in-flight", required_argument, 0, O_INFLIGHT},
         {"no-baud-check", no_argument, 0, O_NOBAUD}, {"revision", required_argument, 0, O_REV},
         {"efuse", required_argument, 0, O_EFUSE}, {"crystal", required_argument, 0, O_XTAL},
+        {"flash-time", no_argument, 0, O_FLASH_TIME},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     uint32_t jedec = 0;
@@ -285,6 +299,7 @@ int main(int argc, char **argv)
             break;
         }
         case O_WIRE: wire_time = 1; break;
+        case O_FLASH_TIME: flash_time = 1; break;
         case O_FAULT:
             if (parse_fault(optarg, &a.link, &cfg) != 0) {
                 fprintf(stderr, "esp-virtual-chip: bad --fault '%s'\n", optarg);
@@ -435,7 +450,11 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct vchip_io io = {&a, chip_send, chip_baud, a.log};
+    struct vchip_io io = {&a, chip_send, chip_baud, a.log, NULL, NULL};
+    if (flash_time) {
+        io.now_us = chip_now_us;
+        io.wait_until_us = chip_wait_until_us;
+    }
     vchip_init(&a.vc, &cfg, &io, &a.flash);
     a.t0 = link_now();
 
@@ -444,9 +463,9 @@ int main(int argc, char **argv)
     if (want_tcp)
         printf("rfc2217://127.0.0.1:%u\n", a.link.port);
     fflush(stdout);
-    log_printf(&a.log, LOG_INFO, "%s, flash %u KiB, boot %s%s%s", cfg.chip->description,
+    log_printf(&a.log, LOG_INFO, "%s, flash %u KiB, boot %s%s%s%s", cfg.chip->description,
                flash_size / 1024, download ? "download" : "flash", wire_time ? ", wire time" : "",
-               cfg.usb_jtag ? ", USB-Serial/JTAG" : "");
+               flash_time ? ", flash time" : "", cfg.usb_jtag ? ", USB-Serial/JTAG" : "");
     vchip_power_on(&a.vc, download);
 
     double last_rx = link_now();

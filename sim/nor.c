@@ -111,6 +111,7 @@ int nor_program(struct nor *n, uint32_t addr, const void *data, uint32_t len)
     for (uint32_t i = 0; i < len; i++)
         n->data[addr + i] &= src[i];
     n->bytes_programmed += len;
+    n->busy_us += ((uint64_t)len * NOR_PAGE_PROGRAM_US + 255) / 256;
     mark(n, addr, addr + len);
     return 0;
 }
@@ -127,6 +128,11 @@ int nor_erase(struct nor *n, uint32_t addr, uint32_t len)
         hi = n->size;
     memset(n->data + lo, 0xFF, (size_t)(hi - lo));
     n->sectors_erased += (hi - lo) / NOR_SECTOR_SIZE;
+    for (uint64_t a = lo; a < hi;) {
+        int block = (a & (NOR_BLOCK_SIZE - 1)) == 0 && hi - a >= NOR_BLOCK_SIZE;
+        n->busy_us += block ? NOR_BLOCK_ERASE_US : NOR_SECTOR_ERASE_US;
+        a += block ? NOR_BLOCK_SIZE : NOR_SECTOR_SIZE;
+    }
     mark(n, lo, (uint32_t)hi);
     return 0;
 }
@@ -135,6 +141,7 @@ void nor_erase_all(struct nor *n)
 {
     memset(n->data, 0xFF, n->size);
     n->sectors_erased += n->size / NOR_SECTOR_SIZE;
+    n->busy_us += (uint64_t)NOR_CHIP_ERASE_US_PER_MIB * n->size / (1u << 20);
     mark(n, 0, n->size);
 }
 

@@ -9,6 +9,15 @@
 #define NOR_SECTOR_SIZE 0x1000u
 #define NOR_BLOCK_SIZE 0x10000u
 
+/* Typical erase and program times of a 4 MB SPI NOR flash (Winbond W25Q32JV datasheet): 4 KiB
+ * sector erase 45 ms, 64 KiB block erase 150 ms, 256-byte page program 0.4 ms, chip erase
+ * 10 s (2.5 s per MiB). An erase of a range uses 64 KiB block erases for the whole aligned
+ * blocks in it and sector erases for the rest, as the ESP ROM and flasher stubs do. */
+#define NOR_SECTOR_ERASE_US 45000u
+#define NOR_BLOCK_ERASE_US 150000u
+#define NOR_PAGE_PROGRAM_US 400u
+#define NOR_CHIP_ERASE_US_PER_MIB 2500000u
+
 struct nor {
     uint8_t *data;
     uint32_t size;
@@ -17,6 +26,7 @@ struct nor {
     uint32_t dirty_hi;
     uint64_t sectors_erased; /* counters, for timing models and tests */
     uint64_t bytes_programmed;
+    uint64_t busy_us;        /* erase and program time the operations so far took */
 };
 
 /* Open (creating or extending with 0xFF) the backing file and load it. path NULL = memory only.

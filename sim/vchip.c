@@ -160,6 +160,7 @@ static void boot(struct vchip *vc, int download, uint32_t reason)
     char line[200];
     vc->epoch++;
     clear_state(vc);
+    vc->busy_until_us = 0;
     vc->boot_download = download;
     vc->mode = download ? VCHIP_ROM : VCHIP_APP;
     /* The ROM's auto-baud locks on the host's 115200 against the real crystal. */
@@ -501,6 +502,14 @@ static int cmd_fault(struct vchip *vc, uint8_t op, enum vchip_cmd_fault_kind *ki
     return 0;
 }
 
+/* Wait for the flash (--flash-time) until t; false when the chip was reset meanwhile. */
+static int flash_wait(struct vchip *vc, uint64_t t, uint32_t epoch)
+{
+    if (vc->io.wait_until_us && t > vc->io.now_us(vc->io.ctx))
+        vc->io.wait_until_us(vc->io.ctx, t);
+    return vc->epoch == epoch;
+}
+
 static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
 {
     if (plen < 8 || p[0] != 0x00)
@@ -529,9 +538,26 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
         vchip_respond_unsupported(vc, c.op);
         return;
     }
+    uint32_t epoch = vc->epoch;
+    if (!flash_wait(vc, vc->busy_until_us, epoch))
+        return; /* reset while the stub finished an earlier write */
+    uint64_t work = vc->flash->busy_us;
     struct fail f = commands[i].run(vc, &c);
+    work = vc->flash->busy_us - work;
     if (c.replied)
         return;
+    if (work && vc->io.now_us) {
+        /* The stub acknowledges a data block on receipt and writes it while the next one
+         * arrives; every other command (and the ROM always) finishes its flash work before
+         * it replies. */
+        uint64_t done = vc->io.now_us(vc->io.ctx) + work;
+        int deferred = in_stub(vc) &&
+                       (c.op == LOADER_FLASH_DATA || c.op == LOADER_FLASH_DEFL_DATA);
+        if (deferred)
+            vc->busy_until_us = done;
+        else if (!flash_wait(vc, done, epoch))
+            return;
+    }
     vchip_respond(vc, c.op, c.value, c.out, c.outlen, f);
     if (c.after == AFTER_REBOOT) {
         nor_flush(vc->flash);

@@ -31,6 +31,10 @@ struct vchip_io {
     void (*set_baud)(void *ctx, uint32_t baud);
     /* Diagnostics for the operator: LOG_INFO for events, LOG_DEBUG for SPI commands. */
     struct log log;
+    /* Flash timing: a monotonic clock and a wait that keeps the line serviced. NULL: erase
+     * and program take no time. */
+    uint64_t (*now_us)(void *ctx);
+    void (*wait_until_us)(void *ctx, uint64_t t);
 };
 
 /* Per-command fault: the Kth time OPCODE arrives (1-based), do ACTION. */
@@ -117,6 +121,7 @@ struct vchip {
     size_t n_segments;
 
     uint32_t cmd_count[256];
+    uint64_t busy_until_us; /* the stub is still writing the data it acknowledged */
 };
 
 void vchip_init(struct vchip *vc, const struct vchip_config *cfg, const struct vchip_io *io,

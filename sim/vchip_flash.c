@@ -35,18 +35,21 @@ struct fail vchip_data_header(const uint8_t *d, size_t len, uint32_t checksum, u
     return OK;
 }
 
-/* Erase lazily ahead of a stub write: the stub erases as the data reaches new sectors. */
+/* Erase lazily ahead of a stub write: the stub erases as the data reaches new sectors, a whole
+ * 64 KiB block at once where the rest of the write covers it. */
 static struct fail stub_erase_to(struct vchip *vc, uint32_t end)
 {
-    if (end <= vc->w.erased_to)
-        return OK;
-    uint32_t from = vc->w.erased_to;
-    uint32_t to = (end + NOR_SECTOR_SIZE - 1) & ~(NOR_SECTOR_SIZE - 1);
-    if (to > vc->flash->size)
-        to = vc->flash->size;
-    if (nor_erase(vc->flash, from, to - from) != 0)
-        return E_FLASH_WRITE;
-    vc->w.erased_to = to;
+    uint64_t write_end = (uint64_t)vc->w.offset + vc->w.size;
+    while (vc->w.erased_to < end) {
+        uint32_t from = vc->w.erased_to;
+        int block = (from & (NOR_BLOCK_SIZE - 1)) == 0 && write_end >= from + NOR_BLOCK_SIZE;
+        uint32_t unit = block ? NOR_BLOCK_SIZE : NOR_SECTOR_SIZE;
+        if (from + (uint64_t)unit > vc->flash->size)
+            unit = vc->flash->size - from;
+        if (unit == 0 || nor_erase(vc->flash, from, unit) != 0)
+            return E_FLASH_WRITE;
+        vc->w.erased_to = from + unit;
+    }
     return OK;
 }
 

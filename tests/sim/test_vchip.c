@@ -65,7 +65,7 @@ static struct rig *rig_new(const char *chip, int download)
     memcpy(cfg.mac, mac, 6);
     cfg.jedec_id = 0x1640EF;
     cfg.read_in_flight = 1;
-    struct vchip_io io = {&r->cap, cap_send, cap_baud, {0}};
+    struct vchip_io io = {.ctx = &r->cap, .send = cap_send, .set_baud = cap_baud};
     vchip_init(&r->vc, &cfg, &io, &r->flash);
     vchip_power_on(&r->vc, download);
     return r;
@@ -738,7 +738,7 @@ static void usb_jtag_reset_sequence(void **state)
     struct vchip_config cfg = {0};
     cfg.chip = chip_by_name("esp32c3");
     cfg.usb_jtag = 1;
-    struct vchip_io io = {&r->cap, cap_send, cap_baud, {0}};
+    struct vchip_io io = {.ctx = &r->cap, .send = cap_send, .set_baud = cap_baud};
     vchip_init(&r->vc, &cfg, &io, &r->flash);
     vchip_power_on(&r->vc, 0);
     /* esptool's USB-JTAG sequence (§4.4) */
@@ -792,7 +792,7 @@ static void injected_command_faults(void **state)
     cfg.cmd_faults[0] = (struct vchip_cmd_fault){0x0A, 2, CMD_FAULT_FAIL};
     cfg.cmd_faults[1] = (struct vchip_cmd_fault){0x0A, 3, CMD_FAULT_NO_REPLY};
     cfg.n_cmd_faults = 2;
-    struct vchip_io io = {&r->cap, cap_send, cap_baud, {0}};
+    struct vchip_io io = {.ctx = &r->cap, .send = cap_send, .set_baud = cap_baud};
     vchip_init(&r->vc, &cfg, &io, &r->flash);
     vchip_power_on(&r->vc, 1);
     clear(r);
@@ -866,7 +866,7 @@ static struct rig *rig_with(const struct vchip_config *cfg)
     struct rig *r = calloc(1, sizeof *r);
     char err[64];
     assert_int_equal(nor_open(&r->flash, NULL, 1u << 20, err, sizeof err), 0);
-    struct vchip_io io = {&r->cap, cap_send, cap_baud, {0}};
+    struct vchip_io io = {.ctx = &r->cap, .send = cap_send, .set_baud = cap_baud};
     vchip_init(&r->vc, cfg, &io, &r->flash);
     vchip_power_on(&r->vc, 1);
     clear(r);
@@ -985,6 +985,109 @@ static void rom_records_the_usb_jtag_port(void **state)
     rig_free(r);
 }
 
+/* A fake clock for --flash-time: waits jump the clock and record where output stood. */
+struct clock {
+    struct capture *cap;
+    uint64_t now;
+    uint64_t waited;         /* total waited */
+    size_t output_at_wait;   /* output length when the last wait began */
+};
+
+static uint64_t clk_now(void *ctx)
+{
+    return ((struct clock *)ctx)->now;
+}
+
+static void clk_wait(void *ctx, uint64_t t)
+{
+    struct clock *c = ctx;
+    c->output_at_wait = c->cap->len;
+    c->waited += t - c->now;
+    c->now = t;
+}
+
+static struct clock timing;
+
+static void timed_send(void *ctx, const uint8_t *b, size_t n)
+{
+    (void)ctx;
+    cap_send(timing.cap, b, n);
+}
+
+static void timed_baud(void *ctx, uint32_t baud)
+{
+    (void)ctx;
+    cap_baud(timing.cap, baud);
+}
+
+/* --flash-time: the ROM erases a 64 KiB block (150 ms) before it answers FLASH_BEGIN and
+ * programs a block (0.4 ms a page) before it answers FLASH_DATA; the stub answers a data block
+ * at once and makes the next command wait for its write; ERASE_REGION answers after the
+ * erase (sectors to the block boundary, then blocks). */
+static void flash_time_delays_replies(void **state)
+{
+    (void)state;
+    struct rig *r = calloc(1, sizeof *r);
+    char err[64];
+    assert_int_equal(nor_open(&r->flash, NULL, 1u << 20, err, sizeof err), 0);
+    memset(&timing, 0, sizeof timing);
+    timing.cap = &r->cap;
+    timing.now = 1000;
+    struct vchip_config cfg = {0};
+    cfg.chip = chip_by_name("esp32s3");
+    struct vchip_io io = {.ctx = &timing, .send = timed_send, .set_baud = timed_baud,
+                          .now_us = clk_now, .wait_until_us = clk_wait};
+    vchip_init(&r->vc, &cfg, &io, &r->flash);
+    vchip_power_on(&r->vc, 1);
+    clear(r);
+    uint8_t d[20], st[8], blk[0x400];
+    memset(blk, 0x5A, sizeof blk);
+    words(d, 5, 0x10000u, 64u, 0x400u, 0x20000u, 0u);
+    send_cmd(r, 0x02, d, 20, 0);
+    assert_int_equal(timing.waited, 150000);
+    assert_int_equal(timing.output_at_wait, 0); /* nothing before the erase ended */
+    reply(r, 0x02, NULL, st);
+    assert_int_equal(st[0], 0);
+    timing.waited = 0;
+    send_data(r, 0x03, 0, blk, sizeof blk, 0);
+    assert_int_equal(timing.waited, 4 * 400); /* 4 pages */
+    reply(r, 0x03, NULL, st);
+    rig_free(r);
+
+    r = calloc(1, sizeof *r);
+    assert_int_equal(nor_open(&r->flash, NULL, 1u << 20, err, sizeof err), 0);
+    memset(&timing, 0, sizeof timing);
+    timing.cap = &r->cap;
+    timing.now = 1000;
+    vchip_init(&r->vc, &cfg, &io, &r->flash);
+    vchip_power_on(&r->vc, 1);
+    clear(r);
+    enter_stub(r);
+    uint8_t big[0x4000];
+    memset(big, 0x5A, sizeof big);
+    words(d, 4, 0x10000u, 4u, 0x4000u, 0x20000u);
+    send_cmd(r, 0x02, d, 16, 0);
+    reply(r, 0x02, NULL, st);
+    timing.waited = 0;
+    send_data(r, 0x03, 0, big, sizeof big, 0);
+    assert_int_equal(timing.waited, 0); /* acknowledged on receipt */
+    reply(r, 0x03, NULL, st);
+    timing.now += 50000; /* the next block arrives 50 ms later */
+    send_data(r, 0x03, 1, big, sizeof big, 0);
+    /* block erase 150 ms + 64 pages of the first block, less the 50 ms that passed */
+    assert_int_equal(timing.waited, 150000 + 64 * 400 - 50000);
+    assert_int_equal(timing.output_at_wait, 0);
+    reply(r, 0x03, NULL, st);
+    words(d, 2, 0x3F000u, 0x12000u); /* one sector, one block, one sector */
+    timing.waited = 0;
+    timing.now += 1000000; /* long after the writes */
+    send_cmd(r, 0xD1, d, 8, 0);
+    assert_int_equal(timing.waited, 45000 + 150000 + 45000);
+    reply(r, 0xD1, NULL, st);
+    assert_int_equal(st[0], 0);
+    rig_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1009,6 +1112,7 @@ int main(void)
         cmocka_unit_test(revision_and_efuse_words_are_settable),
         cmocka_unit_test(esp32_rom_baud_follows_its_crystal_estimate),
         cmocka_unit_test(rom_records_the_usb_jtag_port),
+        cmocka_unit_test(flash_time_delays_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
