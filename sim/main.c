@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "link.h"
+#include "reset_seq.h"
 #include "nor.h"
 #include "vchip.h"
 
@@ -24,6 +25,7 @@ struct app {
     struct vchip vc;
     struct link link;
     struct nor flash;
+    struct reset_seq resets;
     int quiet, verbose;
     struct log log;
     int exit_on_close;
@@ -71,15 +73,25 @@ static uint64_t now_ms(void)
     return (uint64_t)(link_now() * 1000.0);
 }
 
-static void on_lines(void *ctx, int dtr, int rts)
+/* The board's DTR/RTS as the reset sequencer applies them. */
+static void board_lines(void *ctx, int dtr, int rts, uint64_t at_ms)
 {
     struct app *a = ctx;
     log_printf(&a->log, LOG_DEBUG, "lines: DTR=%d RTS=%d", dtr, rts);
-    vchip_set_lines(&a->vc, dtr, rts, now_ms());
+    vchip_set_lines(&a->vc, dtr, rts, at_ms);
     if (a->vc.mode == VCHIP_OFF) {
         link_flush_rx(&a->link); /* a chip in reset hears nothing */
         link_chip_reset(&a->link);
     }
+}
+
+/* A client's DTR/RTS change over RFC 2217. */
+static void on_lines(void *ctx, int dtr, int rts)
+{
+    struct app *a = ctx;
+    log_printf(&a->log, LOG_DEBUG, "client lines: DTR=%d RTS=%d", dtr, rts);
+    reset_seq_request(&a->resets, dtr, rts, now_ms());
+    reset_seq_run(&a->resets, now_ms(), board_lines, a);
 }
 
 static void on_fault(void *ctx, enum link_fault_kind kind)
@@ -456,6 +468,7 @@ int main(int argc, char **argv)
         io.wait_until_us = chip_wait_until_us;
     }
     vchip_init(&a.vc, &cfg, &io, &a.flash);
+    reset_seq_init(&a.resets, cfg.usb_jtag);
     a.t0 = link_now();
 
     if (want_pty)
@@ -471,6 +484,9 @@ int main(int argc, char **argv)
     double last_rx = link_now();
     while (!stop_requested) {
         uint64_t tick = vchip_tick(&a.vc, now_ms());
+        uint64_t step = reset_seq_run(&a.resets, now_ms(), board_lines, &a);
+        if (step < tick)
+            tick = step;
         if (a.reboot_pending) {
             a.reboot_pending = 0;
             link_flush_rx(&a.link);

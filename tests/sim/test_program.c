@@ -434,6 +434,45 @@ static void rfc2217_reset_into_download_and_exit_on_close(void **state)
     fclose(p.out);
 }
 
+/* The client's line changes arrive one SET-CONTROL at a time, 60 ms apart, as from pyserial,
+ * which waits for each acknowledgement: the classic sequence still reaches download mode (the
+ * server applies the release at once), on a bridge board and on a USB-Serial/JTAG port, and an
+ * RTS pulse runs the application. */
+static void slow_reset_sequence(const char *chip, int usb_jtag)
+{
+    struct proc p;
+    const char *bridge[] = {"--chip", chip, "--rfc2217", "0", NULL};
+    const char *usb[] = {"--chip", chip, "--rfc2217", "0", "--usb-jtag", NULL};
+    start(&p, usb_jtag ? usb : bridge);
+    int fd = tcp_connect(p.endpoint);
+    uint8_t buf[8192];
+    read_for(fd, buf, sizeof buf, 0.2, NULL);
+    static const uint8_t classic[] = {8, 11, 9, 11, 8, 12, 8, 9}; /* pyserial opens DTR, RTS on */
+    for (size_t i = 0; i < sizeof classic; i++) {
+        set_control(fd, classic[i]);
+        usleep(60000);
+    }
+    size_t n = read_for(fd, buf, sizeof buf, 1.0, "waiting for download\r\n");
+    assert_non_null(memmem(buf, n, "waiting for download", 20));
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 1.0), 8);
+    /* hard reset: RTS asserted for 100 ms, released */
+    set_control(fd, 11);
+    usleep(100000);
+    set_control(fd, 12);
+    n = read_for(fd, buf, sizeof buf, 1.0, "until the next reset\r\n");
+    assert_non_null(memmem(buf, n, "SPI_FAST_FLASH_BOOT", 19));
+    assert_null(memmem(buf, n, "waiting for download", 20));
+    close(fd);
+    assert_int_equal(stop(&p), 0);
+}
+
+static void rfc2217_server_applies_slow_reset_sequences(void **state)
+{
+    (void)state;
+    slow_reset_sequence("esp32", 0);
+    slow_reset_sequence("esp32c3", 1);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -446,6 +485,7 @@ int main(void)
         cmocka_unit_test_teardown(disconnect_fault_closes_the_connection, kill_leftover),
         cmocka_unit_test_teardown(pty_disconnect_prints_the_new_pty, kill_leftover),
         cmocka_unit_test_teardown(dropped_input_byte_loses_one_command, kill_leftover),
+        cmocka_unit_test_teardown(rfc2217_server_applies_slow_reset_sequences, kill_leftover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
