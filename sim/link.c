@@ -398,6 +398,18 @@ void link_chip_reset(struct link *l)
 
 /* ---------------------------------------------------------------- input */
 
+/* The 0x55 run of a SYNC packet (§5): what the ROM's auto-baud measures. */
+static int has_sync_run(const uint8_t *data, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        run = data[i] == 0x55 ? run + 1 : 0;
+        if (run >= 8)
+            return 1;
+    }
+    return 0;
+}
+
 static void enqueue(struct link *l, const uint8_t *data, size_t n, int from_pty)
 {
     if (n == 0)
@@ -408,6 +420,10 @@ static void enqueue(struct link *l, const uint8_t *data, size_t n, int from_pty)
         return;
     size_t k = 0;
     int bad = mismatch(l, from_pty);
+    /* A ROM in download mode measures the bit time of a SYNC sent at another speed and takes
+     * it: that SYNC is lost, the next ones are heard. */
+    if (bad && l->ev.autobaud && has_sync_run(data, n))
+        l->ev.autobaud(l->ev.ctx, host_baud(l, from_pty));
     for (size_t i = 0; i < n; i++) {
         l->rx_count++;
         struct link_fault *f = l->n_faults ? fault_at(l, l->rx_count, 1) : NULL;

@@ -24,6 +24,9 @@ struct link_events {
     void (*fault)(void *ctx, enum link_fault_kind kind); /* LF_RESET and endless LF_STALL */
     void (*client_gone)(void *ctx);                   /* the host closed its side */
     void (*pty_reopened)(void *ctx, const char *path); /* a disconnect fault made a new pty */
+    /* The host sent a SYNC at baud while the chip listens at another speed: a ROM's auto-baud
+     * takes the new speed (through link_set_baud); may be NULL. */
+    void (*autobaud)(void *ctx, uint32_t baud);
     struct log log;                                   /* what the line does, LOG_INFO */
 };
 

@@ -105,6 +105,12 @@ static void on_fault(void *ctx, enum link_fault_kind kind)
     }
 }
 
+static void on_autobaud(void *ctx, uint32_t baud)
+{
+    struct app *a = ctx;
+    vchip_autobaud(&a->vc, baud);
+}
+
 static void on_client_gone(void *ctx)
 {
     struct app *a = ctx;
@@ -258,7 +264,8 @@ int main(int argc, char **argv)
     char err[300];
 
     a.log = (struct log){app_emit, &a};
-    struct link_events ev = {&a, on_lines, on_fault, on_client_gone, on_pty_reopened, a.log};
+    struct link_events ev = {&a, on_lines, on_fault, on_client_gone, on_pty_reopened, on_autobaud,
+                             a.log};
     link_init(&a.link, &ev, err, sizeof err);
 
     enum { O_CHIP = 256, O_FLASH_SIZE, O_MAC, O_FLASH, O_IMAGE, O_PTY, O_RFC, O_WIRE, O_FAULT,

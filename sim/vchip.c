@@ -213,6 +213,15 @@ void vchip_reboot(struct vchip *vc, int force_download, uint32_t reason)
     boot(vc, force_download || vc->boot_download, reason);
 }
 
+void vchip_autobaud(struct vchip *vc, uint32_t baud)
+{
+    if (vc->mode != VCHIP_ROM || baud == 0)
+        return;
+    uint32_t was = vc->baud;
+    set_divider(vc, ((uint64_t)vchip_xtal_hz(vc) * 16 + baud / 2) / baud);
+    log_printf(&vc->io.log, LOG_INFO, "auto-baud: %u -> %u", was, vc->baud);
+}
+
 void vchip_hang(struct vchip *vc)
 {
     vc->epoch++;

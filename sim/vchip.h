@@ -141,6 +141,9 @@ void vchip_feed(struct vchip *vc, const uint8_t *bytes, size_t len);
 void vchip_reboot(struct vchip *vc, int force_download, uint32_t reason);
 /* Stop answering until the next reset. */
 void vchip_hang(struct vchip *vc);
+/* The host syncs at another baud: the ROM's auto-baud measures the SYNC's 0x55 bytes and
+ * takes that speed (§1); the stub does not (it keeps its divider). */
+void vchip_autobaud(struct vchip *vc, uint32_t baud);
 const char *vchip_mode_name(enum vchip_mode m);
 
 /* ROM boot strap values and reset reasons printed in the boot log (§4.2). */

@@ -216,7 +216,10 @@ static void pty_session_writes_the_flash_file(void **state)
     unlink(path);
 }
 
-static void pty_baud_mismatch_garbles(void **state)
+/* The ROM's auto-baud (§1): a SYNC at another speed is lost while the ROM measures it, the
+ * next one is answered at the new speed; a host at a speed the chip does not expect hears
+ * garbage, never a valid frame. */
+static void pty_rom_auto_bauds_on_sync(void **state)
 {
     (void)state;
     struct proc p;
@@ -228,12 +231,24 @@ static void pty_baud_mismatch_garbles(void **state)
     assert_int_equal(write(fd, enc, n), (ssize_t)n);
     n = read_for(fd, buf, sizeof buf, 0.5, NULL);
     assert_int_equal(count_frames(buf, n, NULL), 0);
+    n = sync_frame(enc);
+    assert_int_equal(write(fd, enc, n), (ssize_t)n);
+    n = read_for(fd, buf, sizeof buf, 1.0, NULL);
+    assert_int_equal(count_frames(buf, n, NULL), 8);
     struct termios t;
     tcgetattr(fd, &t);
     cfsetispeed(&t, B115200);
     cfsetospeed(&t, B115200);
     tcsetattr(fd, TCSANOW, &t);
+    /* the chip still sends at 921600: a host at 115200 sees no frame */
+    static const uint8_t read_magic[] = {0xC0, 0x00, 0x0A, 0x04, 0x00, 0, 0, 0, 0,
+                                         0x00, 0x10, 0x00, 0x40, 0xC0};
+    assert_int_equal(write(fd, read_magic, sizeof read_magic), (ssize_t)sizeof read_magic);
+    n = read_for(fd, buf, sizeof buf, 0.5, NULL);
+    assert_int_equal(count_frames(buf, n, NULL), 0);
     n = sync_frame(enc);
+    assert_int_equal(write(fd, enc, n), (ssize_t)n);
+    read_for(fd, buf, sizeof buf, 0.5, NULL);
     assert_int_equal(write(fd, enc, n), (ssize_t)n);
     n = read_for(fd, buf, sizeof buf, 1.0, NULL);
     assert_int_equal(count_frames(buf, n, NULL), 8);
@@ -478,7 +493,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(pty_session_writes_the_flash_file, kill_leftover),
-        cmocka_unit_test_teardown(pty_baud_mismatch_garbles, kill_leftover),
+        cmocka_unit_test_teardown(pty_rom_auto_bauds_on_sync, kill_leftover),
         cmocka_unit_test_teardown(byte_fault_hits_the_counted_byte, kill_leftover),
         cmocka_unit_test_teardown(rfc2217_reset_into_download_and_exit_on_close, kill_leftover),
         cmocka_unit_test_teardown(endless_stall_ends_with_a_reset, kill_leftover),

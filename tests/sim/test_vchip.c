@@ -518,6 +518,15 @@ static void stub_baud_change_replies_first(void **state)
     assert_true(r->cap.len_at_baud[0] > 0); /* the reply left before the switch */
     reply(r, 0x0F, NULL, st);
     assert_int_equal(st[0], 0);
+    /* the stub keeps its divider whatever speed a host syncs at; the ROM's auto-baud would
+     * take it */
+    vchip_autobaud(&r->vc, 115200);
+    assert_int_equal(r->cap.n_baud, 1);
+    vchip_reboot(&r->vc, 1, RESET_SW);
+    r->cap.n_baud = 0;
+    vchip_autobaud(&r->vc, 460800);
+    assert_int_equal(r->cap.n_baud, 1);
+    assert_in_range(r->cap.baud_events[0], 460800 - 500, 460800 + 500);
     rig_free(r);
 }
 
