@@ -366,12 +366,7 @@ void link_send(struct link *l, const uint8_t *bytes, size_t len)
         case LF_DISCONNECT:
             log_printf(&l->ev.log, LOG_INFO, "fault: disconnect at byte %llu",
                        (unsigned long long)l->tx_count);
-            drop_client(l);
-            l->muted = 1;
-            if (l->pty_fd >= 0)
-                reopen_pty(l);
-            if (l->ev.fault)
-                l->ev.fault(l->ev.ctx, LF_DISCONNECT);
+            link_disconnect(l);
             return;
         case LF_RESET:
             log_printf(&l->ev.log, LOG_INFO, "fault: chip reset at byte %llu",
@@ -384,6 +379,16 @@ void link_send(struct link *l, const uint8_t *bytes, size_t len)
         }
     }
     paced(l, bytes + start, len - start);
+}
+
+void link_disconnect(struct link *l)
+{
+    drop_client(l);
+    l->muted = 1;
+    if (l->pty_fd >= 0)
+        reopen_pty(l);
+    if (l->ev.fault)
+        l->ev.fault(l->ev.ctx, LF_DISCONNECT);
 }
 
 void link_set_baud(struct link *l, uint32_t baud)

@@ -81,6 +81,9 @@ void link_wait_until(struct link *l, double deadline);
 /* Bytes from the chip to the host, paced and subject to faults. */
 void link_send(struct link *l, const uint8_t *bytes, size_t len);
 void link_set_baud(struct link *l, uint32_t baud);
+/* Cut the line as a disconnect fault does: the RFC 2217 client is dropped, a pty replaced;
+ * output is lost until a host speaks again. */
+void link_disconnect(struct link *l);
 /* Oldest received chunk if its bytes have fully arrived by `now`; the caller frees data. */
 int link_pop(struct link *l, double now, struct rx_chunk *out);
 double link_next_ready(const struct link *l); /* 1e300 when the queue is empty */

@@ -105,6 +105,12 @@ static void on_fault(void *ctx, enum link_fault_kind kind)
     }
 }
 
+static void chip_disconnect(void *ctx)
+{
+    struct app *a = ctx;
+    link_disconnect(&a->link);
+}
+
 static void on_autobaud(void *ctx, uint32_t baud)
 {
     struct app *a = ctx;
@@ -190,6 +196,8 @@ static int parse_fault(const char *spec, struct link *l, struct vchip_config *cf
             f->kind = CMD_FAULT_FAIL;
         else if (strcmp(kind, "noreply-cmd") == 0)
             f->kind = CMD_FAULT_NO_REPLY;
+        else if (strcmp(kind, "disconnect-cmd") == 0)
+            f->kind = CMD_FAULT_DISCONNECT;
         else
             return -1;
         f->opcode = (uint8_t)op;
@@ -247,7 +255,8 @@ static void usage(FILE *f)
             "         [--verbose] [--jedec-id 0xEF4016] [--read-in-flight N] [--no-baud-check]\n"
             "         [--revision MAJOR.MINOR] [--efuse ADDRESS=VALUE]... [--crystal 40|26]\n"
             "fault SPEC: drop-byte@N corrupt-byte@N stall@N[:MS] disconnect@N reset@N\n"
-            "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n");
+            "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n"
+            "            disconnect-cmd=OPCODE@K\n");
 }
 
 int main(int argc, char **argv)
@@ -469,7 +478,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct vchip_io io = {&a, chip_send, chip_baud, a.log, NULL, NULL};
+    struct vchip_io io = {&a, chip_send, chip_baud, a.log, NULL, NULL, chip_disconnect};
     if (flash_time) {
         io.now_us = chip_now_us;
         io.wait_until_us = chip_wait_until_us;

@@ -4,6 +4,10 @@
  * through DTR=1/RTS=1 into DTR=0/RTS=1 (the reset), back to idle. The peripheral acts on each
  * line state as it arrives; the steps are 10 ms apart. */
 #define USB_STEP_MS 10
+/* How long the server holds the strap low after releasing EN on a bridge board (esptool's
+ * reset delay): later client changes wait, so a client's own release of DTR that reaches a
+ * busy server together with the rest of its sequence cannot precede the strap sampling. */
+#define STRAP_HOLD_MS 50
 
 static void push(struct reset_seq *s, uint64_t at, int dtr, int rts)
 {
@@ -37,10 +41,11 @@ void reset_seq_request(struct reset_seq *s, int dtr, int rts, uint64_t now_ms)
     /* DTR asserted while RTS holds the chip in reset: a classic or tight download reset
      * releasing EN with the strap low. */
     if (dtr && rts && !was_dtr && was_rts) {
+        s->resync = 1;
         if (!s->usb_jtag) {
             push(s, now_ms, 1, 0);
+            push(s, now_ms + STRAP_HOLD_MS, 1, 0);
         } else {
-            s->resync = 1;
             push(s, now_ms, 1, 0);
             push(s, now_ms + USB_STEP_MS, 1, 1);
             push(s, now_ms + USB_STEP_MS, 0, 1);

@@ -11,8 +11,9 @@
  *
  *  - Bridge board (EN/strap through the two-transistor circuit): the classic and Unix-tight
  *    sequences release the reset by asserting DTR while RTS holds EN low. The server applies
- *    "DTR asserted, RTS released" at once, so EN rises with the strap low (download mode);
- *    the client's own RTS release that follows changes nothing.
+ *    "DTR asserted, RTS released" at once, so EN rises with the strap low (download mode),
+ *    and holds it 50 ms while the chip samples the strap; the client's own changes of that
+ *    time apply afterwards.
  *  - USB-Serial/JTAG port: the same recognised release runs the USB-JTAG download sequence
  *    (arm with DTR, reset through DTR=0/RTS=1, idle). Clients cannot tell a USB-JTAG port
  *    behind RFC 2217 (no USB ids), so they send the classic sequence.

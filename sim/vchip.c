@@ -529,10 +529,15 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
 
     enum vchip_cmd_fault_kind fk;
     if (cmd_fault(vc, c.op, &fk)) {
+        static const char *const what[] = {
+            [CMD_FAULT_FAIL] = "fails", [CMD_FAULT_NO_REPLY] = "gets no reply",
+            [CMD_FAULT_DISCONNECT] = "cuts the connection"};
         log_printf(&vc->io.log, LOG_INFO, "fault: command 0x%02x #%u %s", c.op,
-                   vc->cmd_count[c.op], fk == CMD_FAULT_FAIL ? "fails" : "gets no reply");
+                   vc->cmd_count[c.op], what[fk]);
         if (fk == CMD_FAULT_FAIL)
             vchip_respond(vc, c.op, 0, NULL, 0, E_INJECTED);
+        else if (fk == CMD_FAULT_DISCONNECT && vc->io.disconnect)
+            vc->io.disconnect(vc->io.ctx);
         return;
     }
     if (size != c.len) {

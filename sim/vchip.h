@@ -35,10 +35,12 @@ struct vchip_io {
      * and program take no time. */
     uint64_t (*now_us)(void *ctx);
     void (*wait_until_us)(void *ctx, uint64_t t);
+    /* A disconnect-cmd fault cuts the line; may be NULL. */
+    void (*disconnect)(void *ctx);
 };
 
 /* Per-command fault: the Kth time OPCODE arrives (1-based), do ACTION. */
-enum vchip_cmd_fault_kind { CMD_FAULT_FAIL, CMD_FAULT_NO_REPLY };
+enum vchip_cmd_fault_kind { CMD_FAULT_FAIL, CMD_FAULT_NO_REPLY, CMD_FAULT_DISCONNECT };
 struct vchip_cmd_fault {
     uint8_t opcode;
     uint32_t k;

@@ -488,6 +488,32 @@ static void rfc2217_server_applies_slow_reset_sequences(void **state)
     slow_reset_sequence("esp32c3", 1);
 }
 
+/* disconnect-cmd=OP@K: the Kth command OP gets no reply and the connection ends. */
+static void disconnect_cmd_fault_cuts_at_the_command(void **state)
+{
+    (void)state;
+    struct proc p;
+    const char *args[] = {"--chip", "esp32c6", "--rfc2217", "0", "--boot", "download",
+                          "--fault", "disconnect-cmd=0x08@2", NULL};
+    start(&p, args);
+    int fd = tcp_connect(p.endpoint);
+    uint8_t buf[8192];
+    read_for(fd, buf, sizeof buf, 0.2, NULL);
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 1.0), 8);
+    uint8_t enc[128];
+    size_t k = sync_frame(enc);
+    assert_int_equal(write(fd, enc, k), (ssize_t)k);
+    struct pollfd pf = {fd, POLLIN, 0};
+    assert_int_equal(poll(&pf, 1, 1000), 1);
+    assert_int_equal(read(fd, buf, sizeof buf), 0); /* EOF, no reply */
+    close(fd);
+    fd = tcp_connect(p.endpoint);
+    read_for(fd, buf, sizeof buf, 0.2, NULL);
+    assert_int_equal(sync_over(fd, buf, sizeof buf, 1.0), 8);
+    close(fd);
+    assert_int_equal(stop(&p), 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -501,6 +527,7 @@ int main(void)
         cmocka_unit_test_teardown(pty_disconnect_prints_the_new_pty, kill_leftover),
         cmocka_unit_test_teardown(dropped_input_byte_loses_one_command, kill_leftover),
         cmocka_unit_test_teardown(rfc2217_server_applies_slow_reset_sequences, kill_leftover),
+        cmocka_unit_test_teardown(disconnect_cmd_fault_cuts_at_the_command, kill_leftover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

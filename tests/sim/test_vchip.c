@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "nor.h"
+#include "reset_seq.h"
 #include "vchip.h"
 #include "util/bytes.h"
 
@@ -1097,6 +1098,84 @@ static void flash_time_delays_replies(void **state)
     rig_free(r);
 }
 
+/* ---------------------------------------------------------------- RFC 2217 reset sequencer */
+
+struct line_log {
+    int dtr[16], rts[16];
+    uint64_t at[16];
+    size_t n;
+};
+
+static void log_lines(void *ctx, int dtr, int rts, uint64_t at)
+{
+    struct line_log *l = ctx;
+    assert_true(l->n < 16);
+    l->dtr[l->n] = dtr;
+    l->rts[l->n] = rts;
+    l->at[l->n++] = at;
+}
+
+/* Feed (time, dtr, rts) requests, running the sequencer up to each time, then to `until`. */
+static void drive(struct reset_seq *s, struct line_log *out, const int (*req)[3], size_t n,
+                  uint64_t until)
+{
+    for (size_t i = 0; i < n; i++) {
+        reset_seq_run(s, (uint64_t)req[i][0], log_lines, out);
+        reset_seq_request(s, req[i][1], req[i][2], (uint64_t)req[i][0]);
+        reset_seq_run(s, (uint64_t)req[i][0], log_lines, out);
+    }
+    reset_seq_run(s, until, log_lines, out);
+}
+
+static void reset_sequencer_on_a_bridge_board(void **state)
+{
+    (void)state;
+    struct reset_seq s;
+    reset_seq_init(&s, 0);
+    struct line_log out = {0};
+    /* pyserial's open (DTR, RTS on) and esptool's classic sequence, one change per message;
+     * the client's last DTR release comes early (a busy server reads it with the rest) */
+    static const int classic[][3] = {{0, 1, 0}, {50, 1, 1}, {100, 0, 1}, {300, 1, 1},
+                                     {301, 1, 0}, {302, 0, 0}};
+    drive(&s, &out, classic, 6, 1000);
+    assert_int_equal(out.n, 5);
+    /* (1,0) (1,1) (0,1) pass; the release is applied as DTR on, RTS off at once */
+    assert_int_equal(out.dtr[3], 1);
+    assert_int_equal(out.rts[3], 0);
+    assert_int_equal(out.at[3], 300);
+    /* ... and held 50 ms before the client's (0,0) applies */
+    assert_int_equal(out.dtr[4], 0);
+    assert_int_equal(out.rts[4], 0);
+    assert_int_equal(out.at[4], 350);
+    /* a hard reset (RTS pulse) passes through as it is */
+    memset(&out, 0, sizeof out);
+    static const int pulse[][3] = {{2000, 0, 1}, {2100, 0, 0}};
+    drive(&s, &out, pulse, 2, 3000);
+    assert_int_equal(out.n, 2);
+    assert_int_equal(out.rts[0], 1);
+    assert_int_equal(out.at[1], 2100);
+}
+
+static void reset_sequencer_on_a_usb_jtag_port(void **state)
+{
+    (void)state;
+    struct reset_seq s;
+    reset_seq_init(&s, 1);
+    struct line_log out = {0};
+    static const int classic[][3] = {{0, 0, 1}, {100, 1, 1}, {150, 1, 0}, {200, 0, 0}};
+    drive(&s, &out, classic, 4, 1000);
+    /* (0,1) passes; the release runs the USB-JTAG download sequence: arm, (1,1), (0,1), idle;
+     * then the lines follow the client again: its (1,1), its later changes */
+    static const int want[][3] = {{0, 0, 1}, {100, 1, 0}, {110, 1, 1}, {110, 0, 1},
+                                  {120, 0, 0}, {120, 1, 1}, {150, 1, 0}, {200, 0, 0}};
+    assert_int_equal(out.n, 8);
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal(out.at[i], want[i][0]);
+        assert_int_equal(out.dtr[i], want[i][1]);
+        assert_int_equal(out.rts[i], want[i][2]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1122,6 +1201,8 @@ int main(void)
         cmocka_unit_test(esp32_rom_baud_follows_its_crystal_estimate),
         cmocka_unit_test(rom_records_the_usb_jtag_port),
         cmocka_unit_test(flash_time_delays_replies),
+        cmocka_unit_test(reset_sequencer_on_a_bridge_board),
+        cmocka_unit_test(reset_sequencer_on_a_usb_jtag_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
