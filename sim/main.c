@@ -256,7 +256,7 @@ static void usage(FILE *f)
             "         [--revision MAJOR.MINOR] [--efuse ADDRESS=VALUE]... [--crystal 40|26]\n"
             "fault SPEC: drop-byte@N corrupt-byte@N stall@N[:MS] disconnect@N reset@N\n"
             "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n"
-            "            disconnect-cmd=OPCODE@K\n");
+            "            disconnect-cmd=OPCODE@K (answered, then the line is cut)\n");
 }
 
 int main(int argc, char **argv)

@@ -511,6 +511,8 @@ static int cmd_fault(struct vchip *vc, uint8_t op, enum vchip_cmd_fault_kind *ki
     return 0;
 }
 
+static void run_command(struct vchip *vc, struct vchip_cmd *c, size_t size);
+
 /* Wait for the flash (--flash-time) until t; false when the chip was reset meanwhile. */
 static int flash_wait(struct vchip *vc, uint64_t t, uint32_t epoch)
 {
@@ -531,34 +533,44 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
     if (cmd_fault(vc, c.op, &fk)) {
         static const char *const what[] = {
             [CMD_FAULT_FAIL] = "fails", [CMD_FAULT_NO_REPLY] = "gets no reply",
-            [CMD_FAULT_DISCONNECT] = "cuts the connection"};
+            [CMD_FAULT_DISCONNECT] = "is answered, then the connection ends"};
         log_printf(&vc->io.log, LOG_INFO, "fault: command 0x%02x #%u %s", c.op,
                    vc->cmd_count[c.op], what[fk]);
+        if (fk == CMD_FAULT_DISCONNECT) {
+            run_command(vc, &c, size);
+            if (vc->io.disconnect)
+                vc->io.disconnect(vc->io.ctx);
+            return;
+        }
         if (fk == CMD_FAULT_FAIL)
             vchip_respond(vc, c.op, 0, NULL, 0, E_INJECTED);
-        else if (fk == CMD_FAULT_DISCONNECT && vc->io.disconnect)
-            vc->io.disconnect(vc->io.ctx);
         return;
     }
-    if (size != c.len) {
-        vchip_respond(vc, c.op, 0, NULL, 0, E_BAD_LEN);
+    run_command(vc, &c, size);
+}
+
+/* One command, answered unless its handler answers itself. */
+static void run_command(struct vchip *vc, struct vchip_cmd *c, size_t size)
+{
+    if (size != c->len) {
+        vchip_respond(vc, c->op, 0, NULL, 0, E_BAD_LEN);
         return;
     }
     int where = in_stub(vc) ? IN_STUB : IN_ROM;
     size_t i = 0, n = sizeof commands / sizeof commands[0];
-    while (i < n && commands[i].op != c.op)
+    while (i < n && commands[i].op != c->op)
         i++;
     if (i == n || !(commands[i].where & where)) {
-        vchip_respond_unsupported(vc, c.op);
+        vchip_respond_unsupported(vc, c->op);
         return;
     }
     uint32_t epoch = vc->epoch;
     if (!flash_wait(vc, vc->busy_until_us, epoch))
         return; /* reset while the stub finished an earlier write */
     uint64_t work = vc->flash->busy_us;
-    struct fail f = commands[i].run(vc, &c);
+    struct fail f = commands[i].run(vc, c);
     work = vc->flash->busy_us - work;
-    if (c.replied)
+    if (c->replied)
         return;
     if (work && vc->io.now_us) {
         /* The stub acknowledges a data block on receipt and writes it while the next one
@@ -566,17 +578,17 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
          * it replies. */
         uint64_t done = vc->io.now_us(vc->io.ctx) + work;
         int deferred = in_stub(vc) &&
-                       (c.op == LOADER_FLASH_DATA || c.op == LOADER_FLASH_DEFL_DATA);
+                       (c->op == LOADER_FLASH_DATA || c->op == LOADER_FLASH_DEFL_DATA);
         if (deferred)
             vc->busy_until_us = done;
         else if (!flash_wait(vc, done, epoch))
             return;
     }
-    vchip_respond(vc, c.op, c.value, c.out, c.outlen, f);
-    if (c.after == AFTER_REBOOT) {
+    vchip_respond(vc, c->op, c->value, c->out, c->outlen, f);
+    if (c->after == AFTER_REBOOT) {
         nor_flush(vc->flash);
         vchip_reboot(vc, 0, RESET_SW);
-    } else if (c.after == AFTER_RUN_APP) {
+    } else if (c->after == AFTER_RUN_APP) {
         nor_flush(vc->flash);
         vc->epoch++;
         vc->mode = VCHIP_APP;
