@@ -4,7 +4,7 @@
  * wire and the line-rate floor (wire bytes / (baud / 10) bytes per second).
  *
  * usage: loader_bench [--chip esp32] [--baud 921600] [--image FILE] [--rfc2217] [--no-stub]
- *                     [--no-wire-time]
+ *                     [--no-wire-time] [--flash-time] [--read BYTES] [--no-write]
  * The chip program comes from $MP_VCHIP (or --vchip PATH); the default image is
  * $MP_SHARED_DIR/firmware/ESP32_GENERIC-20240602-v1.23.0.bin, else 1.7 MB of synthetic data. */
 #include <stdio.h>
@@ -65,7 +65,8 @@ int main(int argc, char **argv)
 {
     const char *chip = "esp32", *image_path = NULL, *vchip = getenv("MP_VCHIP");
     uint32_t baud = 921600;
-    int rfc = 0, no_stub = 0, wire_time = 1;
+    int rfc = 0, no_stub = 0, wire_time = 1, flash_time = 0, no_write = 0;
+    uint32_t read_len = 2u << 20;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--chip") && i + 1 < argc)
             chip = argv[++i];
@@ -81,9 +82,16 @@ int main(int argc, char **argv)
             no_stub = 1;
         else if (!strcmp(argv[i], "--no-wire-time"))
             wire_time = 0; /* shows the client's own overhead */
+        else if (!strcmp(argv[i], "--flash-time"))
+            flash_time = 1; /* erase and program cost what a NOR flash takes */
+        else if (!strcmp(argv[i], "--read") && i + 1 < argc)
+            read_len = (uint32_t)strtoul(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--no-write"))
+            no_write = 1;
         else {
             fprintf(stderr, "usage: %s [--chip C] [--baud B] [--image FILE] [--rfc2217] "
-                            "[--no-stub] [--no-wire-time] [--vchip PATH]\n", argv[0]);
+                            "[--no-stub] [--no-wire-time] [--flash-time] [--read BYTES] "
+                            "[--no-write] [--vchip PATH]\n", argv[0]);
             return 2;
         }
     }
@@ -112,7 +120,13 @@ int main(int argc, char **argv)
     unlink(flash);
     struct vchip_proc vp;
     char msg[300];
-    const char *extra[] = {"--flash-size", "4M", wire_time ? "--wire-time" : NULL, NULL};
+    const char *extra[5] = {"--flash-size", "4M"};
+    int ne = 2;
+    if (wire_time)
+        extra[ne++] = "--wire-time";
+    if (flash_time)
+        extra[ne++] = "--flash-time";
+    extra[ne] = NULL;
     if (vchip_start(&vp, vchip, chip, flash, rfc, extra, msg, sizeof msg) != 0) {
         fprintf(stderr, "loader_bench: %s\n", msg);
         return 1;
@@ -124,7 +138,6 @@ int main(int argc, char **argv)
     struct loader *l = NULL;
     struct error err = {0};
     int rc = 1;
-    uint32_t read_len = 2u << 20;
     uint8_t *back = malloc(read_len);
 
     double t0 = now_s();
@@ -134,7 +147,9 @@ int main(int argc, char **argv)
 
     uint64_t w0 = l->wire_tx + l->wire_rx;
     t0 = now_s();
-    if (loader_write_flash(l, addr, image, len, &err) != 0)
+    if (no_write)
+        len = 0;
+    else if (loader_write_flash(l, addr, image, len, &err) != 0)
         goto fail;
     rows[1] = (struct row){"write (compressed, MD5 verify)", len, now_s() - t0,
                            l->wire_tx + l->wire_rx - w0};
@@ -143,22 +158,24 @@ int main(int argc, char **argv)
     t0 = now_s();
     if (loader_read_flash(l, 0, back, read_len, &err) != 0)
         goto fail;
-    rows[2] = (struct row){"read 2 MB (streamed)", read_len, now_s() - t0,
-                           l->wire_tx + l->wire_rx - w0};
-    uint32_t cmp = len < read_len - addr ? len : read_len - addr;
+    rows[2] = (struct row){l->stub ? "read (streamed)" : "read (64-byte commands)", read_len,
+                           now_s() - t0, l->wire_tx + l->wire_rx - w0};
+    uint32_t cmp = read_len <= addr ? 0 : len < read_len - addr ? len : read_len - addr;
     if (memcmp(back + addr, image, cmp) != 0) {
         snprintf(err.msg, sizeof err.msg, "read-back differs from the written image");
         goto fail;
     }
     rc = 0;
     double rate = baud / 10.0;
-    printf("our loader -> esp-virtual-chip --chip %s%s, %u baud, %s, %s\n", chip,
-           wire_time ? " --wire-time" : " (no wire time)", baud, rfc ? "RFC 2217" : "pty",
-           l->stub ? "stub" : "ROM");
+    printf("our loader -> esp-virtual-chip --chip %s%s%s, %u baud, %s, %s\n", chip,
+           wire_time ? " --wire-time" : " (no wire time)", flash_time ? " --flash-time" : "",
+           baud, rfc ? "RFC 2217" : "pty", l->stub ? "stub" : "ROM");
     printf("image: %s (%u bytes) at 0x%x\n", name, len, addr);
     printf("| operation | bytes | seconds | bytes on the wire | line-rate floor s | of line rate |\n");
     printf("|---|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < 3; i++) {
+        if (i == 1 && no_write)
+            continue;
         double floor_s = rows[i].wire / rate;
         printf("| %s | %u | %.2f | %llu | %.2f | %.1f %% |\n", rows[i].label, rows[i].bytes,
                rows[i].sec, (unsigned long long)rows[i].wire, floor_s,

@@ -198,6 +198,8 @@ static int parse_fault(const char *spec, struct link *l, struct vchip_config *cf
             f->kind = CMD_FAULT_NO_REPLY;
         else if (strcmp(kind, "disconnect-cmd") == 0)
             f->kind = CMD_FAULT_DISCONNECT;
+        else if (strcmp(kind, "hang-cmd") == 0)
+            f->kind = CMD_FAULT_HANG;
         else
             return -1;
         f->opcode = (uint8_t)op;
@@ -256,7 +258,8 @@ static void usage(FILE *f)
             "         [--revision MAJOR.MINOR] [--efuse ADDRESS=VALUE]... [--crystal 40|26]\n"
             "fault SPEC: drop-byte@N corrupt-byte@N stall@N[:MS] disconnect@N reset@N\n"
             "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n"
-            "            disconnect-cmd=OPCODE@K (answered, then the line is cut)\n");
+            "            disconnect-cmd=OPCODE@K (answered, then the line is cut)\n"
+            "            hang-cmd=OPCODE@K (the ROM answers, then hangs until a reset)\n");
 }
 
 int main(int argc, char **argv)

@@ -40,7 +40,7 @@ struct vchip_io {
 };
 
 /* Per-command fault: the Kth time OPCODE arrives (1-based), do ACTION. */
-enum vchip_cmd_fault_kind { CMD_FAULT_FAIL, CMD_FAULT_NO_REPLY, CMD_FAULT_DISCONNECT };
+enum vchip_cmd_fault_kind { CMD_FAULT_FAIL, CMD_FAULT_NO_REPLY, CMD_FAULT_DISCONNECT, CMD_FAULT_HANG };
 struct vchip_cmd_fault {
     uint8_t opcode;
     uint32_t k;

@@ -27,7 +27,7 @@ static const struct chip chips[] = {
         .spi_miso_dlen_offs = 0x2C, .spi_addr_msb_aligned = 1,
         .rom = {
             .magic_values = {0x00F01D83}, .uses_magic_value = 1,
-            .security_info_len = 0, .begin_encrypt_word = 0, .read_flash_slow = 1,
+            .security_info_len = 0, .begin_encrypt_word = 0,
             .uart_clkdiv_reg = 0x3FF40014, .baud_from_xtal_estimate = 1,
             .rtc_cali = {0x3FF5F06C, 7, 25}, .ck8m_freq = {0x3FF5A010, 0, 8},
             /* estimate 1988 x 15625 x 51 / 40 = 39.64 MHz: 0.9 % under the crystal */

@@ -40,7 +40,6 @@ struct chip_rom {
                                   id), 20 */
     uint32_t api_version;      /* GET_SECURITY_INFO's last word */
     int begin_encrypt_word;    /* FLASH_BEGIN / FLASH_DEFL_BEGIN take a 5th "encrypted" word */
-    int read_flash_slow;       /* READ_FLASH_SLOW (64 bytes per command) is how clients read */
     uint32_t uart_clkdiv_reg;  /* UART0 clock divider: integer bits 0-19, sixteenths 20-23;
                                   crystal ~ baud x divider */
     /* The ROM computes CHANGE_BAUDRATE's divider from its own estimate of the crystal:

@@ -280,13 +280,46 @@ int loader_run_stub(struct loader *l, struct error *err)
            LOADER_E_TIMEOUT;
 }
 
+static uint32_t bits_of(uint32_t word, struct chip_bits f)
+{
+    return (word >> f.shift) & (f.width >= 32 ? 0xFFFFFFFFu : (1u << f.width) - 1);
+}
+
+/* The baud to ask a ROM for so that it runs at `baud` (§6.7), as esptool computes it: the
+ * ESP32 ROM divides its own crystal estimate (RTC calibration x 15625 x CK8M_FREQ / 40), a
+ * little off the real crystal; the ESP32-C2 ROM assumes 40 MHz, also with a 26 MHz crystal. */
+static uint32_t rom_baud_request(struct loader *l, uint32_t baud)
+{
+    const struct chip_rom *rom = &l->chip->rom;
+    struct error e;
+    if (!rom->baud_from_xtal_estimate)
+        return baud;
+    if (rom->rtc_cali.width && rom->ck8m_freq.width) {
+        uint32_t cali, ck8m;
+        if (loader_read_reg(l, rom->rtc_cali.addr, &cali, &e) != 0 ||
+            loader_read_reg(l, rom->ck8m_freq.addr, &ck8m, &e) != 0)
+            return baud;
+        uint64_t estimate = (uint64_t)bits_of(cali, rom->rtc_cali) * 15625u *
+                            bits_of(ck8m, rom->ck8m_freq) / 40u;
+        uint64_t nominal = estimate > 33000000u ? 40000000u : 26000000u;
+        return estimate ? (uint32_t)((uint64_t)baud * estimate / nominal) : baud;
+    }
+    /* The divider the ROM set for 115200 tells the crystal (§8). */
+    uint32_t div;
+    if (loader_read_reg(l, rom->uart_clkdiv_reg, &div, &e) == 0 &&
+        (uint64_t)l->port->baud * (div & 0xFFFFF) < 33000000u)
+        return (uint32_t)((uint64_t)baud * 40 / 26);
+    return baud;
+}
+
 int loader_change_baud(struct loader *l, uint32_t baud, struct error *err)
 {
     uint8_t d[8];
     /* §6.7: ROM 0, stub the current baud */
+    uint32_t ask = l->stub || !l->chip ? baud : rom_baud_request(l, baud);
     struct loader_cmd c = {
         .op = LOADER_CHANGE_BAUDRATE, .data = d, .retries = 1,
-        .len = loader_pack(d, (uint32_t[]){baud, l->stub ? l->port->baud : 0}, 2)};
+        .len = loader_pack(d, (uint32_t[]){ask, l->stub ? l->port->baud : 0}, 2)};
     int r = loader_command(l, &c, err);
     if (r != 0)
         return error_prefix(err, "changing to %u baud", baud), r;
@@ -318,18 +351,47 @@ static int connect_chip(struct loader *l, struct error *err)
     return error_prefix(err, "failed to connect after %d attempts", attempts), r;
 }
 
-/* ESP32 and ESP32-C2 ROMs derive the UART clock from the crystal they believe in; only ask them
- * for a new baud before the stub runs when the crystal estimate is the nominal 40 MHz (§6.7). */
-static int rom_baud_change_safe(struct loader *l)
+/* Whether the ROM may change the baud before the stub runs (saving the stub's upload time at
+ * 115200): only where a reset can undo a change the ROM gets wrong, and not after one it did. */
+static int rom_fast_baud(const struct loader *l)
 {
-    if (!l->chip->rom.baud_from_xtal_estimate)
-        return 1;
-    uint32_t reg = l->chip->rom.uart_clkdiv_reg, div;
-    struct error e;
-    if (loader_read_reg(l, reg, &div, &e) != 0)
+    return !l->rom_baud_failed && !l->port->no_modem_lines && l->opt.before != LOADER_RESET_NONE;
+}
+
+/* A ROM baud change that may not take (a chip behind a slow USB bridge, an emulator whose UART
+ * model hangs the ROM) is confirmed by a SYNC at the new speed. Otherwise: back to 115200, and
+ * if the ROM no longer answers there, a reset into download mode; either way the chip answers
+ * at 115200 afterwards and its ROM is not asked to change speed again. */
+static int rom_change_baud_checked(struct loader *l, uint32_t baud, struct error *err)
+{
+    int r = loader_change_baud(l, baud, err);
+    if (r == LOADER_E_LINK)
+        return r;
+    if (r == 0 && (r = loader_sync(l, err)) == 0)
         return 0;
-    uint64_t xtal_khz = (uint64_t)l->port->baud * (div & 0xFFFFF) / 1000;
-    return xtal_khz > 38000 && xtal_khz < 42000;
+    if (r == LOADER_E_LINK)
+        return r;
+    l->rom_baud_failed = 1;
+    log_printf(l->opt.log, LOG_WARNING,
+               "The ROM loader did not answer at %u baud after the baud change; back to %u.",
+               baud, ROM_BAUD);
+    if (port_set_baud(l->port, ROM_BAUD, err) != 0)
+        return LOADER_E_LINK;
+    if ((r = loader_sync(l, err)) != LOADER_E_TIMEOUT)
+        return r;
+    if (l->port->no_modem_lines || l->opt.before == LOADER_RESET_NONE)
+        return error_setk(err, ERROR_DEVICE,
+                          "%s: the ROM loader stopped answering after a change to %u baud and "
+                          "this port has no reset lines: reset the board into download mode; "
+                          "--baud %u keeps the opening speed",
+                          l->port->name, baud, ROM_BAUD),
+               LOADER_E_TIMEOUT;
+    l->stub = 0;
+    l->attached = 0;
+    l->params_size = 0;
+    if ((r = connect_chip(l, err)) != 0)
+        return error_prefix(err, "after a failed baud change"), r;
+    return 0;
 }
 
 /* Bring the chip from "just synced" to "ready": stub and working baud. */
@@ -340,11 +402,11 @@ static int bring_up(struct loader *l, int first_time, struct error *err)
     int stub_wanted = !l->opt.no_stub && !l->secure_download && l->chip &&
                       loader_stub_for(l->chip->name) != NULL;
     if (!l->stub && stub_wanted) {
-        /* Upload the stub at the working speed when the ROM can switch safely. */
-        if (want != l->port->baud && rom_baud_change_safe(l)) {
-            if ((r = loader_change_baud(l, want, err)) != 0)
-                return r;
-        }
+        /* The stub uploads at the working speed when the ROM can switch safely, else at
+         * 115200 and changes the speed itself, as esptool does. */
+        if (want != l->port->baud && rom_fast_baud(l) &&
+            (r = rom_change_baud_checked(l, want, err)) != 0)
+            return r;
         r = loader_run_stub(l, err);
         if (r != 0) {
             if (r == LOADER_E_LINK)
@@ -355,14 +417,19 @@ static int bring_up(struct loader *l, int first_time, struct error *err)
             log_printf(l->opt.log, LOG_DEBUG, "Stub flasher running.");
         l->attached = 1;
     } else if (first_time && !l->stub) {
-        log_printf(l->opt.log, LOG_DEBUG, "%s; using the ROM loader (slower, no stub commands).",
+        log_printf(l->opt.log, LOG_DEBUG,
+                   "%s; using the ROM loader (slower, no stub commands).",
                    loader_stubs_available() ? (l->opt.no_stub ? "Stub disabled"
                                                               : "No stub for this chip")
                                             : "This build has no flasher stubs");
     }
-    if (want != l->port->baud && (r = loader_change_baud(l, want, err)) != 0)
-        return r;
-    return 0;
+    if (want == l->port->baud)
+        return 0;
+    if (l->stub)
+        return loader_change_baud(l, want, err);
+    if (l->rom_baud_failed)
+        return 0; /* the ROM stays at 115200 */
+    return rom_change_baud_checked(l, want, err);
 }
 
 static int reopen_port(struct loader *l, struct error *err)
@@ -504,13 +571,34 @@ int loader_open(const char *port_name, const struct loader_options *opt, struct 
     return open_named(p, port_name, opt, out, err);
 }
 
+/* Leave the chip in its ROM loader at 115200, as esptool's "no reset" does: a stub reboots
+ * into the ROM (the boot strap latched at the last reset keeps it in download mode); a ROM at
+ * another speed follows the next client's SYNC by itself (auto-baud). */
+static void back_to_rom(struct loader *l)
+{
+    if (!l->stub)
+        return;
+    struct error e;
+    uint8_t d[16];
+    struct loader_cmd begin = {.op = LOADER_FLASH_BEGIN, .data = d, .timeout_ms = 500,
+                               .len = loader_pack(d, (uint32_t[]){0, 0, STUB_BLOCK, 0}, 4)};
+    struct loader_cmd end = {.op = LOADER_FLASH_END, .data = d, .timeout_ms = 500,
+                             .len = loader_pack(d, (uint32_t[]){0}, 1)};
+    if (loader_command(l, &begin, &e) == 0)
+        loader_command(l, &end, &e);
+}
+
 void loader_close(struct loader *l, int hard_reset)
 {
     if (!l)
         return;
-    if (hard_reset) {
+    /* Without reset lines a hard reset would leave the stub running at the working speed,
+     * where the next connection at 115200 cannot reach it. */
+    if (hard_reset && !l->port->no_modem_lines) {
         struct error e;
         loader_hard_reset(l, &e);
+    } else {
+        back_to_rom(l);
     }
     port_close(l->port);
     free(l);

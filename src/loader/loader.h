@@ -60,6 +60,8 @@ struct loader {
     uint32_t flash_size;         /* detected flash size in bytes, 0 if unknown */
     int attached;                /* ROM: SPI_ATTACH sent */
     uint32_t params_size;        /* SPI_SET_PARAMS total size sent, 0 if not yet */
+    int rom_read_spi;            /* the ROM refused READ_FLASH_SLOW: read through the SPI engine */
+    int rom_baud_failed;         /* a ROM baud change did not take: the ROM stays at 115200 */
     /* Statistics for reports and benchmarks. */
     uint64_t wire_tx, wire_rx;   /* bytes on the wire (SLIP encoded) */
     uint32_t retries;            /* commands repeated, writes restarted, reconnects */
@@ -85,7 +87,8 @@ int loader_open_port(struct port *port, const struct loader_options *opt, struct
 int loader_new(struct port *port, const struct loader_options *opt, struct loader **out,
                struct error *err);
 /* Leave the loader: hard_reset = 1 pulses RTS to run the application (§4.3 "hard reset");
- * closes the port and frees l. NULL allowed. */
+ * otherwise, and on a port without reset lines, a running stub reboots into the ROM loader so
+ * the next connection at 115200 finds the chip. Closes the port and frees l. NULL allowed. */
 void loader_close(struct loader *l, int hard_reset);
 
 /* ---- flash operations (addresses and sizes in bytes) ---- */
@@ -96,8 +99,8 @@ void loader_close(struct loader *l, int hard_reset);
  * mode nothing can be verified: the data is written, and LOADER_E_VERIFY says so. */
 int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uint32_t len,
                        struct error *err);
-/* Read flash into buf (stub: streamed READ_FLASH checked by its MD5; ROM: READ_FLASH_SLOW on
- * ESP32, SPI user-command reads elsewhere). */
+/* Read flash into buf (stub: streamed READ_FLASH checked by its MD5; ROM: READ_FLASH_SLOW, 64
+ * bytes a command). */
 int loader_read_flash(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
                       struct error *err);
 /* MD5 of a flash region computed by the chip. */

@@ -228,43 +228,55 @@ static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint3
     return 0;
 }
 
-/* ROM reads 64 bytes per command: READ_FLASH_SLOW on ESP32 (§6.10), the SPI user-command
- * engine (READ 0x03, 24-bit address, up to 512 bits) elsewhere (§10). */
+/* 64 bytes through the SPI user-command engine (READ 0x03, 24-bit address, up to 512 bits,
+ * §10): about 18 register commands where READ_FLASH_SLOW takes one. */
+static int spi_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
+                    uint32_t done_before, uint32_t total, struct error *err)
+{
+    uint32_t saved[2];
+    int r = loader_spi_save(l, saved, err);
+    for (uint32_t off = 0; r == 0 && off < len; off += 64) {
+        uint32_t n = len - off < 64 ? len - off : 64;
+        if (addr + off >= (1u << 24))
+            return error_setk(err, ERROR_DEVICE,
+                              "reading 0x%08x without the stub: only the first 16 MB can be "
+                              "read through the ROM", addr + off),
+                   LOADER_E_FAIL;
+        uint8_t out[64];
+        r = loader_spi_command_raw(l, 0x03, NULL, 0, addr + off, 24, 0, n * 8, out, err);
+        if (r == 0) {
+            memcpy(buf + off, out, n);
+            progress(l, "read", done_before + off + n, total);
+        }
+    }
+    return r == 0 ? loader_spi_restore(l, saved, err) : r;
+}
+
+/* The ROM reads 64 bytes per READ_FLASH_SLOW (§6.10), on every chip of the family, as esptool
+ * --no-stub does; a ROM that does not know the command is read through the SPI engine. */
 static int rom_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
                     uint32_t done_before, uint32_t total, struct error *err)
 {
-    int r;
-    int spi = !l->chip->rom.read_flash_slow;
-    uint32_t saved[2];
-    if (spi && (r = loader_spi_save(l, saved, err)) != 0)
-        return r;
+    if (l->rom_read_spi)
+        return spi_read(l, addr, buf, len, done_before, total, err);
     for (uint32_t off = 0; off < len; off += 64) {
         uint32_t n = len - off < 64 ? len - off : 64;
-        if (!spi) {
-            uint8_t d[8], resp[64];
-            struct loader_cmd c = {.op = LOADER_READ_FLASH_SLOW, .data = d,
-                                   .len = loader_pack(d, (uint32_t[]){addr + off, n}, 2),
-                                   .resp_expect = 64, .resp = resp, .resp_cap = sizeof resp,
-                                   .retries = 2};
-            r = loader_command(l, &c, err);
-            if (r != 0)
-                return r;
-            memcpy(buf + off, resp, n);
-        } else {
-            if (addr + off >= (1u << 24))
-                return error_setk(err, ERROR_DEVICE,
-                                  "reading 0x%08x without the stub: only the first 16 MB can be "
-                                  "read through the ROM", addr + off),
-                       LOADER_E_FAIL;
-            uint8_t out[64];
-            r = loader_spi_command_raw(l, 0x03, NULL, 0, addr + off, 24, 0, n * 8, out, err);
-            if (r != 0)
-                return r;
-            memcpy(buf + off, out, n);
+        uint8_t d[8], resp[64];
+        struct loader_cmd c = {.op = LOADER_READ_FLASH_SLOW, .data = d,
+                               .len = loader_pack(d, (uint32_t[]){addr + off, n}, 2),
+                               .resp_expect = 64, .resp = resp, .resp_cap = sizeof resp,
+                               .retries = 2};
+        int r = loader_command(l, &c, err);
+        if (r == LOADER_E_UNSUPPORTED && off == 0) {
+            l->rom_read_spi = 1;
+            return spi_read(l, addr, buf, len, done_before, total, err);
         }
+        if (r != 0)
+            return r;
+        memcpy(buf + off, resp, n);
         progress(l, "read", done_before + off + n, total);
     }
-    return spi ? loader_spi_restore(l, saved, err) : 0;
+    return 0;
 }
 
 int loader_read_flash(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,

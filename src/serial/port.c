@@ -204,6 +204,7 @@ int port_fd_wrap(int fd, const char *name, struct port **out, struct error *err)
     f->base.kind = PORT_SOCKET;
     snprintf(f->base.name, sizeof f->base.name, "%.*s", (int)sizeof f->base.name - 1, name);
     f->base.baud = 115200;
+    f->base.no_modem_lines = 1;
     f->fd = fd;
     *out = &f->base;
     return 0;

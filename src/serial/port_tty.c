@@ -123,6 +123,7 @@ static int tty_set_lines(struct port *p, int dtr, int rts, struct error *err)
         /* ptys and some virtual ports have no modem lines. */
         if (errno == ENOTTY || errno == EINVAL) {
             t->lines_supported = 0;
+            p->no_modem_lines = 1;
             return 0;
         }
         return error_setk(err, ERROR_DEVICE, "%s: TIOCMGET: %s", p->name, strerror(errno));
@@ -132,6 +133,7 @@ static int tty_set_lines(struct port *p, int dtr, int rts, struct error *err)
     if (ioctl(t->fd, TIOCMSET, &bits) != 0) {
         if (errno == ENOTTY || errno == EINVAL) {
             t->lines_supported = 0;
+            p->no_modem_lines = 1;
             return 0;
         }
         return error_setk(err, ERROR_DEVICE, "%s: TIOCMSET: %s", p->name, strerror(errno));
@@ -205,7 +207,10 @@ int port_tty_open(const char *path, uint32_t baud, struct port **out, struct err
     t->base.kind = PORT_TTY;
     snprintf(t->base.name, sizeof t->base.name, "%s", path);
     t->fd = fd;
-    t->lines_supported = 1;
+    /* ptys and some virtual ports have no modem lines: TIOCMGET fails there. */
+    int bits;
+    t->lines_supported = ioctl(fd, TIOCMGET, &bits) == 0 || (errno != ENOTTY && errno != EINVAL);
+    t->base.no_modem_lines = !t->lines_supported;
     port_usb_ids(NULL, path, &t->base.usb_vid, &t->base.usb_pid);
     if (tty_set_baud(&t->base, baud, err) != 0) {
         tty_close(&t->base);

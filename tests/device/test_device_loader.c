@@ -131,9 +131,14 @@ static void run_basic(const char *chip, int stub, uint32_t baud, int rfc, int pl
     CHECK(r == 0, "read: %s", err.msg);
     CHECK(memcmp(back, data, rlen) == 0, "read-back differs");
     if (!stub) {
+        uint64_t tx = l->wire_tx;
         r = loader_read_flash(l, addr + len - 0x1000 - 100, back, 0x1000 + 100, &err);
         CHECK(r == 0, "read tail: %s", err.msg);
         CHECK(memcmp(back, data + len - 0x1000 - 100, 0x1000 + 100) == 0, "tail differs");
+        /* one READ_FLASH_SLOW (18 bytes framed) per 64 bytes, as esptool --no-stub; the SPI
+         * register engine would take ~18 commands */
+        CHECK(l->wire_tx - tx < 66 * 40, "ROM read sent %llu bytes for 66 blocks",
+              (unsigned long long)(l->wire_tx - tx));
     }
     uint8_t md_chip[16], md_want[16];
     r = loader_flash_md5(l, addr + 0x1000, 0x3000, md_chip, &err);
@@ -248,6 +253,110 @@ static void run_erase_all(const char *chip, int stub)
     unlink(flash);
     free(data);
     free(ff);
+}
+
+
+/* A ROM that takes CHANGE_BAUDRATE and then stops answering (an emulator's UART model, a
+ * bridge that loses the switch): with reset lines the loader resets the chip, uploads the stub
+ * at 115200 and changes speed through the stub; on a port without reset lines it never asks
+ * the ROM (stub first); ROM-only there, the failure is a clear error naming the way out. */
+static void run_rom_baud_hang(int rfc, int stub)
+{
+    char flash[300], msg[300];
+    snprintf(flash, sizeof flash, "%s/hang.bin", tmpdir);
+    unlink(flash);
+    struct vchip_proc vp;
+    const char *extra[] = {"--fault", "hang-cmd=0x0F@1", NULL};
+    printf("ROM baud change hangs the ROM, %-4s %-7s: ", stub ? "stub" : "rom",
+           rfc ? "rfc2217" : "pty");
+    if (vchip_start(&vp, vchip_program, "esp32", flash, rfc, extra, msg, sizeof msg) != 0) {
+        printf("FAIL: %s\n", msg);
+        failures++;
+        return;
+    }
+    struct loader_options opt = {0};
+    opt.baud = 921600;
+    opt.no_stub = !stub;
+    opt.connect_attempts = 3;
+    struct loader *l = NULL;
+    struct error err = {0};
+    uint8_t *data = make_data(0x8000, 5), back[0x100];
+    int r = loader_open(vp.port, &opt, &l, &err);
+    int expect_ok = stub || rfc;
+    if (r == 0)
+        r = loader_write_flash(l, 0x20000, data, 0x8000, &err);
+    if (r == 0)
+        r = loader_read_flash(l, 0x20000, back, sizeof back, &err);
+    if (expect_ok && r == 0 && (l->port->baud != 921600 || memcmp(back, data, sizeof back))) {
+        printf("FAIL: baud %u after connect, data %s\n", l->port->baud,
+               memcmp(back, data, sizeof back) ? "differs" : "ok");
+        failures++;
+    } else if (expect_ok && r != 0) {
+        printf("FAIL: %s\n", err.msg);
+        failures++;
+    } else if (!expect_ok && (r == 0 || !strstr(err.msg, "no reset lines"))) {
+        printf("FAIL: %s\n", r == 0 ? "connected through a hung ROM" : err.msg);
+        failures++;
+    } else if (expect_ok) {
+        printf("ok (%s)\n", l->rom_baud_failed ? "reset, stub changed the speed"
+                                                 : "stub changed the speed");
+    } else {
+        printf("ok: %s\n", err.msg);
+    }
+    loader_close(l, 0);
+    vchip_stop(&vp);
+    unlink(flash);
+    free(data);
+}
+
+/* A pty has no reset lines: whether the session ends asking for a hard reset or not, the
+ * chip is left in its ROM loader at 115200 and the next session connects (a board that stays
+ * in download mode). */
+static void run_pty_sessions(void)
+{
+    char flash[300], msg[300];
+    snprintf(flash, sizeof flash, "%s/sessions.bin", tmpdir);
+    unlink(flash);
+    struct vchip_proc vp;
+    printf("pty: three sessions in a row at 921600: ");
+    if (vchip_start(&vp, vchip_program, "esp32c3", flash, 0, NULL, msg, sizeof msg) != 0) {
+        printf("FAIL: %s\n", msg);
+        failures++;
+        return;
+    }
+    uint8_t *data = make_data(0x4000, 9), back[0x4000];
+    struct loader_options opt = {0};
+    opt.baud = 921600;
+    opt.connect_attempts = 2;
+    struct error err = {0};
+    const char *what = "ok";
+    for (int session = 0; session < 3; session++) {
+        struct loader *l = NULL;
+        if (loader_open(vp.port, &opt, &l, &err) != 0) {
+            what = err.msg;
+            break;
+        }
+        int r = session == 0 ? loader_write_flash(l, 0x30000, data, sizeof back, &err)
+                             : loader_read_flash(l, 0x30000, back, sizeof back, &err);
+        if (r == 0 && session > 0 && memcmp(back, data, sizeof back) != 0) {
+            r = -1;
+            snprintf(err.msg, sizeof err.msg, "session %d read different data", session + 1);
+        }
+        loader_close(l, session == 0); /* hard reset asked, then not */
+        if (r != 0) {
+            what = err.msg;
+            break;
+        }
+    }
+    if (strcmp(what, "ok") != 0) {
+        printf("FAIL: %s\n", what);
+        failures++;
+    } else {
+        printf("ok\n");
+    }
+    vchip_stop(&vp);
+    unlink(flash);
+    free(data);
 }
 
 /* ---------------------------------------------------------------- faults */
@@ -375,6 +484,12 @@ int main(int argc, char **argv)
         run_reset("esp32", 0, LOADER_RESET_CLASSIC, 1);
         run_reset("esp32c3", 1, LOADER_RESET_USB_JTAG, 1);
         run_reset("esp32s3", 0, LOADER_RESET_NONE, 0);
+        if (loader_stubs_available()) {
+            run_rom_baud_hang(1, 1);
+            run_rom_baud_hang(0, 1);
+            run_pty_sessions();
+        }
+        run_rom_baud_hang(0, 0);
     } else if (strcmp(mode, "faults") == 0) {
         printf("\nfault matrix (esp32c3, 64 KiB write + read back, 921600 baud)\n");
         printf("%-40s %-8s | %s\n", "fault", "loader", "outcome");
