@@ -45,7 +45,8 @@ const struct args_option args_options[] = {
     {0, "--no-rollback", NULL, ARGS_FLAG, ARGS_NONE, F(no_rollback), 1, 0,
      "with --ota-update: boot the new app without arming rollback"},
     {0, "--baud", "RATE", ARGS_VALUE, ARGS_SIZE, F(baud), 0, 0,
-     "serial speed (default 921600), lowered to the nearest standard rate"},
+     "serial speed (default 921600), lowered to the nearest standard rate; 115200 keeps the "
+     "speed the connection opens at"},
     {0, "--ota-update", "FILE", ARGS_VALUE, ARGS_STRING, F(ota_update), 0, 0,
      "install an app image into the next OTA partition (of a device or a whole-flash "
      "image) and make it the one that boots"},
@@ -94,6 +95,9 @@ const struct args_option args_options[] = {
     {0, "--force", NULL, ARGS_FLAG, ARGS_NONE, F(force), 1, 1,
      "write firmware whose images fail the checks (cut off, bad checksum or SHA-256 digest, "
      "wrong chip): for experts who know why"},
+    {0, "--no-stub", NULL, ARGS_FLAG, ARGS_NONE, F(no_stub), 1, 1,
+     "talk to the chip's ROM loader only, without uploading the flasher stub (slower reads "
+     "and writes; for emulators and setups where the stub cannot run)"},
 };
 const int args_option_count = (int)(sizeof args_options / sizeof args_options[0]);
 

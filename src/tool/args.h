@@ -47,6 +47,7 @@ struct tool_options {
     int check_app;        /* --check-app */
     int no_rollback;      /* --no-rollback */
     int64_t baud;         /* --baud RATE as given (default 921600); see value_round_baud() */
+    int no_stub;          /* --no-stub */
     char *ota_update;     /* --ota-update FILE */
     char *from_csv;       /* --from-csv FILE */
     struct partlist table;  /* --table */

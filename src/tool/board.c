@@ -32,6 +32,7 @@ static int connect(const struct tool_options *opt, const char *port, const struc
     struct loader_options lo;
     memset(&lo, 0, sizeof lo);
     lo.baud = baud;
+    lo.no_stub = opt->no_stub;
     lo.before = LOADER_RESET_AUTO;
     lo.log = log;
     progress_init(&transfer_progress, stdout, isatty(fileno(stdout)), opt->quiet);
