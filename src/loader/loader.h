@@ -119,7 +119,9 @@ struct loader_cmd {
     size_t len;
     uint32_t checksum;      /* *_DATA commands: loader_checksum of the block (§3.4) */
     size_t resp_expect;     /* data bytes the reply carries before its status (MD5: 16 or 32) */
-    int timeout_ms;         /* per attempt; 0 = LOADER_DEFAULT_TIMEOUT_MS */
+    int timeout_ms;         /* per attempt; 0 = LOADER_REPLY_MS + the wire time of request
+                               and reply at the port's baud + work_ms */
+    uint32_t work_ms;       /* what the loader's flash work before replying may take */
     int retries;            /* repeats after a lost or damaged reply */
     uint8_t *resp;          /* receives the reply's data (at most resp_cap bytes); may be NULL */
     size_t resp_cap;        /* 0 = as many as the reply carries */
@@ -128,7 +130,8 @@ struct loader_cmd {
     uint32_t value;         /* the reply's value field */
 };
 
-#define LOADER_DEFAULT_TIMEOUT_MS 3000
+/* A loader answers in milliseconds; this covers USB and network latency and a busy host. */
+#define LOADER_REPLY_MS 1000
 
 /* Send one command and wait for its response (§3.6 matching); repeats it cmd->retries times
  * after a lost or garbled response. */

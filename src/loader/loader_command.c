@@ -25,14 +25,27 @@ int64_t loader_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int loader_timeout_for(uint32_t size, uint32_t ms_per_mb)
+uint32_t loader_erase_ms(uint32_t bytes)
 {
-    uint64_t t = (uint64_t)ms_per_mb * size / (1024 * 1024);
-    if (t < DEFAULT_TIMEOUT_MS)
-        t = DEFAULT_TIMEOUT_MS;
-    if (t > 240000) /* longest any command may take (§3.7) */
-        t = 240000;
-    return (int)t;
+    uint32_t sectors = (bytes + 0xFFF) / 0x1000;
+    return 3 * (sectors / 16 * 150 + sectors % 16 * 45);
+}
+
+uint32_t loader_program_ms(uint32_t bytes)
+{
+    uint32_t pages = (uint32_t)(((uint64_t)bytes + 255) / 256);
+    return pages * 12 / 10 + 1; /* 3 x 0.4 ms a page */
+}
+
+uint32_t loader_md5_ms(uint32_t bytes)
+{
+    return (uint32_t)((uint64_t)bytes * 2000 / (1u << 20));
+}
+
+uint32_t loader_wire_bytes_per_ms(const struct loader *l)
+{
+    uint32_t b = l->port->baud / 10000; /* 10 bits a byte */
+    return b ? b : 1;
 }
 
 uint8_t loader_checksum(const uint8_t *data, size_t len)
@@ -151,7 +164,12 @@ int loader_command(struct loader *l, struct loader_cmd *cmd, struct error *err)
 {
     uint8_t op = cmd->op;
     size_t len = cmd->len;
-    int timeout_ms = cmd->timeout_ms > 0 ? cmd->timeout_ms : DEFAULT_TIMEOUT_MS;
+    /* SLIP may double every byte of the request; the reply is the expected data + 12. */
+    size_t wire = 2 * (len + 10) + cmd->resp_expect + 12;
+    int timeout_ms = cmd->timeout_ms > 0
+                         ? cmd->timeout_ms
+                         : (int)(LOADER_REPLY_MS + cmd->work_ms +
+                                 wire / loader_wire_bytes_per_ms(l));
     if (len > LOADER_MAX_PACKET - 8)
         return error_setk(err, ERROR_DEVICE, "%s: %zu bytes of data is too long",
                           loader_op_name(op), len);

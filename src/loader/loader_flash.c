@@ -18,6 +18,7 @@
 #define READ_PACKET 0x1000      /* largest READ_FLASH packet a stub accepts (§6.13) */
 #define READ_IN_FLIGHT 64
 #define ATTEMPTS 4              /* tries per segment / chunk, reconnecting in between */
+#define ERASE_CHUNK (256u * 1024) /* bytes one erase command erases */
 
 static void hex16(const uint8_t md[16], char out[33])
 {
@@ -45,24 +46,20 @@ static int check_range(struct loader *l, const char *what, uint32_t addr, uint32
 
 /* ------------------------------------------------------------------ MD5 */
 
-int loader_flash_md5(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[16],
-                     struct error *err)
+/* One SPI_FLASH_MD5 command (§6.8): the stub answers 16 raw bytes, the ROM 32 lowercase hex
+ * characters. */
+static int md5_once(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[16],
+                    struct error *err)
 {
-    int r = check_range(l, "MD5 of", addr, len, err);
-    if (r != 0)
-        return r;
-    if ((r = loader_prepare_flash(l, err)) != 0)
-        return r;
     uint8_t d[16], resp[32];
-    /* §6.8: the stub answers 16 raw bytes, the ROM 32 lowercase hex characters. */
     struct loader_cmd c = {.op = LOADER_SPI_FLASH_MD5, .data = d,
                            .len = loader_pack(d, (uint32_t[]){addr, len, 0, 0}, 4),
                            .resp_expect = l->stub ? 16 : 32, .resp = resp,
-                           .resp_cap = sizeof resp, .timeout_ms = loader_timeout_for(len, 8000),
-                           .retries = 2};
-    r = loader_command(l, &c, err);
+                           .resp_cap = sizeof resp, .work_ms = loader_md5_ms(len),
+                           .retries = 1};
+    int r = loader_command(l, &c, err);
     if (r != 0)
-        return error_prefix(err, "MD5 of flash 0x%08x-0x%08x", addr, addr + len - 1), r;
+        return r;
     if (l->stub) {
         memcpy(md5, resp, 16);
         return 0;
@@ -71,38 +68,61 @@ int loader_flash_md5(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[
         unsigned int b;
         char two[3] = {(char)resp[2 * i], (char)resp[2 * i + 1], 0};
         if (sscanf(two, "%2x", &b) != 1)
-            return error_setk(err, ERROR_DEVICE,
-                              "MD5 of flash 0x%08x-0x%08x: reply is not hexadecimal", addr,
-                              addr + len - 1),
+            return error_setk(err, ERROR_DEVICE, "SPI_FLASH_MD5: reply is not hexadecimal"),
                    LOADER_E_VERIFY;
         md5[i] = (uint8_t)b;
     }
     return 0;
 }
 
+int loader_flash_md5(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[16],
+                     struct error *err)
+{
+    int r = check_range(l, "MD5 of", addr, len, err);
+    if (r != 0)
+        return r;
+    /* A reply that does not come (the chip was reset, the line dropped) costs its bounded
+     * timeout, then the connection is recovered and the question asked again. */
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        if (attempt && (r = loader_recover(l, err)) != 0)
+            break;
+        if ((r = loader_prepare_flash(l, err)) == 0 && (r = md5_once(l, addr, len, md5, err)) == 0)
+            return 0;
+        if (r == LOADER_E_FAIL)
+            break; /* the chip refused */
+    }
+    return error_prefix(err, "MD5 of flash 0x%08x-0x%08x", addr, addr + len - 1), r;
+}
+
 /* ------------------------------------------------------------------ erase */
 
 static int rom_flash_begin(struct loader *l, uint8_t op, uint32_t erase_size, uint32_t blocks,
-                           uint32_t block_size, uint32_t addr, int timeout_ms, struct error *err)
+                           uint32_t block_size, uint32_t addr, uint32_t work_ms,
+                           struct error *err)
 {
     uint8_t d[20];
     /* §6.1: the ESP32 ROM takes 4 words; later ROMs and the stubs also the "encrypted" word. */
     size_t words = l->stub || l->chip->rom.begin_encrypt_word ? 5 : 4;
     struct loader_cmd c = {
-        .op = op, .data = d, .timeout_ms = timeout_ms,
+        .op = op, .data = d, .work_ms = work_ms,
         .len = loader_pack(d, (uint32_t[]){erase_size, blocks, block_size, addr, 0}, words)};
     return loader_command(l, &c, err);
 }
 
 static int verify_erased(struct loader *l, uint32_t addr, uint32_t len, struct error *err)
 {
-    uint8_t *ff = malloc(len ? len : 1);
-    if (!ff)
-        return error_setk(err, ERROR_OS, "out of memory");
-    memset(ff, 0xFF, len);
-    uint8_t want[16], got[16];
-    digest_md5(ff, len, want);
-    free(ff);
+    static uint8_t want[16];
+    static uint32_t want_len;
+    if (want_len != len) {
+        uint8_t *ff = malloc(len ? len : 1);
+        if (!ff)
+            return error_setk(err, ERROR_OS, "out of memory");
+        memset(ff, 0xFF, len);
+        digest_md5(ff, len, want);
+        free(ff);
+        want_len = len;
+    }
+    uint8_t got[16];
     int r = loader_flash_md5(l, addr, len, got, err);
     if (r != 0)
         return r;
@@ -113,16 +133,10 @@ static int verify_erased(struct loader *l, uint32_t addr, uint32_t len, struct e
     return 0;
 }
 
-int loader_erase_region(struct loader *l, uint32_t addr, uint32_t len, struct error *err)
+/* One erase command of at most ERASE_CHUNK bytes, verified blank. */
+static int erase_chunk(struct loader *l, uint32_t addr, uint32_t len, struct error *err)
 {
-    if ((addr | len) & 0xFFF)
-        return error_setk(err, ERROR_VALUE,
-                          "erase 0x%08x+0x%x: address and size must be multiples of 4096", addr,
-                          len),
-               LOADER_E_FAIL;
-    int r = check_range(l, "erase", addr, len, err);
-    if (r != 0 || len == 0)
-        return r;
+    int r = LOADER_E_FAIL;
     for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
         if (attempt && (r = loader_recover(l, err)) != 0)
             return r;
@@ -132,42 +146,47 @@ int loader_erase_region(struct loader *l, uint32_t addr, uint32_t len, struct er
             uint8_t d[8];
             struct loader_cmd c = {.op = LOADER_ERASE_REGION, .data = d,
                                    .len = loader_pack(d, (uint32_t[]){addr, len}, 2),
-                                   .timeout_ms = loader_timeout_for(len, 40000), .retries = 2};
+                                   .work_ms = loader_erase_ms(len), .retries = 1};
             r = loader_command(l, &c, err);
         } else {
             /* The ROM has no erase command; FLASH_BEGIN erases the range up front (§6.1). */
             r = rom_flash_begin(l, LOADER_FLASH_BEGIN, len, 0, ROM_BLOCK, addr,
-                                loader_timeout_for(len, 40000), err);
+                                loader_erase_ms(len), err);
         }
         if (r == 0)
             r = verify_erased(l, addr, len, err);
-        if (r == 0)
-            return 0;
-        if (r == LOADER_E_FAIL)
-            break; /* the chip refused: repeating will not help */
+        if (r == 0 || r == LOADER_E_FAIL)
+            return r; /* done, or the chip refused: repeating will not help */
     }
-    return error_prefix(err, "erasing 0x%08x-0x%08x", addr, addr + len - 1), r;
+    return r;
+}
+
+int loader_erase_region(struct loader *l, uint32_t addr, uint32_t len, struct error *err)
+{
+    if ((addr | len) & 0xFFF)
+        return error_setk(err, ERROR_VALUE,
+                          "erase 0x%08x+0x%x: address and size must be multiples of 4096", addr,
+                          len),
+               LOADER_E_FAIL;
+    int r = check_range(l, "erase", addr, len, err);
+    /* Chunks keep each command's flash work, and so its timeout, short. */
+    for (uint32_t off = 0; r == 0 && off < len; off += ERASE_CHUNK) {
+        uint32_t n = len - off < ERASE_CHUNK ? len - off : ERASE_CHUNK;
+        if ((r = erase_chunk(l, addr + off, n, err)) == 0)
+            progress(l, "erase", off + n, len);
+    }
+    if (r != 0)
+        error_prefix(err, "erasing 0x%08x-0x%08x", addr, addr + len - 1);
+    return r;
 }
 
 int loader_erase_flash(struct loader *l, struct error *err)
 {
-    if (!l->stub) {
-        if (!l->flash_size)
-            return error_setk(err, ERROR_DEVICE, "erase flash: flash size unknown"),
-                   LOADER_E_FAIL;
-        return loader_erase_region(l, 0, l->flash_size, err);
-    }
-    int r = LOADER_E_FAIL;
-    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-        if (attempt && (r = loader_recover(l, err)) != 0)
-            return r;
-        struct loader_cmd c = {.op = LOADER_ERASE_FLASH, .timeout_ms = 120000, .retries = 1};
-        r = loader_command(l, &c, err);
-        if (r == 0 && l->flash_size)
-            r = verify_erased(l, 0, l->flash_size, err);
-        if (r == 0 || r == LOADER_E_FAIL)
-            break;
-    }
+    /* Region by region rather than ERASE_FLASH: a 64 KiB block erase is as fast as the chip
+     * erase per byte, and a lost reply costs seconds instead of minutes. */
+    if (!l->flash_size)
+        return error_setk(err, ERROR_DEVICE, "erase flash: flash size unknown"), LOADER_E_FAIL;
+    int r = loader_erase_region(l, 0, l->flash_size, err);
     if (r != 0)
         error_prefix(err, "erasing the whole flash");
     return r;
@@ -186,9 +205,11 @@ static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint3
     int r = loader_command(l, &c, err);
     if (r != 0)
         return r;
+    /* each packet follows the previous acknowledgement within its wire time */
+    int packet_ms = (int)(LOADER_REPLY_MS + 2 * READ_PACKET / loader_wire_bytes_per_ms(l));
     uint32_t got = 0;
     while (got < len) {
-        r = loader_recv_packet(l, DEFAULT_TIMEOUT_MS, err);
+        r = loader_recv_packet(l, packet_ms, err);
         if (r < 0)
             return r;
         if (r == 0)
@@ -209,7 +230,7 @@ static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint3
             return LOADER_E_LINK;
         progress(l, "read", done_before + got, total);
     }
-    r = loader_recv_packet(l, DEFAULT_TIMEOUT_MS, err);
+    r = loader_recv_packet(l, LOADER_REPLY_MS, err);
     if (r < 0)
         return r;
     if (r == 0 || l->dec.len != 16)
@@ -309,6 +330,34 @@ int loader_read_flash(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t le
 
 /* ------------------------------------------------------------------ write */
 
+/* The uncompressed bytes each compressed block stands for, as the loader's inflater will
+ * produce them: what the flash work behind a block's reply is made of. NULL on no memory. */
+static uint32_t *block_sizes(const uint8_t *z, size_t zlen, uint32_t block, uint32_t blocks)
+{
+    uint32_t *sizes = calloc(blocks ? blocks : 1, sizeof *sizes);
+    uint8_t *scratch = malloc(0x10000);
+    z_stream s = {0};
+    if (!sizes || !scratch || inflateInit(&s) != Z_OK) {
+        free(sizes);
+        free(scratch);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < blocks; i++) {
+        s.next_in = (Bytef *)z + (size_t)i * block;
+        s.avail_in = (uInt)(zlen - (size_t)i * block < block ? zlen - (size_t)i * block : block);
+        int rc = Z_OK;
+        while (rc == Z_OK && (s.avail_in > 0 || s.avail_out == 0)) {
+            s.next_out = scratch;
+            s.avail_out = 0x10000;
+            rc = inflate(&s, Z_NO_FLUSH);
+            sizes[i] += 0x10000 - s.avail_out;
+        }
+    }
+    inflateEnd(&s);
+    free(scratch);
+    return sizes;
+}
+
 /* One compressed write session (FLASH_DEFL_BEGIN/DATA/END) of a sector-aligned segment. */
 static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, uint32_t len,
                          uint32_t done_before, uint32_t total, struct error *err)
@@ -324,27 +373,32 @@ static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, u
     }
     uint32_t block = l->stub ? STUB_BLOCK : ROM_BLOCK;
     uint32_t blocks = (uint32_t)((zlen + block - 1) / block);
-    /* Stub: exact size; ROM: rounded up to whole blocks, erased up front (§6.2). */
+    uint32_t *sizes = block_sizes(z, zlen, block, blocks);
+    if (!sizes) {
+        free(z);
+        return error_setk(err, ERROR_OS, "out of memory");
+    }
+    /* Stub: exact size, erased as the data arrives; ROM: rounded up to whole blocks, erased
+     * before the reply (§6.2). */
     uint32_t erase_size = l->stub ? len : (len + block - 1) / block * block;
     int r = rom_flash_begin(l, LOADER_FLASH_DEFL_BEGIN, erase_size, blocks, block, addr,
-                            l->stub ? DEFAULT_TIMEOUT_MS : loader_timeout_for(erase_size, 40000),
-                            err);
+                            l->stub ? 0 : loader_erase_ms(erase_size), err);
     uint8_t *pkt = r == 0 ? malloc(16 + block) : NULL;
     if (r == 0 && !pkt)
         r = error_setk(err, ERROR_OS, "out of memory");
-    /* The reply may wait for the flash behind this block (ROM) or the previous one (stub,
-     * which acknowledges on receipt but may still be busy): scale by the uncompressed bytes
-     * a block stands for (§6.2), twice that for the stub. */
-    uint64_t per_block = (uint64_t)len * block / (zlen ? zlen : 1) + 1;
-    int block_timeout = loader_timeout_for((uint32_t)(per_block * (l->stub ? 2 : 1)), 40000);
     for (uint32_t seq = 0; r == 0 && seq < blocks; seq++) {
         uint32_t off = seq * block;
         uint32_t n = (uint32_t)(zlen - off < block ? zlen - off : block);
         /* A lost reply repeats the same block: loaders acknowledge a repeat of the block they
          * just took without writing it twice; anything else surfaces as an error status and
-         * the caller restarts the segment. */
+         * the caller restarts the segment. The reply waits for the flash work of this block
+         * (ROM: programmed before the reply) or of the previous one (the stub acknowledges
+         * on receipt, then erases and programs while the next block arrives). */
         struct loader_cmd c = loader_data_cmd(LOADER_FLASH_DEFL_DATA, pkt, seq, z + off, n);
-        c.timeout_ms = block_timeout;
+        c.work_ms = l->stub ? (seq ? loader_erase_ms(sizes[seq - 1]) +
+                                         loader_program_ms(sizes[seq - 1])
+                                   : 0)
+                            : loader_program_ms(sizes[seq]);
         c.retries = 1;
         r = loader_command(l, &c, err);
         if (r == 0)
@@ -355,11 +409,14 @@ static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, u
         /* FLASH_DEFL_END(1): stay in the loader; the reply comes after the last block is
          * written (§6.1). The ROM is not sent FLASH_END: it would leave download mode. */
         uint8_t d[4];
+        uint32_t last = blocks ? sizes[blocks - 1] : 0;
         struct loader_cmd c = {.op = LOADER_FLASH_DEFL_END, .data = d,
                                .len = loader_pack(d, (uint32_t[]){1}, 1),
-                               .timeout_ms = loader_timeout_for(len, 40000), .retries = 1};
+                               .work_ms = loader_erase_ms(last) + loader_program_ms(last),
+                               .retries = 1};
         r = loader_command(l, &c, err);
     }
+    free(sizes);
     free(pkt);
     free(z);
     return r;
@@ -374,18 +431,19 @@ static int write_segment_plain(struct loader *l, uint32_t addr, const uint8_t *d
     uint32_t block = l->stub ? STUB_BLOCK : ROM_BLOCK;
     uint32_t blocks = (len + block - 1) / block;
     int r = rom_flash_begin(l, LOADER_FLASH_BEGIN, len, blocks, block, addr,
-                            l->stub ? DEFAULT_TIMEOUT_MS : loader_timeout_for(len, 40000), err);
+                            l->stub ? 0 : loader_erase_ms(len), err);
     uint8_t *pkt = r == 0 ? malloc(16 + block) : NULL;
     if (r == 0 && !pkt)
         r = error_setk(err, ERROR_OS, "out of memory");
-    int block_timeout = loader_timeout_for(block * 2, 40000);
+    /* as for compressed blocks: the ROM programs this block, the stub the previous one */
+    uint32_t work = loader_program_ms(block) + (l->stub ? loader_erase_ms(block) : 0);
     for (uint32_t seq = 0; r == 0 && seq < blocks; seq++) {
         uint32_t off = seq * block;
         uint32_t n = len - off < block ? len - off : block;
         memcpy(pkt + 16, data + off, n);
         memset(pkt + 16 + n, 0xFF, block - n);
         struct loader_cmd c = loader_data_cmd(LOADER_FLASH_DATA, pkt, seq, pkt + 16, block);
-        c.timeout_ms = block_timeout;
+        c.work_ms = work;
         c.retries = 1;
         r = loader_command(l, &c, err);
         if (r == 0)
@@ -394,8 +452,8 @@ static int write_segment_plain(struct loader *l, uint32_t addr, const uint8_t *d
     if (r == 0 && l->stub) {
         uint8_t d[4];
         struct loader_cmd c = {.op = LOADER_FLASH_END, .data = d,
-                               .len = loader_pack(d, (uint32_t[]){1}, 1),
-                               .timeout_ms = loader_timeout_for(len, 40000), .retries = 1};
+                               .len = loader_pack(d, (uint32_t[]){1}, 1), .work_ms = work,
+                               .retries = 1};
         r = loader_command(l, &c, err);
     }
     free(pkt);
@@ -440,8 +498,8 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
     if (!pending)
         return error_setk(err, ERROR_OS, "out of memory");
     memset(pending, 1, nseg);
-    uint8_t want[16], got[16];
-    digest_md5(data, len, want);
+    uint8_t want[16], got[16], bad_got[16] = {0};
+    uint32_t bad_off = 0, bad_n = 0;
     r = 0;
     for (int round = 0; round < 3; round++) {
         for (uint32_t s = 0; s < nseg; s++) {
@@ -475,38 +533,38 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
                               "check: the write is not verified", addr, addr + len - 1),
                    LOADER_E_VERIFY;
         }
-        /* Verify the whole image; a garbled MD5 reply is asked again before believing it. */
-        int match = 0;
-        for (int ask = 0; ask < 2 && !match; ask++) {
-            r = loader_flash_md5(l, addr, len, got, err);
-            if (r != 0 && (r = loader_recover(l, err)) == 0)
-                r = loader_flash_md5(l, addr, len, got, err);
+        /* Verify segment by segment (each MD5 reply then waits for a bounded amount of
+         * flash reading); the ones that differ are written again. */
+        int all_match = 1;
+        for (uint32_t s = 0; s < nseg; s++) {
+            uint32_t off = s * SEGMENT, n = len - off < SEGMENT ? len - off : SEGMENT;
+            digest_md5(data + off, n, want);
+            r = loader_flash_md5(l, addr + off, n, got, err);
             if (r != 0) {
                 free(pending);
                 return error_prefix(err, "verifying 0x%08x-0x%08x", addr, addr + len - 1), r;
             }
-            match = memcmp(want, got, 16) == 0;
+            if (memcmp(want, got, 16) != 0) {
+                pending[s] = 1;
+                all_match = 0;
+                bad_off = off;
+                bad_n = n;
+                memcpy(bad_got, got, 16);
+            }
         }
-        if (match) {
+        if (all_match) {
             free(pending);
             return 0;
         }
-        /* Find the segments that differ and write them again. */
         l->retries++;
-        for (uint32_t s = 0; s < nseg; s++) {
-            uint32_t off = s * SEGMENT, n = len - off < SEGMENT ? len - off : SEGMENT;
-            uint8_t a[16], b[16];
-            digest_md5(data + off, n, a);
-            if (loader_flash_md5(l, addr + off, n, b, err) != 0 || memcmp(a, b, 16) != 0)
-                pending[s] = 1;
-        }
     }
     free(pending);
     char a[33], b[33];
+    digest_md5(data + bad_off, bad_n, want);
     hex16(want, a);
-    hex16(got, b);
+    hex16(bad_got, b);
     return error_setk(err, ERROR_DEVICE,
                       "writing 0x%08x-0x%08x: MD5 mismatch after the write (data %s, flash %s)",
-                      addr, addr + len - 1, a, b),
+                      addr + bad_off, addr + bad_off + bad_n - 1, a, b),
            LOADER_E_VERIFY;
 }

@@ -6,7 +6,6 @@
 #include "util/bytes.h"
 
 #define ROM_BAUD 115200
-#define DEFAULT_TIMEOUT_MS LOADER_DEFAULT_TIMEOUT_MS
 #define STUB_BLOCK 0x4000   /* stub FLASH_WRITE_SIZE (§9) */
 #define ROM_BLOCK 0x400     /* ROM flash block (§6.1) */
 #define RAM_BLOCK 0x1800    /* MEM_DATA block (§6.3) */
@@ -15,8 +14,15 @@
  * block (copied unless it is already there); the checksum covers the block. */
 struct loader_cmd loader_data_cmd(uint8_t op, uint8_t *buf, uint32_t seq, const uint8_t *block,
                                   size_t n);
-/* Timeout for an operation touching size bytes at ms_per_mb, at least the default (§3.7). */
-int loader_timeout_for(uint32_t size, uint32_t ms_per_mb);
+/* What flash work may take, so that a lost reply is noticed soon after the work would have
+ * ended whatever the data (the ms_per_mb timeouts of §3.7 allow minutes for a large or very
+ * compressible region). Three times the typical figures of a 4 MB SPI NOR: 64 KiB block erase
+ * 150 ms, 4 KiB sector 45 ms, 256-byte page 0.4 ms; MD5 at 2 s per MiB. */
+uint32_t loader_erase_ms(uint32_t bytes);
+uint32_t loader_program_ms(uint32_t bytes);
+uint32_t loader_md5_ms(uint32_t bytes);
+/* Bytes that take one millisecond on the wire at the port's baud, at least 1. */
+uint32_t loader_wire_bytes_per_ms(const struct loader *l);
 void loader_sleep_ms(int ms);
 int64_t loader_now_ms(void); /* monotonic */
 /* SLIP-frame head + data as one packet and send it. */
