@@ -57,6 +57,9 @@ int port_fd_read(int fd, const char *name, uint8_t *buf, size_t len, int timeout
             return (int)n;
         if (n == 0)
             return error_setk(err, ERROR_DEVICE, "%s: connection closed by the device", name);
+        if (errno == ECONNRESET)
+            return error_setk(err, ERROR_DEVICE, "%s: the connection was reset by the other end",
+                              name);
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -70,14 +73,26 @@ int port_fd_write(int fd, const char *name, const uint8_t *buf, size_t len, stru
 {
     int64_t deadline = port_now_ms() + 10000;
     size_t done = 0;
+    int is_socket = 1;
     while (done < len) {
-        ssize_t n = write(fd, buf + done, len - done);
+        /* On a socket whose peer has gone, write() would raise SIGPIPE and end the program
+         * without a word: send() without the signal returns EPIPE, reported below. */
+        ssize_t n = is_socket ? send(fd, buf + done, len - done, MSG_NOSIGNAL)
+                           : write(fd, buf + done, len - done);
+        if (n < 0 && is_socket && errno == ENOTSOCK) {
+            is_socket = 0;
+            continue;
+        }
         if (n > 0) {
             done += (size_t)n;
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+            return error_setk(err, ERROR_DEVICE, "%s: the connection was closed by the other end",
+                              name),
+                   PORT_E_CLOSED;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             return error_setk(err, ERROR_DEVICE, "%s: write: %s", name, strerror(errno));
         int64_t left = deadline - port_now_ms();

@@ -11,7 +11,10 @@ int port_wait_readable(int fd, int timeout_ms);
 /* read() once after waiting; returns bytes, 0 on timeout, -1 with err set (EOF is an error). */
 int port_fd_read(int fd, const char *name, uint8_t *buf, size_t len, int timeout_ms,
                  struct error *err);
-/* Write everything, waiting up to 10 s for room (§3.7 serial write timeout). */
+#define PORT_E_CLOSED (-2) /* the other end of a connection has closed it */
+
+/* Write everything, waiting up to 10 s for room (§3.7 serial write timeout); PORT_E_CLOSED
+ * when the peer of a socket has gone (no SIGPIPE). */
 int port_fd_write(int fd, const char *name, const uint8_t *buf, size_t len, struct error *err);
 /* Split "host:port"; returns a connected TCP socket or -1 with err set. */
 int port_tcp_connect(const char *hostport, const char *scheme, struct error *err);

@@ -33,6 +33,9 @@ struct rfc_port {
     uint8_t we_will[256];   /* WILL sent (1) or WONT sent (2) */
     uint8_t we_do[256];     /* DO sent (1) or DONT sent (2) */
     uint32_t server_baud;   /* last SET-BAUDRATE acknowledged by the server */
+    int heard;              /* the server sent a telnet command: it is talking to us */
+    uint8_t early[4096];    /* data that arrived while opening, served first */
+    size_t early_len, early_pos;
 };
 
 static int send_raw(struct rfc_port *r, const uint8_t *b, size_t n, struct error *err)
@@ -142,6 +145,7 @@ static int decode(struct rfc_port *r, const uint8_t *in, size_t n, uint8_t *out,
             break;
         case TS_OPT:
             r->st = TS_DATA;
+            r->heard = 1;
             if (negotiate(r, r->verb, b, err) != 0)
                 return -1;
             break;
@@ -154,6 +158,7 @@ static int decode(struct rfc_port *r, const uint8_t *in, size_t n, uint8_t *out,
         case TS_SB_IAC:
             if (b == TN_SE) {
                 subnegotiation(r);
+                r->heard = 1;
                 r->st = TS_DATA;
             } else {
                 if (r->sb_len < sizeof r->sb)
@@ -169,6 +174,12 @@ static int decode(struct rfc_port *r, const uint8_t *in, size_t n, uint8_t *out,
 static int rfc_read(struct port *p, uint8_t *buf, size_t len, int timeout_ms, struct error *err)
 {
     struct rfc_port *r = (struct rfc_port *)p;
+    if (r->early_pos < r->early_len) {
+        size_t n = r->early_len - r->early_pos < len ? r->early_len - r->early_pos : len;
+        memcpy(buf, r->early + r->early_pos, n);
+        r->early_pos += n;
+        return (int)n;
+    }
     int64_t deadline = port_now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
     uint8_t raw[8192];
     for (;;) {
@@ -208,8 +219,9 @@ static int rfc_set_baud(struct port *p, uint32_t baud, struct error *err)
     struct rfc_port *r = (struct rfc_port *)p;
     uint8_t v[4] = {(uint8_t)(baud >> 24), (uint8_t)(baud >> 16), (uint8_t)(baud >> 8),
                     (uint8_t)baud};
-    if (send_cpo(r, CPO_SET_BAUDRATE, v, 4, err) != 0)
-        return -1;
+    int rc = send_cpo(r, CPO_SET_BAUDRATE, v, 4, err);
+    if (rc != 0)
+        return rc;
     p->baud = baud;
     return 0;
 }
@@ -249,6 +261,61 @@ static int rfc_flush_input(struct port *p, struct error *err)
     }
 }
 
+/* What a server sent as text before closing (ser2net: "Port already in use"), for messages. */
+static void early_text(const struct rfc_port *r, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->early_len && k + 1 < cap; i++) {
+        uint8_t c = r->early[i];
+        if (c >= 0x20 && c < 0x7F)
+            out[k++] = (char)c;
+        else if ((c == '\r' || c == '\n') && k && out[k - 1] != ' ')
+            out[k++] = ' ';
+    }
+    while (k && out[k - 1] == ' ')
+        k--;
+    out[k] = '\0';
+}
+
+/* Wait until the server shows it is serving us: any telnet command (its own negotiation, the
+ * acknowledgement of ours). A server whose port is taken closes the connection at once, some
+ * after a line of text, or leaves it unanswered in its backlog. */
+static int await_server(struct rfc_port *r, struct error *err)
+{
+    int64_t deadline = port_now_ms() + 3000;
+    uint8_t raw[1024], data[1024];
+    while (!r->heard) {
+        int64_t left = deadline - port_now_ms();
+        int w = left > 0 ? port_wait_readable(r->fd, (int)left) : 0;
+        if (w < 0)
+            return error_setk(err, ERROR_DEVICE, "%s: poll: %s", r->base.name, strerror(errno));
+        if (w == 0)
+            return error_setk(err, ERROR_DEVICE,
+                              "%s: the server does not answer (no RFC 2217 negotiation within "
+                              "3 s; is the port busy with another client?)", r->base.name);
+        ssize_t n = read(r->fd, raw, sizeof raw);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0) {
+            char text[200];
+            early_text(r, text, sizeof text);
+            return error_setk(err, ERROR_DEVICE,
+                              "%s: the server closed the connection%s%s%s (the port is busy with "
+                              "another client, or the server refused it)",
+                              r->base.name, text[0] ? " saying \"" : "", text,
+                              text[0] ? "\"" : "");
+        }
+        int k = decode(r, raw, (size_t)n, data, err);
+        if (k < 0)
+            return -1;
+        size_t room = sizeof r->early - r->early_len;
+        size_t keep = (size_t)k < room ? (size_t)k : room;
+        memcpy(r->early + r->early_len, data, keep);
+        r->early_len += keep;
+    }
+    return 0;
+}
+
 static void rfc_close(struct port *p)
 {
     struct rfc_port *r = (struct rfc_port *)p;
@@ -277,13 +344,32 @@ int port_rfc2217_open(const char *hostport, uint32_t baud, struct port **out, st
     /* Offer what pyserial offers; the server's answers are handled as they arrive. */
     static const uint8_t data8 = 8, parity_none = PARITY_NONE, stop1 = STOPSIZE_1,
                          no_flow = CTL_NO_FLOW;
-    if (send_verb(r, TN_WILL, OPT_BINARY, err) != 0 || send_verb(r, TN_DO, OPT_BINARY, err) != 0 ||
-        send_verb(r, TN_WILL, OPT_SGA, err) != 0 || send_verb(r, TN_DO, OPT_SGA, err) != 0 ||
-        send_verb(r, TN_WILL, OPT_COM_PORT, err) != 0 || rfc_set_baud(&r->base, baud, err) != 0 ||
-        send_cpo(r, CPO_SET_DATASIZE, &data8, 1, err) != 0 ||
-        send_cpo(r, CPO_SET_PARITY, &parity_none, 1, err) != 0 ||
-        send_cpo(r, CPO_SET_STOPSIZE, &stop1, 1, err) != 0 ||
-        send_cpo(r, CPO_SET_CONTROL, &no_flow, 1, err) != 0) {
+    /* A server that closed the connection at once makes a send fail: the reason is then
+     * read from what it sent, as for a close noticed while waiting for its answer. */
+    int rc = send_verb(r, TN_WILL, OPT_BINARY, err);
+    if (rc == 0)
+        rc = send_verb(r, TN_DO, OPT_BINARY, err);
+    if (rc == 0)
+        rc = send_verb(r, TN_WILL, OPT_SGA, err);
+    if (rc == 0)
+        rc = send_verb(r, TN_DO, OPT_SGA, err);
+    if (rc == 0)
+        rc = send_verb(r, TN_WILL, OPT_COM_PORT, err);
+    if (rc == 0)
+        rc = rfc_set_baud(&r->base, baud, err);
+    if (rc == 0)
+        rc = send_cpo(r, CPO_SET_DATASIZE, &data8, 1, err);
+    if (rc == 0)
+        rc = send_cpo(r, CPO_SET_PARITY, &parity_none, 1, err);
+    if (rc == 0)
+        rc = send_cpo(r, CPO_SET_STOPSIZE, &stop1, 1, err);
+    if (rc == 0)
+        rc = send_cpo(r, CPO_SET_CONTROL, &no_flow, 1, err);
+    if (rc != 0 && rc != PORT_E_CLOSED) {
+        rfc_close(&r->base);
+        return -1;
+    }
+    if (await_server(r, err) != 0) {
         rfc_close(&r->base);
         return -1;
     }

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <pty.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -246,6 +247,100 @@ static void rfc2217_negotiates_and_escapes(void **state)
     assert_true(contains(t.got, t.got_len, escaped, sizeof escaped));
 }
 
+
+/* A server that is busy with another client: closes at once, says why first (as ser2net does),
+ * or never answers (its backlog). Each is one clear error from port_open, never a signal. */
+struct busy_peer {
+    int listen_fd;
+    const char *say; /* NULL: close at once */
+};
+
+static void *busy_peer_main(void *arg)
+{
+    struct busy_peer *b = arg;
+    int c = accept(b->listen_fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    if (b->say && write(c, b->say, strlen(b->say)) < 0)
+        perror("write");
+    close(c);
+    return NULL;
+}
+
+static void rfc2217_busy_port_is_an_error(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_DFL); /* a write to the closed connection must not kill us */
+    static const char *const says[] = {NULL, "Port already in use\r\n"};
+    for (size_t i = 0; i < 2; i++) {
+        struct busy_peer b = {0, says[i]};
+        uint16_t port;
+        b.listen_fd = listen_local(&port);
+        pthread_t th;
+        pthread_create(&th, NULL, busy_peer_main, &b);
+        char name[64];
+        snprintf(name, sizeof name, "rfc2217://127.0.0.1:%u", port);
+        struct port *p = NULL;
+        struct error err = {0};
+        assert_int_not_equal(port_open(name, 115200, &p, &err), 0);
+        assert_null(p);
+        pthread_join(th, NULL);
+        close(b.listen_fd);
+        assert_non_null(strstr(err.msg, "closed the connection"));
+        assert_non_null(strstr(err.msg, "busy"));
+        if (says[i])
+            assert_non_null(strstr(err.msg, "Port already in use"));
+    }
+    /* a server that never accepts: the connection waits in its backlog */
+    uint16_t port;
+    int lfd = listen_local(&port);
+    char name[64];
+    snprintf(name, sizeof name, "rfc2217://127.0.0.1:%u", port);
+    struct port *p = NULL;
+    struct error err = {0};
+    assert_int_not_equal(port_open(name, 115200, &p, &err), 0);
+    assert_non_null(strstr(err.msg, "does not answer"));
+    close(lfd);
+}
+
+/* The server goes away in the middle of a session: writes report it. */
+static void *negotiate_then_close(void *arg)
+{
+    int c = accept(*(int *)arg, NULL, NULL);
+    static const uint8_t will[] = {255, 251, 44};
+    if (write(c, will, sizeof will) < 0)
+        perror("write");
+    usleep(100000);
+    close(c);
+    return NULL;
+}
+
+static void rfc2217_closed_connection_is_an_error(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_DFL);
+    uint16_t port;
+    int lfd = listen_local(&port);
+    pthread_t th;
+    pthread_create(&th, NULL, negotiate_then_close, &lfd);
+    char name[64];
+    snprintf(name, sizeof name, "rfc2217://127.0.0.1:%u", port);
+    struct port *p;
+    struct error err = {0};
+    assert_int_equal(port_open(name, 115200, &p, &err), 0);
+    pthread_join(th, NULL);
+    uint8_t block[4096] = {0};
+    int r = 0;
+    for (int i = 0; i < 50 && r == 0; i++) {
+        r = port_write(p, block, sizeof block, &err);
+        usleep(10000);
+    }
+    assert_int_not_equal(r, 0);
+    assert_non_null(strstr(err.msg, "closed"));
+    port_close(p);
+    close(lfd);
+}
+
 static void socket_port_passes_bytes_verbatim(void **state)
 {
     (void)state;
@@ -403,6 +498,8 @@ int main(void)
         cmocka_unit_test(tty_sets_standard_and_arbitrary_bauds),
         cmocka_unit_test(port_names_are_checked),
         cmocka_unit_test(rfc2217_negotiates_and_escapes),
+        cmocka_unit_test(rfc2217_busy_port_is_an_error),
+        cmocka_unit_test(rfc2217_closed_connection_is_an_error),
         cmocka_unit_test(socket_port_passes_bytes_verbatim),
         cmocka_unit_test(sysfs_listing_and_esp_pick),
     };
