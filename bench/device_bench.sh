@@ -2,9 +2,15 @@
 # Device operations against a virtual ESP32 with wire-time emulation at 921600 baud: --flash of a
 # MicroPython firmware (blank board, then an identical re-flash), --fs put and get of 50 files /
 # 200 kB, --read of the 2 MiB vfs partition. Prints time, bytes on the wire, and the line-rate
-# floor (bytes on the wire / 92160 B/s). Usage: bench/device_bench.sh [BUILD_DIR]
+# floor (bytes on the wire / 92160 B/s). With --flash-time the chip's flash also takes the erase
+# and program times of a NOR flash. Usage: bench/device_bench.sh [--flash-time] [BUILD_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+flash_time=""
+if [ "${1:-}" = "--flash-time" ]; then
+  flash_time=--flash-time
+  shift
+fi
 build=$(cd "${1:-$root/build}" && pwd)
 tool=$build/src/tool/mp-image-tool-esp32
 vchip=$build/sim/esp-virtual-chip
@@ -21,7 +27,8 @@ mkdir -p tree
 perl -e 'srand(3); for my $i (1..50) { open(my $o, ">", sprintf("tree/f%02d.py", $i)) or die;
   print $o join("", map { chr(32 + int(rand(90))) } 1..4096); }'
 
-"$vchip" --chip esp32 --flash board.flash --rfc2217 0 --wire-time --quiet >chip.out 2>&1 &
+# shellcheck disable=SC2086 # $flash_time is empty or one word
+"$vchip" --chip esp32 --flash board.flash --rfc2217 0 --wire-time $flash_time --quiet >chip.out 2>&1 &
 pid=$!
 port=""
 for _ in $(seq 100); do
@@ -30,7 +37,7 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 
-echo "| operation (esp32, 921600 baud, wire time) | seconds | bytes on the wire | line-rate floor s | floor / time |"
+echo "| operation (esp32, 921600 baud, wire time${flash_time:+, flash time}) | seconds | bytes on the wire | line-rate floor s | floor / time |"
 echo "|---|---:|---:|---:|---:|"
 measure() { # label, tool arguments...
   local label=$1

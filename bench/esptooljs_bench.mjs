@@ -4,6 +4,7 @@
 // of a 1.7 MB image with MD5 verify, a 2 MB streamed read. Prints a small table.
 //
 // usage: node bench/esptooljs_bench.mjs [--chip esp32] [--baud 921600] [--image FILE]
+//                                       [--flash-time]
 // Needs `npm ci` in tests/interop (esptool-js) and a built esp-virtual-chip (ESP_VIRTUAL_CHIP
 // or build*/sim/esp-virtual-chip). With no --image it uses the MicroPython ESP32 v1.23.0 image
 // from $MP_SHARED_DIR/firmware (default ../shared) when present, else 1.7 MB of synthetic data.
@@ -21,6 +22,7 @@ const opt = (name, dflt) => {
 };
 const chip = opt("--chip", "esp32");
 const baud = Number(opt("--baud", "921600"));
+const flashTime = args.includes("--flash-time"); // erase/program cost a NOR flash's times
 const READ_SIZE = 2 * 1024 * 1024;
 
 function loadImage() {
@@ -33,7 +35,8 @@ function loadImage() {
 
 const image = loadImage();
 const addr = chip === "esp32" || chip === "esp32s2" ? 0x1000 : 0x0;
-const sim = await startSim(["--chip", chip, "--flash-size", "4M", "--wire-time", "--quiet"]);
+const sim = await startSim(["--chip", chip, "--flash-size", "4M", "--wire-time",
+  ...(flashTime ? ["--flash-time"] : []), "--quiet"]);
 const s = makeLoader(sim.port, { baudrate: baud });
 const rows = [];
 const time = async (label, bytes, fn) => {
@@ -62,7 +65,8 @@ try {
 }
 
 const ceiling = baud / 10; // bytes per second on the wire
-console.log(`esptool-js 0.7.0 -> esp-virtual-chip --chip ${chip} --wire-time, ${baud} baud`);
+console.log(`esptool-js 0.7.0 -> esp-virtual-chip --chip ${chip} --wire-time` +
+  `${flashTime ? " --flash-time" : ""}, ${baud} baud`);
 console.log("| operation | bytes | seconds | effective kbit/s | wire ceiling s |");
 console.log("|---|---:|---:|---:|---:|");
 for (const r of rows) {

@@ -13,7 +13,7 @@
 
 #include <zlib.h>
 
-#define SEGMENT (256u * 1024)   /* unit of write retry (uncompressed bytes) */
+#define SEGMENT (256u * 1024)   /* unit of write retry and verify (uncompressed bytes) */
 #define READ_CHUNK (1024u * 1024) /* unit of streamed read retry */
 #define READ_PACKET 0x1000      /* largest READ_FLASH packet a stub accepts (§6.13) */
 #define READ_IN_FLIGHT 64
@@ -460,6 +460,16 @@ static int write_segment_plain(struct loader *l, uint32_t addr, const uint8_t *d
     return r;
 }
 
+/* Segment s of a write of len bytes at addr: offset into the data and length. */
+static void segment_of(uint32_t addr, uint32_t len, uint32_t s, uint32_t *off, uint32_t *n)
+{
+    uint32_t head = SEGMENT - addr % SEGMENT;
+    uint32_t start = s == 0 ? 0 : head + (s - 1) * SEGMENT;
+    uint32_t end = s == 0 ? head : start + SEGMENT;
+    *off = start;
+    *n = (end < len ? end : len) - start;
+}
+
 int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uint32_t len,
                        struct error *err)
 {
@@ -493,7 +503,10 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
     }
     /* Secure download mode refuses compressed writes and MD5 (§7). */
     int plain = l->opt.no_compress || l->secure_download;
-    uint32_t nseg = (len + SEGMENT - 1) / SEGMENT;
+    /* Segments end on SEGMENT boundaries of the flash, so all but the first start on a 64 KiB
+     * block, which the flash erases in one step instead of sixteen sector erases. */
+    uint32_t head = SEGMENT - addr % SEGMENT;
+    uint32_t nseg = len <= head ? 1 : 1 + (len - head + SEGMENT - 1) / SEGMENT;
     uint8_t *pending = malloc(nseg);
     if (!pending)
         return error_setk(err, ERROR_OS, "out of memory");
@@ -505,7 +518,8 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
         for (uint32_t s = 0; s < nseg; s++) {
             if (!pending[s])
                 continue;
-            uint32_t off = s * SEGMENT, n = len - off < SEGMENT ? len - off : SEGMENT;
+            uint32_t off, n;
+            segment_of(addr, len, s, &off, &n);
             for (int attempt = 0;; attempt++) {
                 if (attempt && (r = loader_recover(l, err)) != 0)
                     goto fail_segment;
@@ -537,7 +551,8 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
          * flash reading); the ones that differ are written again. */
         int all_match = 1;
         for (uint32_t s = 0; s < nseg; s++) {
-            uint32_t off = s * SEGMENT, n = len - off < SEGMENT ? len - off : SEGMENT;
+            uint32_t off, n;
+            segment_of(addr, len, s, &off, &n);
             digest_md5(data + off, n, want);
             r = loader_flash_md5(l, addr + off, n, got, err);
             if (r != 0) {
