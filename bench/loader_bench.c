@@ -89,9 +89,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-write"))
             no_write = 1;
         else {
-            fprintf(stderr, "usage: %s [--chip C] [--baud B] [--image FILE] [--rfc2217] "
-                            "[--no-stub] [--no-wire-time] [--flash-time] [--read BYTES] "
-                            "[--no-write] [--vchip PATH]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--chip C] [--baud B] [--image FILE] [--rfc2217] "
+                    "[--no-stub] [--no-wire-time] [--flash-time] [--read BYTES] "
+                    "[--no-write] [--vchip PATH]\n",
+                    argv[0]);
             return 2;
         }
     }

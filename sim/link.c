@@ -358,8 +358,8 @@ void link_send(struct link *l, const uint8_t *bytes, size_t len)
                     l->ev.fault(l->ev.ctx, LF_STALL);
                 return;
             }
-            log_printf(&l->ev.log, LOG_INFO, "fault: stall %lld ms at byte %llu", (long long)f->ms,
-                       (unsigned long long)l->tx_count);
+            log_printf(&l->ev.log, LOG_INFO, "fault: stall %lld ms at byte %llu",
+                       (long long)f->ms, (unsigned long long)l->tx_count);
             link_wait_until(l, link_now() + (double)f->ms / 1000.0);
             start = i; /* the stalled byte still goes out */
             break;

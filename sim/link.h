@@ -27,7 +27,7 @@ struct link_events {
     /* The host sent a SYNC at baud while the chip listens at another speed: a ROM's auto-baud
      * takes the new speed (through link_set_baud); may be NULL. */
     void (*autobaud)(void *ctx, uint32_t baud);
-    struct log log;                                   /* what the line does, LOG_INFO */
+    struct log log; /* what the line does, LOG_INFO */
 };
 
 struct rx_chunk {

@@ -249,17 +249,17 @@ static int parse_fault(const char *spec, struct link *l, struct vchip_config *cf
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: esp-virtual-chip --chip esp32|esp32s2|esp32s3|esp32c3|esp32c6 [--flash FILE]\n"
-            "         [--flash-size 4M] [--mac 24:0a:c4:00:00:01] [--image FIRMWARE.bin]\n"
-            "         [--pty] [--rfc2217 PORT] [--boot download|flash] [--usb-jtag]\n"
-            "         [--wire-time] [--flash-time] [--fault SPEC]... [--exit-on-close] [--quiet]\n"
-            "         [--verbose] [--jedec-id 0xEF4016] [--read-in-flight N] [--no-baud-check]\n"
-            "         [--revision MAJOR.MINOR] [--efuse ADDRESS=VALUE]... [--crystal 40|26]\n"
-            "fault SPEC: drop-byte@N corrupt-byte@N stall@N[:MS] disconnect@N reset@N\n"
-            "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n"
-            "            disconnect-cmd=OPCODE@K (answered, then the line is cut)\n"
-            "            hang-cmd=OPCODE@K (the ROM answers, then hangs until a reset)\n");
+    fprintf(
+        f, "usage: esp-virtual-chip --chip esp32|esp32s2|esp32s3|esp32c3|esp32c6 [--flash FILE]\n"
+           "         [--flash-size 4M] [--mac 24:0a:c4:00:00:01] [--image FIRMWARE.bin]\n"
+           "         [--pty] [--rfc2217 PORT] [--boot download|flash] [--usb-jtag]\n"
+           "         [--wire-time] [--flash-time] [--fault SPEC]... [--exit-on-close] [--quiet]\n"
+           "         [--verbose] [--jedec-id 0xEF4016] [--read-in-flight N] [--no-baud-check]\n"
+           "         [--revision MAJOR.MINOR] [--efuse ADDRESS=VALUE]... [--crystal 40|26]\n"
+           "fault SPEC: drop-byte@N corrupt-byte@N stall@N[:MS] disconnect@N reset@N\n"
+           "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n"
+           "            disconnect-cmd=OPCODE@K (answered, then the line is cut)\n"
+           "            hang-cmd=OPCODE@K (the ROM answers, then hangs until a reset)\n");
 }
 
 int main(int argc, char **argv)
@@ -276,28 +276,57 @@ int main(int argc, char **argv)
     char err[300];
 
     a.log = (struct log){app_emit, &a};
-    struct link_events ev = {&a, on_lines, on_fault, on_client_gone, on_pty_reopened, on_autobaud,
-                             a.log};
+    struct link_events ev = {&a,          on_lines, on_fault, on_client_gone, on_pty_reopened,
+                             on_autobaud, a.log};
     link_init(&a.link, &ev, err, sizeof err);
 
-    enum { O_CHIP = 256, O_FLASH_SIZE, O_MAC, O_FLASH, O_IMAGE, O_PTY, O_RFC, O_WIRE, O_FAULT,
-           O_QUIET, O_VERBOSE, O_EXIT, O_BOOT, O_USB, O_JEDEC, O_INFLIGHT, O_NOBAUD, O_REV,
-           O_EFUSE, O_XTAL, O_FLASH_TIME, O_HELP };
-    static const struct option opts[] = {
-        {"chip", required_argument, 0, O_CHIP}, {"flash-size", required_argument, 0, O_FLASH_SIZE},
-        {"mac", required_argument, 0, O_MAC}, {"flash", required_argument, 0, O_FLASH},
-        {"image", required_argument, 0, O_IMAGE}, {"pty", no_argument, 0, O_PTY},
-        {"rfc2217", required_argument, 0, O_RFC}, {"wire-time", no_argument, 0, O_WIRE},
-        {"fault", required_argument, 0, O_FAULT}, {"quiet", no_argument, 0, O_QUIET},
-        {"verbose", no_argument, 0, O_VERBOSE}, {"exit-on-close", no_argument, 0, O_EXIT},
-        {"boot", required_argument, 0, O_BOOT}, {"usb-jtag", no_argument, 0, O_USB},
-        {"jedec-id", required_argument, 0, O_JEDEC},
-        {"read-in-flight", required_argument, 0, O_INFLIGHT},
-        {"no-baud-check", no_argument, 0, O_NOBAUD}, {"revision", required_argument, 0, O_REV},
-        {"efuse", required_argument, 0, O_EFUSE}, {"crystal", required_argument, 0, O_XTAL},
-        {"flash-time", no_argument, 0, O_FLASH_TIME},
-        {"help", no_argument, 0, O_HELP},
-        {0, 0, 0, 0}};
+    enum {
+        O_CHIP = 256,
+        O_FLASH_SIZE,
+        O_MAC,
+        O_FLASH,
+        O_IMAGE,
+        O_PTY,
+        O_RFC,
+        O_WIRE,
+        O_FAULT,
+        O_QUIET,
+        O_VERBOSE,
+        O_EXIT,
+        O_BOOT,
+        O_USB,
+        O_JEDEC,
+        O_INFLIGHT,
+        O_NOBAUD,
+        O_REV,
+        O_EFUSE,
+        O_XTAL,
+        O_FLASH_TIME,
+        O_HELP
+    };
+    static const struct option opts[] = {{"chip", required_argument, 0, O_CHIP},
+                                         {"flash-size", required_argument, 0, O_FLASH_SIZE},
+                                         {"mac", required_argument, 0, O_MAC},
+                                         {"flash", required_argument, 0, O_FLASH},
+                                         {"image", required_argument, 0, O_IMAGE},
+                                         {"pty", no_argument, 0, O_PTY},
+                                         {"rfc2217", required_argument, 0, O_RFC},
+                                         {"wire-time", no_argument, 0, O_WIRE},
+                                         {"fault", required_argument, 0, O_FAULT},
+                                         {"quiet", no_argument, 0, O_QUIET},
+                                         {"verbose", no_argument, 0, O_VERBOSE},
+                                         {"exit-on-close", no_argument, 0, O_EXIT},
+                                         {"boot", required_argument, 0, O_BOOT},
+                                         {"usb-jtag", no_argument, 0, O_USB},
+                                         {"jedec-id", required_argument, 0, O_JEDEC},
+                                         {"read-in-flight", required_argument, 0, O_INFLIGHT},
+                                         {"no-baud-check", no_argument, 0, O_NOBAUD},
+                                         {"revision", required_argument, 0, O_REV},
+                                         {"efuse", required_argument, 0, O_EFUSE},
+                                         {"crystal", required_argument, 0, O_XTAL},
+                                         {"flash-time", no_argument, 0, O_FLASH_TIME},
+                                         {"help", no_argument, 0, O_HELP},
+                                         {0, 0, 0, 0}};
     uint32_t jedec = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -349,7 +378,8 @@ int main(int argc, char **argv)
         case O_REV: {
             unsigned major, minor;
             char tail;
-            if (sscanf(optarg, "%u.%u%c", &major, &minor, &tail) != 2 || major > 3 || minor > 15) {
+            if (sscanf(optarg, "%u.%u%c", &major, &minor, &tail) != 2 || major > 3 ||
+                minor > 15) {
                 fprintf(stderr, "esp-virtual-chip: bad --revision '%s' (MAJOR.MINOR, e.g. 0.4)\n",
                         optarg);
                 return 2;

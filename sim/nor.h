@@ -26,7 +26,7 @@ struct nor {
     uint32_t dirty_hi;
     uint64_t sectors_erased; /* counters, for timing models and tests */
     uint64_t bytes_programmed;
-    uint64_t busy_us;        /* erase and program time the operations so far took */
+    uint64_t busy_us; /* erase and program time the operations so far took */
 };
 
 /* Open (creating or extending with 0xFF) the backing file and load it. path NULL = memory only.

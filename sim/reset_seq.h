@@ -29,13 +29,16 @@
 #define RESET_SEQ_MAX_STEPS 8
 
 struct reset_seq {
-    int usb_jtag;          /* the chip's port is its USB-Serial/JTAG */
-    int dtr, rts;          /* what the board sees (asserted = 1) */
-    int req_dtr, req_rts;  /* what the client asked for last */
+    int usb_jtag;         /* the chip's port is its USB-Serial/JTAG */
+    int dtr, rts;         /* what the board sees (asserted = 1) */
+    int req_dtr, req_rts; /* what the client asked for last */
     /* a sequence the server performs: line states due at given times (ms) */
-    struct { uint64_t at; int dtr, rts; } steps[RESET_SEQ_MAX_STEPS];
+    struct {
+        uint64_t at;
+        int dtr, rts;
+    } steps[RESET_SEQ_MAX_STEPS];
     size_t n_steps, next;
-    int resync;            /* when the performed steps end, apply the client's state */
+    int resync; /* when the performed steps end, apply the client's state */
 };
 
 void reset_seq_init(struct reset_seq *s, int usb_jtag);

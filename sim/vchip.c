@@ -533,7 +533,8 @@ static void handle_command(struct vchip *vc, const uint8_t *p, size_t plen)
     /* a hang models the ROM's own trouble: it does not touch the stub */
     if (cmd_fault(vc, c.op, &fk) && !(fk == CMD_FAULT_HANG && in_stub(vc))) {
         static const char *const what[] = {
-            [CMD_FAULT_FAIL] = "fails", [CMD_FAULT_NO_REPLY] = "gets no reply",
+            [CMD_FAULT_FAIL] = "fails",
+            [CMD_FAULT_NO_REPLY] = "gets no reply",
             [CMD_FAULT_DISCONNECT] = "is answered, then the connection ends",
             [CMD_FAULT_HANG] = "is answered, then the chip hangs"};
         log_printf(&vc->io.log, LOG_INFO, "fault: command 0x%02x #%u %s", c.op,

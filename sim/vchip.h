@@ -40,7 +40,12 @@ struct vchip_io {
 };
 
 /* Per-command fault: the Kth time OPCODE arrives (1-based), do ACTION. */
-enum vchip_cmd_fault_kind { CMD_FAULT_FAIL, CMD_FAULT_NO_REPLY, CMD_FAULT_DISCONNECT, CMD_FAULT_HANG };
+enum vchip_cmd_fault_kind {
+    CMD_FAULT_FAIL,
+    CMD_FAULT_NO_REPLY,
+    CMD_FAULT_DISCONNECT,
+    CMD_FAULT_HANG
+};
 struct vchip_cmd_fault {
     uint8_t opcode;
     uint32_t k;
@@ -58,7 +63,9 @@ struct vchip_config {
     uint32_t xtal_hz;        /* crystal; 0 = 40 MHz (the ESP32 also comes with 26 MHz) */
     int revision_set;        /* rev_major.rev_minor replaces the chip table's revision */
     uint8_t rev_major, rev_minor;
-    struct { uint32_t addr, value; } efuse_words[VCHIP_MAX_EFUSE_WORDS]; /* whole words set */
+    struct {
+        uint32_t addr, value;
+    } efuse_words[VCHIP_MAX_EFUSE_WORDS]; /* whole words set */
     size_t n_efuse_words;
     struct vchip_cmd_fault cmd_faults[VCHIP_MAX_CMD_FAULTS];
     size_t n_cmd_faults;
@@ -111,7 +118,9 @@ struct vchip {
 
     struct { uint32_t addr, value; } regs[VCHIP_MAX_REGS];
     size_t n_regs;
-    struct { uint32_t addr, value; } fixed[VCHIP_MAX_FIXED]; /* read-only words (eFuses) */
+    struct {
+        uint32_t addr, value;
+    } fixed[VCHIP_MAX_FIXED]; /* read-only words (eFuses) */
     size_t n_fixed;
     uint8_t flash_status[3]; /* status registers 1..3 */
     int flash_wel;

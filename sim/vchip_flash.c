@@ -77,7 +77,8 @@ struct fail vchip_cmd_flash_begin(struct vchip *vc, struct vchip_cmd *c)
     int stub = vc->mode == VCHIP_STUB;
     if (len != 16 && len != 20)
         return E_BAD_LEN;
-    uint32_t size = get_le32(d), blocks = get_le32(d + 4), bsize = get_le32(d + 8), offset = get_le32(d + 12);
+    uint32_t size = get_le32(d), blocks = get_le32(d + 4), bsize = get_le32(d + 8),
+             offset = get_le32(d + 12);
     if (len == 20 && get_le32(d + 16) != 0)
         return E_EXEC; /* flash encryption is not modelled */
     vchip_end_write(vc);

@@ -40,14 +40,14 @@ static inline int is_ok(struct fail f)
 /* One received command while it is being handled. */
 struct vchip_cmd {
     uint8_t op;
-    const uint8_t *d;   /* data field */
+    const uint8_t *d; /* data field */
     size_t len;
-    uint32_t checksum;  /* the header's checksum word (§3.4) */
+    uint32_t checksum; /* the header's checksum word (§3.4) */
     /* the answer */
     uint8_t out[64];
     size_t outlen;
     uint32_t value;
-    int replied;        /* the handler sent its own answer (or deliberately none) */
+    int replied; /* the handler sent its own answer (or deliberately none) */
     enum { AFTER_NOTHING, AFTER_REBOOT, AFTER_RUN_APP } after;
 };
 

@@ -103,8 +103,8 @@ void vchip_efuse_init(struct vchip *vc)
     const struct chip_rom *rom = &vc->cfg.chip->rom;
     const uint8_t *mac = vc->cfg.mac;
     vc->n_fixed = 0;
-    fixed_or(vc, e->mac_addr, (uint32_t)mac[2] << 24 | (uint32_t)mac[3] << 16 |
-                                  (uint32_t)mac[4] << 8 | mac[5]);
+    fixed_or(vc, e->mac_addr,
+             (uint32_t)mac[2] << 24 | (uint32_t)mac[3] << 16 | (uint32_t)mac[4] << 8 | mac[5]);
     fixed_or(vc, e->mac_addr + 4, (uint32_t)mac[0] << 8 | mac[1]);
     for (size_t i = 0; i < CHIP_MAX_EFUSE_DEFAULTS && e->defaults[i].addr; i++)
         fixed_or(vc, e->defaults[i].addr, e->defaults[i].value);
@@ -166,9 +166,18 @@ static uint8_t sfdp_byte(const struct vchip *vc, uint32_t addr)
     uint8_t t[0x40];
     memset(t, 0xFF, sizeof t);
     memcpy(t, "SFDP", 4);
-    t[4] = 6; t[5] = 1; t[6] = 0; t[7] = 0xFF;
-    t[8] = 0x00; t[9] = 6; t[10] = 1; t[11] = 16; /* BFPT id, rev 1.6, 16 dwords */
-    t[12] = 0x30; t[13] = 0; t[14] = 0; t[15] = 0xFF;
+    t[4] = 6;
+    t[5] = 1;
+    t[6] = 0;
+    t[7] = 0xFF;
+    t[8] = 0x00;
+    t[9] = 6;
+    t[10] = 1;
+    t[11] = 16; /* BFPT id, rev 1.6, 16 dwords */
+    t[12] = 0x30;
+    t[13] = 0;
+    t[14] = 0;
+    t[15] = 0xFF;
     put_le32(t + 0x30, 0xFFF920E5u);
     put_le32(t + 0x34, vc->flash->size * 8u - 1u);
     return addr < sizeof t ? t[addr] : 0xFF;
@@ -185,7 +194,9 @@ static void spi_execute(struct vchip *vc)
     uint32_t addr_bits = ((usr1 >> 26) & 0x3F) + 1;
     if (c->spi_addr_msb_aligned && (usr & (1u << 30)) && addr_bits < 32)
         addr >>= 32 - addr_bits;
-    uint32_t miso_bits = (usr & (1u << 28)) ? (reg_get(vc, spi_reg(vc, c->spi_miso_dlen_offs)) & 0x3FF) + 1 : 0;
+    uint32_t miso_bits = (usr & (1u << 28))
+                             ? (reg_get(vc, spi_reg(vc, c->spi_miso_dlen_offs)) & 0x3FF) + 1
+                             : 0;
     uint32_t mosi_word = reg_get(vc, spi_reg(vc, c->spi_w0_offs));
     uint8_t out[64];
     memset(out, 0xFF, sizeof out);
@@ -206,23 +217,16 @@ static void spi_execute(struct vchip *vc)
     case 0x05: /* RDSR, RDSR2, RDSR3 */
         out[0] = (uint8_t)(vc->flash_status[0] | (vc->flash_wel ? 0x02 : 0));
         break;
-    case 0x35:
-        out[0] = vc->flash_status[1];
-        break;
-    case 0x15:
-        out[0] = vc->flash_status[2];
-        break;
+    case 0x35: out[0] = vc->flash_status[1]; break;
+    case 0x15: out[0] = vc->flash_status[2]; break;
     case 0x06: /* WREN */
-    case 0x50: /* volatile status write enable */
-        vc->flash_wel = 1;
-        break;
-    case 0x04: /* WRDI */
-        vc->flash_wel = 0;
-        break;
+    case 0x50: /* volatile status write enable */ vc->flash_wel = 1; break;
+    case 0x04: /* WRDI */ vc->flash_wel = 0; break;
     case 0x01: /* WRSR (one or two bytes) */
         if (vc->flash_wel) {
             vc->flash_status[0] = (uint8_t)(mosi_word & 0xFC);
-            if ((usr & (1u << 27)) && (reg_get(vc, spi_reg(vc, c->spi_mosi_dlen_offs)) & 0x3FF) + 1 >= 16)
+            if ((usr & (1u << 27)) &&
+                (reg_get(vc, spi_reg(vc, c->spi_mosi_dlen_offs)) & 0x3FF) + 1 >= 16)
                 vc->flash_status[1] = (uint8_t)(mosi_word >> 8);
             vc->flash_wel = 0;
         }
@@ -240,11 +244,8 @@ static void spi_execute(struct vchip *vc)
             memset(out, 0xFF, nbytes);
         break;
     case 0x66: /* reset enable / reset, power-down release etc.: accepted, no data */
-    case 0x99:
-        vc->flash_wel = 0;
-        break;
-    default:
-        break;
+    case 0x99: vc->flash_wel = 0; break;
+    default: break;
     }
     /* Received bytes land in W0.. from bit 0 up; bytes beyond the MISO length keep what the
      * buffer held before (the host clears W0 first). */

@@ -33,27 +33,27 @@ struct chip_bits {
 
 /* The serial download mode of the chip's mask ROM (esp-serial-protocol.md §4-§8). */
 struct chip_rom {
-    uint32_t magic_values[4];  /* values of CHIP_DETECT_MAGIC_REG (0x40001000); 0 = unused */
-    int uses_magic_value;      /* clients identify the chip by the magic value, not by the chip
+    uint32_t magic_values[4]; /* values of CHIP_DETECT_MAGIC_REG (0x40001000); 0 = unused */
+    int uses_magic_value;     /* clients identify the chip by the magic value, not by the chip
                                   id of GET_SECURITY_INFO (absent on ESP32, short on S2) */
-    size_t security_info_len;  /* GET_SECURITY_INFO data bytes: 0 = unsupported, 12 (no chip
+    size_t security_info_len; /* GET_SECURITY_INFO data bytes: 0 = unsupported, 12 (no chip
                                   id), 20 */
-    uint32_t api_version;      /* GET_SECURITY_INFO's last word */
-    int begin_encrypt_word;    /* FLASH_BEGIN / FLASH_DEFL_BEGIN take a 5th "encrypted" word */
-    uint32_t uart_clkdiv_reg;  /* UART0 clock divider: integer bits 0-19, sixteenths 20-23;
+    uint32_t api_version;     /* GET_SECURITY_INFO's last word */
+    int begin_encrypt_word;   /* FLASH_BEGIN / FLASH_DEFL_BEGIN take a 5th "encrypted" word */
+    uint32_t uart_clkdiv_reg; /* UART0 clock divider: integer bits 0-19, sixteenths 20-23;
                                   crystal ~ baud x divider */
     /* The ROM computes CHANGE_BAUDRATE's divider from its own estimate of the crystal:
        RTC calibration x 15625 x CK8M_FREQ / 40 (ESP32), which drifts with the 8 MHz RC
        oscillator; clients scale the baud they ask for by estimate / crystal (§6.7). */
     int baud_from_xtal_estimate;
-    struct chip_bits rtc_cali;    /* the ROM's calibration result (a register) */
-    struct chip_bits ck8m_freq;   /* the eFuse with the oscillator's factory frequency */
-    uint32_t rtc_cali_value;      /* a typical calibration result with a 40 MHz crystal */
+    struct chip_bits rtc_cali;  /* the ROM's calibration result (a register) */
+    struct chip_bits ck8m_freq; /* the eFuse with the oscillator's factory frequency */
+    uint32_t rtc_cali_value;    /* a typical calibration result with a 40 MHz crystal */
     /* What the ROM prints at boot (§4.2). NULL banner: the virtual chip does not play it. */
-    const char *banner;        /* lines before "rst:" */
-    const char *download_boot; /* boot mode name of a download boot */
+    const char *banner;                       /* lines before "rst:" */
+    const char *download_boot;                /* boot mode name of a download boot */
     const char *poweron_name, *sw_reset_name; /* reset reasons 0x1 and 0x3 */
-    uint32_t strap_download, strap_flash; /* "boot:0x.." values */
+    uint32_t strap_download, strap_flash;     /* "boot:0x.." values */
     /* ROM variable telling which port the download mode runs on; the value it holds when that
        is the USB-Serial/JTAG (0 = the chip has none). */
     uint32_t uartdev_buf_no_addr, uartdev_usb_jtag;
@@ -61,8 +61,8 @@ struct chip_rom {
 
 /* eFuse words as clients read them (§8): MAC, chip revision, package and features. */
 struct chip_efuse {
-    uint32_t base;             /* eFuse controller base */
-    uint32_t mac_addr;         /* word with MAC bytes 2..5 (big-endian); the next word holds
+    uint32_t base;     /* eFuse controller base */
+    uint32_t mac_addr; /* word with MAC bytes 2..5 (big-endian); the next word holds
                                   bytes 0..1 in bits 8-15 / 0-7 */
     /* Chip revision vMAJOR.MINOR. Several major fields: one bit each, the revision in unary
        (ESP32: 0, 1, 3, 7 for v0..v3); minor = hi << lo.width | lo. */
@@ -70,7 +70,9 @@ struct chip_efuse {
     struct chip_bits rev_minor_hi, rev_minor_lo;
     uint8_t default_major, default_minor; /* a common production revision */
     /* Other words of that production chip (package, features, calibration); addr 0 ends. */
-    struct { uint32_t addr, value; } defaults[CHIP_MAX_EFUSE_DEFAULTS];
+    struct {
+        uint32_t addr, value;
+    } defaults[CHIP_MAX_EFUSE_DEFAULTS];
 };
 
 /* Facts of a typical MicroPython build for the chip, used by the firmware generator: RAM load
@@ -78,8 +80,8 @@ struct chip_efuse {
 struct chip_build {
     uint32_t boot_dram, boot_iram_loader, boot_iram;
     uint32_t app_dram, app_iram;
-    uint16_t max_rev_full;      /* image header max chip revision */
-    uint8_t spi_speed;          /* image header flash frequency code */
+    uint16_t max_rev_full; /* image header max chip revision */
+    uint8_t spi_speed;     /* image header flash frequency code */
 };
 
 struct chip {

@@ -139,7 +139,9 @@ int loader_detect_chip(struct loader *l, struct error *err)
 {
     uint8_t info[32];
     /* 20 bytes; the ESP32-S2 ROM sends the first 12 only (§6.9). */
-    struct loader_cmd c = {.op = LOADER_GET_SECURITY_INFO, .resp = info, .resp_cap = sizeof info,
+    struct loader_cmd c = {.op = LOADER_GET_SECURITY_INFO,
+                           .resp = info,
+                           .resp_cap = sizeof info,
                            .retries = 1};
     int r = loader_command(l, &c, err);
     size_t n = c.resp_len;
@@ -208,7 +210,9 @@ static int mem_load(struct loader *l, uint32_t addr, const uint8_t *data, size_t
     uint32_t blocks = (uint32_t)((len + RAM_BLOCK - 1) / RAM_BLOCK);
     uint8_t d[16];
     struct loader_cmd begin = {
-        .op = LOADER_MEM_BEGIN, .data = d, .retries = 1,
+        .op = LOADER_MEM_BEGIN,
+        .data = d,
+        .retries = 1,
         .len = loader_pack(d, (uint32_t[]){(uint32_t)len, blocks, RAM_BLOCK, addr}, 4)};
     int r = loader_command(l, &begin, err);
     if (r != 0)
@@ -253,7 +257,8 @@ int loader_run_stub(struct loader *l, struct error *err)
         return error_prefix(err, "uploading the flasher stub"), r;
     uint8_t d[8];
     /* §6.3: the ROM's MEM_END reply may be lost when the stub takes over the UART. */
-    struct loader_cmd end = {.op = LOADER_MEM_END, .data = d,
+    struct loader_cmd end = {.op = LOADER_MEM_END,
+                             .data = d,
                              .len = loader_pack(d, (uint32_t[]){0, s->entry}, 2),
                              .timeout_ms = 200};
     r = loader_command(l, &end, err);
@@ -318,7 +323,9 @@ int loader_change_baud(struct loader *l, uint32_t baud, struct error *err)
     /* §6.7: ROM 0, stub the current baud */
     uint32_t ask = l->stub || !l->chip ? baud : rom_baud_request(l, baud);
     struct loader_cmd c = {
-        .op = LOADER_CHANGE_BAUDRATE, .data = d, .retries = 1,
+        .op = LOADER_CHANGE_BAUDRATE,
+        .data = d,
+        .retries = 1,
         .len = loader_pack(d, (uint32_t[]){ask, l->stub ? l->port->baud : 0}, 2)};
     int r = loader_command(l, &c, err);
     if (r != 0)
@@ -417,11 +424,10 @@ static int bring_up(struct loader *l, int first_time, struct error *err)
             log_printf(l->opt.log, LOG_DEBUG, "Stub flasher running.");
         l->attached = 1;
     } else if (first_time && !l->stub) {
-        log_printf(l->opt.log, LOG_DEBUG,
-                   "%s; using the ROM loader (slower, no stub commands).",
-                   loader_stubs_available() ? (l->opt.no_stub ? "Stub disabled"
-                                                              : "No stub for this chip")
-                                            : "This build has no flasher stubs");
+        log_printf(l->opt.log, LOG_DEBUG, "%s; using the ROM loader (slower, no stub commands).",
+                   loader_stubs_available()
+                       ? (l->opt.no_stub ? "Stub disabled" : "No stub for this chip")
+                       : "This build has no flasher stubs");
     }
     if (want == l->port->baud)
         return 0;
@@ -580,9 +586,13 @@ static void back_to_rom(struct loader *l)
         return;
     struct error e;
     uint8_t d[16];
-    struct loader_cmd begin = {.op = LOADER_FLASH_BEGIN, .data = d, .timeout_ms = 500,
+    struct loader_cmd begin = {.op = LOADER_FLASH_BEGIN,
+                               .data = d,
+                               .timeout_ms = 500,
                                .len = loader_pack(d, (uint32_t[]){0, 0, STUB_BLOCK, 0}, 4)};
-    struct loader_cmd end = {.op = LOADER_FLASH_END, .data = d, .timeout_ms = 500,
+    struct loader_cmd end = {.op = LOADER_FLASH_END,
+                             .data = d,
+                             .timeout_ms = 500,
                              .len = loader_pack(d, (uint32_t[]){0}, 1)};
     if (loader_command(l, &begin, &e) == 0)
         loader_command(l, &end, &e);

@@ -60,8 +60,8 @@ struct loader {
     uint32_t flash_size;         /* detected flash size in bytes, 0 if unknown */
     int attached;                /* ROM: SPI_ATTACH sent */
     uint32_t params_size;        /* SPI_SET_PARAMS total size sent, 0 if not yet */
-    int rom_read_spi;            /* the ROM refused READ_FLASH_SLOW: read through the SPI engine */
-    int rom_baud_failed;         /* a ROM baud change did not take: the ROM stays at 115200 */
+    int rom_read_spi;    /* the ROM refused READ_FLASH_SLOW: read through the SPI engine */
+    int rom_baud_failed; /* a ROM baud change did not take: the ROM stays at 115200 */
     /* Statistics for reports and benchmarks. */
     uint64_t wire_tx, wire_rx;   /* bytes on the wire (SLIP encoded) */
     uint32_t retries;            /* commands repeated, writes restarted, reconnects */
@@ -115,19 +115,19 @@ int loader_erase_flash(struct loader *l, struct error *err);
 /* One request and what comes back (§3). */
 struct loader_cmd {
     uint8_t op;
-    const uint8_t *data;    /* payload, len bytes (NULL when empty) */
+    const uint8_t *data; /* payload, len bytes (NULL when empty) */
     size_t len;
-    uint32_t checksum;      /* *_DATA commands: loader_checksum of the block (§3.4) */
-    size_t resp_expect;     /* data bytes the reply carries before its status (MD5: 16 or 32) */
-    int timeout_ms;         /* per attempt; 0 = LOADER_REPLY_MS + the wire time of request
+    uint32_t checksum;  /* *_DATA commands: loader_checksum of the block (§3.4) */
+    size_t resp_expect; /* data bytes the reply carries before its status (MD5: 16 or 32) */
+    int timeout_ms;     /* per attempt; 0 = LOADER_REPLY_MS + the wire time of request
                                and reply at the port's baud + work_ms */
-    uint32_t work_ms;       /* what the loader's flash work before replying may take */
-    int retries;            /* repeats after a lost or damaged reply */
-    uint8_t *resp;          /* receives the reply's data (at most resp_cap bytes); may be NULL */
-    size_t resp_cap;        /* 0 = as many as the reply carries */
+    uint32_t work_ms;   /* what the loader's flash work before replying may take */
+    int retries;        /* repeats after a lost or damaged reply */
+    uint8_t *resp;      /* receives the reply's data (at most resp_cap bytes); may be NULL */
+    size_t resp_cap;    /* 0 = as many as the reply carries */
     /* filled in on success */
-    size_t resp_len;        /* data bytes in the reply */
-    uint32_t value;         /* the reply's value field */
+    size_t resp_len; /* data bytes in the reply */
+    uint32_t value;  /* the reply's value field */
 };
 
 /* A loader answers in milliseconds; this covers USB and network latency and a busy host. */

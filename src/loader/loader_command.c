@@ -69,7 +69,9 @@ struct loader_cmd loader_data_cmd(uint8_t op, uint8_t *buf, uint32_t seq, const 
     loader_pack(buf, (uint32_t[]){(uint32_t)n, seq, 0, 0}, 4);
     if (block != buf + 16)
         memcpy(buf + 16, block, n);
-    struct loader_cmd c = {.op = op, .data = buf, .len = 16 + n,
+    struct loader_cmd c = {.op = op,
+                           .data = buf,
+                           .len = 16 + n,
                            .checksum = loader_checksum(buf + 16, n)};
     return c;
 }
@@ -166,10 +168,9 @@ int loader_command(struct loader *l, struct loader_cmd *cmd, struct error *err)
     size_t len = cmd->len;
     /* SLIP may double every byte of the request; the reply is the expected data + 12. */
     size_t wire = 2 * (len + 10) + cmd->resp_expect + 12;
-    int timeout_ms = cmd->timeout_ms > 0
-                         ? cmd->timeout_ms
-                         : (int)(LOADER_REPLY_MS + cmd->work_ms +
-                                 wire / loader_wire_bytes_per_ms(l));
+    int timeout_ms = cmd->timeout_ms > 0 ? cmd->timeout_ms
+                                         : (int)(LOADER_REPLY_MS + cmd->work_ms +
+                                                 wire / loader_wire_bytes_per_ms(l));
     if (len > LOADER_MAX_PACKET - 8)
         return error_setk(err, ERROR_DEVICE, "%s: %zu bytes of data is too long",
                           loader_op_name(op), len);

@@ -13,7 +13,7 @@
 
 #include <zlib.h>
 
-#define SEGMENT (256u * 1024)   /* unit of write retry and verify (uncompressed bytes) */
+#define SEGMENT (256u * 1024)     /* unit of write retry and verify (uncompressed bytes) */
 #define READ_CHUNK (1024u * 1024) /* unit of streamed read retry */
 #define READ_PACKET 0x1000      /* largest READ_FLASH packet a stub accepts (§6.13) */
 #define READ_IN_FLIGHT 64
@@ -52,10 +52,13 @@ static int md5_once(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[1
                     struct error *err)
 {
     uint8_t d[16], resp[32];
-    struct loader_cmd c = {.op = LOADER_SPI_FLASH_MD5, .data = d,
+    struct loader_cmd c = {.op = LOADER_SPI_FLASH_MD5,
+                           .data = d,
                            .len = loader_pack(d, (uint32_t[]){addr, len, 0, 0}, 4),
-                           .resp_expect = l->stub ? 16 : 32, .resp = resp,
-                           .resp_cap = sizeof resp, .work_ms = loader_md5_ms(len),
+                           .resp_expect = l->stub ? 16 : 32,
+                           .resp = resp,
+                           .resp_cap = sizeof resp,
+                           .work_ms = loader_md5_ms(len),
                            .retries = 1};
     int r = loader_command(l, &c, err);
     if (r != 0)
@@ -86,7 +89,8 @@ int loader_flash_md5(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[
     for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
         if (attempt && (r = loader_recover(l, err)) != 0)
             break;
-        if ((r = loader_prepare_flash(l, err)) == 0 && (r = md5_once(l, addr, len, md5, err)) == 0)
+        if ((r = loader_prepare_flash(l, err)) == 0 &&
+            (r = md5_once(l, addr, len, md5, err)) == 0)
             return 0;
         if (r == LOADER_E_FAIL)
             break; /* the chip refused */
@@ -104,7 +108,9 @@ static int rom_flash_begin(struct loader *l, uint8_t op, uint32_t erase_size, ui
     /* §6.1: the ESP32 ROM takes 4 words; later ROMs and the stubs also the "encrypted" word. */
     size_t words = l->stub || l->chip->rom.begin_encrypt_word ? 5 : 4;
     struct loader_cmd c = {
-        .op = op, .data = d, .work_ms = work_ms,
+        .op = op,
+        .data = d,
+        .work_ms = work_ms,
         .len = loader_pack(d, (uint32_t[]){erase_size, blocks, block_size, addr, 0}, words)};
     return loader_command(l, &c, err);
 }
@@ -144,9 +150,11 @@ static int erase_chunk(struct loader *l, uint32_t addr, uint32_t len, struct err
             continue;
         if (l->stub) {
             uint8_t d[8];
-            struct loader_cmd c = {.op = LOADER_ERASE_REGION, .data = d,
+            struct loader_cmd c = {.op = LOADER_ERASE_REGION,
+                                   .data = d,
                                    .len = loader_pack(d, (uint32_t[]){addr, len}, 2),
-                                   .work_ms = loader_erase_ms(len), .retries = 1};
+                                   .work_ms = loader_erase_ms(len),
+                                   .retries = 1};
             r = loader_command(l, &c, err);
         } else {
             /* The ROM has no erase command; FLASH_BEGIN erases the range up front (§6.1). */
@@ -200,7 +208,8 @@ static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint3
 {
     uint8_t d[16];
     struct loader_cmd c = {
-        .op = LOADER_READ_FLASH, .data = d,
+        .op = LOADER_READ_FLASH,
+        .data = d,
         .len = loader_pack(d, (uint32_t[]){addr, len, READ_PACKET, READ_IN_FLIGHT}, 4)};
     int r = loader_command(l, &c, err);
     if (r != 0)
@@ -261,7 +270,8 @@ static int spi_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
         if (addr + off >= (1u << 24))
             return error_setk(err, ERROR_DEVICE,
                               "reading 0x%08x without the stub: only the first 16 MB can be "
-                              "read through the ROM", addr + off),
+                              "read through the ROM",
+                              addr + off),
                    LOADER_E_FAIL;
         uint8_t out[64];
         r = loader_spi_command_raw(l, 0x03, NULL, 0, addr + off, 24, 0, n * 8, out, err);
@@ -283,9 +293,12 @@ static int rom_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
     for (uint32_t off = 0; off < len; off += 64) {
         uint32_t n = len - off < 64 ? len - off : 64;
         uint8_t d[8], resp[64];
-        struct loader_cmd c = {.op = LOADER_READ_FLASH_SLOW, .data = d,
+        struct loader_cmd c = {.op = LOADER_READ_FLASH_SLOW,
+                               .data = d,
                                .len = loader_pack(d, (uint32_t[]){addr + off, n}, 2),
-                               .resp_expect = 64, .resp = resp, .resp_cap = sizeof resp,
+                               .resp_expect = 64,
+                               .resp = resp,
+                               .resp_cap = sizeof resp,
                                .retries = 2};
         int r = loader_command(l, &c, err);
         if (r == LOADER_E_UNSUPPORTED && off == 0) {
@@ -410,7 +423,8 @@ static int write_segment(struct loader *l, uint32_t addr, const uint8_t *data, u
          * written (§6.1). The ROM is not sent FLASH_END: it would leave download mode. */
         uint8_t d[4];
         uint32_t last = blocks ? sizes[blocks - 1] : 0;
-        struct loader_cmd c = {.op = LOADER_FLASH_DEFL_END, .data = d,
+        struct loader_cmd c = {.op = LOADER_FLASH_DEFL_END,
+                               .data = d,
                                .len = loader_pack(d, (uint32_t[]){1}, 1),
                                .work_ms = loader_erase_ms(last) + loader_program_ms(last),
                                .retries = 1};
@@ -451,8 +465,10 @@ static int write_segment_plain(struct loader *l, uint32_t addr, const uint8_t *d
     }
     if (r == 0 && l->stub) {
         uint8_t d[4];
-        struct loader_cmd c = {.op = LOADER_FLASH_END, .data = d,
-                               .len = loader_pack(d, (uint32_t[]){1}, 1), .work_ms = work,
+        struct loader_cmd c = {.op = LOADER_FLASH_END,
+                               .data = d,
+                               .len = loader_pack(d, (uint32_t[]){1}, 1),
+                               .work_ms = work,
                                .retries = 1};
         r = loader_command(l, &c, err);
     }

@@ -8,8 +8,10 @@
 int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *value, struct error *err)
 {
     uint8_t d[4];
-    struct loader_cmd c = {.op = LOADER_READ_REG, .data = d,
-                           .len = loader_pack(d, (uint32_t[]){addr}, 1), .retries = 2};
+    struct loader_cmd c = {.op = LOADER_READ_REG,
+                           .data = d,
+                           .len = loader_pack(d, (uint32_t[]){addr}, 1),
+                           .retries = 2};
     int r = loader_command(l, &c, err);
     if (r != 0)
         return error_prefix(err, "reading register 0x%08x", addr), r;
@@ -21,7 +23,8 @@ int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value, uint32_t m
                      uint32_t delay_us, struct error *err)
 {
     uint8_t d[16];
-    struct loader_cmd c = {.op = LOADER_WRITE_REG, .data = d,
+    struct loader_cmd c = {.op = LOADER_WRITE_REG,
+                           .data = d,
                            .len = loader_pack(d, (uint32_t[]){addr, value, mask, delay_us}, 4),
                            .retries = 2};
     int r = loader_command(l, &c, err);
@@ -45,8 +48,7 @@ static void batch_add(struct reg_batch *b, uint32_t addr, uint32_t value)
 
 static int batch_send(struct loader *l, struct reg_batch *b, struct error *err)
 {
-    struct loader_cmd c = {.op = LOADER_WRITE_REG, .data = b->d, .len = 16 * b->n,
-                           .retries = 2};
+    struct loader_cmd c = {.op = LOADER_WRITE_REG, .data = b->d, .len = 16 * b->n, .retries = 2};
     int r = loader_command(l, &c, err);
     if (r != 0)
         error_prefix(err, "writing SPI registers");
@@ -151,8 +153,8 @@ int loader_spi_command(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint3
     uint32_t saved[2];
     int r = loader_spi_save(l, saved, err);
     if (r == 0)
-        r = loader_spi_command_raw(l, cmd, mosi, mosi_bits, addr, addr_bits, dummy, miso_bits, out,
-                                   err);
+        r = loader_spi_command_raw(l, cmd, mosi, mosi_bits, addr, addr_bits, dummy, miso_bits,
+                                   out, err);
     if (r == 0)
         r = loader_spi_restore(l, saved, err);
     return r;
@@ -160,7 +162,8 @@ int loader_spi_command(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint3
 
 uint32_t loader_flash_size_from_id(uint32_t jedec)
 {
-    uint8_t manufacturer = (uint8_t)jedec, type = (uint8_t)(jedec >> 8), cap = (uint8_t)(jedec >> 16);
+    uint8_t manufacturer = (uint8_t)jedec, type = (uint8_t)(jedec >> 8),
+            cap = (uint8_t)(jedec >> 16);
     if (jedec == 0xFFFFFF || jedec == 0 || jedec == 0xFFFF3F || (jedec & 0xFFFFFF) == 0xFFFFFF)
         return 0;
     /* §10: capacity byte = log2(size) for 0x12..0x1C; 0x20..0x22 = 64..256 MB; 0x32..0x3A =
@@ -201,7 +204,9 @@ int loader_prepare_flash(struct loader *l, struct error *err)
         /* id, total size, block, sector, page, status mask (§6.5) */
         uint8_t d[24];
         struct loader_cmd c = {
-            .op = LOADER_SPI_SET_PARAMS, .data = d, .retries = 2,
+            .op = LOADER_SPI_SET_PARAMS,
+            .data = d,
+            .retries = 2,
             .len = loader_pack(d, (uint32_t[]){0, l->flash_size, 0x10000, 0x1000, 0x100, 0xFFFF},
                                6)};
         r = loader_command(l, &c, err);

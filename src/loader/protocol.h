@@ -8,13 +8,27 @@
 #include <stdint.h>
 
 enum loader_op {
-    LOADER_FLASH_BEGIN = 0x02, LOADER_FLASH_DATA = 0x03, LOADER_FLASH_END = 0x04,
-    LOADER_MEM_BEGIN = 0x05, LOADER_MEM_END = 0x06, LOADER_MEM_DATA = 0x07,
-    LOADER_SYNC = 0x08, LOADER_WRITE_REG = 0x09, LOADER_READ_REG = 0x0A,
-    LOADER_SPI_SET_PARAMS = 0x0B, LOADER_SPI_ATTACH = 0x0D, LOADER_READ_FLASH_SLOW = 0x0E,
-    LOADER_CHANGE_BAUDRATE = 0x0F, LOADER_FLASH_DEFL_BEGIN = 0x10, LOADER_FLASH_DEFL_DATA = 0x11,
-    LOADER_FLASH_DEFL_END = 0x12, LOADER_SPI_FLASH_MD5 = 0x13, LOADER_GET_SECURITY_INFO = 0x14,
-    LOADER_ERASE_FLASH = 0xD0, LOADER_ERASE_REGION = 0xD1, LOADER_READ_FLASH = 0xD2,
+    LOADER_FLASH_BEGIN = 0x02,
+    LOADER_FLASH_DATA = 0x03,
+    LOADER_FLASH_END = 0x04,
+    LOADER_MEM_BEGIN = 0x05,
+    LOADER_MEM_END = 0x06,
+    LOADER_MEM_DATA = 0x07,
+    LOADER_SYNC = 0x08,
+    LOADER_WRITE_REG = 0x09,
+    LOADER_READ_REG = 0x0A,
+    LOADER_SPI_SET_PARAMS = 0x0B,
+    LOADER_SPI_ATTACH = 0x0D,
+    LOADER_READ_FLASH_SLOW = 0x0E,
+    LOADER_CHANGE_BAUDRATE = 0x0F,
+    LOADER_FLASH_DEFL_BEGIN = 0x10,
+    LOADER_FLASH_DEFL_DATA = 0x11,
+    LOADER_FLASH_DEFL_END = 0x12,
+    LOADER_SPI_FLASH_MD5 = 0x13,
+    LOADER_GET_SECURITY_INFO = 0x14,
+    LOADER_ERASE_FLASH = 0xD0,
+    LOADER_ERASE_REGION = 0xD1,
+    LOADER_READ_FLASH = 0xD2,
     LOADER_RUN_USER_CODE = 0xD3,
 };
 
@@ -22,12 +36,12 @@ enum loader_op {
 
 enum loader_rom_error {
     ROM_E_UNDEFINED = 0x00,
-    ROM_E_BAD_PARAM = 0x01,       /* input parameter invalid */
+    ROM_E_BAD_PARAM = 0x01, /* input parameter invalid */
     ROM_E_MALLOC = 0x02,
     ROM_E_SEND = 0x03,
     ROM_E_RECEIVE = 0x04,
-    ROM_E_BAD_MESSAGE = 0x05,     /* received message invalid; also unknown opcode, bad length */
-    ROM_E_EXEC = 0x06,            /* message ok, execution failed */
+    ROM_E_BAD_MESSAGE = 0x05, /* received message invalid; also unknown opcode, bad length */
+    ROM_E_EXEC = 0x06,        /* message ok, execution failed */
     ROM_E_CHECKSUM = 0x07,
     ROM_E_FLASH_WRITE = 0x08,
     ROM_E_FLASH_READ = 0x09,

@@ -78,7 +78,7 @@ int port_fd_write(int fd, const char *name, const uint8_t *buf, size_t len, stru
         /* On a socket whose peer has gone, write() would raise SIGPIPE and end the program
          * without a word: send() without the signal returns EPIPE, reported below. */
         ssize_t n = is_socket ? send(fd, buf + done, len - done, MSG_NOSIGNAL)
-                           : write(fd, buf + done, len - done);
+                              : write(fd, buf + done, len - done);
         if (n < 0 && is_socket && errno == ENOTSOCK) {
             is_socket = 0;
             continue;

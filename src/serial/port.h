@@ -36,7 +36,7 @@ struct port {
     char name[256];    /* as given to port_open */
     uint32_t baud;     /* last baud set */
     int dtr, rts;      /* last line state set (1 = asserted) */
-    int no_modem_lines; /* DTR/RTS reach nothing here (a pty, a raw socket): no resets */
+    int no_modem_lines;        /* DTR/RTS reach nothing here (a pty, a raw socket): no resets */
     uint16_t usb_vid, usb_pid; /* from sysfs for local USB ttys, 0 when unknown */
 };
 

@@ -292,7 +292,8 @@ static int await_server(struct rfc_port *r, struct error *err)
         if (w == 0)
             return error_setk(err, ERROR_DEVICE,
                               "%s: the server does not answer (no RFC 2217 negotiation within "
-                              "3 s; is the port busy with another client?)", r->base.name);
+                              "3 s; is the port busy with another client?)",
+                              r->base.name);
         ssize_t n = read(r->fd, raw, sizeof raw);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;

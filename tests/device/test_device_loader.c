@@ -255,7 +255,6 @@ static void run_erase_all(const char *chip, int stub)
     free(ff);
 }
 
-
 /* A ROM that takes CHANGE_BAUDRATE and then stops answering (an emulator's UART model, a
  * bridge that loses the switch): with reset lines the loader resets the chip, uploads the stub
  * at 115200 and changes speed through the stub; on a port without reset lines it never asks
@@ -298,8 +297,8 @@ static void run_rom_baud_hang(int rfc, int stub)
         printf("FAIL: %s\n", r == 0 ? "connected through a hung ROM" : err.msg);
         failures++;
     } else if (expect_ok) {
-        printf("ok (%s)\n", l->rom_baud_failed ? "reset, stub changed the speed"
-                                                 : "stub changed the speed");
+        printf("ok (%s)\n",
+               l->rom_baud_failed ? "reset, stub changed the speed" : "stub changed the speed");
     } else {
         printf("ok: %s\n", err.msg);
     }

@@ -241,8 +241,8 @@ static void pty_rom_auto_bauds_on_sync(void **state)
     cfsetospeed(&t, B115200);
     tcsetattr(fd, TCSANOW, &t);
     /* the chip still sends at 921600: a host at 115200 sees no frame */
-    static const uint8_t read_magic[] = {0xC0, 0x00, 0x0A, 0x04, 0x00, 0, 0, 0, 0,
-                                         0x00, 0x10, 0x00, 0x40, 0xC0};
+    static const uint8_t read_magic[] = {0xC0, 0x00, 0x0A, 0x04, 0x00, 0,    0,
+                                         0,    0,    0x00, 0x10, 0x00, 0x40, 0xC0};
     assert_int_equal(write(fd, read_magic, sizeof read_magic), (ssize_t)sizeof read_magic);
     n = read_for(fd, buf, sizeof buf, 0.5, NULL);
     assert_int_equal(count_frames(buf, n, NULL), 0);
@@ -493,8 +493,9 @@ static void disconnect_cmd_fault_cuts_at_the_command(void **state)
 {
     (void)state;
     struct proc p;
-    const char *args[] = {"--chip", "esp32c6", "--rfc2217", "0", "--boot", "download",
-                          "--fault", "disconnect-cmd=0x08@2", NULL};
+    const char *args[] = {"--chip", "esp32c6",  "--rfc2217", "0",
+                          "--boot", "download", "--fault",   "disconnect-cmd=0x08@2",
+                          NULL};
     start(&p, args);
     int fd = tcp_connect(p.endpoint);
     uint8_t buf[8192];

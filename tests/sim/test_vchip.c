@@ -859,7 +859,6 @@ static void nor_flash_model(void **state)
     unlink(path);
 }
 
-
 static uint32_t rd(struct rig *r, uint32_t addr)
 {
     uint8_t a[4], st[8];
@@ -888,7 +887,10 @@ static struct rig *rig_with(const struct vchip_config *cfg)
 static void efuse_words_of_production_chips(void **state)
 {
     (void)state;
-    static const struct { const char *chip; uint32_t addr, value; } t[] = {
+    static const struct {
+        const char *chip;
+        uint32_t addr, value;
+    } t[] = {
         /* ESP32-D0WD-V3 v3.1: package 1, 240 MHz rated, rev bits word3.15 word5.20 date.31 */
         {"esp32", 0x3FF5A00C, 1u << 9 | 1u << 13 | 1u << 15},
         {"esp32", 0x3FF5A014, 1u << 20 | 1u << 24},
@@ -999,8 +1001,8 @@ static void rom_records_the_usb_jtag_port(void **state)
 struct clock {
     struct capture *cap;
     uint64_t now;
-    uint64_t waited;         /* total waited */
-    size_t output_at_wait;   /* output length when the last wait began */
+    uint64_t waited;       /* total waited */
+    size_t output_at_wait; /* output length when the last wait began */
 };
 
 static uint64_t clk_now(void *ctx)
@@ -1045,8 +1047,11 @@ static void flash_time_delays_replies(void **state)
     timing.now = 1000;
     struct vchip_config cfg = {0};
     cfg.chip = chip_by_name("esp32s3");
-    struct vchip_io io = {.ctx = &timing, .send = timed_send, .set_baud = timed_baud,
-                          .now_us = clk_now, .wait_until_us = clk_wait};
+    struct vchip_io io = {.ctx = &timing,
+                          .send = timed_send,
+                          .set_baud = timed_baud,
+                          .now_us = clk_now,
+                          .wait_until_us = clk_wait};
     vchip_init(&r->vc, &cfg, &io, &r->flash);
     vchip_power_on(&r->vc, 1);
     clear(r);
@@ -1135,8 +1140,8 @@ static void reset_sequencer_on_a_bridge_board(void **state)
     struct line_log out = {0};
     /* pyserial's open (DTR, RTS on) and esptool's classic sequence, one change per message;
      * the client's last DTR release comes early (a busy server reads it with the rest) */
-    static const int classic[][3] = {{0, 1, 0}, {50, 1, 1}, {100, 0, 1}, {300, 1, 1},
-                                     {301, 1, 0}, {302, 0, 0}};
+    static const int classic[][3] = {{0, 1, 0},   {50, 1, 1},  {100, 0, 1},
+                                     {300, 1, 1}, {301, 1, 0}, {302, 0, 0}};
     drive(&s, &out, classic, 6, 1000);
     assert_int_equal(out.n, 5);
     /* (1,0) (1,1) (0,1) pass; the release is applied as DTR on, RTS off at once */
@@ -1166,7 +1171,7 @@ static void reset_sequencer_on_a_usb_jtag_port(void **state)
     drive(&s, &out, classic, 4, 1000);
     /* (0,1) passes; the release runs the USB-JTAG download sequence: arm, (1,1), (0,1), idle;
      * then the lines follow the client again: its (1,1), its later changes */
-    static const int want[][3] = {{0, 0, 1}, {100, 1, 0}, {110, 1, 1}, {110, 0, 1},
+    static const int want[][3] = {{0, 0, 1},   {100, 1, 0}, {110, 1, 1}, {110, 0, 1},
                                   {120, 0, 0}, {120, 1, 1}, {150, 1, 0}, {200, 0, 0}};
     assert_int_equal(out.n, 8);
     for (size_t i = 0; i < 8; i++) {

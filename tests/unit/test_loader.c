@@ -120,7 +120,10 @@ static void rom_error_status_names_the_code(void **state)
     peer_reply(r.peer, 0x02, 0, st, 4);
     struct error err;
     uint8_t d[16] = {0};
-    struct loader_cmd c = {.op = LOADER_FLASH_BEGIN, .data = d, .len = 16, .timeout_ms = 500,
+    struct loader_cmd c = {.op = LOADER_FLASH_BEGIN,
+                           .data = d,
+                           .len = 16,
+                           .timeout_ms = 500,
                            .retries = 2};
     int rc = loader_command(r.l, &c, &err);
     assert_int_equal(rc, LOADER_E_FAIL);
@@ -194,8 +197,11 @@ static void data_command_carries_checksum_in_header(void **state)
     static const uint8_t ok[] = {0, 0};
     peer_reply(r.peer, 0x11, 0, ok, 2);
     struct error err;
-    struct loader_cmd c = {.op = LOADER_FLASH_DEFL_DATA, .data = d, .len = sizeof d,
-                           .checksum = chk, .timeout_ms = 500};
+    struct loader_cmd c = {.op = LOADER_FLASH_DEFL_DATA,
+                           .data = d,
+                           .len = sizeof d,
+                           .checksum = chk,
+                           .timeout_ms = 500};
     assert_int_equal(loader_command(r.l, &c, &err), 0);
     uint8_t sent[64];
     size_t n = 0;
@@ -222,7 +228,10 @@ static void timeout_retries_then_reports(void **state)
     struct error err;
     double t0 = now_s();
     uint8_t d[4] = {0};
-    struct loader_cmd c = {.op = LOADER_READ_REG, .data = d, .len = 4, .timeout_ms = 100,
+    struct loader_cmd c = {.op = LOADER_READ_REG,
+                           .data = d,
+                           .len = 4,
+                           .timeout_ms = 100,
                            .retries = 2};
     int rc = loader_command(r.l, &c, &err);
     double dt = now_s() - t0;
@@ -294,8 +303,11 @@ static void unsupported_command_is_recognised(void **state)
     peer_reply(r.peer, 0x00, 0, st, 4);
     struct error err;
     uint8_t info[32];
-    struct loader_cmd c = {.op = LOADER_GET_SECURITY_INFO, .resp = info, .resp_cap = sizeof info,
-                           .timeout_ms = 500, .retries = 1};
+    struct loader_cmd c = {.op = LOADER_GET_SECURITY_INFO,
+                           .resp = info,
+                           .resp_cap = sizeof info,
+                           .timeout_ms = 500,
+                           .retries = 1};
     int rc = loader_command(r.l, &c, &err);
     assert_int_equal(rc, LOADER_E_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "not supported"));

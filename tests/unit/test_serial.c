@@ -247,7 +247,6 @@ static void rfc2217_negotiates_and_escapes(void **state)
     assert_true(contains(t.got, t.got_len, escaped, sizeof escaped));
 }
 
-
 /* A server that is busy with another client: closes at once, says why first (as ser2net does),
  * or never answers (its backlog). Each is one clear error from port_open, never a signal. */
 struct busy_peer {
