@@ -286,18 +286,14 @@ static int await_server(struct rfc_port *r, struct error *err)
     uint8_t raw[1024], data[1024];
     while (!r->heard) {
         int64_t left = deadline - port_now_ms();
-        int w = left > 0 ? port_wait_readable(r->fd, (int)left) : 0;
-        if (w < 0)
-            return error_setk(err, ERROR_DEVICE, "%s: poll: %s", r->base.name, strerror(errno));
-        if (w == 0)
+        struct error e;
+        int n = left > 0 ? port_fd_read(r->fd, r->base.name, raw, sizeof raw, (int)left, &e) : 0;
+        if (n == 0)
             return error_setk(err, ERROR_DEVICE,
                               "%s: the server does not answer (no RFC 2217 negotiation within "
                               "3 s; is the port busy with another client?)",
                               r->base.name);
-        ssize_t n = read(r->fd, raw, sizeof raw);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n <= 0) {
+        if (n < 0) { /* end of the connection, or a reset */
             char text[200];
             early_text(r, text, sizeof text);
             return error_setk(err, ERROR_DEVICE,
