@@ -7,13 +7,13 @@
  * ROM magic values at 0x40001000, SPIMEM1 register layout, eFuse bases, ROM boot logs) and the
  * RAM layout of MicroPython builds of each chip. */
 
-/* SPIMEM1 user-command register offsets shared by every chip after the ESP32 (§9). */
+/* SPIMEM1 user-command register offsets shared by every chip after the ESP32 (esp-serial-protocol §9). */
 #define SPI_S2_LAYOUT                                                                        \
     .spi_usr_offs = 0x18, .spi_usr1_offs = 0x1C, .spi_usr2_offs = 0x20, .spi_w0_offs = 0x58, \
     .spi_mosi_dlen_offs = 0x24, .spi_miso_dlen_offs = 0x28
 
-/* ROM boot-log wording shared by the chips after the ESP32 (§4.2): later chips put the main
- * boot strap in bit 3 of the strap value. */
+/* ROM boot-log wording shared by the chips after the ESP32 (esp-serial-protocol §4.2); they put
+ * the main boot strap in bit 3 of the strap value. */
 #define ROM_NEW_LOG .poweron_name = "POWERON", .sw_reset_name = "RTC_SW_SYS_RST"
 
 static const struct chip chips[] = {

@@ -44,12 +44,14 @@ struct chip_rom {
                                   crystal ~ baud x divider */
     /* The ROM computes CHANGE_BAUDRATE's divider from its own estimate of the crystal:
        RTC calibration x 15625 x CK8M_FREQ / 40 (ESP32), which drifts with the 8 MHz RC
-       oscillator; clients scale the baud they ask for by estimate / crystal (§6.7). */
+       oscillator; clients scale the baud they ask for by estimate / crystal
+       (esp-serial-protocol §6.7). */
     int baud_from_xtal_estimate;
     struct chip_bits rtc_cali;  /* the ROM's calibration result (a register) */
     struct chip_bits ck8m_freq; /* the eFuse with the oscillator's factory frequency */
     uint32_t rtc_cali_value;    /* a typical calibration result with a 40 MHz crystal */
-    /* What the ROM prints at boot (§4.2). NULL banner: the virtual chip does not play it. */
+    /* What the ROM prints at boot (esp-serial-protocol §4.2). NULL banner: the virtual chip does
+       not play it. */
     const char *banner;                       /* lines before "rst:" */
     const char *download_boot;                /* boot mode name of a download boot */
     const char *poweron_name, *sw_reset_name; /* reset reasons 0x1 and 0x3 */
@@ -59,7 +61,8 @@ struct chip_rom {
     uint32_t uartdev_buf_no_addr, uartdev_usb_jtag;
 };
 
-/* eFuse words as clients read them (§8): MAC, chip revision, package and features. */
+/* eFuse words as clients read them (esp-serial-protocol §8): MAC, chip revision, package and
+ * features. */
 struct chip_efuse {
     uint32_t base;     /* eFuse controller base */
     uint32_t mac_addr; /* word with MAC bytes 2..5 (big-endian); the next word holds
@@ -93,7 +96,7 @@ struct chip {
      * from flash through the MMU, everything else is copied to RAM by the bootloader. */
     uint32_t drom_start, drom_end;
     uint32_t irom_start, irom_end;
-    /* SPI flash controller used by the ROM (§10) */
+    /* SPI flash controller used by the ROM (esp-serial-protocol §10) */
     uint32_t spi_reg_base;
     uint32_t spi_usr_offs, spi_usr1_offs, spi_usr2_offs, spi_w0_offs;
     uint32_t spi_mosi_dlen_offs, spi_miso_dlen_offs;
