@@ -117,9 +117,8 @@ int loader_sync(struct loader *l, struct error *err)
         }
         loader_sleep_ms(50);
     }
-    return error_setk(err, ERROR_DEVICE, "%s: no reply to SYNC (is the chip in download mode?)",
-                      l->port->name),
-           LOADER_E_TIMEOUT;
+    return error_fail(err, LOADER_E_TIMEOUT, ERROR_DEVICE,
+                      "%s: no reply to SYNC (is the chip in download mode?)", l->port->name);
 }
 
 /* ------------------------------------------------------------------ chip detection (§8) */
@@ -169,13 +168,12 @@ int loader_detect_chip(struct loader *l, struct error *err)
             found = chip_without_security_chip_id();
             l->secure_download = 1;
         } else if (r != 0) {
-            return error_prefix(err, "detecting the chip"), r;
+            return error_wrap(err, r, "detecting the chip");
         } else {
             found = chip_by_magic(magic);
             if (!found)
-                return error_setk(err, ERROR_DEVICE,
-                                  "unknown chip: magic value 0x%08x at 0x40001000", magic),
-                       LOADER_E_FAIL;
+                return error_fail(err, LOADER_E_FAIL, ERROR_DEVICE,
+                                  "unknown chip: magic value 0x%08x at 0x40001000", magic);
         }
     }
     l->chip = found;
@@ -227,7 +225,7 @@ static int mem_load(struct loader *l, uint32_t addr, const uint8_t *data, size_t
         r = loader_command(l, &c, err);
         if (r != 0) {
             free(buf);
-            return error_prefix(err, "loading RAM at 0x%08x", addr + (uint32_t)off), r;
+            return error_wrap(err, r, "loading RAM at 0x%08x", addr + (uint32_t)off);
         }
     }
     free(buf);
@@ -238,9 +236,9 @@ int loader_run_stub(struct loader *l, struct error *err)
 {
     const struct loader_stub *s = l->chip ? loader_stub_for(l->chip->name) : NULL;
     if (!s)
-        return error_setk(err, ERROR_DEVICE, "no flasher stub for %s in this build",
-                          l->chip ? l->chip->description : "this chip"),
-               LOADER_E_UNSUPPORTED;
+        return error_fail(err, LOADER_E_UNSUPPORTED, ERROR_DEVICE,
+                          "no flasher stub for %s in this build",
+                          l->chip ? l->chip->description : "this chip");
     uint8_t *text = NULL, *data = NULL;
     size_t tlen = 0, dlen = 0;
     if (b64_decode(s->text_b64, &text, &tlen) != 0 ||
@@ -254,7 +252,7 @@ int loader_run_stub(struct loader *l, struct error *err)
     free(text);
     free(data);
     if (r != 0)
-        return error_prefix(err, "uploading the flasher stub"), r;
+        return error_wrap(err, r, "uploading the flasher stub");
     uint8_t d[8];
     /* §6.3: the ROM's MEM_END reply may be lost when the stub takes over the UART. */
     struct loader_cmd end = {.op = LOADER_MEM_END,
@@ -281,8 +279,8 @@ int loader_run_stub(struct loader *l, struct error *err)
             return 0;
         }
     }
-    return error_setk(err, ERROR_DEVICE, "the flasher stub did not start (no OHAI greeting)"),
-           LOADER_E_TIMEOUT;
+    return error_fail(err, LOADER_E_TIMEOUT, ERROR_DEVICE,
+                      "the flasher stub did not start (no OHAI greeting)");
 }
 
 static uint32_t bits_of(uint32_t word, struct chip_bits f)
@@ -329,7 +327,7 @@ int loader_change_baud(struct loader *l, uint32_t baud, struct error *err)
         .len = loader_pack(d, (uint32_t[]){ask, l->stub ? l->port->baud : 0}, 2)};
     int r = loader_command(l, &c, err);
     if (r != 0)
-        return error_prefix(err, "changing to %u baud", baud), r;
+        return error_wrap(err, r, "changing to %u baud", baud);
     if (port_set_baud(l->port, baud, err) != 0)
         return LOADER_E_LINK;
     loader_sleep_ms(50);
@@ -355,7 +353,7 @@ static int connect_chip(struct loader *l, struct error *err)
         if (r == LOADER_E_LINK)
             return r;
     }
-    return error_prefix(err, "failed to connect after %d attempts", attempts), r;
+    return error_wrap(err, r, "failed to connect after %d attempts", attempts);
 }
 
 /* Whether the ROM may change the baud before the stub runs (saving the stub's upload time at
@@ -387,17 +385,16 @@ static int rom_change_baud_checked(struct loader *l, uint32_t baud, struct error
     if ((r = loader_sync(l, err)) != LOADER_E_TIMEOUT)
         return r;
     if (l->port->no_modem_lines || l->opt.before == LOADER_RESET_NONE)
-        return error_setk(err, ERROR_DEVICE,
+        return error_fail(err, LOADER_E_TIMEOUT, ERROR_DEVICE,
                           "%s: the ROM loader stopped answering after a change to %u baud and "
                           "this port has no reset lines: reset the board into download mode; "
                           "--baud %u keeps the opening speed",
-                          l->port->name, baud, ROM_BAUD),
-               LOADER_E_TIMEOUT;
+                          l->port->name, baud, ROM_BAUD);
     l->stub = 0;
     l->attached = 0;
     l->params_size = 0;
     if ((r = connect_chip(l, err)) != 0)
-        return error_prefix(err, "after a failed baud change"), r;
+        return error_wrap(err, r, "after a failed baud change");
     return 0;
 }
 
@@ -418,7 +415,7 @@ static int bring_up(struct loader *l, int first_time, struct error *err)
         if (r != 0) {
             if (r == LOADER_E_LINK)
                 return r;
-            return error_prefix(err, "%s", l->chip->description), r;
+            return error_wrap(err, r, "%s", l->chip->description);
         }
         if (first_time)
             log_printf(l->opt.log, LOG_DEBUG, "Stub flasher running.");
@@ -441,8 +438,7 @@ static int bring_up(struct loader *l, int first_time, struct error *err)
 static int reopen_port(struct loader *l, struct error *err)
 {
     if (!l->port_name[0])
-        return error_setk(err, ERROR_DEVICE, "%s: connection lost", l->port->name),
-               LOADER_E_LINK;
+        return error_fail(err, LOADER_E_LINK, ERROR_DEVICE, "%s: connection lost", l->port->name);
     struct port *np = NULL;
     for (int i = 0; i < 20; i++) { /* a USB port may take a moment to reappear */
         if (port_open(l->port_name, ROM_BAUD, &np, err) == 0)
@@ -451,7 +447,7 @@ static int reopen_port(struct loader *l, struct error *err)
         loader_sleep_ms(100);
     }
     if (!np)
-        return error_prefix(err, "reopening after the connection was lost"), LOADER_E_LINK;
+        return error_wrap(err, LOADER_E_LINK, "reopening after the connection was lost");
     port_close(l->port);
     l->port = np;
     l->rx_pos = l->rx_len = 0;
@@ -493,7 +489,7 @@ int loader_recover(struct loader *l, struct error *err)
         r = connect_chip(l, err);
     }
     if (r != 0)
-        return error_prefix(err, "reconnecting"), r;
+        return error_wrap(err, r, "reconnecting");
     if (!l->stub || l->port->baud != (l->opt.baud ? l->opt.baud : ROM_BAUD))
         r = bring_up(l, 0, err);
     return r;

@@ -183,7 +183,7 @@ int loader_command(struct loader *l, struct loader_cmd *cmd, struct error *err)
             l->retries++;
         int r = loader_send_frame(l, head, 8, cmd->data, len, err);
         if (r != 0)
-            return error_prefix(err, "%s", loader_op_name(op)), LOADER_E_LINK;
+            return error_wrap(err, LOADER_E_LINK, "%s", loader_op_name(op));
         int64_t deadline = loader_now_ms() + timeout_ms;
         for (;;) {
             int64_t left = deadline - loader_now_ms();
@@ -191,7 +191,7 @@ int loader_command(struct loader *l, struct loader_cmd *cmd, struct error *err)
                 break;
             r = loader_recv_packet(l, (int)left, err);
             if (r < 0)
-                return error_prefix(err, "%s", loader_op_name(op)), LOADER_E_LINK;
+                return error_wrap(err, LOADER_E_LINK, "%s", loader_op_name(op));
             if (r == 0)
                 break;
             const uint8_t *p = l->pkt;
@@ -208,9 +208,9 @@ int loader_command(struct loader *l, struct loader_cmd *cmd, struct error *err)
                  * opcode and status 1/0x05. */
                 if (size >= 2 && p[8] == 1 && p[9] == ROM_E_BAD_MESSAGE) {
                     drain(l, 30, err);
-                    return error_setk(err, ERROR_DEVICE, "%s: not supported by the %s loader",
-                                      loader_op_name(op), l->stub ? "stub" : "ROM"),
-                           LOADER_E_UNSUPPORTED;
+                    return error_fail(err, LOADER_E_UNSUPPORTED, ERROR_DEVICE,
+                                      "%s: not supported by the %s loader", loader_op_name(op),
+                                      l->stub ? "stub" : "ROM");
                 }
                 continue; /* a late reply to an earlier command */
             }
@@ -232,14 +232,12 @@ int loader_command(struct loader *l, struct loader_cmd *cmd, struct error *err)
             if (s0 != 0) {
                 uint8_t code = l->stub ? s0 : s1;
                 if (l->stub && s0 == STUB_E_INVALID_COMMAND && !expect)
-                    return error_setk(err, ERROR_DEVICE, "%s: not supported by the stub",
-                                      loader_op_name(op)),
-                           LOADER_E_UNSUPPORTED;
+                    return error_fail(err, LOADER_E_UNSUPPORTED, ERROR_DEVICE,
+                                      "%s: not supported by the stub", loader_op_name(op));
                 if (!l->stub && s1 == ROM_E_BAD_MESSAGE &&
                     (op >= LOADER_ERASE_FLASH || op == LOADER_GET_SECURITY_INFO))
-                    return error_setk(err, ERROR_DEVICE, "%s: not supported by the ROM loader",
-                                      loader_op_name(op)),
-                           LOADER_E_UNSUPPORTED;
+                    return error_fail(err, LOADER_E_UNSUPPORTED, ERROR_DEVICE,
+                                      "%s: not supported by the ROM loader", loader_op_name(op));
                 error_setk(err, ERROR_DEVICE, "%s failed: status 0x%02x%02x (%s)",
                            loader_op_name(op), s0, s1, loader_error_text(l->stub, code));
                 /* The loader saw a damaged packet (bad length or checksum): sending it again
@@ -264,10 +262,10 @@ int loader_command(struct loader *l, struct loader_cmd *cmd, struct error *err)
     next_attempt:;
     }
     if (garbled)
-        return error_setk(err, ERROR_DEVICE, "%s: no valid reply within %d ms (last reply: %s)",
-                          loader_op_name(op), timeout_ms, garbled),
-               LOADER_E_TIMEOUT;
-    return error_setk(err, ERROR_DEVICE, "%s: timed out after %d ms waiting for the reply%s",
-                      loader_op_name(op), timeout_ms, cmd->retries ? " (retried)" : ""),
-           LOADER_E_TIMEOUT;
+        return error_fail(err, LOADER_E_TIMEOUT, ERROR_DEVICE,
+                          "%s: no valid reply within %d ms (last reply: %s)", loader_op_name(op),
+                          timeout_ms, garbled);
+    return error_fail(err, LOADER_E_TIMEOUT, ERROR_DEVICE,
+                      "%s: timed out after %d ms waiting for the reply%s", loader_op_name(op),
+                      timeout_ms, cmd->retries ? " (retried)" : "");
 }

@@ -37,10 +37,9 @@ static int check_range(struct loader *l, const char *what, uint32_t addr, uint32
 {
     uint64_t end = (uint64_t)addr + len;
     if (end > 0x10000000u || (l->flash_size && end > l->flash_size))
-        return error_setk(err, ERROR_DEVICE,
+        return error_fail(err, LOADER_E_FAIL, ERROR_DEVICE,
                           "%s 0x%08x-0x%08x: beyond the end of the %u KiB flash", what, addr,
-                          (uint32_t)(end - 1), l->flash_size / 1024),
-               LOADER_E_FAIL;
+                          (uint32_t)(end - 1), l->flash_size / 1024);
     return 0;
 }
 
@@ -71,8 +70,8 @@ static int md5_once(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[1
         unsigned int b;
         char two[3] = {(char)resp[2 * i], (char)resp[2 * i + 1], 0};
         if (sscanf(two, "%2x", &b) != 1)
-            return error_setk(err, ERROR_DEVICE, "SPI_FLASH_MD5: reply is not hexadecimal"),
-                   LOADER_E_VERIFY;
+            return error_fail(err, LOADER_E_VERIFY, ERROR_DEVICE,
+                              "SPI_FLASH_MD5: reply is not hexadecimal");
         md5[i] = (uint8_t)b;
     }
     return 0;
@@ -95,7 +94,7 @@ int loader_flash_md5(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[
         if (r == LOADER_E_FAIL)
             break; /* the chip refused */
     }
-    return error_prefix(err, "MD5 of flash 0x%08x-0x%08x", addr, addr + len - 1), r;
+    return error_wrap(err, r, "MD5 of flash 0x%08x-0x%08x", addr, addr + len - 1);
 }
 
 /* ------------------------------------------------------------------ erase */
@@ -133,9 +132,9 @@ static int verify_erased(struct loader *l, uint32_t addr, uint32_t len, struct e
     if (r != 0)
         return r;
     if (memcmp(want, got, 16) != 0)
-        return error_setk(err, ERROR_DEVICE, "erase 0x%08x-0x%08x: flash is not blank afterwards",
-                          addr, addr + len - 1),
-               LOADER_E_VERIFY;
+        return error_fail(err, LOADER_E_VERIFY, ERROR_DEVICE,
+                          "erase 0x%08x-0x%08x: flash is not blank afterwards", addr,
+                          addr + len - 1);
     return 0;
 }
 
@@ -172,10 +171,9 @@ static int erase_chunk(struct loader *l, uint32_t addr, uint32_t len, struct err
 int loader_erase_region(struct loader *l, uint32_t addr, uint32_t len, struct error *err)
 {
     if ((addr | len) & 0xFFF)
-        return error_setk(err, ERROR_VALUE,
+        return error_fail(err, LOADER_E_FAIL, ERROR_VALUE,
                           "erase 0x%08x+0x%x: address and size must be multiples of 4096", addr,
-                          len),
-               LOADER_E_FAIL;
+                          len);
     int r = check_range(l, "erase", addr, len, err);
     /* Chunks keep each command's flash work, and so its timeout, short. */
     for (uint32_t off = 0; r == 0 && off < len; off += ERASE_CHUNK) {
@@ -193,7 +191,7 @@ int loader_erase_flash(struct loader *l, struct error *err)
     /* Region by region rather than ERASE_FLASH: a 64 KiB block erase is as fast as the chip
      * erase per byte, and a lost reply costs seconds instead of minutes. */
     if (!l->flash_size)
-        return error_setk(err, ERROR_DEVICE, "erase flash: flash size unknown"), LOADER_E_FAIL;
+        return error_fail(err, LOADER_E_FAIL, ERROR_DEVICE, "erase flash: flash size unknown");
     int r = loader_erase_region(l, 0, l->flash_size, err);
     if (r != 0)
         error_prefix(err, "erasing the whole flash");
@@ -222,15 +220,14 @@ static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint3
         if (r < 0)
             return r;
         if (r == 0)
-            return error_setk(err, ERROR_DEVICE, "READ_FLASH: timed out after %u of %u bytes",
-                              got, len),
-                   LOADER_E_TIMEOUT;
+            return error_fail(err, LOADER_E_TIMEOUT, ERROR_DEVICE,
+                              "READ_FLASH: timed out after %u of %u bytes", got, len);
         uint32_t want = len - got < READ_PACKET ? len - got : READ_PACKET;
         if (l->dec.len != want)
-            return error_setk(err, ERROR_DEVICE,
+            return error_fail(err, LOADER_E_VERIFY, ERROR_DEVICE,
                               "READ_FLASH: a %zu-byte data packet where %u were due (byte lost "
-                              "or garbled on the line)", l->dec.len, want),
-                   LOADER_E_VERIFY;
+                              "or garbled on the line)",
+                              l->dec.len, want);
         memcpy(buf + got, l->pkt, want);
         got += want;
         uint8_t ack[4];
@@ -251,9 +248,8 @@ static int stub_read_stream(struct loader *l, uint32_t addr, uint8_t *buf, uint3
         char a[33], b[33];
         hex16(md, a);
         hex16(l->pkt, b);
-        return error_setk(err, ERROR_DEVICE,
-                          "READ_FLASH: MD5 mismatch (received data %s, chip says %s)", a, b),
-               LOADER_E_VERIFY;
+        return error_fail(err, LOADER_E_VERIFY, ERROR_DEVICE,
+                          "READ_FLASH: MD5 mismatch (received data %s, chip says %s)", a, b);
     }
     return 0;
 }
@@ -268,11 +264,10 @@ static int spi_read(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t len,
     for (uint32_t off = 0; r == 0 && off < len; off += 64) {
         uint32_t n = len - off < 64 ? len - off : 64;
         if (addr + off >= (1u << 24))
-            return error_setk(err, ERROR_DEVICE,
+            return error_fail(err, LOADER_E_FAIL, ERROR_DEVICE,
                               "reading 0x%08x without the stub: only the first 16 MB can be "
                               "read through the ROM",
-                              addr + off),
-                   LOADER_E_FAIL;
+                              addr + off);
         uint8_t out[64];
         r = loader_spi_command_raw(l, 0x03, NULL, 0, addr + off, 24, 0, n * 8, out, err);
         if (r == 0) {
@@ -323,8 +318,8 @@ int loader_read_flash(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t le
         uint32_t n = len - off < READ_CHUNK ? len - off : READ_CHUNK;
         for (int attempt = 0;; attempt++) {
             if (attempt && (r = loader_recover(l, err)) != 0)
-                return error_prefix(err, "reading 0x%08x-0x%08x", addr + off, addr + off + n - 1),
-                       r;
+                return error_wrap(err, r, "reading 0x%08x-0x%08x", addr + off,
+                                  addr + off + n - 1);
             r = loader_prepare_flash(l, err);
             if (r == 0)
                 r = l->stub ? stub_read_stream(l, addr + off, buf + off, n, off, len, err)
@@ -332,9 +327,8 @@ int loader_read_flash(struct loader *l, uint32_t addr, uint8_t *buf, uint32_t le
             if (r == 0)
                 break;
             if (r == LOADER_E_FAIL || attempt + 1 >= ATTEMPTS)
-                return error_prefix(err, "reading 0x%08x-0x%08x", addr + off,
-                                    addr + off + n - 1),
-                       r;
+                return error_wrap(err, r, "reading 0x%08x-0x%08x", addr + off,
+                                  addr + off + n - 1);
         }
         off += n;
     }
@@ -553,15 +547,14 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
             continue;
         fail_segment:
             free(pending);
-            return error_prefix(err, "writing 0x%08x-0x%08x", addr + off, addr + off + n - 1),
-                   r;
+            return error_wrap(err, r, "writing 0x%08x-0x%08x", addr + off, addr + off + n - 1);
         }
         if (l->secure_download) {
             free(pending);
-            return error_setk(err, ERROR_DEVICE,
+            return error_fail(err, LOADER_E_VERIFY, ERROR_DEVICE,
                               "wrote 0x%08x-0x%08x, but secure download mode allows no MD5 "
-                              "check: the write is not verified", addr, addr + len - 1),
-                   LOADER_E_VERIFY;
+                              "check: the write is not verified",
+                              addr, addr + len - 1);
         }
         /* Verify segment by segment (each MD5 reply then waits for a bounded amount of
          * flash reading); the ones that differ are written again. */
@@ -573,7 +566,7 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
             r = loader_flash_md5(l, addr + off, n, got, err);
             if (r != 0) {
                 free(pending);
-                return error_prefix(err, "verifying 0x%08x-0x%08x", addr, addr + len - 1), r;
+                return error_wrap(err, r, "verifying 0x%08x-0x%08x", addr, addr + len - 1);
             }
             if (memcmp(want, got, 16) != 0) {
                 pending[s] = 1;
@@ -594,8 +587,7 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
     digest_md5(data + bad_off, bad_n, want);
     hex16(want, a);
     hex16(bad_got, b);
-    return error_setk(err, ERROR_DEVICE,
+    return error_fail(err, LOADER_E_VERIFY, ERROR_DEVICE,
                       "writing 0x%08x-0x%08x: MD5 mismatch after the write (data %s, flash %s)",
-                      addr + bad_off, addr + bad_off + bad_n - 1, a, b),
-           LOADER_E_VERIFY;
+                      addr + bad_off, addr + bad_off + bad_n - 1, a, b);
 }

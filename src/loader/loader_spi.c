@@ -14,7 +14,7 @@ int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *value, struct err
                            .retries = 2};
     int r = loader_command(l, &c, err);
     if (r != 0)
-        return error_prefix(err, "reading register 0x%08x", addr), r;
+        return error_wrap(err, r, "reading register 0x%08x", addr);
     *value = c.value;
     return 0;
 }
@@ -111,8 +111,8 @@ int loader_spi_command_raw(struct loader *l, uint8_t cmd, const uint8_t *mosi, u
         done = !(v & (1u << 18));
     }
     if (!done)
-        return error_setk(err, ERROR_DEVICE, "SPI flash command 0x%02x did not complete", cmd),
-               LOADER_E_FAIL;
+        return error_fail(err, LOADER_E_FAIL, ERROR_DEVICE,
+                          "SPI flash command 0x%02x did not complete", cmd);
     for (uint32_t i = 0; i < (miso_bits + 31) / 32; i++) {
         uint32_t v;
         if ((r = loader_read_reg(l, w0 + 4 * i, &v, err)) != 0)
@@ -221,11 +221,11 @@ int loader_flash_id(struct loader *l, uint32_t *jedec, struct error *err)
 {
     int r = rom_attach(l, err);
     if (r != 0)
-        return error_prefix(err, "attaching the SPI flash"), r;
+        return error_wrap(err, r, "attaching the SPI flash");
     uint8_t id[4] = {0};
     r = loader_spi_command(l, 0x9F, NULL, 0, 0, 0, 0, 24, id, err);
     if (r != 0)
-        return error_prefix(err, "reading the flash id"), r;
+        return error_wrap(err, r, "reading the flash id");
     *jedec = (uint32_t)id[0] | (uint32_t)id[1] << 8 | (uint32_t)id[2] << 16;
     return 0;
 }

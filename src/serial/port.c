@@ -90,9 +90,8 @@ int port_fd_write(int fd, const char *name, const uint8_t *buf, size_t len, stru
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-            return error_setk(err, ERROR_DEVICE, "%s: the connection was closed by the other end",
-                              name),
-                   PORT_E_CLOSED;
+            return error_fail(err, PORT_E_CLOSED, ERROR_DEVICE,
+                              "%s: the connection was closed by the other end", name);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             return error_setk(err, ERROR_DEVICE, "%s: write: %s", name, strerror(errno));
         int64_t left = deadline - port_now_ms();
