@@ -13,9 +13,9 @@ int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *value, struct err
                            .len = loader_pack(d, (uint32_t[]){addr}, 1),
                            .retries = 2};
     int r = loader_command(l, &c, err);
+    *value = c.value; /* 0 when no reply came */
     if (r != 0)
         return error_wrap(err, r, "reading register 0x%08x", addr);
-    *value = c.value;
     return 0;
 }
 
