@@ -85,7 +85,8 @@ static int walk_segments(const uint8_t *data, size_t len, const struct image_hea
                           "Invalid image file: too many segments (%u, at most %d).",
                           hdr->segment_count, IMAGE_MAX_SEGMENTS);
     uint64_t pos = IMAGE_HEADER_SIZE;
-    uint8_t checksum = 0xEF; /* XOR of all segment data bytes, seeded 0xEF (§3) */
+    /* XOR of all segment data bytes, seeded 0xEF (esp-image-formats.md §3) */
+    uint8_t checksum = 0xEF;
     for (unsigned i = 0; i < hdr->segment_count; i++) {
         if (pos + IMAGE_SEGMENT_HEADER_SIZE > len)
             return error_setk(err, ERROR_VALUE,
@@ -94,7 +95,7 @@ static int walk_segments(const uint8_t *data, size_t len, const struct image_hea
                               i, (unsigned long long)pos, len);
         uint32_t seg_len = get_le32(data + pos + 4);
         pos += IMAGE_SEGMENT_HEADER_SIZE;
-        /* Python's walk fails when the position reaches or passes the end (§4.3). */
+        /* Python's walk fails when the position reaches or passes the end (seed-spec §4.3). */
         if (pos + seg_len >= len)
             return error_setk(err, ERROR_VALUE,
                               "Invalid image file: segment size (%u bytes) exceeds image size "

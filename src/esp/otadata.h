@@ -14,7 +14,7 @@
 #define OTADATA_ENTRY_SIZE 32
 #define OTADATA_SEQ_EMPTY 0xFFFFFFFFu
 
-/* ota_state values (§8.1). */
+/* ota_state values (esp-image-formats.md §8.1). */
 enum ota_state {
     OTA_STATE_NEW = 0x0,
     OTA_STATE_PENDING_VERIFY = 0x1,
@@ -46,7 +46,7 @@ const char *otadata_state_name(uint32_t state);
 /* Parse a state name (case-insensitive) as above; -1 if unknown. */
 int otadata_state_parse(const char *name, uint32_t *state);
 
-/* What the bootloader boots (§8.2). */
+/* What the bootloader boots (esp-image-formats.md §8.2). */
 struct otadata_boot {
     struct ota_entry entries[2]; /* decoded records of sector 0 and 1 */
     int valid[2];                /* otadata_entry_valid of each */
@@ -60,7 +60,7 @@ struct otadata_boot {
 int otadata_boot_select(const uint8_t *data, size_t len, int ota_count, int has_factory,
                         struct otadata_boot *boot, struct error *err);
 
-/* The record to write so that ota_<slot> boots next (esp_ota_set_boot_partition, §8.3): if the
+/* The record to write so that ota_<slot> boots next (esp_ota_set_boot_partition, esp-image-formats.md §8.3): if the
  * active entry already maps to the slot only its state changes (same sector); else
  * seq = the smallest value above the active seq with (seq - 1) mod ota_count == slot, written to
  * the other sector (no valid entry: seq = slot + 1 in sector 0). `state` is NEW (the app must

@@ -1,5 +1,5 @@
 /* The partition table: binary format (esp-image-formats §7, seed-spec §5.1), loading (§5.2),
- * validation with the Python tool's messages (§5.3) and type/subtype names (§7.4). */
+ * validation with the Python tool's messages (seed-spec §5.3) and type/subtype names (esp-image-formats.md §7.4). */
 #include "esp/ptable.h"
 #include "util/digest.h"
 #include "util/bytes.h"
@@ -26,7 +26,7 @@ enum {
 };
 _Static_assert(ENTRY_AT_FLAGS + 4 == PTABLE_ENTRY_SIZE, "entry layout");
 
-/* The MD5 row: EB EB, 14 x FF, then the MD5 of the entry bytes (§7.3). */
+/* The MD5 row: EB EB, 14 x FF, then the MD5 of the entry bytes (esp-image-formats.md §7.3). */
 static const uint8_t MD5_MAGIC[2] = {0xEB, 0xEB};
 #define MD5_AT_DIGEST 16
 
@@ -91,7 +91,7 @@ int ptable_parse(const uint8_t *data, size_t len, struct ptable *table, struct e
 {
     table->count = 0;
     size_t n = 0;
-    /* Entries while the magic is AA 50 (§5.2); at most 95 fit before the MD5 row. */
+    /* Entries while the magic is AA 50 (seed-spec §5.2); at most 95 fit before the MD5 row. */
     while (table->count < PTABLE_MAX_ENTRIES && n + PTABLE_ENTRY_SIZE <= len &&
            ptable_entry_is_entry(data + n)) {
         ptable_entry_decode(data + n, &table->parts[table->count++]);
@@ -142,7 +142,7 @@ int ptable_encode(const struct ptable *table, uint8_t out[PTABLE_SIZE], struct e
         ptable_entry_encode(p, out + n);
         n += PTABLE_ENTRY_SIZE;
     }
-    /* MD5 row: EB EB, 14 x FF, MD5 of the entry bytes (§7.3); the 0xFF fill stays. */
+    /* MD5 row: EB EB, 14 x FF, MD5 of the entry bytes (esp-image-formats.md §7.3); the 0xFF fill stays. */
     uint8_t *row = out + n;
     row[0] = MD5_MAGIC[0];
     row[1] = MD5_MAGIC[1];

@@ -169,7 +169,7 @@ static void micropython_tables_encode_to_reference_md5(void **state)
 {
     (void)state;
     /* MicroPython's partitions-4MiB-ota and partitions-4MiBplus layouts (esp-image-formats §6),
-     * written three ways: reference MD5s from §7.3 */
+     * written three ways: reference MD5s from esp-image-formats.md §7.3 */
     const char *ota = "# Partition table: 4 MiB OTA\n"
                       "nvs,      data, nvs,     0x9000,  0x4000,\n"
                       "otadata,  data, ota,     0xd000,  0x2000,\n"

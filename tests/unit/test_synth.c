@@ -14,7 +14,7 @@
 #include "synth/synth.h"
 #include "util/bytes.h"
 
-/* Every flash-mapped segment's data offset equals its load address modulo 64 KiB (§2). */
+/* Every flash-mapped segment's data offset equals its load address modulo 64 KiB (esp-image-formats.md §2). */
 static void check_mapped_alignment(const uint8_t *img, const struct chip *chip)
 {
     size_t pos = 24;
