@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Image engine benchmark: median wall time of showing the table, an OTA re-layout to 8MB, and
-# extracting the app, on the real firmware files (or generated ones when those are absent).
+# extracting the app, on three real firmware files; without them it refuses to run.
 # Usage: bench/image_bench.sh [BUILD_DIR] [RUNS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,16 +14,19 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 files=()
-if [ -d "$shared/firmware" ]; then
-  for f in ESP32_GENERIC-20240602-v1.23.0.bin ESP32_GENERIC_S3-FLASH_4M-20240602-v1.23.0.bin \
-           ESP32_GENERIC_C6-20241129-v1.24.1.bin; do
-    [ -f "$shared/firmware/$f" ] && files+=("$shared/firmware/$f")
-  done
-fi
-if [ ${#files[@]} -eq 0 ]; then
-  "$build/tools/mp-synth-firmware" --chip esp32 -o generated-esp32.bin >/dev/null
-  files=("$work/generated-esp32.bin")
-fi
+for f in ESP32_GENERIC-20240602-v1.23.0.bin ESP32_GENERIC_S3-FLASH_4M-20240602-v1.23.0.bin \
+         ESP32_GENERIC_C6-20241129-v1.24.1.bin; do
+  if [ ! -f "$shared/firmware/$f" ]; then
+    echo "image_bench: $shared/firmware/$f is missing: the benchmark measures the real firmware" \
+      "files only (set MP_SHARED_DIR to the folder holding firmware/)" >&2
+    exit 1
+  fi
+  files+=("$shared/firmware/$f")
+done
+echo "inputs:"
+for f in "${files[@]}"; do
+  echo "  $(sha256sum "$f" | cut -c1-16)  $(stat -c %s "$f") bytes  $f"
+done
 
 echo "| command (runs: $runs)                          | median ms |   min ms |   max ms | runs |"
 echo "|----------------------------------------------|----------|----------|----------|------|"
