@@ -212,8 +212,9 @@ int flash_image_map_file(struct flash_image *img, int fd, uint32_t len, uint32_t
     if ((uint64_t)base + len > 0xFFFFFFFFu)
         return error_setk(err, ERROR_VALUE, "%s: 0x%x bytes at 0x%x do not fit in flash", name,
                           len, base);
-    /* MAP_POPULATE maps the cached pages in one go instead of faulting them in one by one. */
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    /* Pages are faulted in as they are read, so showing the table of a 32 MiB file touches a
+     * few blocks, not 32 MiB (no MAP_POPULATE). */
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
         /* Not mappable (a pipe, an odd filesystem): read it instead. */
         uint8_t *buf = malloc(len);
