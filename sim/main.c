@@ -170,13 +170,23 @@ static uint8_t capacity_code(uint32_t size)
     return c;
 }
 
-/* --fault SPEC: KIND@N[:MS] for byte faults, fail-cmd=OP@K / noreply-cmd=OP@K per command. */
-static int parse_fault(const char *spec, struct link *l, struct vchip_config *cfg)
+/* --fault SPEC: KIND@N[:MS] for byte faults, fail-cmd=OP@K / noreply-cmd=OP@K per command,
+ * stuck-bit@ADDR for the flash (*stuck_bit: 1 + ADDR). */
+static int parse_fault(const char *spec, struct link *l, struct vchip_config *cfg,
+                       uint64_t *stuck_bit)
 {
     char kind[32];
     const char *at = strchr(spec, '@');
     if (!at)
         return -1;
+    if (strncmp(spec, "stuck-bit@", 10) == 0) {
+        char *end;
+        unsigned long long addr = strtoull(at + 1, &end, 0);
+        if (end == at + 1 || *end || addr > UINT32_MAX)
+            return -1;
+        *stuck_bit = addr + 1;
+        return 0;
+    }
     const char *eq = strchr(spec, '=');
     if (eq && eq < at) {
         size_t kl = (size_t)(eq - spec);
@@ -259,7 +269,8 @@ static void usage(FILE *f)
            "fault SPEC: drop-byte@N corrupt-byte@N stall@N[:MS] disconnect@N reset@N\n"
            "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n"
            "            disconnect-cmd=OPCODE@K (answered, then the line is cut)\n"
-           "            hang-cmd=OPCODE@K (the ROM answers, then hangs until a reset)\n");
+           "            hang-cmd=OPCODE@K (the ROM answers, then hangs until a reset)\n"
+           "            stuck-bit@ADDR (bit 0 of the flash byte at ADDR stays 1)\n");
 }
 
 int main(int argc, char **argv)
@@ -270,6 +281,7 @@ int main(int argc, char **argv)
     uint32_t flash_size = 4u << 20;
     int want_pty = 0, want_tcp = 0, tcp_port = 0, wire_time = 0, flash_time = 0;
     int no_baud_check = 0;
+    uint64_t stuck_bit = 0;
     static const uint8_t default_mac[6] = {0x24, 0x0a, 0xc4, 0x00, 0x00, 0x01};
     memcpy(cfg.mac, default_mac, 6);
     cfg.read_in_flight = 1;
@@ -361,7 +373,7 @@ int main(int argc, char **argv)
         case O_WIRE: wire_time = 1; break;
         case O_FLASH_TIME: flash_time = 1; break;
         case O_FAULT:
-            if (parse_fault(optarg, &a.link, &cfg) != 0) {
+            if (parse_fault(optarg, &a.link, &cfg, &stuck_bit) != 0) {
                 fprintf(stderr, "esp-virtual-chip: bad --fault '%s'\n", optarg);
                 usage(stderr);
                 return 2;
@@ -467,6 +479,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "esp-virtual-chip: %s\n", err);
         return 1;
     }
+    a.flash.stuck_bit = stuck_bit;
     if (image_path) {
         FILE *f = fopen(image_path, "rb");
         if (!f) {

@@ -110,6 +110,8 @@ int nor_program(struct nor *n, uint32_t addr, const void *data, uint32_t len)
     const uint8_t *src = data;
     for (uint32_t i = 0; i < len; i++)
         n->data[addr + i] &= src[i];
+    if (n->stuck_bit > addr && n->stuck_bit <= (uint64_t)addr + len)
+        n->data[n->stuck_bit - 1] |= 1;
     n->bytes_programmed += len;
     n->busy_us += ((uint64_t)len * NOR_PAGE_PROGRAM_US + 255) / 256;
     mark(n, addr, addr + len);

@@ -27,6 +27,9 @@ struct nor {
     uint64_t sectors_erased; /* counters, for timing models and tests */
     uint64_t bytes_programmed;
     uint64_t busy_us; /* erase and program time the operations so far took */
+    /* a worn cell (the stuck-bit fault): 1 + the address of a byte whose bit 0 no program
+     * clears; 0: none */
+    uint64_t stuck_bit;
 };
 
 /* Open (creating or extending with 0xFF) the backing file and load it. path NULL = memory only.
