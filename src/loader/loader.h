@@ -21,7 +21,10 @@ enum loader_result {
     LOADER_E_TIMEOUT = -2,     /* no (valid) reply in time, after retries */
     LOADER_E_LINK = -3,        /* the port failed (disconnect, I/O error) */
     LOADER_E_UNSUPPORTED = -4, /* the loader does not know the command (§3.6) */
-    LOADER_E_VERIFY = -5,      /* MD5 mismatch or a malformed data stream */
+    LOADER_E_VERIFY = -5,      /* a malformed data stream, or data garbled on the line */
+    /* the flash does not hold what was written or erased (its MD5 differs after retries),
+     * or it cannot be checked (secure download mode) */
+    LOADER_E_MISMATCH = ERROR_VERIFY,
 };
 
 /* How to get the chip into download mode. */
@@ -96,7 +99,7 @@ void loader_close(struct loader *l, int hard_reset);
 /* Write data at addr (compressed unless opt.no_compress or secure download mode) and verify
  * with SPI_FLASH_MD5; retries lost blocks and restarts the write after a reconnect. Bytes of
  * partly covered 4 KiB sectors are read first and written back unchanged. In secure download
- * mode nothing can be verified: the data is written, and LOADER_E_VERIFY says so. */
+ * mode nothing can be verified: the data is written, and LOADER_E_MISMATCH says so. */
 int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uint32_t len,
                        struct error *err);
 /* Read flash into buf (stub: streamed READ_FLASH checked by its MD5; ROM: READ_FLASH_SLOW, 64

@@ -132,7 +132,7 @@ static int verify_erased(struct loader *l, uint32_t addr, uint32_t len, struct e
     if (r != 0)
         return r;
     if (memcmp(want, got, 16) != 0)
-        return error_fail(err, LOADER_E_VERIFY, ERROR_DEVICE,
+        return error_fail(err, LOADER_E_MISMATCH, ERROR_DEVICE,
                           "erase 0x%08x-0x%08x: flash is not blank afterwards", addr,
                           addr + len - 1);
     return 0;
@@ -551,7 +551,7 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
         }
         if (l->secure_download) {
             free(pending);
-            return error_fail(err, LOADER_E_VERIFY, ERROR_DEVICE,
+            return error_fail(err, LOADER_E_MISMATCH, ERROR_DEVICE,
                               "wrote 0x%08x-0x%08x, but secure download mode allows no MD5 "
                               "check: the write is not verified",
                               addr, addr + len - 1);
@@ -587,7 +587,7 @@ int loader_write_flash(struct loader *l, uint32_t addr, const uint8_t *data, uin
     digest_md5(data + bad_off, bad_n, want);
     hex16(want, a);
     hex16(bad_got, b);
-    return error_fail(err, LOADER_E_VERIFY, ERROR_DEVICE,
+    return error_fail(err, LOADER_E_MISMATCH, ERROR_DEVICE,
                       "writing 0x%08x-0x%08x: MD5 mismatch after the write (data %s, flash %s)",
                       addr + bad_off, addr + bad_off + bad_n - 1, a, b);
 }

@@ -126,7 +126,11 @@ static const char epilog_tail[] =
     "before anything is written; --erase-fs NAME drops a partition's files instead.\n"
     "--flash writes the firmware, with any changes made by the other options, to a\n"
     "device, carrying the device's files and NVS into the firmware's layout:\n"
-    "  mp-image-tool-esp32 firmware.bin -f 8M --resize vfs=0 --flash u0";
+    "  mp-image-tool-esp32 firmware.bin -f 8M --resize vfs=0 --flash u0\n"
+    "\n"
+    "Exit status: 0 success; 1 error; 2 command-line error; 3 a verification failed\n"
+    "(--check-app found a broken or missing image, or a board's flash did not read\n"
+    "back what was written). Errors go to stderr and -q never hides them.";
 
 /* The --fs commands from their table: "  NAME ARGS  help", the help column aligned. */
 static void fs_command_lines(struct strbuf *out)

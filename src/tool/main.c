@@ -20,7 +20,7 @@ int main(int argc, char **argv)
     if (r != ARGS_RUN) {
         fputs(strbuf_str(&message), r == ARGS_EXIT ? stdout : stderr);
         strbuf_free(&message);
-        return r == ARGS_EXIT ? 0 : 2;
+        return r == ARGS_EXIT ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
     }
     strbuf_free(&message);
     struct output out;
@@ -33,7 +33,7 @@ int main(int argc, char **argv)
         out.box = 1;
     int status = tool_run(&opt, &out);
     args_free(&opt);
-    if (output_close(&out) && status == 0)
-        status = 1;
+    if (output_close(&out) && status == TOOL_EXIT_OK)
+        status = TOOL_EXIT_ERROR;
     return status;
 }

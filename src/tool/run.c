@@ -617,8 +617,9 @@ static int check_apps(struct run *r)
         log_printf(r->log, LOG_INFO, "Next OTA boot partition: %s", st.next_name);
     }
     if (failures)
-        return error_setk(r->err, ERROR_VALUE, "App check failed: %d problem%s (see above).",
-                          failures, failures == 1 ? "" : "s");
+        return error_fail(r->err, ERROR_VERIFY, ERROR_VALUE,
+                          "App check failed: %d problem%s (see above).", failures,
+                          failures == 1 ? "" : "s");
     return 0;
 }
 
@@ -719,6 +720,13 @@ static int run_steps(struct run *r)
     return 0;
 }
 
+int tool_exit_status(const struct error *err)
+{
+    if (err->code == ERROR_VERIFY)
+        return TOOL_EXIT_VERIFY;
+    return err->kind == ERROR_USAGE ? TOOL_EXIT_USAGE : TOOL_EXIT_ERROR;
+}
+
 int tool_run(const struct tool_options *opt, struct output *out)
 {
     struct run r;
@@ -737,5 +745,5 @@ int tool_run(const struct tool_options *opt, struct output *out)
     if (r.flash)
         flash_close(r.flash);
     free(r.output_name);
-    return rc ? 1 : 0;
+    return rc ? tool_exit_status(&err) : TOOL_EXIT_OK;
 }

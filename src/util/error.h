@@ -12,6 +12,11 @@
 
 #define ERROR_MSG_MAX 4096
 #define ERROR_FAILED (-1)
+/* A check found data that is not what it must be: a board's flash reads back different from
+ * what was written or erased, or an image fails its checksum or digest under --check-app. Not
+ * an errno number; the program exits with its own status for it, so a script can tell a
+ * failed verification from an operation that could not run. */
+#define ERROR_VERIFY (-1000)
 
 /* Kinds mirror the exception names the Python tool prints ("PartitionError: ..."), so messages
  * stay familiar to its users. */

@@ -30,7 +30,7 @@ run "$TOOL" -q trunc.bin --resize vfs=1M --force
 expect_status 0
 expect_file trunc-resize=vfs=1048576.bin
 run "$TOOL" -q trunc.bin --check-app
-expect_status 1
+expect_status 3
 expect_out "Partition 'factory':"
 expect_err "App check failed"
 
@@ -39,7 +39,7 @@ cp fw.bin badhash.bin
 # a byte inside the app's first segment: checksum and digest no longer match
 printf '\x5a' | dd of=badhash.bin bs=1 seek=$((0xf000 + 0x200)) conv=notrunc status=none
 run "$TOOL" -q badhash.bin --check-app
-expect_status 1
+expect_status 3
 expect_out "Partition 'factory': Checksum mismatch"
 expect_err "App check failed: 1 problem"
 run "$TOOL" -q fw.bin --check-app

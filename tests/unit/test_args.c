@@ -171,6 +171,9 @@ static void help_text(void **state)
     assert_non_null(strstr(h, "0x1f0B"));
     assert_non_null(strstr(h, "--flash u0"));
     assert_non_null(strstr(h, "'--'"));
+    /* and the exit statuses a script can rely on */
+    assert_non_null(strstr(h, "\nExit status: 0 success; 1 error; 2 command-line error; 3 a "
+                              "verification failed\n"));
     /* every --fs command with its arguments and what it does, one line each */
     for (int i = 0; i < fs_command_count; i++) {
         char line[160];

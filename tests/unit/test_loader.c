@@ -564,7 +564,7 @@ static void md5_mismatch_is_never_success(void **state)
     s->drop_reply_at = -1;
     s->lie_md5 = 1;
     /* The write is repeated, then reported as a mismatch: never as done. */
-    stub_write(s, LOADER_E_VERIFY);
+    stub_write(s, LOADER_E_MISMATCH);
     free(s);
 }
 
