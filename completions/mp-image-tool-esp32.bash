@@ -161,7 +161,7 @@ _mpit_complete()
                 case $opt in
                     -m | --method) COMPREPLY=($(compgen -W 'direct command subprocess' -- "$value")) ;;
                     --baud) COMPREPLY=($(compgen -W '115200 230400 460800 921600 1500000 2000000 3000000' -- "$value")) ;;
-                    --log) COMPREPLY=($(compgen -W 'list' -- "$value")) ;;
+                    --log) COMPREPLY=($(compgen -W 'list main=debug main=info main=warning main=error loader=debug loader=info firmware=debug firmware=warning fs=debug fs=info fs=warning ota=debug ota=warning' -- "$value")) ;;
                     *) COMPREPLY=($(compgen -W '1M 2M 4M 8M 16M 32M' -- "$value")) ;;
                 esac
                 return ;;

@@ -102,7 +102,7 @@ complete -c $c -s f -l flash-size -x -a '1M 2M 4M 8M 16M 32M 64M 128M' -d 'set t
 complete -c $c -s a -l app-size -x -d 'set the size of every app partition'
 complete -c $c -s m -l method -x -a 'direct command subprocess' -d 'how to talk to the device'
 complete -c $c -s d -l debug -d 'print debugging messages'
-complete -c $c -l log -x -a list -d 'message levels of parts of the tool'
+complete -c $c -l log -x -a 'list main=debug main=info main=warning main=error loader=debug loader=info firmware=debug firmware=warning fs=debug fs=info fs=warning ota=debug ota=warning' -d 'message levels of parts of the tool'
 complete -c $c -l check-app -d 'check the bootloader and app images'
 complete -c $c -l no-rollback -d 'with --ota-update: no rollback'
 complete -c $c -l no-stub -d 'ROM loader only, no flasher stub'

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "fs/fs.h"
+#include "tool/output.h"
+#include "util/check.h"
 
 #define PROG "mp-image-tool-esp32"
 #define F(field) offsetof(struct tool_options, field)
@@ -34,11 +36,12 @@ const struct args_option args_options[] = {
     {'a', "--app-size", "SIZE", ARGS_VALUE, ARGS_SIZE, F(app_size), 0, 0,
      "set the size of every app partition (factory and ota_N)"},
     {'m', "--method", "METHOD", ARGS_VALUE, ARGS_STRING, F(method), 0, 0,
-     "how to talk to the device: direct (the default), command or subprocess"},
+     "how to talk to the device: direct (the default), command or subprocess; all three "
+     "use the built-in loader"},
     {'d', "--debug", NULL, ARGS_FLAG, ARGS_NONE, F(debug), 1, 0, "print debugging messages too"},
     {0, "--log", "NAME=LEVEL[,NAME=LEVEL,...]", ARGS_VALUE, ARGS_ARGLIST, F(log), 0, 0,
-     "set the message level of the named parts of the tool; the name 'list' shows the "
-     "names"},
+     "set the message level (debug, info, action, warning or error) of the named parts "
+     "of the tool: main, loader, firmware, fs, ota; the name 'list' shows them"},
     {0, "--check-app", NULL, ARGS_FLAG, ARGS_NONE, F(check_app), 1, 0,
      "check the signature and SHA-256 digest of the bootloader and the app partitions, and "
      "show the OTA state"},
@@ -957,6 +960,71 @@ static int parse_words(struct parser *p)
     return ARGS_RUN;
 }
 
+static int option_index(const char *long_name)
+{
+    for (int i = 0; i < args_option_count; i++)
+        if (strcmp(args_options[i].long_name, long_name) == 0)
+            return i;
+    MP_ASSERT(0);
+    return 0;
+}
+
+/* -m: the Python tool's three ways of driving esptool. All three mean the one native loader
+ * here; anything else is refused now rather than when a device is opened. */
+static int check_method(struct parser *p)
+{
+    static const char *const methods[] = {"direct", "command", "subprocess"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(p->opt->method, methods[i]) == 0)
+            return ARGS_RUN;
+    struct strbuf sb = {0};
+    strbuf_puts(&sb, "invalid choice: ");
+    py_repr(p->opt->method, &sb);
+    strbuf_puts(&sb, " (choose from 'direct', 'command', 'subprocess')");
+    int rc = fail_option(p, option_index("--method"), sb.text, NULL);
+    strbuf_free(&sb);
+    return rc;
+}
+
+/* --log: every item is a word that lists the loggers, or a known NAME with a known LEVEL. */
+static int check_log(struct parser *p)
+{
+    const struct arglist *l = &p->opt->log;
+    struct strbuf sb = {0};
+    for (int i = 0; i < l->count && !sb.len; i++) {
+        const struct argitem *it = &l->items[i];
+        const char *name = it->fields[0];
+        enum log_level level;
+        if (it->count == 1 && args_log_lists(name))
+            continue;
+        if (output_logger_find(name) < 0) {
+            strbuf_puts(&sb, "unknown logger ");
+            py_repr(name, &sb);
+            strbuf_puts(&sb, " (choose from");
+            for (int k = 0; k < LOGGER_COUNT; k++)
+                strbuf_printf(&sb, "%s '%s'", k ? "," : "", output_loggers[k].name);
+            strbuf_puts(&sb, "; 'list' shows them)");
+        } else if (it->count != 2) {
+            strbuf_puts(&sb, "expected NAME=LEVEL, not ");
+            py_repr(name, &sb);
+        } else if (output_level_parse(it->fields[1], &level)) {
+            strbuf_puts(&sb, "invalid level ");
+            py_repr(it->fields[1], &sb);
+            strbuf_puts(&sb, " for ");
+            py_repr(name, &sb);
+            strbuf_puts(&sb, " (choose from 'debug', 'info', 'action', 'warning', 'error')");
+        }
+    }
+    int rc = sb.len ? fail_option(p, option_index("--log"), sb.text, NULL) : ARGS_RUN;
+    strbuf_free(&sb);
+    return rc;
+}
+
+int args_log_lists(const char *name)
+{
+    return strcmp(name, "list") == 0 || strcmp(name, "show") == 0 || strcmp(name, "help") == 0;
+}
+
 int args_parse(int argc, char *const argv[], const struct args_context *ctx,
                struct tool_options *opt, struct strbuf *message)
 {
@@ -981,6 +1049,10 @@ int args_parse(int argc, char *const argv[], const struct args_context *ctx,
         if (!opt->method)
             rc = out_of_memory(&p);
     }
+    if (rc == ARGS_RUN)
+        rc = check_method(&p);
+    if (rc == ARGS_RUN)
+        rc = check_log(&p);
     if (rc == ARGS_RUN) {
         /* The Python tool tests these for truth, so an empty value counts as not given. */
         char **optional_names[] = {&opt->output, &opt->ota_update, &opt->from_csv,

@@ -41,9 +41,11 @@ struct tool_options {
     int extract_app;      /* -x */
     int64_t flash_size;   /* -f SIZE (0: not given) */
     int64_t app_size;     /* -a SIZE (0: not given) */
-    char *method;         /* -m METHOD as given; "direct" by default. Not checked here. */
+    char *method;         /* -m METHOD: direct (the default), command or subprocess */
     int debug;            /* -d */
-    struct arglist log;   /* --log NAME=LEVEL,...; log.text is the value as given */
+    struct arglist log;   /* --log NAME=LEVEL,...; log.text is the value as given; every
+                           * NAME is a logger (tool/output.h) with a known level, or a word
+                           * args_log_lists() accepts */
     int check_app;        /* --check-app */
     int no_rollback;      /* --no-rollback */
     int64_t baud;         /* --baud RATE as given (default 921600); see value_round_baud() */
@@ -87,6 +89,8 @@ struct args_context {
  * frees) holds what to print. ctx may be NULL. */
 int args_parse(int argc, char *const argv[], const struct args_context *ctx,
                struct tool_options *opt, struct strbuf *message);
+/* Whether a --log item of one word asks for the list of loggers ("list", "show", "help"). */
+int args_log_lists(const char *name);
 /* Release everything in *opt and zero it; safe on a zeroed or already freed struct. */
 void args_free(struct tool_options *opt);
 

@@ -47,11 +47,12 @@ static int connect(const struct tool_options *opt, const char *port, const struc
     return 0;
 }
 
-int board_open(const struct tool_options *opt, const struct log *log, struct flash **flash,
+int board_open(const struct tool_options *opt, struct output *out, struct flash **flash,
                struct firmware *fw, struct error *err)
 {
+    const struct log *log = output_log(out, LOGGER_MAIN);
     struct flash_device *dev;
-    if (connect(opt, opt->filename, log, &dev, err))
+    if (connect(opt, opt->filename, output_log(out, LOGGER_LOADER), &dev, err))
         return -1;
     *flash = &dev->flash;
     const struct chip *chip = dev->loader->chip;
@@ -74,14 +75,16 @@ int board_open(const struct tool_options *opt, const struct log *log, struct fla
 }
 
 int board_flash_firmware(const struct tool_options *opt, struct firmware *source,
-                         const struct log *log, struct error *err)
+                         struct output *out, struct error *err)
 {
+    const struct log *log = output_log(out, LOGGER_MAIN);
+    const struct log *fw_log = output_log(out, LOGGER_FIRMWARE);
     const char *port = opt->flash_device;
     log_printf(log, LOG_INFO, "Opening device '%s' for flashing...", port);
     if (!opt->flash_is_device)
         return error_setk(err, ERROR_VALUE, "Flashing requires a device, not a firmware file.");
     struct flash_device *dev;
-    if (connect(opt, port, log, &dev, err))
+    if (connect(opt, port, output_log(out, LOGGER_LOADER), &dev, err))
         return -1;
     struct flash *flash = &dev->flash;
     const struct chip *chip = dev->loader->chip;
@@ -93,11 +96,11 @@ int board_flash_firmware(const struct tool_options *opt, struct firmware *source
         drop[ndrop++] = opt->erase_fs.items[i].fields[0];
     struct migrate_options mo = {.drop = drop, .drop_count = ndrop};
     struct migrate_plan plan;
-    int rc = firmware_plan_copy(source, flash, chip, &mo, &plan, log, err);
+    int rc = firmware_plan_copy(source, flash, chip, &mo, &plan, fw_log, err);
     if (rc == 0) {
         struct board_backup keep;
-        struct firmware_backup backup = board_backup_callbacks(&keep, log);
-        rc = firmware_apply_copy(source, flash, &plan, &backup, log, err);
+        struct firmware_backup backup = board_backup_callbacks(&keep, fw_log);
+        rc = firmware_apply_copy(source, flash, &plan, &backup, fw_log, err);
         migrate_free(&plan);
     }
     if (rc == 0 && opt->no_reset)

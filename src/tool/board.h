@@ -7,10 +7,10 @@
 #include "tool/output.h"
 
 /* Connect to the board named by opt->filename and load its firmware through a device flash. */
-int board_open(const struct tool_options *opt, const struct log *log, struct flash **flash,
+int board_open(const struct tool_options *opt, struct output *out, struct flash **flash,
                struct firmware *fw, struct error *err);
 /* Write the (possibly modified) firmware to the device named by --flash. */
 int board_flash_firmware(const struct tool_options *opt, struct firmware *source,
-                         const struct log *log, struct error *err);
+                         struct output *out, struct error *err);
 
 #endif

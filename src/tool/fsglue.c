@@ -57,7 +57,7 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
     if (!sink)
         return error_setk(err, ERROR_OS, "out of memory");
     sink->out = out;
-    struct fs_output fo = {&out->log, sink_data, sink_usage, sink};
+    struct fs_output fo = {output_log(out, LOGGER_FS), sink_data, sink_usage, sink};
     struct fs_env env = {
         .flash = fw->flash,
         .parts = &parts,
@@ -73,7 +73,7 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
     if (rc == 0 && strcmp(cmd, "df") == 0) {
         struct strbuf sb = {0};
         report_df(sink->rows, (size_t)sink->row_count, out->box, &sb);
-        output_block(out, requested ? LOG_OUTPUT : LOG_INFO, strbuf_str(&sb));
+        output_logger_block(out, LOGGER_FS, requested ? LOG_OUTPUT : LOG_INFO, strbuf_str(&sb));
         strbuf_free(&sb);
     }
     fflush(out->out);

@@ -31,7 +31,29 @@ int main(int argc, char **argv)
         out.box = 0;
     else if (opt.table_style == TABLE_STYLE_BOX)
         out.box = 1;
-    int status = tool_run(&opt, &out);
+    int list_loggers = 0;
+    for (int i = 0; i < opt.log.count; i++) {
+        const struct argitem *it = &opt.log.items[i];
+        enum log_level level;
+        if (it->count == 1 && args_log_lists(it->fields[0]))
+            list_loggers = 1;
+        else if (it->count == 2 && output_level_parse(it->fields[1], &level) == 0)
+            out.levels[output_logger_find(it->fields[0])] = (int)level;
+    }
+    int status;
+    if (list_loggers) {
+        /* like --help: the answer, and nothing is opened */
+        fputs("Available loggers (--log NAME=LEVEL; levels: debug, info, action, warning, "
+              "error):\n",
+              out.out);
+        for (int i = 0; i < LOGGER_COUNT; i++)
+            fprintf(out.out, "  %-9s %-8s %s\n", output_loggers[i].name,
+                    output_level_name(output_threshold(&out, (enum output_logger)i)),
+                    output_loggers[i].what);
+        status = TOOL_EXIT_OK;
+    } else {
+        status = tool_run(&opt, &out);
+    }
     args_free(&opt);
     if (output_close(&out) && status == TOOL_EXIT_OK)
         status = TOOL_EXIT_ERROR;

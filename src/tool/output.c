@@ -3,13 +3,52 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "util/strbuf.h"
 
+const struct output_logger_info output_loggers[LOGGER_COUNT] = {
+    [LOGGER_MAIN] = {"main", "what the program does: opening, tables, outputs"},
+    [LOGGER_LOADER] = {"loader", "the serial line and the chip: reset, stub, baud, retries"},
+    [LOGGER_FIRMWARE] = {"firmware", "tables, partition data and images: layout changes, "
+                                     "erases, image checks"},
+    [LOGGER_FS] = {"fs", "the --fs commands and a board's filesystem usage"},
+    [LOGGER_OTA] = {"ota", "--ota-update"},
+};
+
+static const char *const level_names[] = {
+    [LOG_DEBUG] = "debug",     [LOG_INFO] = "info",   [LOG_ACTION] = "action",
+    [LOG_WARNING] = "warning", [LOG_ERROR] = "error", [LOG_OUTPUT] = "output",
+};
+
+int output_logger_find(const char *name)
+{
+    for (int i = 0; i < LOGGER_COUNT; i++)
+        if (strcmp(name, output_loggers[i].name) == 0)
+            return i;
+    return -1;
+}
+
+int output_level_parse(const char *name, enum log_level *level)
+{
+    for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
+        if (strcasecmp(name, level_names[i]) == 0) {
+            *level = (enum log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *output_level_name(enum log_level level)
+{
+    return level <= LOG_OUTPUT ? level_names[level] : "?";
+}
+
 static void emit(void *ctx, enum log_level level, const char *text)
 {
-    output_line(ctx, level, text);
+    struct output_logger_ctx *c = ctx;
+    output_logger_line(c->output, c->logger, level, text);
 }
 
 void output_init(struct output *o, FILE *out, FILE *err)
@@ -21,17 +60,33 @@ void output_init(struct output *o, FILE *out, FILE *err)
     const char *no_colour = getenv("NO_COLOR");
     o->colour = tty && !(no_colour && *no_colour);
     o->box = tty;
-    o->log.emit = emit;
-    o->log.ctx = o;
+    for (int i = 0; i < LOGGER_COUNT; i++) {
+        o->levels[i] = -1;
+        o->logger_ctx[i] = (struct output_logger_ctx){o, (enum output_logger)i};
+        o->logs[i] = (struct log){emit, &o->logger_ctx[i]};
+    }
+    o->log = o->logs[LOGGER_MAIN];
 }
 
-static int shown(const struct output *o, enum log_level level)
+const struct log *output_log(struct output *o, enum output_logger logger)
+{
+    return &o->logs[logger];
+}
+
+enum log_level output_threshold(const struct output *o, enum output_logger logger)
+{
+    if (o->levels[logger] >= 0)
+        return (enum log_level)o->levels[logger];
+    return o->quiet ? LOG_ERROR : o->debug ? LOG_DEBUG : LOG_INFO;
+}
+
+/* Errors and the output asked for show whatever the levels say: -q and --log hide
+ * narration, never a failure. */
+static int shown(const struct output *o, enum output_logger logger, enum log_level level)
 {
     if (level == LOG_OUTPUT || level == LOG_ERROR)
         return 1;
-    if (o->quiet)
-        return 0;
-    return level != LOG_DEBUG || o->debug;
+    return level >= output_threshold(o, logger);
 }
 
 static const char *colour_of(enum log_level level)
@@ -65,7 +120,13 @@ static void put_printable(FILE *f, const char *text, int one_line)
 
 void output_line(struct output *o, enum log_level level, const char *text)
 {
-    if (!shown(o, level))
+    output_logger_line(o, LOGGER_MAIN, level, text);
+}
+
+void output_logger_line(struct output *o, enum output_logger logger, enum log_level level,
+                        const char *text)
+{
+    if (!shown(o, logger, level))
         return;
     const char *c = o->colour ? colour_of(level) : NULL;
     if (c)
@@ -76,7 +137,13 @@ void output_line(struct output *o, enum log_level level, const char *text)
 
 void output_block(struct output *o, enum log_level level, const char *text)
 {
-    if (!shown(o, level))
+    output_logger_block(o, LOGGER_MAIN, level, text);
+}
+
+void output_logger_block(struct output *o, enum output_logger logger, enum log_level level,
+                         const char *text)
+{
+    if (!shown(o, logger, level))
         return;
     put_printable(o->out, text, 0);
 }

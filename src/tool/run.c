@@ -32,7 +32,8 @@
 struct run {
     const struct tool_options *opt;
     struct output *out;
-    const struct log *log;
+    const struct log *log;    /* the main logger */
+    const struct log *fw_log; /* tables, data and images (--log firmware=...) */
     struct flash_image image; /* a firmware file held in memory */
     struct flash *flash;
     struct firmware fw;
@@ -144,7 +145,7 @@ static int open_firmware(struct run *r)
     const struct tool_options *o = r->opt;
     log_printf(r->log, LOG_INFO, "Opening %s...", o->filename);
     if (o->is_device)
-        return board_open(r->opt, r->log, &r->flash, &r->fw, r->err);
+        return board_open(r->opt, r->out, &r->flash, &r->fw, r->err);
     if (firmware_open_file(o->filename, &r->image, r->err))
         return -1;
     r->flash = &r->image.flash;
@@ -346,7 +347,7 @@ static int write_table(struct run *r)
         .drop_count = dropped_names(r->opt, drop, 3 * PTABLE_MAX_ENTRIES),
     };
     struct migrate_plan plan;
-    if (firmware_plan_layout(&r->fw, &r->table, &mo, &plan, r->log, r->err))
+    if (firmware_plan_layout(&r->fw, &r->table, &mo, &plan, r->fw_log, r->err))
         return r->err->kind == ERROR_PARTITION && !strchr(r->err->msg, '\n')
                    ? table_error(r, &r->table)
                    : -1;
@@ -358,20 +359,20 @@ static int write_table(struct run *r)
     /* Data first, table last (see src/migrate): an interrupted write leaves the old table
      * over its data, or the new table over the new data. */
     struct board_backup keep;
-    struct firmware_backup backup = board_backup_callbacks(&keep, r->log);
-    int rc = firmware_apply_layout(&r->fw, &r->table, &plan, live ? &backup : NULL, r->log,
+    struct firmware_backup backup = board_backup_callbacks(&keep, r->fw_log);
+    int rc = firmware_apply_layout(&r->fw, &r->table, &plan, live ? &backup : NULL, r->fw_log,
                                    r->err);
     migrate_free(&plan);
     if (rc)
         return -1;
     struct partition boot;
     firmware_partition(&r->fw, &r->table, "bootloader", &boot, NULL);
-    if (firmware_check_image(&r->fw, &boot, 0, LOG_WARNING, r->log, r->err) < 0)
+    if (firmware_check_image(&r->fw, &boot, 0, LOG_WARNING, r->fw_log, r->err) < 0)
         return -1;
     for (int i = 0; i < r->table.count; i++) {
         const struct partition *p = &r->table.parts[i];
         if (p->type == PART_TYPE_APP && p->offset < r->flash->size &&
-            firmware_check_image(&r->fw, p, 0, LOG_WARNING, r->log, r->err) < 0)
+            firmware_check_image(&r->fw, p, 0, LOG_WARNING, r->fw_log, r->err) < 0)
             return -1;
     }
     print_loaded_warnings(r);
@@ -396,7 +397,7 @@ static int erase_partitions(struct run *r)
         if (lookup(r, name, &p))
             return -1;
         log_printf(r->log, LOG_ACTION, "Erasing partition '%s'...", name);
-        if (firmware_erase_partition(&r->fw, &p, r->log, r->err))
+        if (firmware_erase_partition(&r->fw, &p, r->fw_log, r->err))
             return -1;
     }
     return 0;
@@ -560,7 +561,7 @@ static int write_partitions(struct run *r)
         if (rc == 0 && len > UINT32_MAX)
             rc = error_setk(r->err, ERROR_VALUE, "%s is too large", it->fields[1]);
         if (rc == 0)
-            rc = firmware_write_partition(&r->fw, &p, (uint8_t *)data, (uint32_t)len, r->log,
+            rc = firmware_write_partition(&r->fw, &p, (uint8_t *)data, (uint32_t)len, r->fw_log,
                                           r->err);
         free(data);
         if (rc)
@@ -585,7 +586,7 @@ static int check_apps(struct run *r)
     int failures = 0;
     struct partition boot;
     firmware_partition(&r->fw, NULL, "bootloader", &boot, NULL);
-    int state = firmware_check_image(&r->fw, &boot, 1, LOG_ERROR, r->log, r->err);
+    int state = firmware_check_image(&r->fw, &boot, 1, LOG_ERROR, r->fw_log, r->err);
     if (state < 0)
         return -1;
     failures += state != FIRMWARE_IMAGE_OK;
@@ -598,7 +599,7 @@ static int check_apps(struct run *r)
         const struct partition *p = &r->fw.table.parts[i];
         if (p->type != PART_TYPE_APP || p->offset >= r->flash->size)
             continue;
-        state = firmware_check_image(&r->fw, p, 1, LOG_ERROR, r->log, r->err);
+        state = firmware_check_image(&r->fw, p, 1, LOG_ERROR, r->fw_log, r->err);
         if (state < 0)
             return -1;
         if (state == FIRMWARE_IMAGE_NONE && strcmp(p->name, boots) == 0) {
@@ -640,8 +641,8 @@ static int run_ota_update(struct run *r)
         error_setk(r->err, ERROR_VALUE, "Refusing to install a broken app: %s", why.msg);
         refusal_hint(r);
     } else {
-        rc = ota_update(&r->fw, (uint8_t *)data, len, !r->opt->no_rollback, r->opt->force, r->log,
-                        r->err);
+        rc = ota_update(&r->fw, (uint8_t *)data, len, !r->opt->no_rollback, r->opt->force,
+                        output_log(r->out, LOGGER_OTA), r->err);
     }
     free(data);
     return rc;
@@ -715,7 +716,7 @@ static int run_steps(struct run *r)
     }
     if (r->flash && flash_flush(r->flash, r->err))
         return -1;
-    if (o->flash_device && board_flash_firmware(o, &r->fw, r->log, r->err))
+    if (o->flash_device && board_flash_firmware(o, &r->fw, r->out, r->err))
         return -1;
     return 0;
 }
@@ -735,7 +736,8 @@ int tool_run(const struct tool_options *opt, struct output *out)
     error_clear(&err);
     r.opt = opt;
     r.out = out;
-    r.log = &out->log;
+    r.log = output_log(out, LOGGER_MAIN);
+    r.fw_log = output_log(out, LOGGER_FIRMWARE);
     r.err = &err;
     int rc = run_steps(&r);
     if (rc)

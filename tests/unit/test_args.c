@@ -273,8 +273,8 @@ static void every_option(void **state)
     (void)state;
     struct result r;
     parse(&r, "-o", "out.bin", "-q", "-n", "-x", "-f", "8M", "-a", "0x1f0B", "-m", "command",
-          "-d", "--log", "esp=debug, fs:info", "--check-app", "--no-rollback", "--baud", "1.5M",
-          "--ota-update", "app.bin", "--from-csv", "t.csv", "--table", "nvs=7B,vfs=fat:0",
+          "-d", "--log", "loader=debug, fs:info", "--check-app", "--no-rollback", "--baud",
+          "1.5M", "--ota-update", "app.bin", "--from-csv", "t.csv", "--table", "nvs=7B,vfs=fat:0",
           "--delete", "phy_init", "--add", "data=fat:50B", "--resize", "vfs=1M", "--rename",
           "vfs=vfs2,factory=app", "--erase", "nvs", "--erase-fs", "vfs", "--read",
           "nvs=a.bin,bootloader=b.bin", "--write", "phy_init=out.txt", "--flash", "a3",
@@ -292,7 +292,7 @@ static void every_option(void **state)
     assert_int_equal(o->app_size, 0x1f0000);
     assert_string_equal(o->method, "command");
     assert_int_equal(o->log.count, 2);
-    assert_string_equal(o->log.text, "esp=debug, fs:info");
+    assert_string_equal(o->log.text, "loader=debug, fs:info");
     assert_string_equal(o->log.items[1].fields[0], "fs");
     assert_string_equal(o->log.items[1].fields[1], "info");
     assert_int_equal(o->baud, 1572864);
@@ -437,13 +437,50 @@ static void positional_anywhere_and_double_dash(void **state)
     done(&r);
 }
 
+static void method_and_log_values_are_checked(void **state)
+{
+    (void)state;
+    struct result r;
+    /* the Python tool's three methods are accepted (one native loader serves them all) */
+    const char *methods[] = {"direct", "command", "subprocess"};
+    for (size_t i = 0; i < 3; i++) {
+        parse(&r, "fw.bin", "-m", methods[i], NULL);
+        expect_ok(&r);
+        assert_string_equal(r.opt.method, methods[i]);
+        done(&r);
+    }
+    expect_error("argument -m/--method: invalid choice: 'esptool' (choose from 'direct', "
+                 "'command', 'subprocess')",
+                 "fw.bin", "-m", "esptool", NULL);
+    /* every logger, levels in any case, and the words that list them */
+    parse(&r, "fw.bin", "--log", "main=DEBUG,loader=info,firmware=action,fs=Warning,ota=error",
+          NULL);
+    expect_ok(&r);
+    assert_int_equal(r.opt.log.count, 5);
+    done(&r);
+    const char *lists[] = {"list", "show", "help"};
+    for (size_t i = 0; i < 3; i++) {
+        parse(&r, "fw.bin", "--log", lists[i], NULL);
+        expect_ok(&r);
+        assert_true(args_log_lists(r.opt.log.items[0].fields[0]));
+        done(&r);
+    }
+    expect_error("argument --log: unknown logger 'esp' (choose from 'main', 'loader', "
+                 "'firmware', 'fs', 'ota'; 'list' shows them)",
+                 "fw.bin", "--log", "fs=info,esp=debug", NULL);
+    expect_error("argument --log: invalid level 'loud' for 'fs' (choose from 'debug', 'info', "
+                 "'action', 'warning', 'error')",
+                 "fw.bin", "--log", "fs=loud", NULL);
+    expect_error("argument --log: expected NAME=LEVEL, not 'fs'", "fw.bin", "--log", "fs", NULL);
+}
+
 static void repeated_options_keep_the_last(void **state)
 {
     (void)state;
     struct result r;
     parse(&r, "-f", "4M", "--delete", "a,b", "--table", "ota", "-o", "1", "fw.bin", "-f", "8M",
           "--delete", "c", "--table", "default", "-o", "2", "--plain", "--box", "--plain",
-          "--log", "x=y", "--log", "z=w", "--flash", "u1", "--flash", "u2", NULL);
+          "--log", "fs=debug", "--log", "ota=warning", "--flash", "u1", "--flash", "u2", NULL);
     expect_ok(&r);
     assert_int_equal(r.opt.flash_size, 8 << 20);
     assert_int_equal(r.opt.delete_.count, 1);
@@ -451,7 +488,7 @@ static void repeated_options_keep_the_last(void **state)
     assert_string_equal(r.opt.table.items[0].name, "default");
     assert_string_equal(r.opt.output, "2");
     assert_int_equal(r.opt.table_style, TABLE_STYLE_PLAIN);
-    assert_string_equal(r.opt.log.text, "z=w");
+    assert_string_equal(r.opt.log.text, "ota=warning");
     assert_string_equal(r.opt.flash_device, "/dev/ttyUSB2");
     done(&r);
 }
@@ -641,6 +678,7 @@ int main(void)
         cmocka_unit_test(usage_wraps_like_argparse),
         cmocka_unit_test(help_text),
         cmocka_unit_test(help_wins_wherever_it_is),
+        cmocka_unit_test(method_and_log_values_are_checked),
         cmocka_unit_test(version),
         cmocka_unit_test(defaults),
         cmocka_unit_test(every_option),
