@@ -7,7 +7,7 @@
 
 # options without a value
 _mpit_flags='-h --help -q --quiet -n --no-reset -x --extract-app -d --debug --check-app
---no-rollback --trimblocks --trim --version --plain --box --force --no-stub'
+--no-rollback --trimblocks --trim --version --plain --box --force --no-stub --json'
 # options whose value is a local file
 _mpit_file_opts='-o --output --ota-update --from-csv'
 # options whose value is a comma-separated list of partition names (NAME or NAME=VALUE)

@@ -124,6 +124,7 @@ complete -c $c -l trim -d 'with --read: trim to 16 bytes'
 complete -c $c -l plain -d 'plain tables'
 complete -c $c -l box -d 'box-drawn tables'
 complete -c $c -l force -d 'write images that fail their checks'
+complete -c $c -l json -d 'print the reports as one JSON document'
 complete -c $c -l fs -x -a "$fs_cmds" -d 'run a littlefs command'
 
 # --fs commands and their arguments

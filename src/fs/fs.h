@@ -56,9 +56,11 @@ struct fs_output {
     const struct log *log;
     /* Bytes of a file for `cat`, in pieces, exactly as stored (no newline added). */
     void (*data)(void *ctx, const void *buf, size_t len);
-    /* One mounted partition's numbers for `df` (the caller prints the table). */
+    /* One mounted partition's numbers for `df` and `info` (the caller prints df's table). */
     void (*usage)(void *ctx, const struct fs_usage *usage);
-    void *ctx; /* for data and usage */
+    void *ctx; /* for data, usage and file_written */
+    /* A local file get has just written (its path as given to get, joined with the names). */
+    void (*file_written)(void *ctx, const char *path);
 };
 
 /* The log of an output (NULL for none). */

@@ -67,6 +67,12 @@ static int open_subdir(int dirfd, const char *name, const char *display, struct 
     return fd;
 }
 
+static void file_written(const struct fs_output *out, const char *path)
+{
+    if (out && out->file_written)
+        out->file_written(out->ctx, path);
+}
+
 static int get_tree(struct fs *fs, const char *src, int dirfd, const char *dst, int depth,
                     const struct fs_output *out, struct error *err)
 {
@@ -86,6 +92,8 @@ static int get_tree(struct fs *fs, const char *src, int dirfd, const char *dst, 
         else {
             log_printf(fs_log(out), LOG_OUTPUT, "%s -> %s", s, d);
             result = get_file(fs, sp, dirfd, files.v[i].name, d, err);
+            if (!result)
+                file_written(out, d);
         }
         free(s);
         free(d);
@@ -161,6 +169,8 @@ int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_out
             }
             char *target = fs_join(d, name);
             result = target ? get_file(fs, p, dirfd, name, target, err) : fs_oom(err);
+            if (!result)
+                file_written(out, target);
             free(target);
             close(dirfd);
         } else {
@@ -176,6 +186,8 @@ int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_out
                 result = local_fail("open directory", parent, err);
             else
                 result = get_file(fs, p, dirfd, name, d, err);
+            if (!result && dirfd >= 0)
+                file_written(out, d);
             if (dirfd >= 0)
                 close(dirfd);
             free(parent);

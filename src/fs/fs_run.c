@@ -304,7 +304,8 @@ static int run_usage(const struct fs_env *env, const struct fs_command *cmd, int
                     u.part, u.block_count, u.partition_blocks);
             if (!result && info)
                 fs_info_lines(&u, env->out);
-            else if (!result && env->out && env->out->usage)
+            /* the numbers of info too, for callers that report them as data */
+            if (!result && env->out && env->out->usage)
                 env->out->usage(env->out->ctx, &u);
         }
         if (session_close(&s, result ? NULL : err))

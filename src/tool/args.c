@@ -95,6 +95,9 @@ const struct args_option args_options[] = {
      "print tables as plain text even on a terminal"},
     {0, "--box", NULL, ARGS_FLAG, ARGS_NONE, F(table_style), TABLE_STYLE_BOX, 1,
      "draw tables with box characters even when not on a terminal"},
+    {0, "--json", NULL, ARGS_FLAG, ARGS_NONE, F(json), 1, 1,
+     "print the run's reports as one JSON document on stdout instead of text (the schema is "
+     "in docs/json.md); errors still go to stderr too"},
     {0, "--force", NULL, ARGS_FLAG, ARGS_NONE, F(force), 1, 1,
      "write firmware whose images fail the checks (cut off, bad checksum or SHA-256 digest, "
      "wrong chip): for experts who know why"},

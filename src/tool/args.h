@@ -69,6 +69,7 @@ struct tool_options {
     int fs_count;
     int table_style;        /* enum table_style: --plain / --box (the last one given wins) */
     int force;              /* --force: write firmware images that fail their checks */
+    int json;               /* --json: one JSON document on stdout instead of text */
 };
 
 /* What args_parse() found. The values double as exit statuses where that makes sense. */

@@ -11,6 +11,7 @@
 #include "device/device.h"
 #include "esp/image.h"
 #include "report/progress.h"
+#include "serial/port.h"
 #include "tool/values.h"
 
 #define MIB 0x100000u
@@ -22,6 +23,25 @@ static void show_progress(void *ctx, const char *what, uint32_t done, uint32_t t
 
 /* One progress display for the whole run (the pipeline prints nothing while a transfer runs). */
 static struct progress transfer_progress;
+
+/* --json: what the loader found on a board, under key. */
+static void report_device(struct output *out, const char *key, const char *port,
+                          const struct flash_device *dev)
+{
+    if (!out->json)
+        return;
+    struct json *j = json_report_facts(out->json);
+    const struct loader *l = dev->loader;
+    json_object_begin(j, key);
+    json_string(j, "port", port);
+    json_string(j, "chip", l->chip->name);
+    json_uint(j, "flash_size", dev->flash.size);
+    json_uint(j, "flash_id", l->flash_id);
+    json_bool(j, "stub", l->stub);
+    json_bool(j, "secure_download", l->secure_download);
+    json_uint(j, "baud", l->port->baud);
+    json_object_end(j);
+}
 
 static int connect(const struct tool_options *opt, const char *port, const struct log *log,
                    struct flash_device **out, struct error *err)
@@ -35,7 +55,8 @@ static int connect(const struct tool_options *opt, const char *port, const struc
     lo.no_stub = opt->no_stub;
     lo.before = LOADER_RESET_AUTO;
     lo.log = log;
-    progress_init(&transfer_progress, stdout, isatty(fileno(stdout)), opt->quiet);
+    /* no progress display around a JSON document */
+    progress_init(&transfer_progress, stdout, isatty(fileno(stdout)), opt->quiet || opt->json);
     lo.progress = show_progress;
     lo.progress_ctx = &transfer_progress;
     struct loader *l;
@@ -55,6 +76,7 @@ int board_open(const struct tool_options *opt, struct output *out, struct flash 
     if (connect(opt, opt->filename, output_log(out, LOGGER_LOADER), &dev, err))
         return -1;
     *flash = &dev->flash;
+    report_device(out, "device", opt->filename, dev);
     const struct chip *chip = dev->loader->chip;
     if (firmware_load(fw, *flash, chip, err))
         return -1;
@@ -88,6 +110,7 @@ int board_flash_firmware(const struct tool_options *opt, struct firmware *source
         return -1;
     struct flash *flash = &dev->flash;
     const struct chip *chip = dev->loader->chip;
+    report_device(out, "flash_device", port, dev);
     log_printf(log, LOG_INFO, "Found %s device (%" PRIu32 "MB flash).", chip->name,
                flash->size / MIB);
     const char *drop[PTABLE_MAX_ENTRIES];
@@ -102,6 +125,14 @@ int board_flash_firmware(const struct tool_options *opt, struct firmware *source
         struct firmware_backup backup = board_backup_callbacks(&keep, fw_log);
         rc = firmware_apply_copy(source, flash, &plan, &backup, fw_log, err);
         migrate_free(&plan);
+    }
+    if (rc == 0 && out->json) {
+        /* every write was read back by MD5 before this point (src/loader) */
+        struct json *j = json_report_facts(out->json);
+        json_object_begin(j, "flashed");
+        json_string(j, "port", port);
+        json_bool(j, "verified", 1);
+        json_object_end(j);
     }
     if (rc == 0 && opt->no_reset)
         log_printf(log, LOG_INFO, "Leaving device in bootloader mode...");

@@ -2,6 +2,7 @@
  * flash, narrating through the tool's log, with df numbers printed as a table. */
 #include "tool/fsglue.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,12 +18,47 @@ struct fs_sink {
     struct report_df_row rows[FS_MAX_ROWS];
     char names[FS_MAX_ROWS][PTABLE_LABEL_MAX + 1];
     int row_count;
+    struct fs_usage usage[FS_MAX_ROWS];
+    char versions[FS_MAX_ROWS][16];
 };
 
 static void sink_data(void *ctx, const void *buf, size_t len)
 {
     struct fs_sink *s = ctx;
-    fwrite(buf, 1, len, s->out->out);
+    if (s->out->json)
+        json_report_fs_data(s->out->json, buf, len);
+    else
+        fwrite(buf, 1, len, s->out->out);
+}
+
+static void sink_file_written(void *ctx, const char *path)
+{
+    struct fs_sink *s = ctx;
+    if (s->out->json)
+        json_report_output_path(s->out->json, "fs_get", path);
+}
+
+/* --json: the usage rows of df and info. */
+static void json_usage_rows(struct json *j, const char *key, const struct fs_sink *s)
+{
+    json_array_begin(j, key);
+    for (int i = 0; i < s->row_count; i++) {
+        const struct fs_usage *u = &s->usage[i];
+        json_object_begin(j, NULL);
+        json_string(j, "partition", u->part);
+        json_uint(j, "block_size", u->block_size);
+        json_uint(j, "block_count", u->block_count);
+        json_uint(j, "blocks_used", u->blocks_used);
+        json_uint(j, "partition_blocks", u->partition_blocks);
+        json_uint(j, "total_kb", u->total_kb);
+        json_uint(j, "used_kb", u->used_kb);
+        json_uint(j, "free_kb", u->free_kb);
+        json_uint(j, "used_percent", u->used_percent);
+        json_string(j, "disk_version", s->versions[i]);
+        json_uint(j, "name_max", u->name_max);
+        json_object_end(j);
+    }
+    json_array_end(j);
 }
 
 static void sink_usage(void *ctx, const struct fs_usage *u)
@@ -32,6 +68,9 @@ static void sink_usage(void *ctx, const struct fs_usage *u)
         return;
     int i = s->row_count++;
     memcpy(s->names[i], u->part, sizeof s->names[i]);
+    s->usage[i] = *u;
+    snprintf(s->versions[i], sizeof s->versions[i], "%u.%u", u->disk_version >> 16,
+             u->disk_version & 0xffff);
     s->rows[i] = (struct report_df_row){s->names[i], u->block_size, u->block_count,
                                         u->blocks_used};
 }
@@ -57,7 +96,10 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
     if (!sink)
         return error_setk(err, ERROR_OS, "out of memory");
     sink->out = out;
-    struct fs_output fo = {output_log(out, LOGGER_FS), sink_data, sink_usage, sink};
+    struct fs_output fo = {output_log(out, LOGGER_FS), sink_data, sink_usage, sink,
+                           sink_file_written};
+    if (out->json && requested)
+        json_report_fs_begin(out->json);
     struct fs_env env = {
         .flash = fw->flash,
         .parts = &parts,
@@ -70,7 +112,24 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
         .lenient = !requested,
     };
     int rc = fs_run(&env, cmd, argc, argv, err);
-    if (rc == 0 && strcmp(cmd, "df") == 0) {
+    if (out->json) {
+        if (requested) {
+            struct json *j = json_report_list(out->json, JSON_LIST_FS);
+            json_object_begin(j, NULL);
+            json_string(j, "command", cmd);
+            json_array_begin(j, "args");
+            for (int i = 0; i < argc; i++)
+                json_string(j, NULL, argv[i]);
+            json_array_end(j);
+            json_bool(j, "ok", rc == 0);
+            json_bool(j, "changed", *changed);
+            json_usage_rows(j, "filesystems", sink);
+            json_report_fs_end(out->json, j, strcmp(cmd, "cat") == 0);
+            json_object_end(j);
+        } else if (rc == 0) {
+            json_usage_rows(json_report_facts(out->json), "df", sink);
+        }
+    } else if (rc == 0 && strcmp(cmd, "df") == 0) {
         struct strbuf sb = {0};
         report_df(sink->rows, (size_t)sink->row_count, out->box, &sb);
         output_logger_block(out, LOGGER_FS, requested ? LOG_OUTPUT : LOG_INFO, strbuf_str(&sb));

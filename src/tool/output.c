@@ -128,6 +128,10 @@ void output_logger_line(struct output *o, enum output_logger logger, enum log_le
 {
     if (!shown(o, logger, level))
         return;
+    if (o->json) {
+        json_report_line(o->json, output_loggers[logger].name, level, text);
+        return;
+    }
     const char *c = o->colour ? colour_of(level) : NULL;
     if (c)
         fputs(c, o->out);
@@ -143,13 +147,15 @@ void output_block(struct output *o, enum log_level level, const char *text)
 void output_logger_block(struct output *o, enum output_logger logger, enum log_level level,
                          const char *text)
 {
-    if (!shown(o, logger, level))
+    if (!shown(o, logger, level) || o->json)
         return;
     put_printable(o->out, text, 0);
 }
 
 void output_error(struct output *o, const struct error *e)
 {
+    if (o->json)
+        json_report_error(o->json, e);
     fflush(o->out);
     fprintf(o->err, "%s%s: ", o->colour ? "\033[31m" : "", error_kind_name(e->kind));
     put_printable(o->err, e->msg, 0);

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "tool/jsonreport.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -53,6 +54,8 @@ struct output {
     int levels[LOGGER_COUNT];
     struct log logs[LOGGER_COUNT];
     struct output_logger_ctx logger_ctx[LOGGER_COUNT];
+    /* --json: lines and facts go here, nothing is printed on `out` but the document */
+    struct json_report *json;
 };
 
 /* Set up for the given streams: colours and box tables when `out` is a terminal. */

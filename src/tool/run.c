@@ -46,8 +46,33 @@ struct run {
     struct error *err;
 };
 
-static void print_table(struct run *r, const struct ptable *t)
+/* --json: the writer for top-level facts, or NULL when text is printed. */
+static struct json *facts(struct run *r)
 {
+    return r->out->json ? json_report_facts(r->out->json) : NULL;
+}
+
+static struct json *json_list(struct run *r, enum json_list list)
+{
+    return r->out->json ? json_report_list(r->out->json, list) : NULL;
+}
+
+/* An output file just written, with its size and SHA-256. */
+static void report_output(struct run *r, const char *kind, const char *path,
+                          const char *partition, const uint8_t *data, size_t len)
+{
+    if (r->out->json)
+        json_report_output(r->out->json, kind, path, partition, data, len);
+}
+
+/* key: the JSON member ("table" as opened, "new_table" as written). */
+static void print_table(struct run *r, const struct ptable *t, const char *key)
+{
+    struct json *j = facts(r);
+    if (j) {
+        json_report_table(j, key, t, firmware_app_size(&r->fw));
+        return;
+    }
     struct strbuf sb = {0};
     report_ptable(t, r->out->box, &sb);
     output_block(r->out, LOG_INFO, strbuf_str(&sb));
@@ -127,7 +152,21 @@ static void describe_app(struct run *r)
     char version[64];
     struct app_desc desc;
     int have_desc = image_app_desc(data, len, &desc) == 0;
-    if (image_micropython_version(data, len, version, sizeof version) == 0) {
+    int have_version = image_micropython_version(data, len, version, sizeof version) == 0;
+    struct json *j = facts(r);
+    if (j && (have_version || have_desc)) {
+        json_object_begin(j, "app");
+        json_string(j, "partition", app->name);
+        json_string(j, "micropython_version", have_version ? version : NULL);
+        json_string(j, "idf_version", have_desc ? desc.idf_ver : NULL);
+        json_string(j, "project_name", have_desc ? desc.project_name : NULL);
+        json_string(j, "version", have_desc ? desc.version : NULL);
+        json_string(j, "build_date", have_desc ? desc.date : NULL);
+        json_string(j, "build_time", have_desc ? desc.time : NULL);
+        json_uint(j, "size", firmware_app_size(&r->fw));
+        json_object_end(j);
+    }
+    if (have_version) {
         snprintf(r->mp_version, sizeof r->mp_version, "%s", version);
         if (have_desc && desc.idf_ver[0])
             log_printf(r->log, LOG_INFO, "MicroPython %s (ESP-IDF %s, built %s %s).", version,
@@ -140,17 +179,37 @@ static void describe_app(struct run *r)
     }
 }
 
+/* --json: what was opened: the name, and the chip and flash size its bootloader header gives. */
+static void report_input(struct run *r)
+{
+    struct json *j = facts(r);
+    if (!j)
+        return;
+    json_object_begin(j, "input");
+    json_string(j, "name", r->opt->filename_given);
+    json_string(j, "path", r->opt->filename);
+    json_string(j, "kind", r->opt->is_device ? "device" : "file");
+    json_string(j, "chip", r->fw.chip->name);
+    json_uint(j, "flash_size", image_flash_size_bytes(r->fw.header.flash_size_id));
+    json_object_end(j);
+}
+
 static int open_firmware(struct run *r)
 {
     const struct tool_options *o = r->opt;
     log_printf(r->log, LOG_INFO, "Opening %s...", o->filename);
-    if (o->is_device)
-        return board_open(r->opt, r->out, &r->flash, &r->fw, r->err);
+    if (o->is_device) {
+        if (board_open(r->opt, r->out, &r->flash, &r->fw, r->err))
+            return -1;
+        report_input(r);
+        return 0;
+    }
     if (firmware_open_file(o->filename, &r->image, r->err))
         return -1;
     r->flash = &r->image.flash;
     if (firmware_load(&r->fw, r->flash, NULL, r->err))
         return error_prefix(r->err, "%s", o->filename);
+    report_input(r);
     log_printf(r->log, LOG_INFO, "Found %s firmware file (%" PRIu32 "MB flash).",
                r->fw.chip->name, r->fw.table.flash_size / MIB);
     return 0;
@@ -190,6 +249,8 @@ static int extract_app(struct run *r)
     if (rc == 0) {
         len = trimmed_length(data, len, 16);
         rc = localfile_write_atomic(name, data, len, r->opt->filename, r->err);
+        if (rc == 0)
+            report_output(r, "app", name, app->name, data, len);
         free(owned);
     }
     free(name);
@@ -210,6 +271,8 @@ static int save_whole_flash(struct run *r)
     int rc = flash_read(r->flash, 0, data, size, r->err);
     if (rc == 0)
         rc = localfile_write_atomic(r->opt->output, data, size, NULL, r->err);
+    if (rc == 0)
+        report_output(r, "flash_backup", r->opt->output, NULL, data, size);
     free(data);
     if (rc == 0)
         log_printf(r->log, LOG_INFO, "Wrote the whole flash to '%s'.", r->opt->output);
@@ -351,7 +414,7 @@ static int write_table(struct run *r)
         return r->err->kind == ERROR_PARTITION && !strchr(r->err->msg, '\n')
                    ? table_error(r, &r->table)
                    : -1;
-    print_table(r, &r->table);
+    print_table(r, &r->table, "new_table");
     int live = firmware_is_live(&r->fw);
     const char *target = live ? r->opt->filename : r->output_name;
     log_printf(r->log, LOG_ACTION, "Writing to %s %s: %s...", r->fw.chip->name,
@@ -389,6 +452,20 @@ static int lookup(struct run *r, const char *name, struct partition *p)
     return 0;
 }
 
+static void report_erased(struct run *r, const struct partition *p, uint64_t len,
+                          const char *what)
+{
+    struct json *j = json_list(r, JSON_LIST_PARTITIONS_ERASED);
+    if (!j)
+        return;
+    json_object_begin(j, NULL);
+    json_string(j, "partition", p->name);
+    json_string(j, "what", what);
+    json_uint(j, "offset", p->offset);
+    json_uint(j, "size", len);
+    json_object_end(j);
+}
+
 static int erase_partitions(struct run *r)
 {
     for (int i = 0; i < r->opt->erase.count; i++) {
@@ -399,6 +476,7 @@ static int erase_partitions(struct run *r)
         log_printf(r->log, LOG_ACTION, "Erasing partition '%s'...", name);
         if (firmware_erase_partition(&r->fw, &p, r->fw_log, r->err))
             return -1;
+        report_erased(r, &p, (uint64_t)(p.size > 0 ? p.size : 0), "partition");
     }
     return 0;
 }
@@ -448,6 +526,7 @@ static int erase_filesystems(struct run *r)
         uint32_t len = p.size < LAYOUT_FS_ERASE_SIZE ? (uint32_t)p.size : LAYOUT_FS_ERASE_SIZE;
         if (flash_erase(r->flash, p.offset, len, r->err))
             return -1;
+        report_erased(r, &p, len, "filesystem");
     }
     return 0;
 }
@@ -487,6 +566,8 @@ static int read_partitions(struct run *r)
         if (r->opt->trim)
             len = trimmed_length(data, len, 16);
         int rc = localfile_write_atomic(it->fields[1], data, len, r->opt->filename, r->err);
+        if (rc == 0)
+            report_output(r, "partition", it->fields[1], p.name, data, len);
         free(owned);
         if (rc)
             return -1;
@@ -567,6 +648,15 @@ static int write_partitions(struct run *r)
         if (rc)
             return -1;
         log_printf(r->log, LOG_INFO, "Wrote 0x%zx bytes to partition '%s'.", len, it->fields[0]);
+        struct json *j = json_list(r, JSON_LIST_PARTITIONS_WRITTEN);
+        if (j) {
+            json_object_begin(j, NULL);
+            json_string(j, "partition", p.name);
+            json_string(j, "file", it->fields[1]);
+            json_uint(j, "offset", p.offset);
+            json_uint(j, "size", len);
+            json_object_end(j);
+        }
         if (strcmp(p.name, "partition_table") == 0 || strcmp(p.name, "bootloader") == 0) {
             /* later steps must see what is now on flash */
             if (firmware_load(&r->fw, r->flash, NULL, r->err))
@@ -579,16 +669,46 @@ static int write_partitions(struct run *r)
 
 /* ---- --check-app (step 24) ---- */
 
+static const char *image_state_name(int state)
+{
+    return state == FIRMWARE_IMAGE_OK ? "ok" : state == FIRMWARE_IMAGE_NONE ? "none" : "broken";
+}
+
+/* One image check of --check-app; with --json its record goes to *list (the lines the check
+ * printed with it). Returns the state or -1. */
+static int check_one(struct run *r, const struct partition *p, struct json *list)
+{
+    struct json_report *jr = r->out->json;
+    if (jr)
+        json_report_capture_begin(jr);
+    int state = firmware_check_image(&r->fw, p, 1, LOG_ERROR, r->fw_log, r->err);
+    if (jr && state >= 0) {
+        json_object_begin(list, NULL);
+        json_string(list, "partition", p->name);
+        json_uint(list, "offset", p->offset);
+        json_int(list, "size", p->size);
+        json_string(list, "state", image_state_name(state));
+        json_report_capture_end(jr, list, "messages");
+        json_object_end(list);
+    }
+    if (jr)
+        jr->capture_open = 0;
+    return state;
+}
+
 static int check_apps(struct run *r)
 {
     /* Failures are errors (shown with -q too, and the exit status says so): a broken image
      * anywhere, a missing bootloader, or no image in the partition that boots. */
     int failures = 0;
+    struct strbuf rec = {0};
+    struct json list;
+    json_init_inside(&list, &rec, 0);
     struct partition boot;
     firmware_partition(&r->fw, NULL, "bootloader", &boot, NULL);
-    int state = firmware_check_image(&r->fw, &boot, 1, LOG_ERROR, r->fw_log, r->err);
+    int state = check_one(r, &boot, &list);
     if (state < 0)
-        return -1;
+        goto fail;
     failures += state != FIRMWARE_IMAGE_OK;
     struct ota_status st;
     struct error ota_err;
@@ -599,9 +719,9 @@ static int check_apps(struct run *r)
         const struct partition *p = &r->fw.table.parts[i];
         if (p->type != PART_TYPE_APP || p->offset >= r->flash->size)
             continue;
-        state = firmware_check_image(&r->fw, p, 1, LOG_ERROR, r->fw_log, r->err);
+        state = check_one(r, p, &list);
         if (state < 0)
-            return -1;
+            goto fail;
         if (state == FIRMWARE_IMAGE_NONE && strcmp(p->name, boots) == 0) {
             log_printf(r->log, LOG_ERROR, "Partition '%s': the app that boots has no image.",
                        p->name);
@@ -611,17 +731,32 @@ static int check_apps(struct run *r)
     }
     if (ota_rc) {
         *r->err = ota_err;
-        return -1;
+        goto fail;
     }
     if (st.has_otadata) {
         log_printf(r->log, LOG_INFO, "Current OTA boot partition: %s", st.current_name);
         log_printf(r->log, LOG_INFO, "Next OTA boot partition: %s", st.next_name);
     }
+    struct json *j = facts(r);
+    if (j) {
+        json_object_begin(j, "check_app");
+        json_bool(j, "ok", failures == 0);
+        json_int(j, "problems", failures);
+        json_string(j, "boot_partition", boots[0] ? boots : NULL);
+        json_raw(j, "partitions", "[", 1);
+        strbuf_add(&rec, "]", 1);
+        strbuf_add(j->out, rec.text, rec.len);
+        json_object_end(j);
+    }
+    strbuf_free(&rec);
     if (failures)
         return error_fail(r->err, ERROR_VERIFY, ERROR_VALUE,
                           "App check failed: %d problem%s (see above).", failures,
                           failures == 1 ? "" : "s");
     return 0;
+fail:
+    strbuf_free(&rec);
+    return -1;
 }
 
 /* ---- --ota-update (step 23) ---- */
@@ -644,6 +779,14 @@ static int run_ota_update(struct run *r)
         rc = ota_update(&r->fw, (uint8_t *)data, len, !r->opt->no_rollback, r->opt->force,
                         output_log(r->out, LOGGER_OTA), r->err);
     }
+    struct json *j = facts(r);
+    if (rc == 0 && j) {
+        json_object_begin(j, "ota_update");
+        json_string(j, "file", r->opt->ota_update);
+        json_uint(j, "size", len);
+        json_bool(j, "rollback", !r->opt->no_rollback);
+        json_object_end(j);
+    }
     free(data);
     return rc;
 }
@@ -658,7 +801,10 @@ static int write_output(struct run *r)
     }
     uint32_t len;
     const uint8_t *bytes = flash_image_bytes(&r->image, &len);
-    return localfile_write_atomic(r->output_name, bytes, len, r->opt->filename, r->err);
+    if (localfile_write_atomic(r->output_name, bytes, len, r->opt->filename, r->err))
+        return -1;
+    report_output(r, "firmware", r->output_name, NULL, bytes, len);
+    return 0;
 }
 
 static int run_steps(struct run *r)
@@ -673,7 +819,7 @@ static int run_steps(struct run *r)
     if (open_firmware(r))
         return -1;
     describe_app(r);
-    print_table(r, &r->fw.table);
+    print_table(r, &r->fw.table, "table");
     print_loaded_warnings(r);
     if (check_input_images(r, r->output_name != NULL || o->flash_device != NULL))
         return -1;
@@ -721,6 +867,24 @@ static int run_steps(struct run *r)
     return 0;
 }
 
+/* --json: which app boots now and next, as the run leaves the firmware. */
+static void report_ota_state(struct run *r)
+{
+    struct json *j = facts(r);
+    struct ota_status st;
+    struct error ignored;
+    if (!j || !r->flash)
+        return;
+    if (ota_status_read(&r->fw, &st, &ignored) || !st.has_otadata) {
+        json_null(j, "ota");
+        return;
+    }
+    json_object_begin(j, "ota");
+    json_string(j, "current", st.current_name);
+    json_string(j, "next", st.next_name);
+    json_object_end(j);
+}
+
 int tool_exit_status(const struct error *err)
 {
     if (err->code == ERROR_VERIFY)
@@ -742,6 +906,8 @@ int tool_run(const struct tool_options *opt, struct output *out)
     int rc = run_steps(&r);
     if (rc)
         output_error(out, &err);
+    else
+        report_ota_state(&r);
     if (r.flash && flash_can(r.flash, FLASH_CAP_LIVE) && opt->no_reset)
         log_printf(r.log, LOG_INFO, "Leaving device in bootloader mode...");
     if (r.flash)
