@@ -5,8 +5,9 @@
 #                                    its tests under Wine, man page lint, shell completions
 # Only the programs themselves need no more than: build-essential cmake zlib1g-dev libssl-dev.
 set -euo pipefail
+# python3-jsonschema: the --json documents of the tests are validated against docs/json-schema.json
 pkgs=(build-essential cmake pkg-config zlib1g-dev libssl-dev libcmocka-dev clang libclang-rt-14-dev
-      clang-format git)
+      clang-format git python3 python3-jsonschema)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [ "${1:-}" = --all ]; then
