@@ -51,16 +51,19 @@ struct json *json_report_list(struct json_report *r, enum json_list list)
 }
 
 void json_report_line(struct json_report *r, const char *logger, enum log_level level,
-                      const char *text)
+                      const char *text, int shown)
 {
     if (level == LOG_OUTPUT && r->fs_open && strcmp(logger, "fs") == 0) {
         json_string(&r->fs_lines_writer, NULL, text);
         return;
     }
-    if (r->capture_open && strcmp(logger, "firmware") == 0)
+    /* a check's findings and the warnings are data: kept whatever -q and --log say */
+    if (r->capture_open && strcmp(logger, "firmware") == 0 && level != LOG_DEBUG)
         json_string(&r->capture_writer, NULL, text);
     if (level == LOG_WARNING)
         json_string(&r->list_writer[JSON_LIST_WARNINGS], NULL, text);
+    if (!shown)
+        return;
     struct json *m = &r->list_writer[JSON_LIST_MESSAGES];
     json_object_begin(m, NULL);
     json_string(m, "logger", logger);

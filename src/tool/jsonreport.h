@@ -54,10 +54,11 @@ struct json *json_report_facts(struct json_report *r);
 /* The writer positioned inside a list: add one complete value (key NULL). */
 struct json *json_report_list(struct json_report *r, enum json_list list);
 
-/* A line of narration (logger by name) that the levels show: kept in "messages", warnings
- * also in "warnings", requested output of an --fs command in that command's record. */
+/* A line of narration (logger by name): kept in "messages" when the levels show it (shown);
+ * warnings in "warnings" and an image check's lines in its record whatever the levels say;
+ * requested output of an --fs command in that command's record. */
 void json_report_line(struct json_report *r, const char *logger, enum log_level level,
-                      const char *text);
+                      const char *text, int shown);
 
 /* A local file written: kind ("firmware", "app", "partition", "flash_backup", "fs_get"),
  * path, its bytes (for size and SHA-256); partition NULL when none. */

@@ -126,12 +126,13 @@ void output_line(struct output *o, enum log_level level, const char *text)
 void output_logger_line(struct output *o, enum output_logger logger, enum log_level level,
                         const char *text)
 {
-    if (!shown(o, logger, level))
-        return;
     if (o->json) {
-        json_report_line(o->json, output_loggers[logger].name, level, text);
+        json_report_line(o->json, output_loggers[logger].name, level, text,
+                         shown(o, logger, level));
         return;
     }
+    if (!shown(o, logger, level))
+        return;
     const char *c = o->colour ? colour_of(level) : NULL;
     if (c)
         fputs(c, o->out);

@@ -79,6 +79,13 @@ jis badcheck check_app.problems 1
 jis badcheck check_app.partitions[1].state broken
 jis badcheck error.verification_failed true
 jis badcheck error.kind ValueError
+# the check's findings are in its record also under -q
+case "$(jget badcheck check_app.partitions[1].messages)" in
+  *"Checksum mismatch"*) pass ;;
+  *) fail "no finding: $(jget badcheck check_app.partitions[1])" ;;
+esac
+jrun qtrunc -q trunc.bin
+case "$(jget qtrunc warnings[0])" in *"cut off"*) pass ;; *) fail "-q dropped a warning" ;; esac
 
 test_case warnings_and_errors
 jrun trunc trunc.bin
