@@ -24,17 +24,35 @@ static void show_progress(void *ctx, const char *what, uint32_t done, uint32_t t
 /* One progress display for the whole run (the pipeline prints nothing while a transfer runs). */
 static struct progress transfer_progress;
 
+/* The board's MAC address "aa:bb:cc:dd:ee:ff" from its eFuses (the words chip.h names); 0,
+ * or -1 when it cannot be read (secure download mode allows no register reads). */
+static int read_mac(struct loader *l, char out[18])
+{
+    uint32_t low, high;
+    struct error ignored;
+    if (l->secure_download || !l->chip->efuse.mac_addr ||
+        loader_read_reg(l, l->chip->efuse.mac_addr, &low, &ignored) ||
+        loader_read_reg(l, l->chip->efuse.mac_addr + 4, &high, &ignored))
+        return -1;
+    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", (unsigned)(high >> 8 & 0xff),
+             (unsigned)(high & 0xff), (unsigned)(low >> 24), (unsigned)(low >> 16 & 0xff),
+             (unsigned)(low >> 8 & 0xff), (unsigned)(low & 0xff));
+    return 0;
+}
+
 /* --json: what the loader found on a board, under key. */
 static void report_device(struct output *out, const char *key, const char *port,
-                          const struct flash_device *dev)
+                          struct flash_device *dev)
 {
     if (!out->json)
         return;
     struct json *j = json_report_facts(out->json);
-    const struct loader *l = dev->loader;
+    struct loader *l = dev->loader;
     json_object_begin(j, key);
     json_string(j, "port", port);
     json_string(j, "chip", l->chip->name);
+    char mac[18];
+    json_string(j, "mac", read_mac(l, mac) == 0 ? mac : NULL);
     json_uint(j, "flash_size", dev->flash.size);
     json_uint(j, "flash_id", l->flash_id);
     json_bool(j, "stub", l->stub);

@@ -181,12 +181,13 @@ jis ota outputs[0].kind firmware
 
 if [ -x "${VCHIP:-}" ]; then
   test_case boards
-  vchip_start b --chip esp32 --flash b.flash --image fw.bin --quiet
+  vchip_start b --chip esp32 --flash b.flash --image fw.bin --quiet --mac 24:0a:c4:12:34:56
   jrun board "$PORT" -o backup.bin
   expect_status 0
   jis board input.kind device
   jis board device.port "$PORT"
   jis board device.chip esp32
+  jis board device.mac 24:0a:c4:12:34:56
   jis board device.flash_size 4194304
   jis board device.stub true
   jis board outputs[0].kind flash_backup
@@ -200,6 +201,7 @@ if [ -x "${VCHIP:-}" ]; then
   jrun bflash fw5.bin --flash "$PORT"
   expect_status 0
   jis bflash flash_device.chip esp32
+  jis bflash flash_device.mac 24:0a:c4:12:34:56
   jis bflash flashed.verified true
   vchip_start worn --chip esp32 --flash worn.flash --image fw.bin --quiet --fault stuck-bit@0x9000
   head -c 4096 /dev/zero >zeros.bin
