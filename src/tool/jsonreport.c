@@ -184,6 +184,10 @@ void json_report_capture_end(struct json_report *r, struct json *j, const char *
     json_raw(j, key, "[", 1);
     strbuf_add(j->out, r->capture.text ? r->capture.text : "", r->capture.len);
     strbuf_puts(j->out, "]");
+}
+
+void json_report_capture_stop(struct json_report *r)
+{
     r->capture_open = 0;
 }
 

@@ -81,8 +81,10 @@ void json_report_fs_end(struct json_report *r, struct json *j, int with_data);
 
 /* Firmware-logger lines during an image check, for that check's record. */
 void json_report_capture_begin(struct json_report *r);
-/* Add the captured lines as an array under key and stop capturing. */
+/* Add the captured lines as an array under key. */
 void json_report_capture_end(struct json_report *r, struct json *j, const char *key);
+/* Stop capturing (after json_report_capture_end, or when the check failed). */
+void json_report_capture_stop(struct json_report *r);
 
 /* The error that ended the run. */
 void json_report_error(struct json_report *r, const struct error *err);

@@ -692,7 +692,7 @@ static int check_one(struct run *r, const struct partition *p, struct json *list
         json_object_end(list);
     }
     if (jr)
-        jr->capture_open = 0;
+        json_report_capture_stop(jr);
     return state;
 }
 
