@@ -2,7 +2,8 @@
 
 # mp_module(NAME DEPS dep... [POSIX_ONLY file.c...]): static library mp_NAME from src/NAME/*.c
 # (main.c excluded). Files named *_win32.c are built for Windows only; the POSIX_ONLY files
-# everywhere else.
+# everywhere else. In the WebAssembly build a file X_wasm.c takes the place of X.c; *_wasm.c
+# files are built there only.
 function(mp_module name)
   cmake_parse_arguments(M "" "" "DEPS;POSIX_ONLY" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${name}/*.c)
@@ -13,6 +14,15 @@ function(mp_module name)
     endforeach()
   else()
     list(FILTER sources EXCLUDE REGEX "_win32\\.c$")
+  endif()
+  if(EMSCRIPTEN)
+    foreach(f ${sources})
+      if(f MATCHES "^(.*)_wasm\\.c$")
+        list(REMOVE_ITEM sources ${CMAKE_MATCH_1}.c)
+      endif()
+    endforeach()
+  else()
+    list(FILTER sources EXCLUDE REGEX "_wasm\\.c$")
   endif()
   if(NOT sources)
     # A module still being written: headers only.

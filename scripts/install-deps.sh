@@ -2,7 +2,8 @@
 # Install what building and testing need on Debian 12 (run as root, or with sudo available).
 #   scripts/install-deps.sh          the build, the tests and the fuzzers
 #   scripts/install-deps.sh --all    also what CI checks beyond them: the Windows build and
-#                                    its tests under Wine, man page lint, shell completions
+#                                    its tests under Wine, the WebAssembly build, man page
+#                                    lint, shell completions
 # Only the programs themselves need no more than: build-essential cmake zlib1g-dev libssl-dev.
 set -euo pipefail
 # python3-jsonschema: the --json documents of the tests are validated against docs/json-schema.json
@@ -13,8 +14,10 @@ command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [ "${1:-}" = --all ]; then
   # Windows cross build (MinGW-w64, its zlib) and Wine to run it; man, mandoc and groff for
   # the man page checks; the shells whose completions are tested; dpkg-dev for the .deb.
+  # emscripten for the WebAssembly build (dpkg-dev unpacks the zlib and OpenSSL sources it
+  # compiles).
   pkgs+=(gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64 man-db mandoc groff-base
-         bash-completion zsh fish dpkg-dev)
+         bash-completion zsh fish dpkg-dev emscripten)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: a normal build, the same tests under AddressSanitizer + UBSan, a short
-# run of every libFuzzer harness (clang), and the Windows build under Wine when MinGW-w64 and
-# Wine are installed. Prints each pass's summary.
+# run of every libFuzzer harness (clang), the Windows build under Wine when MinGW-w64 and
+# Wine are installed, and the WebAssembly CLI under Node when emscripten is. Prints each pass's
+# summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -37,5 +38,12 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && command -v wine >/dev/nu
 else
   echo "=== Windows tests skipped: needs gcc-mingw-w64-x86-64, libz-mingw-w64-dev and wine" \
     "(scripts/install-deps.sh --all) ==="
+fi
+# The WebAssembly CLI under Node against this build, when emscripten is installed.
+if command -v emcc >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+  echo "=== WebAssembly CLI under Node ==="
+  bash scripts/test-wasm.sh build build-wasm || status=1
+else
+  echo "=== WebAssembly tests skipped: needs emscripten and nodejs (scripts/install-deps.sh --all) ==="
 fi
 exit $status
