@@ -43,4 +43,27 @@ function(mp_wasm_programs)
     --pre-js ${CMAKE_SOURCE_DIR}/src/port/wasm/node_pre.js)
   set_property(TARGET mp-image-tool-esp32 APPEND PROPERTY LINK_DEPENDS
                ${CMAKE_SOURCE_DIR}/src/port/wasm/node_pre.js)
+
+  # The engine of the web page: the same program, run as `createEngine()` then
+  # `callMain(argv)` on files in its in-memory file system, one fresh instance per command
+  # (web/engine-api.js). Written beside the page's own files in BUILD/web, the folder to serve.
+  add_executable(mp-image-tool-esp32-web ${CMAKE_SOURCE_DIR}/src/tool/main.c)
+  target_link_libraries(mp-image-tool-esp32-web PRIVATE mp_tool)
+  set_target_properties(mp-image-tool-esp32-web PROPERTIES OUTPUT_NAME engine
+                        RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/web)
+  target_link_options(mp-image-tool-esp32-web PRIVATE
+    -sMODULARIZE=1 -sEXPORT_NAME=createEngine -sENVIRONMENT=web,worker,node -sINVOKE_RUN=0
+    -sEXIT_RUNTIME=1 -sALLOW_MEMORY_GROWTH=1 -sFORCE_FILESYSTEM=1
+    "-sEXPORTED_RUNTIME_METHODS=['callMain','FS']")
+  file(GLOB page_files CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/web/*.html ${CMAKE_SOURCE_DIR}/web/*.js
+       ${CMAKE_SOURCE_DIR}/web/*.css)
+  set(page_outputs)
+  foreach(f ${page_files})
+    get_filename_component(n ${f} NAME)
+    add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/web/${n}
+                       COMMAND ${CMAKE_COMMAND} -E copy ${f} ${CMAKE_BINARY_DIR}/web/${n}
+                       DEPENDS ${f} VERBATIM)
+    list(APPEND page_outputs ${CMAKE_BINARY_DIR}/web/${n})
+  endforeach()
+  add_custom_target(web-page ALL DEPENDS ${page_outputs})
 endfunction()

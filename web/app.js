@@ -1,0 +1,358 @@
+// The page: every action is one mp-image-tool-esp32 command line run by the engine on the
+// current firmware (engine-api.js), so the checks, messages and output file names are the
+// CLI's own. The page only reads the CLI's printed output to lay it out.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { name: "", data: null, info: null, fs: null, url: null, busy: false };
+
+// ---- reading the CLI's output ----
+
+function parseInfo(text) {
+  const info = { chip: "", flash: "", version: "", fill: "", ota: [], rows: [], flashBytes: 0 };
+  let inTable = false;
+  for (const line of text.split("\n")) {
+    let m;
+    if ((m = line.match(/^Found (\S+) (?:firmware file|device) \((\d+)MB flash\)/))) {
+      info.chip = m[1];
+      info.flash = `${m[2]} MB`;
+      info.flashBytes = Number(m[2]) * 1048576;
+    } else if ((m = line.match(/^MicroPython (.*?)\.?$/))) {
+      info.version = m[1];
+    } else if (/^Partition table/.test(line)) {
+      inTable = true;
+      info.rows = [];
+    } else if (inTable && line.startsWith("#")) {
+      continue;
+    } else if (
+      inTable &&
+      (m = line.match(
+        /^\s+(\S+)\s+(\S+)\s+(\S+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+\((.*)\)/
+      ))
+    ) {
+      info.rows.push({
+        name: m[1], type: m[2], subtype: m[3], offset: m[4], size: m[5], end: m[6], human: m[8],
+      });
+    } else {
+      inTable = false;
+      if (/app fills/.test(line)) info.fill = line;
+      else if (/OTA boot partition|OTA state|otadata/i.test(line)) info.ota.push(line);
+    }
+  }
+  return info;
+}
+
+// ---- running commands ----
+
+function log(args, result) {
+  $("log-view").hidden = false;
+  const shown = ["mp-image-tool-esp32", ...args].map((a) => (/[\s'"]/.test(a) ? `'${a}'` : a));
+  $("log").textContent = `$ ${shown.join(" ")}\n${result.stdout}${result.stderr}`;
+  $("log").className = result.status === 0 ? "" : "failed";
+}
+
+async function run(args, extraFiles = {}) {
+  const files = { [state.name]: state.data, ...extraFiles };
+  const result = await MpEngine.run(args, files);
+  log(args, result);
+  return result;
+}
+
+// The firmware file the command wrote (the CLI names it), if any.
+function outputOf(result, exclude = []) {
+  const names = Object.keys(result.written).filter(
+    (n) => !n.includes("/") && n !== state.name && !exclude.includes(n) && /\.bin$/.test(n)
+  );
+  return names.length === 1 ? names[0] : null;
+}
+
+function offerDownload(name, data) {
+  if (state.url) URL.revokeObjectURL(state.url);
+  state.url = URL.createObjectURL(new Blob([data], { type: "application/octet-stream" }));
+  const a = $("download");
+  a.href = state.url;
+  a.download = name;
+  a.textContent = `Download ${name} (${data.length} bytes)`;
+  $("download-line").hidden = false;
+}
+
+function saveAs(name, data) {
+  const url = URL.createObjectURL(new Blob([data], { type: "application/octet-stream" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name.split("/").pop();
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+async function busy(fn) {
+  if (state.busy) return;
+  state.busy = true;
+  document.body.classList.add("busy");
+  try {
+    await fn();
+  } catch (e) {
+    log([], { status: 1, stdout: "", stderr: `${e}\n` });
+  } finally {
+    state.busy = false;
+    document.body.classList.remove("busy");
+  }
+}
+
+// ---- opening a firmware ----
+
+async function open(name, data, isResult) {
+  state.name = name;
+  state.data = data;
+  const result = await run([name, "--check-app"]);
+  const info = parseInfo(result.stdout);
+  state.info = info;
+  $("summary").hidden = false;
+  $("fw-name").textContent = name;
+  $("fw-chip").textContent = info.chip || "?";
+  $("fw-flash").textContent = info.flash || "?";
+  $("fw-version").textContent = info.version || "?";
+  $("fw-fill").textContent = info.fill || "";
+  $("fw-ota").textContent = info.ota.length ? info.ota.join("; ") : "no OTA partitions";
+  if (isResult) offerDownload(name, data);
+  else $("download-line").hidden = true;
+  renderTable(info);
+  await refreshFs();
+  document.body.dataset.ready = String(Date.now());
+}
+
+function renderTable(info) {
+  $("table-view").hidden = info.rows.length === 0;
+  const body = $("ptable").querySelector("tbody");
+  body.textContent = "";
+  for (const r of info.rows) {
+    const tr = document.createElement("tr");
+    tr.dataset.name = r.name;
+    for (const v of [r.name, r.type, r.subtype, r.offset, r.size, r.end, r.human]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    tr.insertAdjacentHTML(
+      "beforeend",
+      '<td><input class="rename" size="10"></td><td><input class="resize" size="8" placeholder="0 = fill"></td><td><input type="checkbox" class="delete"></td>'
+    );
+    body.appendChild(tr);
+  }
+  for (const id of ["edit-flash", "edit-layout"]) $(id).value = "";
+  $("edit-app-size").value = "";
+  $("edit-add").value = "";
+  $("edit-csv").value = "";
+  $("csv-name").textContent = "";
+  updateCommand();
+}
+
+// The command line the table form stands for.
+function tableArgs() {
+  const args = [state.name];
+  const extra = {};
+  if ($("edit-flash").value) args.push("-f", $("edit-flash").value);
+  if ($("edit-app-size").value.trim()) args.push("-a", $("edit-app-size").value.trim());
+  if ($("edit-layout").value) args.push("--table", $("edit-layout").value);
+  const csv = $("edit-csv").files[0];
+  if (csv) {
+    args.push("--from-csv", csv.name);
+    extra[csv.name] = csv;
+  }
+  const del = [];
+  const resize = [];
+  const rename = [];
+  for (const tr of $("ptable").querySelectorAll("tbody tr")) {
+    const n = tr.dataset.name;
+    if (tr.querySelector(".delete").checked) del.push(n);
+    const size = tr.querySelector(".resize").value.trim();
+    if (size) resize.push(`${n}=${size}`);
+    const to = tr.querySelector(".rename").value.trim();
+    if (to) rename.push(`${n}=${to}`);
+  }
+  if (del.length) args.push("--delete", del.join(","));
+  if ($("edit-add").value.trim()) args.push("--add", $("edit-add").value.trim());
+  if (resize.length) args.push("--resize", resize.join(","));
+  if (rename.length) args.push("--rename", rename.join(","));
+  return { args, extra };
+}
+
+function updateCommand() {
+  $("command").textContent = "mp-image-tool-esp32 " + tableArgs().args.join(" ");
+}
+
+async function applyTable() {
+  const { args, extra } = tableArgs();
+  const files = {};
+  for (const [n, f] of Object.entries(extra)) files[n] = new Uint8Array(await f.arrayBuffer());
+  const result = await run(args, files);
+  const out = outputOf(result, Object.keys(files));
+  if (result.status === 0 && out) {
+    const text = $("log").textContent;
+    await open(out, result.written[out], true);
+    $("log").textContent = text; // the change's own output stays in view
+  }
+}
+
+// ---- the filesystem ----
+
+async function refreshFs() {
+  $("fs-view").hidden = false;
+  $("fs-extend").hidden = true;
+  $("fs-mkfs").hidden = true;
+  $("fs-browser").hidden = true;
+  const files = { [state.name]: state.data };
+  const result = await MpEngine.run(["-q", state.name, "--fs", "ls"], files);
+  let text = result.stdout + result.stderr;
+  if (result.status === 0 && text.trim() === "") {
+    // Nothing listed: an empty filesystem, or none (said only when not quiet).
+    const why = await MpEngine.run([state.name, "--fs", "ls"], files);
+    text = why.stdout + why.stderr;
+  }
+  if (result.status !== 0 && /not in firmware file/.test(text)) {
+    $("fs-message").textContent =
+      "The filesystem partition lies beyond the end of this firmware file. Extend the file " +
+      "with erased flash to the full flash size (as a whole-flash image read from a board) to " +
+      "make a filesystem in it.";
+    $("fs-extend").hidden = false;
+    return;
+  }
+  if (/does not hold a littlefs|Skipping partition/.test(text) || result.status !== 0) {
+    $("fs-message").textContent = text.trim().split("\n").pop();
+    $("fs-mkfs").hidden = false;
+    return;
+  }
+  $("fs-message").textContent = "";
+  state.fs = result.stdout.split("\n").filter((l) => l.trim() !== "");
+  renderFs(state.fs);
+}
+
+function renderFs(paths) {
+  $("fs-browser").hidden = false;
+  const tree = $("fs-tree");
+  tree.textContent = "";
+  const dest = $("fs-dest");
+  const keep = dest.value || "/";
+  dest.textContent = "";
+  for (const d of ["/", ...paths.filter((p) => p.endsWith("/")).map((p) => "/" + p)]) {
+    const o = document.createElement("option");
+    o.value = o.textContent = d;
+    dest.appendChild(o);
+  }
+  dest.value = [...dest.options].some((o) => o.value === keep) ? keep : "/";
+  for (const p of [...paths].sort()) {
+    const isDir = p.endsWith("/");
+    const clean = p.replace(/\/$/, "");
+    const li = document.createElement("li");
+    li.dataset.path = clean;
+    li.style.paddingLeft = `${(clean.split("/").length - 1) * 1.5}em`;
+    li.className = isDir ? "dir" : "file";
+    const label = document.createElement("span");
+    label.textContent = clean.split("/").pop() + (isDir ? "/" : "");
+    li.appendChild(label);
+    const actions = isDir ? ["rename", "remove"] : ["download", "rename", "remove"];
+    for (const a of actions) {
+      const b = document.createElement("button");
+      b.textContent = a;
+      b.className = `fs-${a}`;
+      b.addEventListener("click", () => busy(() => fsAction(a, clean)));
+      li.appendChild(b);
+    }
+    tree.appendChild(li);
+  }
+}
+
+// Run a --fs command that changes the filesystem; its output file becomes the current one.
+async function fsChange(fsArgs, files = {}) {
+  const args = [state.name];
+  for (const a of fsArgs) args.push("--fs", ...a);
+  const result = await run(args, files);
+  const out = outputOf(result, Object.keys(files));
+  if (result.status === 0 && out) {
+    const text = $("log").textContent;
+    await open(out, result.written[out], true);
+    $("log").textContent = text;
+  }
+  return result;
+}
+
+async function fsAction(action, path) {
+  if (action === "download") {
+    const local = "get/" + path.split("/").pop();
+    const result = await run([state.name, "--fs", "get", path, local]);
+    if (result.status === 0 && result.written[local]) saveAs(local, result.written[local]);
+  } else if (action === "remove") {
+    await fsChange([["rm", path]]);
+  } else if (action === "rename") {
+    const to = prompt(`New name for /${path}`, "/" + path);
+    if (to && to !== "/" + path) await fsChange([["rename", path, to]]);
+  }
+}
+
+async function putFiles(fileList) {
+  const files = {};
+  const names = [];
+  for (const f of fileList) {
+    const local = `put/${f.name}`;
+    files[local] = { data: new Uint8Array(await f.arrayBuffer()), mtime: f.lastModified };
+    names.push(local);
+  }
+  if (names.length) await fsChange([["put", ...names, $("fs-dest").value || "/"]], files);
+}
+
+// Erased flash (0xff) up to the flash size: the partition table sits at flash offset 0x8000,
+// so where it is in the file tells where the file starts in flash.
+function extendToFlash() {
+  const d = state.data;
+  const start = d.length > 0x7001 && d[0x7000] === 0xaa && d[0x7001] === 0x50 ? 0x1000 : 0;
+  const total = state.info.flashBytes - start;
+  if (!total || total <= d.length) return;
+  const full = new Uint8Array(total).fill(0xff);
+  full.set(d);
+  return open(state.name, full, true);
+}
+
+// ---- wiring ----
+
+async function openFile(file) {
+  await open(file.name, new Uint8Array(await file.arrayBuffer()), false);
+}
+
+function dropZone(el, onFiles) {
+  el.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    el.classList.add("over");
+  });
+  el.addEventListener("dragleave", () => el.classList.remove("over"));
+  el.addEventListener("drop", (e) => {
+    e.preventDefault();
+    el.classList.remove("over");
+    if (e.dataTransfer.files.length) busy(() => onFiles(e.dataTransfer.files));
+  });
+}
+
+dropZone($("open"), (files) => openFile(files[0]));
+$("firmware-input").addEventListener("change", (e) => {
+  if (e.target.files[0]) busy(() => openFile(e.target.files[0]));
+});
+dropZone($("fs-drop"), putFiles);
+$("fs-input").addEventListener("change", (e) => {
+  const files = [...e.target.files];
+  e.target.value = "";
+  if (files.length) busy(() => putFiles(files));
+});
+$("apply").addEventListener("click", () => busy(applyTable));
+$("fs-extend").addEventListener("click", () => busy(extendToFlash));
+$("fs-mkfs").addEventListener("click", () => busy(() => fsChange([["mkfs"]])));
+$("table-view").addEventListener("input", updateCommand);
+$("edit-csv").addEventListener("change", () => {
+  const f = $("edit-csv").files[0];
+  $("csv-name").textContent = f ? f.name : "";
+  updateCommand();
+});
+MpEngine.compile().then(
+  () => (document.body.dataset.engine = "ready"),
+  (e) => log([], { status: 1, stdout: "", stderr: `The engine did not load: ${e}\n` })
+);
