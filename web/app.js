@@ -51,9 +51,9 @@ function log(args, result) {
   $("log").className = result.status === 0 ? "" : "failed";
 }
 
-async function run(args, extraFiles = {}) {
+async function run(args, extraFiles = {}, dirs = []) {
   const files = { [state.name]: state.data, ...extraFiles };
-  const result = await MpEngine.run(args, files);
+  const result = await MpEngine.run(args, files, dirs);
   log(args, result);
   return result;
 }
@@ -98,6 +98,8 @@ async function busy(fn) {
   } finally {
     state.busy = false;
     document.body.classList.remove("busy");
+    // Each finished action is counted, for whoever waits on the page (the browser tests).
+    document.body.dataset.done = String(Number(document.body.dataset.done || 0) + 1);
   }
 }
 
@@ -211,7 +213,7 @@ async function refreshFs() {
     const why = await MpEngine.run([state.name, "--fs", "ls"], files);
     text = why.stdout + why.stderr;
   }
-  if (result.status !== 0 && /not in firmware file/.test(text)) {
+  if (/not in (the )?firmware file/.test(text)) {
     $("fs-message").textContent =
       "The filesystem partition lies beyond the end of this firmware file. Extend the file " +
       "with erased flash to the full flash size (as a whole-flash image read from a board) to " +
@@ -281,7 +283,7 @@ async function fsChange(fsArgs, files = {}) {
 async function fsAction(action, path) {
   if (action === "download") {
     const local = "get/" + path.split("/").pop();
-    const result = await run([state.name, "--fs", "get", path, local]);
+    const result = await run([state.name, "--fs", "get", path, local], {}, ["get"]);
     if (result.status === 0 && result.written[local]) saveAs(local, result.written[local]);
   } else if (action === "remove") {
     await fsChange([["rm", path]]);

@@ -53,10 +53,11 @@ const MpEngine = (() => {
     return true;
   }
 
-  // run(args, files): files is { relative path: Uint8Array or { data, mtime (ms) } }.
-  // Resolves to { status, stdout, stderr, written: { path: Uint8Array } } where written holds
-  // the files the command created or changed.
-  async function run(args, files = {}) {
+  // run(args, files, dirs): files is { relative path: Uint8Array or { data, mtime (ms) } },
+  // dirs a list of (empty) folders to make first. Resolves to { status, stdout, stderr,
+  // written: { path: Uint8Array } } where written holds the files the command created or
+  // changed.
+  async function run(args, files = {}, dirs = []) {
     const module = await compile();
     const stdout = [];
     const stderr = [];
@@ -76,6 +77,7 @@ const MpEngine = (() => {
     const FS = m.FS;
     FS.mkdir("/work");
     FS.chdir("/work");
+    for (const d of dirs) mkdirs(FS, `${d}/`);
     const inputs = {};
     for (const [name, value] of Object.entries(files)) {
       const data = value instanceof Uint8Array ? value : value.data;
