@@ -52,7 +52,7 @@ function(mp_wasm_programs)
   set_target_properties(mp-image-tool-esp32-web PROPERTIES OUTPUT_NAME engine
                         RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/web)
   target_link_options(mp-image-tool-esp32-web PRIVATE
-    -sMODULARIZE=1 -sEXPORT_NAME=createEngine -sENVIRONMENT=web,worker,node -sINVOKE_RUN=0
+    -sMODULARIZE=1 -sEXPORT_NAME=createEngine -sENVIRONMENT=web,worker -sINVOKE_RUN=0
     -sEXIT_RUNTIME=1 -sALLOW_MEMORY_GROWTH=1 -sFORCE_FILESYSTEM=1
     "-sEXPORTED_RUNTIME_METHODS=['callMain','FS']")
   file(GLOB page_files CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/web/*.html ${CMAKE_SOURCE_DIR}/web/*.js

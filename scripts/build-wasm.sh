@@ -49,8 +49,9 @@ if [ ! -f "$cache/openssl/.configured" ]; then
   touch "$cache/openssl/.configured"
 fi
 
+# Optimised for size (-Os): the page's download is the engine.
 # shellcheck disable=SC2086 # WASM_CMAKE_ARGS holds several words on purpose
-emcmake cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+emcmake cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=MinSizeRel -DBUILD_TESTING=OFF \
   -DMP_WASM_SOURCES="$cache" ${WASM_CMAKE_ARGS:-} >/dev/null 2> >(grep -v '^configure: ' >&2)
 cmake --build "$build" -j"$jobs" >/dev/null
 echo "$build/src/tool/mp-image-tool-esp32.js"

@@ -15,9 +15,9 @@ if [ "${1:-}" = --all ]; then
   # Windows cross build (MinGW-w64, its zlib) and Wine to run it; man, mandoc and groff for
   # the man page checks; the shells whose completions are tested; dpkg-dev for the .deb.
   # emscripten for the WebAssembly build (dpkg-dev unpacks the zlib and OpenSSL sources it
-  # compiles).
+  # compiles), chromium to test the web page in.
   pkgs+=(gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64 man-db mandoc groff-base
-         bash-completion zsh fish dpkg-dev emscripten)
+         bash-completion zsh fish dpkg-dev emscripten chromium)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -219,6 +219,17 @@ async function moreCases(page, dir, name, work) {
   // put records modification times: the same on both sides
   for (const f of ["main.py", "blob.bin"]) fs.utimesSync(path.join(work, "put", f), 1700000000, 1700000000);
 
+  // What a visitor downloads (measured, for the README; not a pass/fail check).
+  const zlib = require("zlib");
+  let raw = 0;
+  let gz = 0;
+  for (const f of fs.readdirSync(PAGE).filter((n) => /\.(html|js|css|wasm)$/.test(n))) {
+    const d = fs.readFileSync(path.join(PAGE, f));
+    raw += d.length;
+    gz += zlib.gzipSync(d, { level: 9 }).length;
+  }
+  console.log(`page download: ${raw} bytes, ${gz} bytes gzipped (html, js, css, wasm)`);
+
   const { server, url } = await serve(PAGE);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   try {
