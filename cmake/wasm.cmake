@@ -47,13 +47,17 @@ function(mp_wasm_programs)
   # The engine of the web page: the same program, run as `createEngine()` then
   # `callMain(argv)` on files in its in-memory file system, one fresh instance per command
   # (web/engine-api.js). Written beside the page's own files in BUILD/web, the folder to serve.
-  add_executable(mp-image-tool-esp32-web ${CMAKE_SOURCE_DIR}/src/tool/main.c)
+  # Asyncify lets the program wait on the page's serial port (src/serial/port_tty_wasm.c).
+  add_executable(mp-image-tool-esp32-web ${CMAKE_SOURCE_DIR}/src/tool/main.c
+                 ${CMAKE_SOURCE_DIR}/src/port/wasm/engine_main.c)
+  target_compile_definitions(mp-image-tool-esp32-web PRIVATE main=mp_tool_main)
   target_link_libraries(mp-image-tool-esp32-web PRIVATE mp_tool)
   set_target_properties(mp-image-tool-esp32-web PROPERTIES OUTPUT_NAME engine
                         RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/web)
   target_link_options(mp-image-tool-esp32-web PRIVATE
     -sMODULARIZE=1 -sEXPORT_NAME=createEngine -sENVIRONMENT=web,worker -sINVOKE_RUN=0
-    -sEXIT_RUNTIME=1 -sALLOW_MEMORY_GROWTH=1 -sFORCE_FILESYSTEM=1
+    -sEXIT_RUNTIME=1 -sALLOW_MEMORY_GROWTH=1 -sFORCE_FILESYSTEM=1 -sASYNCIFY=1
+    -sASYNCIFY_STACK_SIZE=65536
     "-sEXPORTED_RUNTIME_METHODS=['callMain','FS']")
   file(GLOB page_files CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/web/*.html ${CMAKE_SOURCE_DIR}/web/*.js
        ${CMAKE_SOURCE_DIR}/web/*.css)
