@@ -4,7 +4,11 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { name: "", data: null, info: null, fs: null, url: null, busy: false };
+// name/data: what commands run on, a firmware file (its bytes) or the board (BOARD, no
+// bytes); file: the last firmware file opened; board: the connected port (SerialBridge).
+const BOARD = "/dev/webserial";
+const state = { name: "", data: null, file: null, board: null, info: null, url: null, busy: false };
+const onBoard = () => state.name === BOARD;
 
 // ---- reading the CLI's output ----
 
@@ -51,11 +55,25 @@ function log(args, result) {
   $("log").className = result.status === 0 ? "" : "failed";
 }
 
+function inputs(extraFiles) {
+  return { ...(state.data ? { [state.name]: state.data } : {}), ...extraFiles };
+}
+
+// Run a command with its output shown as it comes (a board's commands take a while), then as
+// the CLI's stdout followed by its stderr.
 async function run(args, extraFiles = {}, dirs = []) {
-  const files = { [state.name]: state.data, ...extraFiles };
-  const result = await MpEngine.run(args, files, dirs);
+  $("log-view").hidden = false;
+  $("log").className = "";
+  $("log").textContent = `$ mp-image-tool-esp32 ${args.join(" ")}\n`;
+  const onLine = (line) => ($("log").textContent += line + "\n");
+  const result = await MpEngine.run(args, inputs(extraFiles), { dirs, serial: state.board, onLine });
   log(args, result);
   return result;
+}
+
+// A command whose output is read, not shown.
+function quietRun(args) {
+  return MpEngine.run(args, inputs({}), { serial: state.board });
 }
 
 // The firmware file the command wrote (the CLI names it), if any.
@@ -108,6 +126,7 @@ async function busy(fn) {
 async function open(name, data, isResult) {
   state.name = name;
   state.data = data;
+  if (data) state.file = { name, data };
   const result = await run([name, "--check-app"]);
   const info = parseInfo(result.stdout);
   state.info = info;
@@ -120,6 +139,7 @@ async function open(name, data, isResult) {
   $("fw-ota").textContent = info.ota.length ? info.ota.join("; ") : "no OTA partitions";
   if (isResult) offerDownload(name, data);
   else $("download-line").hidden = true;
+  $("target-kind").textContent = onBoard() ? "Board" : "Firmware";
   renderTable(info);
   await refreshFs();
   document.body.dataset.ready = String(Date.now());
@@ -190,12 +210,19 @@ async function applyTable() {
   const files = {};
   for (const [n, f] of Object.entries(extra)) files[n] = new Uint8Array(await f.arrayBuffer());
   const result = await run(args, files);
+  await after(result, files);
+}
+
+// After a change: the CLI's output file becomes the current firmware; a board is read again.
+async function after(result, files) {
   const out = outputOf(result, Object.keys(files));
-  if (result.status === 0 && out) {
-    const text = $("log").textContent;
-    await open(out, result.written[out], true);
-    $("log").textContent = text; // the change's own output stays in view
-  }
+  const text = $("log").textContent;
+  const cls = $("log").className;
+  if (result.status === 0 && onBoard()) await open(BOARD, null, false);
+  else if (result.status === 0 && out) await open(out, result.written[out], true);
+  else return;
+  $("log").textContent = text; // the change's own output stays in view
+  $("log").className = cls;
 }
 
 // ---- the filesystem ----
@@ -205,12 +232,11 @@ async function refreshFs() {
   $("fs-extend").hidden = true;
   $("fs-mkfs").hidden = true;
   $("fs-browser").hidden = true;
-  const files = { [state.name]: state.data };
-  const result = await MpEngine.run(["-q", state.name, "--fs", "ls"], files);
+  const result = await quietRun(["-q", state.name, "--fs", "ls"]);
   let text = result.stdout + result.stderr;
   if (result.status === 0 && text.trim() === "") {
     // Nothing listed: an empty filesystem, or none (said only when not quiet).
-    const why = await MpEngine.run([state.name, "--fs", "ls"], files);
+    const why = await quietRun([state.name, "--fs", "ls"]);
     text = why.stdout + why.stderr;
   }
   if (/not in (the )?firmware file/.test(text)) {
@@ -218,7 +244,7 @@ async function refreshFs() {
       "The filesystem partition lies beyond the end of this firmware file. Extend the file " +
       "with erased flash to the full flash size (as a whole-flash image read from a board) to " +
       "make a filesystem in it.";
-    $("fs-extend").hidden = false;
+    $("fs-extend").hidden = onBoard();
     return;
   }
   if (/does not hold a littlefs|Skipping partition/.test(text) || result.status !== 0) {
@@ -271,12 +297,7 @@ async function fsChange(fsArgs, files = {}) {
   const args = [state.name];
   for (const a of fsArgs) args.push("--fs", ...a);
   const result = await run(args, files);
-  const out = outputOf(result, Object.keys(files));
-  if (result.status === 0 && out) {
-    const text = $("log").textContent;
-    await open(out, result.written[out], true);
-    $("log").textContent = text;
-  }
+  await after(result, files);
   return result;
 }
 
@@ -316,10 +337,62 @@ function extendToFlash() {
   return open(state.name, full, true);
 }
 
+// ---- a board over Web Serial ----
+
+async function connectBoard() {
+  if (!navigator.serial) {
+    $("board-message").textContent =
+      "This browser has no Web Serial: boards need a Chromium-based browser (Chrome, Edge, Opera).";
+    return;
+  }
+  const port = await navigator.serial.requestPort();
+  state.board = new MpEngine.SerialBridge(port);
+  showBoardButtons();
+  await open(BOARD, null, false);
+}
+
+async function disconnectBoard() {
+  if (state.board) await state.board.disconnect();
+  state.board = null;
+  showBoardButtons();
+  if (state.file) await open(state.file.name, state.file.data, false);
+}
+
+// Write the last firmware file opened to the board, as `FIRMWARE --flash DEVICE` does.
+async function flashBoard() {
+  const f = state.file;
+  const result = await MpEngine.run([f.name, "--flash", BOARD], { [f.name]: f.data }, {
+    serial: state.board,
+    onLine: (line) => ($("log").textContent += line + "\n"),
+  });
+  log([f.name, "--flash", BOARD], result);
+  const text = $("log").textContent;
+  const cls = $("log").className;
+  if (result.status === 0) await open(BOARD, null, false);
+  $("log").textContent = text;
+  $("log").className = cls;
+}
+
+function showBoardButtons() {
+  const on = !!state.board;
+  $("board-connect").hidden = on;
+  for (const id of ["board-show", "board-disconnect"]) $(id).hidden = !on;
+  $("board-flash").hidden = !on || !state.file;
+  if (state.file) $("board-flash").textContent = `Write ${state.file.name} to the board`;
+}
+
+// Serial traffic while a board command runs: the page's progress indicator.
+setInterval(() => {
+  const b = state.board;
+  $("serial-status").textContent =
+    b && state.busy ? `serial: ${(b.sent / 1024).toFixed(1)} kB sent, ${(b.received / 1024).toFixed(1)} kB received` : "";
+}, 200);
+
 // ---- wiring ----
 
 async function openFile(file) {
   await open(file.name, new Uint8Array(await file.arrayBuffer()), false);
+  showBoardButtons();
 }
 
 function dropZone(el, onFiles) {
@@ -346,6 +419,14 @@ $("fs-input").addEventListener("change", (e) => {
   if (files.length) busy(() => putFiles(files));
 });
 $("apply").addEventListener("click", () => busy(applyTable));
+$("board-connect").addEventListener("click", () => busy(connectBoard));
+$("board-disconnect").addEventListener("click", () => busy(disconnectBoard));
+$("board-show").addEventListener("click", () => busy(() => open(BOARD, null, false)));
+$("board-flash").addEventListener("click", () => busy(flashBoard));
+if (!navigator.serial) {
+  $("board-message").textContent =
+    "Boards need Web Serial, which Chromium-based browsers have (Chrome, Edge, Opera).";
+}
 $("fs-extend").addEventListener("click", () => busy(extendToFlash));
 $("fs-mkfs").addEventListener("click", () => busy(() => fsChange([["mkfs"]])));
 $("table-view").addEventListener("input", updateCommand);
