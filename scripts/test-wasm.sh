@@ -2,7 +2,8 @@
 # Build the WebAssembly programs (scripts/build-wasm.sh) and run the CLI under Node against the
 # native build: the same commands on every shared firmware must print the same and write the
 # same files; then the whole-output CLI cases (tests/cli/test_expected.sh) under Node; then the
-# web page in headless Chromium against the native program (tests/web/test_page.js).
+# web page in headless Chromium against the native program (tests/web/test_page.js) and with
+# a virtual chip through a Web Serial stand-in (tests/web/test_board.js).
 # Usage: scripts/test-wasm.sh [NATIVE_BUILD_DIR [WASM_BUILD_DIR]] (defaults: build, build-wasm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,14 +31,16 @@ chmod +x "$wrapper"
 rc=0
 TOOL=$wrapper MP_SHARED_DIR=$shared TESTS_DIR=$PWD/tests/cli bash tests/cli/test_expected.sh || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || status=1
-# The page in headless Chromium (playwright-core from tests/web's lock file).
+# The page in headless Chromium (playwright-core and ws from tests/web's lock file).
 if [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && command -v npm >/dev/null; then
   [ -d tests/web/node_modules/playwright-core ] ||
     npm ci --prefix tests/web --silent --no-audit --no-fund >/dev/null
-  rc=0
-  TOOL=$native/src/tool/mp-image-tool-esp32 PAGE=$wasm/web MP_SHARED_DIR=$shared \
-    node tests/web/test_page.js || rc=$?
-  [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || status=1
+  for t in test_page test_board; do
+    rc=0
+    TOOL=$native/src/tool/mp-image-tool-esp32 VCHIP=$native/sim/esp-virtual-chip PAGE=$wasm/web \
+      MP_SHARED_DIR=$shared node "tests/web/$t.js" || rc=$?
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || status=1
+  done
 else
   echo "SKIP: chromium or npm not installed; the page was not tested in a browser"
 fi

@@ -82,10 +82,18 @@ function telnet(host, port, onData, onClose) {
 }
 
 // Resolves to { url, close() }: ws://127.0.0.1:PORT/ bridged to rfc2217://host:port.
-function startBridge(host, port) {
+// opts.cutAfter: after that many bytes from the page the line is gone for good, as when a USB
+// cable is pulled (the connection ends and no new one is taken).
+function startBridge(host, port, opts = {}) {
   return new Promise((resolve) => {
     const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    let fromPage = 0;
+    let pulled = false;
     wss.on("connection", (ws) => {
+      if (pulled) {
+        ws.terminate();
+        return;
+      }
       const line = telnet(
         host,
         port,
@@ -93,7 +101,16 @@ function startBridge(host, port) {
         () => ws.close()
       );
       ws.on("message", (msg, isBinary) => {
-        if (isBinary) line.write(msg);
+        if (pulled) return;
+        if (isBinary) {
+          line.write(msg);
+          fromPage += msg.length;
+          if (opts.cutAfter && fromPage >= opts.cutAfter) {
+            pulled = true;
+            ws.terminate();
+            line.close();
+          }
+        }
         else {
           const cmd = JSON.parse(msg.toString());
           if (cmd.baud) line.baud(cmd.baud);
