@@ -33,7 +33,7 @@ TOOL=$wrapper MP_SHARED_DIR=$shared TESTS_DIR=$PWD/tests/cli bash tests/cli/test
 [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || status=1
 # The page in headless Chromium (playwright-core and ws from tests/web's lock file).
 if [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && command -v npm >/dev/null; then
-  [ -d tests/web/node_modules/playwright-core ] ||
+  [ -d tests/web/node_modules/playwright-core ] && [ -d tests/web/node_modules/ws ] ||
     npm ci --prefix tests/web --silent --no-audit --no-fund >/dev/null
   for t in test_page test_board; do
     rc=0

@@ -358,14 +358,25 @@ async function disconnectBoard() {
   if (state.file) await open(state.file.name, state.file.data, false);
 }
 
-// Write the last firmware file opened to the board, as `FIRMWARE --flash DEVICE` does.
-async function flashBoard() {
-  const f = state.file;
-  const result = await MpEngine.run([f.name, "--flash", BOARD], { [f.name]: f.data }, {
+// The bytes a write of data puts on the line: the loader sends it deflated, so the deflated
+// size (the browser's own deflate, close to zlib's) is what the progress bar counts towards.
+async function lineBytes(data) {
+  if (typeof CompressionStream === "undefined") return data.length;
+  const stream = new Blob([data]).stream().pipeThrough(new CompressionStream("deflate"));
+  return (await new Response(stream).arrayBuffer()).byteLength;
+}
+
+// A command that writes a file to the board, with a progress bar over the serial traffic:
+// `FIRMWARE --flash DEVICE` or `DEVICE --ota-update APP`.
+async function writeToBoard(args, file) {
+  state.expect = { from: state.board.sent, total: await lineBytes(file.data) };
+  $("log").textContent = `$ mp-image-tool-esp32 ${args.join(" ")}\n`;
+  const result = await MpEngine.run(args, { [file.name]: file.data }, {
     serial: state.board,
     onLine: (line) => ($("log").textContent += line + "\n"),
   });
-  log([f.name, "--flash", BOARD], result);
+  state.expect = null;
+  log(args, result);
   const text = $("log").textContent;
   const cls = $("log").className;
   if (result.status === 0) await open(BOARD, null, false);
@@ -373,19 +384,31 @@ async function flashBoard() {
   $("log").className = cls;
 }
 
+function flashBoard() {
+  return writeToBoard([state.file.name, "--flash", BOARD], state.file);
+}
+
+async function otaBoard(f) {
+  const app = { name: f.name, data: new Uint8Array(await f.arrayBuffer()) };
+  return writeToBoard([BOARD, "--ota-update", app.name], app);
+}
+
 function showBoardButtons() {
   const on = !!state.board;
   $("board-connect").hidden = on;
-  for (const id of ["board-show", "board-disconnect"]) $(id).hidden = !on;
+  for (const id of ["board-show", "board-disconnect", "board-ota-label"]) $(id).hidden = !on;
   $("board-flash").hidden = !on || !state.file;
   if (state.file) $("board-flash").textContent = `Write ${state.file.name} to the board`;
 }
 
-// Serial traffic while a board command runs: the page's progress indicator.
+// Serial traffic while a board command runs, and a write's progress.
 setInterval(() => {
   const b = state.board;
   $("serial-status").textContent =
     b && state.busy ? `serial: ${(b.sent / 1024).toFixed(1)} kB sent, ${(b.received / 1024).toFixed(1)} kB received` : "";
+  const e = state.expect;
+  $("serial-progress").hidden = !(b && e);
+  if (b && e) $("serial-progress").value = Math.min(0.99, (b.sent - e.from) / e.total);
 }, 200);
 
 // ---- wiring ----
@@ -423,6 +446,11 @@ $("board-connect").addEventListener("click", () => busy(connectBoard));
 $("board-disconnect").addEventListener("click", () => busy(disconnectBoard));
 $("board-show").addEventListener("click", () => busy(() => open(BOARD, null, false)));
 $("board-flash").addEventListener("click", () => busy(flashBoard));
+$("board-ota").addEventListener("change", (e) => {
+  const f = e.target.files[0];
+  e.target.value = "";
+  if (f) busy(() => otaBoard(f));
+});
 if (!navigator.serial) {
   $("board-message").textContent =
     "Boards need Web Serial, which Chromium-based browsers have (Chrome, Edge, Opera).";

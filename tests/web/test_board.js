@@ -132,6 +132,33 @@ async function newPage(browser, bridgeUrl, url) {
     const shown = native(work, [chip.url, "--check-app"]);
     check(shown.status === 0 && /Partition 'factory': Hash confirmed/.test(shown.out), "the app on the chip checks");
 
+    // ---- OTA: an OTA firmware written, then an app installed into the next slot
+    current = "OTA update";
+    const otaFw = path.join(SHARED, "firmware/firmware-esp32-GENERIC_OTA.bin");
+    const dirD = fs.mkdtempSync(path.join(work, "d-"));
+    fs.copyFileSync(otaFw, path.join(dirD, "ota.bin"));
+    const x = native(dirD, ["ota.bin", "-x"]);
+    check(x.status === 0 && fs.existsSync(path.join(dirD, "ota.app-bin")), "the CLI extracted the app");
+    const chipD = await startChip(dirD);
+    const bridgeD = await startBridge(chipD.host, chipD.port);
+    bridges.push(bridgeD);
+    const d = await newPage(browser, bridgeD.url, url);
+    await act(d.page, () => d.page.setInputFiles("#firmware-input", otaFw));
+    await act(d.page, () => d.page.click("#board-connect"));
+    await act(d.page, () => d.page.click("#board-flash"));
+    await act(d.page, () => d.page.setInputFiles("#board-ota", path.join(dirD, "ota.app-bin")));
+    log = await d.page.textContent("#log");
+    check(!(await d.page.getAttribute("#log", "class")).includes("failed"), `the OTA update succeeded:\n${log}`);
+    const shownOta = await d.page.textContent("#fw-ota");
+    check(/Current OTA boot partition: ota_1/.test(shownOta), `the page shows the new OTA state: ${shownOta}`);
+    await d.page.screenshot({ path: path.join(SHOTS, "8-board-ota.png"), fullPage: true });
+    await act(d.page, () => d.page.click("#board-disconnect"));
+    await d.context.close();
+    await sleep(1000);
+    const otaState = native(work, [chipD.url, "--check-app"]);
+    check(/Current OTA boot partition: ota_1/.test(otaState.out), `the chip boots ota_1 next:\n${otaState.out}`);
+    check(/Partition 'ota_1': Hash confirmed/.test(otaState.out), "the app in ota_1 checks on the chip");
+
     // ---- the chip drops the line in the middle of the write: the loader reconnects and
     // carries on, as the native one does, and the write verifies
     current = "chip drops the line while writing";
