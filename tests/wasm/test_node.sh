@@ -23,10 +23,14 @@ printf 'print("hello from main.py")\n' >"$work/in/main.py"
 mkdir -p "$work/in/lib/sub"
 printf 'x = 1\n' >"$work/in/lib/a.py"
 head -c 5000 /dev/urandom >"$work/in/lib/sub/blob.bin"
+# an existing output keeps its mode when it is replaced (modes are compared below)
+printf 'old\n' >"$work/in/keep.bin"
+chmod 640 "$work/in/keep.bin"
 # put records modification times: whole seconds, the same in both copies
 find "$work/in" -exec touch -d @1700000000 {} +
 
-# listing DIR: every file below DIR with its SHA-256 and mode
+# listing DIR: every file below DIR with its SHA-256 and mode (new files get 0666 less the
+# umask from both programs)
 listing() { (cd "$1" && find . -type f -printf '%m ' -exec sha256sum {} + | sort -k3); }
 
 # both NAME FIRMWARE ARGS...: run the command in two copies of the inputs plus FIRMWARE (as
@@ -90,6 +94,7 @@ both "delete, add and rename" "$fw" fw.bin -o copy.bin -f 8M --delete phy_init -
   --add data:fat:0x400000:0x100000 --rename vfs=fs
 both "fs round trip" "$(full "$fw")" fw.bin --fs mkfs --fs put main.py / --fs mkdir d \
   --fs rename main.py d/m.py --fs get d/m.py got.py --fs rm d -o out.bin
+both "output replacing a file" "$fw" fw.bin -o keep.bin --resize nvs=0
 both "table too big" "$fw" fw.bin --table nvs=7B,factory=4M
 both "missing file" "$fw" missing.bin
 both "usage error" "$fw" fw.bin --bogus
