@@ -199,14 +199,34 @@ async function moreCases(page, dir, name, work) {
   got = await download(page);
   check(!!edited && got.name === edited && sha(got.data) === sha(fs.readFileSync(path.join(dir, edited))), "table edit download = CLI output");
 
+  // a table from a CSV file
+  const csv = path.join(dir, "table.csv");
+  fs.writeFileSync(
+    csv,
+    "# Name, Type, SubType, Offset, Size, Flags\nnvs, data, nvs, 0x9000, 0x5000,\n" +
+      "otadata, data, ota, 0xe000, 0x2000,\nota_0, app, ota_0, 0x10000, 0x200000,\n" +
+      "ota_1, app, ota_1, 0x210000, 0x200000,\nfs, data, fat, 0x410000, 0x3f0000,\n"
+  );
+  before = fs.readdirSync(dir);
+  n = native(dir, [edited, "--from-csv", "table.csv"]);
+  await act(page, async () => {
+    await page.setInputFiles("#edit-csv", csv);
+    await page.click("#apply");
+  });
+  check((await logText(page)) === n.log, "page log differs from the CLI's for --from-csv");
+  const [fromCsv] = newBins(dir, before);
+  got = await download(page);
+  check(!!fromCsv && got.name === fromCsv && sha(got.data) === sha(fs.readFileSync(path.join(dir, fromCsv))), "CSV table download = CLI output");
+  const edited2 = fromCsv;
+
   // a change the CLI refuses: its message, and nothing new to download
-  n = native(dir, [edited, "-f", "2M"]);
+  n = native(dir, [edited2, "-f", "2M"]);
   await act(page, async () => {
     await page.selectOption("#edit-flash", "2M");
     await page.click("#apply");
   });
   check(n.status !== 0 && (await logText(page)) === n.log, "a refused change shows the CLI's error");
-  check((await page.textContent("#fw-name")) === edited, "a refused change keeps the firmware");
+  check((await page.textContent("#fw-name")) === edited2, "a refused change keeps the firmware");
   await page.screenshot({ path: path.join(SHOTS, "4-refused.png"), fullPage: true });
 }
 
