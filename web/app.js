@@ -314,15 +314,39 @@ async function fsAction(action, path) {
   }
 }
 
-async function putFiles(fileList) {
+// Put files and folders: items are { path (relative, "lib/a.py" for a folder's file), file }.
+// Each top-level name is put once, a folder with everything in it, as `--fs put` does.
+async function putItems(items) {
   const files = {};
   const names = [];
-  for (const f of fileList) {
-    const local = `put/${f.name}`;
-    files[local] = { data: new Uint8Array(await f.arrayBuffer()), mtime: f.lastModified };
-    names.push(local);
+  for (const { path, file } of items) {
+    files[`put/${path}`] = { data: new Uint8Array(await file.arrayBuffer()), mtime: file.lastModified };
+    const top = `put/${path.split("/")[0]}`;
+    if (!names.includes(top)) names.push(top);
   }
   if (names.length) await fsChange([["put", ...names, $("fs-dest").value || "/"]], files);
+}
+
+// The files of a drop, folders walked (the entries API that browsers give drops).
+async function droppedItems(dataTransfer) {
+  const entries = [...dataTransfer.items].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
+  if (!entries.length) return [...dataTransfer.files].map((file) => ({ path: file.name, file }));
+  const items = [];
+  const walk = async (entry, prefix) => {
+    if (entry.isFile) {
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      items.push({ path: prefix + entry.name, file });
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        if (!batch.length) break;
+        for (const e of batch) await walk(e, `${prefix}${entry.name}/`);
+      }
+    }
+  };
+  for (const e of entries) await walk(e, "");
+  return items;
 }
 
 // Erased flash (0xff) up to the flash size: the partition table sits at flash offset 0x8000,
@@ -418,7 +442,7 @@ async function openFile(file) {
   showBoardButtons();
 }
 
-function dropZone(el, onFiles) {
+function dropZone(el, onDrop) {
   el.addEventListener("dragover", (e) => {
     e.preventDefault();
     el.classList.add("over");
@@ -427,20 +451,23 @@ function dropZone(el, onFiles) {
   el.addEventListener("drop", (e) => {
     e.preventDefault();
     el.classList.remove("over");
-    if (e.dataTransfer.files.length) busy(() => onFiles(e.dataTransfer.files));
+    if (e.dataTransfer.files.length) busy(() => onDrop(e.dataTransfer));
   });
 }
 
-dropZone($("open"), (files) => openFile(files[0]));
+dropZone($("open"), (dt) => openFile(dt.files[0]));
 $("firmware-input").addEventListener("change", (e) => {
   if (e.target.files[0]) busy(() => openFile(e.target.files[0]));
 });
-dropZone($("fs-drop"), putFiles);
-$("fs-input").addEventListener("change", (e) => {
-  const files = [...e.target.files];
-  e.target.value = "";
-  if (files.length) busy(() => putFiles(files));
-});
+dropZone($("fs-drop"), async (dt) => putItems(await droppedItems(dt)));
+for (const id of ["fs-input", "fs-folder-input"]) {
+  $(id).addEventListener("change", (e) => {
+    // A folder chosen gives each file's path below it (webkitRelativePath).
+    const items = [...e.target.files].map((file) => ({ path: file.webkitRelativePath || file.name, file }));
+    e.target.value = "";
+    if (items.length) busy(() => putItems(items));
+  });
+}
 $("apply").addEventListener("click", () => busy(applyTable));
 $("board-connect").addEventListener("click", () => busy(connectBoard));
 $("board-disconnect").addEventListener("click", () => busy(disconnectBoard));

@@ -186,8 +186,19 @@ async function moreCases(page, dir, name, work) {
   got = await download(page);
   check(got.name === removed && sha(got.data) === sha(fs.readFileSync(path.join(dir, removed))), "rm download = CLI output");
 
+  // a folder put, with what is below it
   before = fs.readdirSync(dir);
-  n = native(dir, [removed, "--delete", "nvs", "--add", "data:fat:0x9000:0x5000", "--rename", "vfs=fs"]);
+  n = native(dir, [removed, "--fs", "put", "put/lib", "/"]);
+  await act(page, () => page.setInputFiles("#fs-folder-input", path.join(work, "put/lib")));
+  check((await logText(page)) === n.log, `page log differs from the CLI's for a folder put:\n${await logText(page)}\n${n.log}`);
+  const [folderPut] = newBins(dir, before);
+  got = await download(page);
+  check(!!folderPut && got.name === folderPut && sha(got.data) === sha(fs.readFileSync(path.join(dir, folderPut))), "folder put download = CLI output");
+  const tree = await page.$$eval("#fs-tree li", (lis) => lis.map((li) => li.dataset.path));
+  check(["lib", "lib/a.py", "lib/sub", "lib/sub/b.bin"].every((p) => tree.includes(p)), `tree lists the folder (${tree})`);
+
+  before = fs.readdirSync(dir);
+  n = native(dir, [folderPut, "--delete", "nvs", "--add", "data:fat:0x9000:0x5000", "--rename", "vfs=fs"]);
   await act(page, async () => {
     await page.check("#ptable tr[data-name=nvs] .delete");
     await page.fill("#edit-add", "data:fat:0x9000:0x5000");
@@ -236,8 +247,12 @@ async function moreCases(page, dir, name, work) {
   fs.mkdirSync(path.join(work, "put"));
   fs.writeFileSync(path.join(work, "put/main.py"), 'print("hello from main.py")\n');
   fs.writeFileSync(path.join(work, "put/blob.bin"), crypto.randomBytes(5000));
+  fs.mkdirSync(path.join(work, "put/lib/sub"), { recursive: true });
+  fs.writeFileSync(path.join(work, "put/lib/a.py"), "x = 1\n");
+  fs.writeFileSync(path.join(work, "put/lib/sub/b.bin"), crypto.randomBytes(3000));
   // put records modification times: the same on both sides
-  for (const f of ["main.py", "blob.bin"]) fs.utimesSync(path.join(work, "put", f), 1700000000, 1700000000);
+  for (const f of ["main.py", "blob.bin", "lib/a.py", "lib/sub/b.bin"])
+    fs.utimesSync(path.join(work, "put", f), 1700000000, 1700000000);
 
   // What a visitor downloads (measured, for the README; not a pass/fail check).
   const zlib = require("zlib");
