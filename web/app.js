@@ -35,7 +35,7 @@ function parseInfo(text) {
       ))
     ) {
       info.rows.push({
-        name: m[1], type: m[2], subtype: m[3], offset: m[4], size: m[5], end: m[6], human: m[8],
+        name: m[1], type: m[2], subtype: m[3], offset: m[4], size: m[5], end: m[6], flags: m[7], human: m[8],
       });
     } else {
       inTable = false;
@@ -152,7 +152,7 @@ function renderTable(info) {
   for (const r of info.rows) {
     const tr = document.createElement("tr");
     tr.dataset.name = r.name;
-    for (const v of [r.name, r.type, r.subtype, r.offset, r.size, r.end, r.human]) {
+    for (const v of [r.name, r.type, r.subtype, r.offset, r.size, r.end, r.flags, r.human]) {
       const td = document.createElement("td");
       td.textContent = v;
       tr.appendChild(td);
