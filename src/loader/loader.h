@@ -149,6 +149,8 @@ int loader_read_reg(struct loader *l, uint32_t addr, uint32_t *value, struct err
 int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value, uint32_t mask,
                      uint32_t delay_us, struct error *err);
 int loader_detect_chip(struct loader *l, struct error *err);
+/* The chip's factory MAC address from its eFuses (§8). */
+int loader_read_mac(struct loader *l, uint8_t mac[6], struct error *err);
 /* Run a SPI flash command through the user-command registers (§10); result in *out. */
 int loader_spi_command(struct loader *l, uint8_t cmd, const uint8_t *mosi, uint32_t mosi_bits,
                        uint32_t addr, uint32_t addr_bits, uint32_t dummy, uint32_t miso_bits,

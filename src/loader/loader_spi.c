@@ -33,6 +33,25 @@ int loader_write_reg(struct loader *l, uint32_t addr, uint32_t value, uint32_t m
     return r;
 }
 
+int loader_read_mac(struct loader *l, uint8_t mac[6], struct error *err)
+{
+    /* Two eFuse words (§8): bytes 2..5 big-endian in the first, bytes 0..1 in bits 15..0 of
+     * the next. */
+    uint32_t low, high;
+    uint32_t addr = l->chip->efuse.mac_addr;
+    if (!addr)
+        return error_setk(err, ERROR_VALUE, "no MAC address known for %s", l->chip->name);
+    if (loader_read_reg(l, addr, &low, err) || loader_read_reg(l, addr + 4, &high, err))
+        return -1;
+    mac[0] = (uint8_t)(high >> 8);
+    mac[1] = (uint8_t)high;
+    mac[2] = (uint8_t)(low >> 24);
+    mac[3] = (uint8_t)(low >> 16);
+    mac[4] = (uint8_t)(low >> 8);
+    mac[5] = (uint8_t)low;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ SPI user commands (§10) */
 
 /* Several WRITE_REG records travel in one packet and run in order (§6.4). */

@@ -106,6 +106,35 @@ void report_table_box(const struct report_table *t, struct strbuf *out)
     rule(out, widths, t->columns, "╰", "┴", "╯");
 }
 
+void report_table_plain(const struct report_table *t, struct strbuf *out)
+{
+    size_t widths[REPORT_MAX_COLUMNS];
+    for (size_t c = 0; c < t->columns; c++) {
+        widths[c] = strlen(t->headings[c]);
+        for (size_t r = 0; r < t->rows; r++) {
+            size_t len = strlen(t->cells[r * t->columns + c]);
+            if (len > widths[c])
+                widths[c] = len;
+        }
+    }
+    for (size_t r = 0; r <= t->rows; r++) {
+        struct strbuf line = {0};
+        for (size_t c = 0; c < t->columns; c++) {
+            const char *text = r ? t->cells[(r - 1) * t->columns + c] : t->headings[c];
+            size_t pad = widths[c] - strlen(text);
+            if (c)
+                strbuf_puts(&line, "  ");
+            if (t->align[c] == REPORT_RIGHT)
+                strbuf_repeat(&line, " ", pad);
+            strbuf_puts(&line, text);
+            if (t->align[c] == REPORT_LEFT && c + 1 < t->columns)
+                strbuf_repeat(&line, " ", pad);
+        }
+        strbuf_printf(out, "%s\n", strbuf_str(&line));
+        strbuf_free(&line);
+    }
+}
+
 void report_human_size(int64_t size, char *out, size_t out_size)
 {
     if (size < 512)

@@ -30,6 +30,8 @@ void report_table_init(struct report_table *t, const char *title, size_t columns
 /* Add a row of `columns` cells (copied). */
 void report_table_add_row(struct report_table *t, const char *const cells[]);
 void report_table_box(const struct report_table *t, struct strbuf *out);
+/* The same table as plain text: headings over the rows, columns two spaces apart. */
+void report_table_plain(const struct report_table *t, struct strbuf *out);
 void report_table_free(struct report_table *t);
 
 /* "(24.0 kB)", "(1.9 MB)", "(100.0 B)": the human size column of the partition table. */

@@ -571,6 +571,8 @@ struct parser {
     struct tool_options *opt;
     struct strbuf *message;
     int have_filename;
+    int filename_word; /* index of the filename in argv */
+    int out_of_memory;
     struct strbuf extras;
     int extras_count;
 };
@@ -804,6 +806,65 @@ static int take(struct parser *p, int option, const char *const *values, int cou
     return ARGS_RUN;
 }
 
+/* ---- several boards ---- */
+
+int args_is_board_word(const char *word)
+{
+    if (strcmp(word, "all") == 0)
+        return 1;
+    char *name = value_expand_device(word);
+    int is = name && value_is_device(name);
+    free(name);
+    return is;
+}
+
+int args_several_boards(const struct tool_options *opt)
+{
+    return opt->board_word_count > 0;
+}
+
+static void add_board_word(struct parser *p, int index)
+{
+    struct tool_options *o = p->opt;
+    int *grown = realloc(o->board_words, (size_t)(o->board_word_count + 1) * sizeof *grown);
+    if (!grown) {
+        p->out_of_memory = 1;
+        return;
+    }
+    o->board_words = grown;
+    o->board_words[o->board_word_count++] = index + 1; /* p->argv is argv + 1 */
+}
+
+/* How many words --flash takes at index `start`: every following board word when the first is
+ * one. Without a filename before it and no other argument after the run, the last board word
+ * is left as the filename, where argparse would take it. */
+static int flash_word_count(struct parser *p, int start)
+{
+    if (p->opt->boards_after_flash) { /* --flash given again: the last one counts */
+        p->opt->board_word_count = 0;
+        p->opt->boards_after_flash = 0;
+    }
+    if (!args_is_board_word(p->argv[start]))
+        return 1;
+    int n = 1;
+    while (start + n < p->argc && p->words[start + n].pattern == 'A' &&
+           args_is_board_word(p->argv[start + n]))
+        n++;
+    if (n > 1 && !p->have_filename) {
+        int later = 0;
+        for (int k = start + n; k < p->argc; k++)
+            later |= p->words[k].pattern == 'A';
+        if (!later)
+            n--;
+    }
+    if (n > 1 || strcmp(p->argv[start], "all") == 0) {
+        p->opt->boards_after_flash = 1;
+        for (int k = 0; k < n; k++)
+            add_board_word(p, start + k);
+    }
+    return n;
+}
+
 /* argparse's consume_optional: the option at index i, its cluster and its arguments.
  * Returns the status; *next is the index after what was used. */
 static int consume_option(struct parser *p, int i, int *next)
@@ -839,6 +900,11 @@ static int consume_option(struct parser *p, int i, int *next)
                 continue;
             }
             if (count == 1) {
+                if (o->field == F(flash_device) && strcmp(explicit, "all") == 0) {
+                    flash_word_count(p, i); /* clears an earlier --flash's boards */
+                    p->opt->boards_after_flash = 1;
+                    add_board_word(p, i);
+                }
                 values[0] = explicit;
                 args = values;
                 nargs = 1;
@@ -853,6 +919,8 @@ static int consume_option(struct parser *p, int i, int *next)
                                o->kind == ARGS_WORDS ? "expected at least one argument"
                                                      : "expected one argument",
                                NULL);
+        if (o->kind == ARGS_VALUE && o->field == F(flash_device))
+            count = flash_word_count(p, i + 1);
         args = (const char *const *)(p->argv + i + 1);
         nargs = count;
         *next = i + 1 + count;
@@ -888,14 +956,28 @@ static int consume_option(struct parser *p, int i, int *next)
 /* argparse's consume_positionals for the one positional, `filename` (pattern -*A-*). */
 static int consume_positional(struct parser *p, int start)
 {
-    if (p->have_filename)
-        return start;
     int k = start;
     while (k < p->argc && p->words[k].pattern == '-')
         k++;
     if (k >= p->argc || p->words[k].pattern != 'A')
         return start;
+    if (p->have_filename) {
+        /* Several boards: more board words after a filename that names a board. */
+        if (!args_is_board_word(p->opt->filename_given) || !args_is_board_word(p->argv[k]))
+            return start;
+        if (p->opt->board_word_count == 0 || p->opt->boards_after_flash) {
+            p->opt->board_word_count = 0;
+            p->opt->boards_after_flash = 0;
+            add_board_word(p, p->filename_word);
+        }
+        add_board_word(p, k);
+        k++;
+        while (k < p->argc && p->words[k].pattern == '-')
+            k++;
+        return k;
+    }
     const char *name = p->argv[k];
+    p->filename_word = k;
     k++;
     while (k < p->argc && p->words[k].pattern == '-')
         k++;
@@ -945,7 +1027,9 @@ static int parse_words(struct parser *p)
         if (rc != ARGS_RUN)
             return rc;
     }
-    int stop = consume_positional(p, start);
+    int stop = start, next;
+    while ((next = consume_positional(p, stop)) > stop)
+        stop = next;
     for (int k = stop; k < p->argc; k++) {
         if (p->extras_count++)
             strbuf_puts(&p->extras, " ");
@@ -1028,6 +1112,34 @@ int args_log_lists(const char *name)
     return strcmp(name, "list") == 0 || strcmp(name, "show") == 0 || strcmp(name, "help") == 0;
 }
 
+/* What several boards cannot do in one run, checked before any board is touched: each board
+ * would write the same local file, or one board would be opened by every run at once. */
+static const char *several_boards_refusal(const struct tool_options *o)
+{
+    if (o->boards_after_flash) {
+        if (o->is_device || strcmp(o->filename_given, "all") == 0)
+            return "--flash to several boards needs a firmware file as filename, not a board";
+        return NULL;
+    }
+    if (o->flash_device)
+        return "--flash cannot copy from several boards at once: give a firmware file as "
+               "filename";
+    if (o->output)
+        return "-o/--output names one file, but several boards are given: save one board at a "
+               "time";
+    if (o->extract_app)
+        return "-x/--extract-app writes one file, but several boards are given: extract from "
+               "one board at a time";
+    if (o->read.count)
+        return "--read would write the partitions of several boards into the same files: read "
+               "one board at a time";
+    for (int i = 0; i < o->fs_count; i++)
+        if (strcmp(o->fs[i].words[0], "get") == 0)
+            return "--fs get would copy the files of several boards into the same place: get "
+                   "from one board at a time";
+    return NULL;
+}
+
 int args_parse(int argc, char *const argv[], const struct args_context *ctx,
                struct tool_options *opt, struct strbuf *message)
 {
@@ -1072,6 +1184,15 @@ int args_parse(int argc, char *const argv[], const struct args_context *ctx,
             opt->is_device = value_is_device(opt->filename);
         if (opt->flash_device)
             opt->flash_is_device = value_is_device(opt->flash_device);
+        if (p.have_filename && !opt->board_word_count && strcmp(opt->filename_given, "all") == 0)
+            add_board_word(&p, p.filename_word);
+        if (p.out_of_memory)
+            rc = out_of_memory(&p);
+    }
+    if (rc == ARGS_RUN && opt->board_word_count) {
+        const char *refusal = several_boards_refusal(opt);
+        if (refusal)
+            rc = fail(&p, refusal);
     }
     free(p.words);
     strbuf_free(&p.extras);
@@ -1102,5 +1223,6 @@ void args_free(struct tool_options *opt)
     free(opt->fs);
     free(opt->filename);
     free(opt->filename_given);
+    free(opt->board_words);
     memset(opt, 0, sizeof *opt);
 }

@@ -70,6 +70,12 @@ struct tool_options {
     int table_style;        /* enum table_style: --plain / --box (the last one given wins) */
     int force;              /* --force: write firmware images that fail their checks */
     int json;               /* --json: one JSON document on stdout instead of text */
+    /* Several boards in one run: the words naming them (more than one device as filename or
+     * after --flash, or the word "all"), as indices into argv, so that each board's run is
+     * this command line with one of them (src/tool/fleet.c). None: one board at most. */
+    int *board_words;
+    int board_word_count;
+    int boards_after_flash; /* the words follow --flash (else they are the filename) */
 };
 
 /* What args_parse() found. The values double as exit statuses where that makes sense. */
@@ -92,6 +98,11 @@ int args_parse(int argc, char *const argv[], const struct args_context *ctx,
                struct tool_options *opt, struct strbuf *message);
 /* Whether a --log item of one word asks for the list of loggers ("list", "show", "help"). */
 int args_log_lists(const char *name);
+/* The command line names several boards (or "all"): the run is one child run per board. */
+int args_several_boards(const struct tool_options *opt);
+/* A word that names a board where several are accepted: a device (after short-name
+ * expansion) or "all", every ESP-looking USB port. */
+int args_is_board_word(const char *word);
 /* Release everything in *opt and zero it; safe on a zeroed or already freed struct. */
 void args_free(struct tool_options *opt);
 

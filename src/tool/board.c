@@ -3,8 +3,10 @@
 #include "tool/board.h"
 
 #include "tool/backup.h"
+#include "tool/fleet.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -80,6 +82,17 @@ static int connect(const struct tool_options *opt, const char *port, const struc
     struct loader *l;
     if (loader_open(port, &lo, &l, err))
         return error_prefix(err, "%s", port);
+    char mac[18] = "";
+    uint8_t m[6];
+    struct error ignored;
+    /* The MAC only names the board (debug output, a run of several boards): a chip whose
+     * eFuses cannot be read is used all the same. */
+    if (!l->secure_download && loader_read_mac(l, m, &ignored) == 0) {
+        snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                 m[5]);
+        log_printf(log, LOG_DEBUG, "%s: MAC %s.", port, mac);
+    }
+    fleet_tell_parent(l->chip->name, mac);
     if (flash_device_create(out, l, 0, port, log, err))
         return -1;
     (*out)->hard_reset_on_close = !opt->no_reset;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tool/args.h"
+#include "tool/fleet.h"
 #include "tool/output.h"
 #include "tool/run.h"
 
@@ -65,6 +66,9 @@ int main(int argc, char **argv)
 #ifdef SIGPIPE
     signal(SIGPIPE, SIG_IGN);
 #endif
+    /* Lines leave as they are printed, into a pipe too, so that a reader (one board's run in a
+     * run of several, tee) follows the run as it goes. */
+    setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
     struct tool_options opt;
     struct strbuf message = {0};
     struct args_context ctx = {TOOL_VERSION, args_terminal_columns()};
@@ -104,10 +108,13 @@ int main(int argc, char **argv)
         /* like --help: the answer, and nothing is opened */
         list_loggers(&out);
         status = TOOL_EXIT_OK;
+    } else if (args_several_boards(&opt)) {
+        /* each board's run prints its own document; the parent's gathers them */
+        status = fleet_run(argc, argv, &opt, &out);
     } else {
         status = tool_run(&opt, &out);
     }
-    if (opt.json) {
+    if (opt.json && !args_several_boards(&opt)) {
         json_report_print(&jr, out.out, status);
         json_report_free(&jr);
     }

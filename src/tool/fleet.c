@@ -1,0 +1,546 @@
+/* Several boards in one run (fleet.h). Each board's run is a child process of this program, so
+ * a board that fails, hangs up or crashes ends its own run only, and every option works on a
+ * board of a fleet exactly as on a board alone. */
+#include "tool/fleet.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef _WIN32
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+#include "report/report.h"
+#include "serial/port.h"
+#include "tool/values.h"
+#include "util/strbuf.h"
+
+static int add_board(char ***boards, int *count, const char *name)
+{
+    for (int i = 0; i < *count; i++)
+        if (strcmp((*boards)[i], name) == 0)
+            return 0;
+    char **grown = realloc(*boards, (size_t)(*count + 1) * sizeof *grown);
+    char *copy = grown ? strdup(name) : NULL;
+    if (grown)
+        *boards = grown;
+    if (!copy)
+        return -1;
+    (*boards)[(*count)++] = copy;
+    return 0;
+}
+
+/* The value of a board word: "--flash=u0" names u0. */
+static const char *word_value(const char *word)
+{
+    const char *eq = strncmp(word, "--", 2) == 0 ? strchr(word, '=') : NULL;
+    return eq ? eq + 1 : word;
+}
+
+int fleet_boards(const struct tool_options *opt, char *const argv[], const char *sysfs_root,
+                 char ***boards, int *count, struct error *err)
+{
+    *boards = NULL;
+    *count = 0;
+    for (int i = 0; i < opt->board_word_count; i++) {
+        const char *word = word_value(argv[opt->board_words[i]]);
+        int rc = 0;
+        if (strcmp(word, "all") == 0) {
+            struct port_info *ports;
+            size_t n;
+            if (port_list(sysfs_root, &ports, &n, err))
+                goto fail;
+            size_t found = 0;
+            for (size_t k = 0; k < n && rc == 0; k++)
+                if (ports[k].esp_likely) {
+                    rc = add_board(boards, count, ports[k].device);
+                    found++;
+                }
+            free(ports);
+            if (rc == 0 && found == 0) {
+                error_setk(err, ERROR_VALUE,
+                           "'all' found no ESP-looking USB serial port (Espressif, CP210x, "
+                           "CH34x or FTDI); name the ports instead");
+                goto fail;
+            }
+        } else {
+            char *name = value_expand_device(word);
+            rc = name ? add_board(boards, count, name) : -1;
+            free(name);
+        }
+        if (rc) {
+            error_setk(err, ERROR_OS, "out of memory");
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    for (int i = 0; i < *count; i++)
+        free((*boards)[i]);
+    free(*boards);
+    *boards = NULL;
+    *count = 0;
+    return -1;
+}
+
+char **fleet_child_argv(int argc, char *const argv[], const struct tool_options *opt,
+                        const char *board)
+{
+    char **child = calloc((size_t)argc + 2, sizeof *child);
+    if (!child)
+        return NULL;
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        int k = 0;
+        while (k < opt->board_word_count && opt->board_words[k] != i)
+            k++;
+        if (k == opt->board_word_count) {
+            child[n++] = argv[i];
+        } else if (k == 0) {
+            /* "--flash=all" becomes "--flash" and the board: the option's name as typed. */
+            if (word_value(argv[i]) != argv[i]) {
+                static char name[64];
+                size_t len = (size_t)(strchr(argv[i], '=') - argv[i]);
+                snprintf(name, sizeof name, "%.*s", (int)len, argv[i]);
+                child[n++] = name;
+            }
+            child[n++] = (char *)board;
+        }
+    }
+    child[n] = NULL;
+    return child;
+}
+
+/* ---- what a board's run said ---- */
+
+struct board_run {
+    const char *port;
+    int pid;
+    int fds[3];               /* its output, error and board streams; -1 when closed */
+    struct strbuf out, err;   /* everything the run printed */
+    struct strbuf partial[3]; /* a line not yet ended, per stream */
+    char chip[32];
+    char mac[24];
+    char last_error[256]; /* the last line on its error stream */
+    double started, seconds;
+    int status; /* exit status; -1 while running */
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The board's run tells its parent what it found on a third stream, named by this variable:
+ * one "chip NAME" and one "mac ADDRESS" line. */
+#define BOARD_FD_VARIABLE "MP_IMAGE_TOOL_BOARD_FD"
+
+void fleet_tell_parent(const char *chip, const char *mac)
+{
+    const char *fd_text = getenv(BOARD_FD_VARIABLE);
+    if (!fd_text || !*fd_text)
+        return;
+    int fd = atoi(fd_text);
+    char line[96];
+    int n = snprintf(line, sizeof line, "chip %.31s\nmac %.17s\n", chip, mac);
+#ifndef _WIN32
+    if (fd > 2 && n > 0 && write(fd, line, (size_t)n) < 0) {
+        /* the parent only loses a column of its summary */
+    }
+#else
+    (void)fd, (void)n;
+#endif
+}
+
+static void learn_from_parent_line(struct board_run *b, const char *line)
+{
+    if (strncmp(line, "chip ", 5) == 0)
+        snprintf(b->chip, sizeof b->chip, "%s", line + 5);
+    else if (strncmp(line, "mac ", 4) == 0)
+        snprintf(b->mac, sizeof b->mac, "%s", line + 4);
+}
+
+/* A JSON string, quoted and escaped. */
+static void json_quoted(struct strbuf *sb, const char *s)
+{
+    strbuf_puts(sb, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            strbuf_printf(sb, "\\%c", *p);
+        else if (*p == '\n')
+            strbuf_puts(sb, "\\n");
+        else if (*p < 0x20 || *p == 0x7f)
+            strbuf_printf(sb, "\\u%04x", *p);
+        else
+            strbuf_add(sb, (const char *)p, 1);
+    }
+    strbuf_puts(sb, "\"");
+}
+
+/* The child's document when its stdout is one JSON object, else NULL. */
+static const char *json_document(const struct board_run *b, size_t *len)
+{
+    const char *s = strbuf_str(&b->out);
+    size_t n = b->out.len;
+    while (n && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\r'))
+        n--;
+    while (n && (*s == ' ' || *s == '\n')) {
+        s++;
+        n--;
+    }
+    if (n < 2 || s[0] != '{' || s[n - 1] != '}')
+        return NULL;
+    *len = n;
+    return s;
+}
+
+/* The --json option, when this build has one: a flag in the option table. */
+static int json_requested(const struct tool_options *opt)
+{
+    for (int i = 0; i < args_option_count; i++) {
+        const struct args_option *o = &args_options[i];
+        if (strcmp(o->long_name, "--json") == 0 && o->kind == ARGS_FLAG)
+            return *(const int *)((const char *)opt + o->field) != 0;
+    }
+    return 0;
+}
+
+static const char *result_word(const struct board_run *b)
+{
+    return b->status == 0 ? "ok" : "failed";
+}
+
+static void summary_table(struct board_run *runs, int n, struct output *out)
+{
+    static const char *const headings[] = {"board", "chip", "MAC", "result", "seconds"};
+    static const enum report_align align[] = {REPORT_LEFT, REPORT_LEFT, REPORT_LEFT, REPORT_LEFT,
+                                              REPORT_RIGHT};
+    struct report_table t;
+    report_table_init(&t, out->box ? "Boards" : NULL, 5, headings, align);
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        struct board_run *b = &runs[i];
+        char seconds[32], result[32];
+        snprintf(seconds, sizeof seconds, "%.1f", b->seconds);
+        if (b->status == 0)
+            snprintf(result, sizeof result, "ok");
+        else if (b->status > 0)
+            snprintf(result, sizeof result, "failed (%d)", b->status);
+        else
+            snprintf(result, sizeof result, "failed (killed)");
+        failed += b->status != 0;
+        const char *cells[] = {b->port, b->chip[0] ? b->chip : "-", b->mac[0] ? b->mac : "-",
+                               result, seconds};
+        report_table_add_row(&t, cells);
+    }
+    struct strbuf sb = {0};
+    if (out->box)
+        report_table_box(&t, &sb);
+    else
+        report_table_plain(&t, &sb);
+    strbuf_printf(&sb, "%d of %d boards succeeded.\n", n - failed, n);
+    fputs(strbuf_str(&sb), out->out);
+    strbuf_free(&sb);
+    report_table_free(&t);
+}
+
+static void json_summary(struct board_run *runs, int n, struct output *out)
+{
+    struct strbuf sb = {0};
+    int failed = 0;
+    strbuf_puts(&sb, "{\"boards\": [");
+    for (int i = 0; i < n; i++) {
+        struct board_run *b = &runs[i];
+        failed += b->status != 0;
+        strbuf_puts(&sb, i ? ",\n  {\"board\": " : "\n  {\"board\": ");
+        json_quoted(&sb, b->port);
+        strbuf_puts(&sb, ", \"chip\": ");
+        if (b->chip[0])
+            json_quoted(&sb, b->chip);
+        else
+            strbuf_puts(&sb, "null");
+        strbuf_puts(&sb, ", \"mac\": ");
+        if (b->mac[0])
+            json_quoted(&sb, b->mac);
+        else
+            strbuf_puts(&sb, "null");
+        strbuf_printf(&sb, ", \"result\": \"%s\", \"exit_status\": %d, \"seconds\": %.3f",
+                      result_word(b), b->status, b->seconds);
+        strbuf_puts(&sb, ", \"error\": ");
+        if (b->status != 0 && b->last_error[0])
+            json_quoted(&sb, b->last_error);
+        else
+            strbuf_puts(&sb, "null");
+        size_t len;
+        const char *doc = json_document(b, &len);
+        strbuf_puts(&sb, ", \"report\": ");
+        if (doc)
+            strbuf_add(&sb, doc, len);
+        else
+            strbuf_puts(&sb, "null");
+        strbuf_puts(&sb, "}");
+    }
+    strbuf_printf(&sb, "\n], \"succeeded\": %d, \"failed\": %d}\n", n - failed, failed);
+    fputs(strbuf_str(&sb), out->out);
+    strbuf_free(&sb);
+}
+
+/* The exit status of the whole run: 0 when every board succeeded; a failed board's status when
+ * all failures agree on one, else 1. */
+static int overall_status(const struct board_run *runs, int n)
+{
+    int status = 0;
+    for (int i = 0; i < n; i++) {
+        int s = runs[i].status > 0 ? runs[i].status : runs[i].status < 0 ? 1 : 0;
+        if (s && status && s != status)
+            return 1;
+        if (s)
+            status = s;
+    }
+    return status;
+}
+
+#ifdef _WIN32
+
+int fleet_run(int argc, char *const argv[], const struct tool_options *opt, struct output *out)
+{
+    (void)argc, (void)argv, (void)opt;
+    fputs("ValueError: several boards in one run are not supported on Windows yet: run the "
+          "tool once per board\n",
+          out->err);
+    return 2;
+}
+
+#else
+
+/* Start one board's run: this program again (the running executable where /proc tells it,
+ * else argv[0] on the PATH), its output streams on pipes, nothing on its input. */
+static int start_board(struct board_run *b, char **child_argv, struct error *err)
+{
+    int pipes[3][2];
+    for (int i = 0; i < 3; i++)
+        if (pipe(pipes[i])) {
+            int e = errno;
+            while (i--)
+                close(pipes[i][0]), close(pipes[i][1]);
+            return error_setk(err, ERROR_OS, "pipe: %s", strerror(e));
+        }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        for (int i = 0; i < 3; i++)
+            close(pipes[i][0]), close(pipes[i][1]);
+        return error_setk(err, ERROR_OS, "fork: %s", strerror(e));
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0)
+            dup2(null, 0);
+        for (int i = 0; i < 3; i++)
+            dup2(pipes[i][1], i + 1);
+        for (int fd = 4; fd < 1024; fd++)
+            close(fd);
+        setenv(BOARD_FD_VARIABLE, "3", 1);
+        execv("/proc/self/exe", child_argv);
+        execvp(child_argv[0], child_argv);
+        fprintf(stderr, "OSError: cannot run %s: %s\n", child_argv[0], strerror(errno));
+        _exit(127);
+    }
+    for (int i = 0; i < 3; i++) {
+        close(pipes[i][1]);
+        fcntl(pipes[i][0], F_SETFD, FD_CLOEXEC);
+        b->fds[i] = pipes[i][0];
+    }
+    b->pid = (int)pid;
+    b->started = now_seconds();
+    b->status = -1;
+    return 0;
+}
+
+/* A line a board printed: remembered, and shown with the board's port before it (the error
+ * stream's lines on the error stream; in JSON mode the output stream is the board's document,
+ * kept for the summary). */
+static void board_line(struct board_run *b, int stream, const char *line, struct output *out,
+                       int json)
+{
+    if (stream == 2) {
+        learn_from_parent_line(b, line);
+        return;
+    }
+    if (stream == 1 && line[0])
+        snprintf(b->last_error, sizeof b->last_error, "%s", line);
+    if (stream == 0 && json)
+        return;
+    fprintf(stream ? out->err : out->out, "%s: %s\n", b->port, line);
+}
+
+/* Read what is waiting on one of a board's streams; returns 0 at its end. */
+static int board_read(struct board_run *b, int stream, struct output *out, int json)
+{
+    int *fd = &b->fds[stream];
+    char buf[4096];
+    ssize_t n = read(*fd, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return 1;
+    struct strbuf *partial = &b->partial[stream];
+    if (n > 0) {
+        if (stream < 2)
+            strbuf_add(stream ? &b->err : &b->out, buf, (size_t)n);
+        strbuf_add(partial, buf, (size_t)n);
+    }
+    /* every complete line (the last one too when the stream ends) */
+    char *text = partial->text;
+    size_t start = 0;
+    for (size_t i = 0; i < partial->len; i++) {
+        if (text[i] != '\n')
+            continue;
+        text[i] = '\0';
+        if (i > start && text[i - 1] == '\r')
+            text[i - 1] = '\0';
+        board_line(b, stream, text + start, out, json);
+        start = i + 1;
+    }
+    if (n <= 0 && start < partial->len) {
+        board_line(b, stream, text + start, out, json);
+        start = partial->len;
+    }
+    if (start) {
+        struct strbuf rest = {0};
+        strbuf_add(&rest, text + start, partial->len - start);
+        strbuf_free(partial);
+        *partial = rest;
+    }
+    if (n > 0)
+        return 1;
+    close(*fd);
+    *fd = -1;
+    return 0;
+}
+
+static int board_open_streams(const struct board_run *b)
+{
+    return (b->fds[0] >= 0) + (b->fds[1] >= 0) + (b->fds[2] >= 0);
+}
+
+static void board_finish(struct board_run *b)
+{
+    int wstatus;
+    pid_t r;
+    do
+        r = waitpid((pid_t)b->pid, &wstatus, 0);
+    while (r < 0 && errno == EINTR);
+    b->seconds = now_seconds() - b->started;
+    if (r < 0)
+        b->status = 1;
+    else if (WIFEXITED(wstatus))
+        b->status = WEXITSTATUS(wstatus);
+    else
+        b->status = -2; /* killed by a signal */
+    if (b->status < 0 && !b->last_error[0])
+        snprintf(b->last_error, sizeof b->last_error, "the run ended on signal %d",
+                 WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
+}
+
+int fleet_run(int argc, char *const argv[], const struct tool_options *opt, struct output *out)
+{
+    struct error err;
+    error_clear(&err);
+    char **boards;
+    int n;
+    if (fleet_boards(opt, argv, NULL, &boards, &n, &err)) {
+        output_error(out, &err);
+        return 1;
+    }
+    int json = json_requested(opt);
+    struct board_run *runs = calloc((size_t)n, sizeof *runs);
+    if (!runs) {
+        fputs("OSError: out of memory\n", out->err);
+        return 1;
+    }
+    if (!out->quiet && !json)
+        fprintf(out->out, "Running on %d board%s at once.\n", n, n == 1 ? "" : "s");
+    int running = 0;
+    for (int i = 0; i < n; i++) {
+        struct board_run *b = &runs[i];
+        b->port = boards[i];
+        b->fds[0] = b->fds[1] = b->fds[2] = -1;
+        char **child = fleet_child_argv(argc, argv, opt, boards[i]);
+        if (!child || start_board(b, child, &err)) {
+            /* this board fails; the others go on */
+            snprintf(b->last_error, sizeof b->last_error, "%.200s",
+                     child ? err.msg : "out of memory");
+            fprintf(out->err, "%s: %s\n", b->port, b->last_error);
+            b->status = 1;
+        } else {
+            running++;
+        }
+        free(child);
+    }
+    struct pollfd *fds = calloc((size_t)n * 3, sizeof *fds);
+    int *owner = calloc((size_t)n * 3, sizeof *owner);
+    while (running > 0 && fds && owner) {
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            for (int stream = 0; stream < 3; stream++)
+                if (runs[i].fds[stream] >= 0) {
+                    owner[k] = i * 3 + stream;
+                    fds[k++] = (struct pollfd){.fd = runs[i].fds[stream], .events = POLLIN};
+                }
+        if (poll(fds, (nfds_t)k, -1) < 0 && errno != EINTR)
+            break;
+        for (int j = 0; j < k; j++) {
+            if (!fds[j].revents)
+                continue;
+            struct board_run *b = &runs[owner[j] / 3];
+            if (!board_read(b, owner[j] % 3, out, json) && !board_open_streams(b)) {
+                board_finish(b);
+                running--;
+            }
+        }
+    }
+    /* Only when polling itself failed: wait for the runs still going. */
+    for (int i = 0; i < n; i++)
+        if (runs[i].status == -1) {
+            for (int stream = 0; stream < 3; stream++)
+                if (runs[i].fds[stream] >= 0)
+                    close(runs[i].fds[stream]);
+            board_finish(&runs[i]);
+        }
+    free(owner);
+    free(fds);
+    fflush(out->out);
+    if (json) {
+        json_summary(runs, n, out);
+    } else {
+        for (int i = 0; i < n; i++)
+            if (runs[i].status != 0)
+                fprintf(out->err, "%s: failed: %s\n", runs[i].port,
+                        runs[i].last_error[0] ? runs[i].last_error : "no message");
+        fflush(out->err);
+        summary_table(runs, n, out);
+    }
+    int status = overall_status(runs, n);
+    for (int i = 0; i < n; i++) {
+        strbuf_free(&runs[i].out);
+        strbuf_free(&runs[i].err);
+        strbuf_free(&runs[i].partial[0]);
+        strbuf_free(&runs[i].partial[1]);
+        strbuf_free(&runs[i].partial[2]);
+        free(boards[i]);
+    }
+    free(runs);
+    free(boards);
+    return status;
+}
+
+#endif

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Several boards in one run, on virtual chips: --flash to four boards where one loses its
+# connection at every write (it fails alone, with a clear line, and the other three are flashed
+# and verified), several boards as filename with --fs, a board that is not there, the summary
+# table with chip and MAC, exit statuses, and what several boards refuse.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+if [ ! -x "${VCHIP:-}" ]; then
+  skip_all "the virtual chip is not built"
+fi
+enter_workdir
+
+fw=$MP_SHARED_DIR/firmware/ESP32_GENERIC-20240602-v1.23.0.bin
+if [ ! -f "$fw" ]; then
+  "$SYNTH" --chip esp32 -o gen-esp32.bin >/dev/null
+  fw=$work/gen-esp32.bin
+fi
+
+# Every write of a block is answered and then the line is cut, more often than the loader
+# reconnects and retries: this board's flashing fails, whatever the others do.
+cut_every_write=()
+for k in $(seq 3 18); do cut_every_write+=(--fault "disconnect-cmd=0x11@$k"); done
+
+test_case flash_four_boards_one_disconnected
+ports=()
+for i in 0 1 2 3; do
+  extra=()
+  [ "$i" = 2 ] && extra=("${cut_every_write[@]}")
+  vchip_start "b$i" --chip esp32 --flash "b$i.flash" --mac "24:0a:c4:00:00:1$i" --quiet \
+    "${extra[@]}" || true
+  ports+=("$PORT")
+done
+run "$TOOL" "$fw" --flash "${ports[@]}"
+expect_status 1
+# each board's lines carry its port
+expect_out "${ports[0]}: Flashing firmware to device: ${ports[0]}..."
+expect_out "${ports[3]}: Found esp32 device (4MB flash)."
+# the faulted board: a clear line naming it and the cause
+expect_err "${ports[2]}: failed: DeviceError: writing flash"
+expect_err "by the other end" # closed or reset, as the timing falls
+for i in 0 1 3; do
+  if [[ "$ERR" != *"${ports[$i]}: failed"* ]]; then pass; else fail "board $i reported as failed"; fi
+done
+# the summary: one row per board, with its chip and MAC
+row() { printf '%s\n' "$OUT" | grep -E "^$(printf '%s' "$1" | sed 's/[.]/\\./g') +esp32 " || true; }
+for i in 0 1 3; do
+  r=$(row "${ports[$i]}")
+  [[ "$r" == *"24:0a:c4:00:00:1$i  ok"* ]] && pass || fail "summary row of board $i: '$r'"
+done
+r=$(row "${ports[2]}")
+[[ "$r" == *"24:0a:c4:00:00:12  failed (1)"* ]] && pass || fail "summary row of board 2: '$r'"
+expect_out "3 of 4 boards succeeded."
+# the three boards hold the firmware (at 0x1000) and verify
+for i in 0 1 3; do
+  cmp -s -n "$(stat -c %s "$fw")" -i 0:4096 "$fw" "b$i.flash" && pass || fail "board $i flash differs"
+  run "$TOOL" "${ports[$i]}" --check-app
+  expect_status 0
+  expect_out "Partition 'factory': Hash confirmed"
+done
+cmp -s -n "$(stat -c %s "$fw")" -i 0:4096 "$fw" b2.flash && fail "board 2 holds the firmware" || pass
+
+test_case boards_as_filename_with_fs
+echo "print('fleet')" >main.py
+run "$TOOL" -q "${ports[0]}" "${ports[1]}" "${ports[3]}" --fs mkfs --fs put main.py
+expect_status 0
+expect_out "3 of 3 boards succeeded."
+for i in 0 1 3; do
+  run "$TOOL" -q "${ports[$i]}" --fs cat main.py
+  expect_status 0
+  expect_out "print('fleet')"
+done
+
+test_case a_missing_board_fails_alone
+# a port with nothing behind it (the board's server is gone)
+vchip_start gone --chip esp32 --flash gone.flash --quiet || true
+gone=$PORT
+kill "${VCHIP_PIDS[-1]}"
+wait "${VCHIP_PIDS[-1]}" 2>/dev/null || true
+run "$TOOL" "${ports[0]}" "$gone" --fs ls
+expect_status 1
+expect_out "${ports[0]}: boot.py"
+expect_err "$gone: failed: "
+expect_out "1 of 2 boards succeeded."
+
+test_case refusals_before_any_board
+run "$TOOL" "${ports[0]}" "${ports[1]}" -o whole.bin
+expect_status 2
+expect_err "-o/--output names one file, but several boards are given"
+expect_no_file whole.bin
+run "$TOOL" "${ports[0]}" --flash "${ports[1]}" "${ports[3]}"
+expect_status 2
+expect_err "--flash to several boards needs a firmware file as filename"
+
+finish
