@@ -37,10 +37,11 @@ _mpit_partitions()
         { t = 0 }'
 }
 
-# Serial ports that exist on this machine.
+# Serial ports that exist on this machine, and "all" (every ESP-looking USB port).
 _mpit_ports()
 {
     local p
+    printf 'all\n'
     for p in /dev/ttyUSB* /dev/ttyACM* /dev/serial/by-id/* /dev/cu.* /dev/tty.usb*; do
         [[ -e $p ]] && printf '%s\n' "$p"
     done

@@ -35,6 +35,7 @@ function __mpit_partitions
 end
 
 function __mpit_ports
+    echo all
     for p in /dev/ttyUSB* /dev/ttyACM* /dev/serial/by-id/* /dev/cu.*
         test -e $p; and echo $p
     end
@@ -118,7 +119,7 @@ complete -c $c -l erase -x -a '(__mpit_partlist names bootloader)' -d 'fill part
 complete -c $c -l erase-fs -x -a '(__mpit_partlist names)' -d 'wipe filesystem partitions'
 complete -c $c -l read -x -a '(__mpit_partlist files bootloader partition_table)' -d 'copy partitions into files NAME=FILE'
 complete -c $c -l write -x -a '(__mpit_partlist files bootloader partition_table)' -d 'copy files into partitions NAME=FILE'
-complete -c $c -l flash -x -a '(__mpit_ports)' -d 'write the firmware to a device'
+complete -c $c -l flash -x -a '(__mpit_ports)' -d 'write the firmware to a device (or several, or all)'
 complete -c $c -l trimblocks -d 'with --read: trim to whole blocks'
 complete -c $c -l trim -d 'with --read: trim to 16 bytes'
 complete -c $c -l plain -d 'plain tables'

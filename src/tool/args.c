@@ -80,7 +80,8 @@ const struct args_option args_options[] = {
     {0, "--write", "NAME1=FILE1[,NAME2=FILE2,bootloader=FILE,...]", ARGS_VALUE, ARGS_ARGLIST,
      F(write), 0, 0, "copy local files into partitions"},
     {0, "--flash", "DEVICE", ARGS_VALUE, ARGS_DEVICE, F(flash_device), 0, 0,
-     "when everything else is done, write the resulting firmware to a device"},
+     "when everything else is done, write the resulting firmware to a device (or to "
+     "several: --flash u0 u1, or all)"},
     {0, "--trimblocks", NULL, ARGS_FLAG, ARGS_NONE, F(trimblocks), 1, 0,
      "with --read: drop trailing 0xff bytes, keeping whole 4096-byte blocks"},
     {0, "--trim", NULL, ARGS_FLAG, ARGS_NONE, F(trim), 1, 0,
@@ -118,6 +119,12 @@ static const char epilog_head[] =
     "FILENAME is a firmware file or a serial device: /dev/ttyUSB0 (u0 for short),\n"
     "/dev/ttyACM0 (a0), COM3 (c3), or a network port rfc2217://HOST:PORT or\n"
     "socket://HOST:PORT.\n"
+    "\n"
+    "Several boards at once: more than one device as FILENAME or after --flash, or\n"
+    "'all' for every ESP-looking USB port. Each board runs in parallel, its lines\n"
+    "prefixed by its port, then a summary; the exit status is not 0 if one failed:\n"
+    "  mp-image-tool-esp32 u0 u1 rfc2217://lab:4000 --fs put src /\n"
+    "  mp-image-tool-esp32 firmware.bin --flash all\n"
     "\n"
     "--fs takes every following word that does not begin with '-', so put the\n"
     "firmware name first, or end the --fs words with '--':\n"
