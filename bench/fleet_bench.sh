@@ -60,11 +60,10 @@ start_boards() {
 
 # verify_boards: every board holds the firmware at 0x1000
 verify_boards() {
-  local i=1 port
-  for port in "${PORTS[@]}"; do
+  local i
+  for i in $(seq ${#PORTS[@]}); do
     cmp -s -n "$(wc -c <"$fw")" -i 0:4096 "$fw" "board$i.flash" ||
       { echo "fleet_bench: board $i flash differs from the firmware" >&2; exit 1; }
-    i=$((i + 1))
   done
 }
 
@@ -76,8 +75,8 @@ measure() {
   "$tool" -q "$fw" --flash "${PORTS[@]}" >run.out 2>&1 ||
     { echo "fleet_bench: flashing $1 board(s) failed:" >&2; tail -5 run.out >&2; exit 1; }
   t1=$(date +%s.%N)
+  stop_boards # a stopped chip has written all of its flash to its file
   verify_boards
-  stop_boards
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }'
 }
 

@@ -1,5 +1,7 @@
 #include "tool/backup.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,11 +21,27 @@ static int save(void *ctx, const uint8_t *image, uint32_t len, struct error *err
 #endif
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(b->path, sizeof b->path, "mp-backup-%s.bin", stamp);
-    for (int k = 2; access(b->path, F_OK) == 0 && k < 1000; k++)
-        snprintf(b->path, sizeof b->path, "mp-backup-%s-%d.bin", stamp, k);
-    if (atomic_write_path(b->path, image, len, NULL, err))
+    /* The name is taken by creating it, so runs on several boards at once, in the same
+     * second, never share (and overwrite) one backup. */
+    int fd = -1;
+    for (int k = 1; fd < 0 && k < 1000; k++) {
+        if (k == 1)
+            snprintf(b->path, sizeof b->path, "mp-backup-%s.bin", stamp);
+        else
+            snprintf(b->path, sizeof b->path, "mp-backup-%s-%d.bin", stamp, k);
+        fd = open(b->path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0)
+        return error_setk(err, ERROR_OS,
+                          "keeping a backup of the board's data before it moves: %s: %s", b->path,
+                          strerror(errno));
+    close(fd);
+    if (atomic_write_path(b->path, image, len, NULL, err)) {
+        unlink(b->path);
         return error_prefix(err, "keeping a backup of the board's data before it moves");
+    }
     b->saved = 1;
     log_printf(b->log, LOG_INFO,
                "The board's data is kept in '%s' until the board has verified "
