@@ -21,6 +21,7 @@
 static void show_progress(void *ctx, const char *what, uint32_t done, uint32_t total)
 {
     progress_update(ctx, what, done, total);
+    fleet_tell_progress(what, done, total);
 }
 
 /* One progress display for the whole run (the pipeline prints nothing while a transfer runs). */

@@ -129,6 +129,8 @@ struct board_run {
     char chip[32];
     char mac[24];
     char last_error[256]; /* the last line on its error stream */
+    char last_line[160];  /* the last line it printed, for the status line */
+    char progress[32];    /* "write 45%": the transfer going on */
     double started, seconds;
     int status; /* exit status; -1 while running */
 };
@@ -144,29 +146,58 @@ static double now_seconds(void)
  * one "chip NAME" and one "mac ADDRESS" line. */
 #define BOARD_FD_VARIABLE "MP_IMAGE_TOOL_BOARD_FD"
 
-void fleet_tell_parent(const char *chip, const char *mac)
+static void fleet_tell_parent_line(const char *text)
 {
     const char *fd_text = getenv(BOARD_FD_VARIABLE);
     if (!fd_text || !*fd_text)
         return;
     int fd = atoi(fd_text);
-    char line[96];
-    int n = snprintf(line, sizeof line, "chip %.31s\nmac %.17s\n", chip, mac);
+    char line[128];
+    int n = snprintf(line, sizeof line, "%.126s\n", text);
 #ifndef _WIN32
     if (fd > 2 && n > 0 && write(fd, line, (size_t)n) < 0) {
-        /* the parent only loses a column of its summary */
+        /* the parent only loses a column of its summary or its status line */
     }
 #else
     (void)fd, (void)n;
 #endif
 }
 
+void fleet_tell_parent(const char *chip, const char *mac)
+{
+    char line[64];
+    snprintf(line, sizeof line, "chip %.31s", chip);
+    fleet_tell_parent_line(line);
+    snprintf(line, sizeof line, "mac %.17s", mac);
+    fleet_tell_parent_line(line);
+}
+
+void fleet_tell_progress(const char *what, uint32_t done, uint32_t total)
+{
+    /* one line per whole per cent */
+    static int last_percent = -1;
+    static char last_what[16];
+    int percent = total ? (int)((uint64_t)done * 100 / total) : 100;
+    if (percent == last_percent && strncmp(what, last_what, sizeof last_what - 1) == 0)
+        return;
+    last_percent = percent;
+    snprintf(last_what, sizeof last_what, "%s", what);
+    char line[64];
+    snprintf(line, sizeof line, "progress %.15s %d%%", what, percent);
+    fleet_tell_parent_line(line);
+}
+
 static void learn_from_parent_line(struct board_run *b, const char *line)
 {
-    if (strncmp(line, "chip ", 5) == 0)
+    if (strncmp(line, "progress ", 9) == 0) {
+        size_t len = strlen(line);
+        int finished = len >= 5 && strcmp(line + len - 5, " 100%") == 0;
+        snprintf(b->progress, sizeof b->progress, "%s", finished ? "" : line + 9);
+    } else if (strncmp(line, "chip ", 5) == 0) {
         snprintf(b->chip, sizeof b->chip, "%s", line + 5);
-    else if (strncmp(line, "mac ", 4) == 0)
+    } else if (strncmp(line, "mac ", 4) == 0) {
         snprintf(b->mac, sizeof b->mac, "%s", line + 4);
+    }
 }
 
 /* A JSON string, quoted and escaped. */
@@ -367,11 +398,69 @@ static int start_board(struct board_run *b, char **child_argv, struct error *err
     return 0;
 }
 
+/* What the parent shows while the boards run. On a terminal, one status line per board stays
+ * at the bottom (the board's port, its time, its last line), redrawn in place, with the boards'
+ * lines scrolling above it. */
+struct display {
+    struct output *out;
+    int json;    /* the output stream carries the boards' documents, not their lines */
+    int live;    /* status lines on a terminal */
+    int columns; /* terminal width */
+    int drawn;   /* status lines now on the screen */
+    double drawn_at;
+    struct board_run *runs;
+    int count;
+};
+
+/* At most `width` columns of text (UTF-8 continuation bytes take none). */
+static void put_fitted(struct strbuf *sb, const char *text, int width)
+{
+    const char *p = text;
+    for (int used = 0; *p; p++) {
+        if (((unsigned char)*p & 0xc0) != 0x80 && used++ == width)
+            break;
+    }
+    strbuf_add(sb, text, (size_t)(p - text));
+}
+
+static void status_erase(struct display *d)
+{
+    if (!d->drawn)
+        return;
+    fprintf(d->out->out, "\033[%dA\033[J", d->drawn);
+    d->drawn = 0;
+}
+
+static void status_draw(struct display *d)
+{
+    struct strbuf sb = {0};
+    double now = now_seconds();
+    if (d->drawn) /* over the lines drawn before: no flicker */
+        strbuf_printf(&sb, "\033[%dA", d->drawn);
+    for (int i = 0; i < d->count; i++) {
+        const struct board_run *b = &d->runs[i];
+        struct strbuf line = {0};
+        if (b->status == -1)
+            strbuf_printf(&line, "%s  %5.1f s  %s%s%s", b->port, now - b->started, b->progress,
+                          b->progress[0] ? "  " : "", b->last_line);
+        else
+            strbuf_printf(&line, "%s  %5.1f s  %s", b->port, b->seconds,
+                          b->status == 0 ? "ok" : "failed");
+        put_fitted(&sb, strbuf_str(&line), d->columns - 1);
+        strbuf_puts(&sb, "\033[K\n");
+        strbuf_free(&line);
+    }
+    fputs(strbuf_str(&sb), d->out->out);
+    fflush(d->out->out);
+    strbuf_free(&sb);
+    d->drawn = d->count;
+    d->drawn_at = now;
+}
+
 /* A line a board printed: remembered, and shown with the board's port before it (the error
  * stream's lines on the error stream; in JSON mode the output stream is the board's document,
  * kept for the summary). */
-static void board_line(struct board_run *b, int stream, const char *line, struct output *out,
-                       int json)
+static void board_line(struct board_run *b, int stream, const char *line, struct display *d)
 {
     if (stream == 2) {
         learn_from_parent_line(b, line);
@@ -379,13 +468,20 @@ static void board_line(struct board_run *b, int stream, const char *line, struct
     }
     if (stream == 1 && line[0])
         snprintf(b->last_error, sizeof b->last_error, "%s", line);
-    if (stream == 0 && json)
+    if (line[0]) {
+        snprintf(b->last_line, sizeof b->last_line, "%s", line);
+        b->progress[0] = '\0'; /* a new step */
+    }
+    if (stream == 0 && d->json)
         return;
-    fprintf(stream ? out->err : out->out, "%s: %s\n", b->port, line);
+    status_erase(d);
+    fflush(d->out->out);
+    fprintf(stream ? d->out->err : d->out->out, "%s: %s\n", b->port, line);
+    fflush(stream ? d->out->err : d->out->out);
 }
 
 /* Read what is waiting on one of a board's streams; returns 0 at its end. */
-static int board_read(struct board_run *b, int stream, struct output *out, int json)
+static int board_read(struct board_run *b, int stream, struct display *d)
 {
     int *fd = &b->fds[stream];
     char buf[4096];
@@ -407,11 +503,11 @@ static int board_read(struct board_run *b, int stream, struct output *out, int j
         text[i] = '\0';
         if (i > start && text[i - 1] == '\r')
             text[i - 1] = '\0';
-        board_line(b, stream, text + start, out, json);
+        board_line(b, stream, text + start, d);
         start = i + 1;
     }
     if (n <= 0 && start < partial->len) {
-        board_line(b, stream, text + start, out, json);
+        board_line(b, stream, text + start, d);
         start = partial->len;
     }
     if (start) {
@@ -467,6 +563,12 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
         fputs("OSError: out of memory\n", out->err);
         return 1;
     }
+    struct display d = {.out = out,
+                        .json = json,
+                        .live = !json && !out->quiet && isatty(fileno(out->out)),
+                        .columns = args_terminal_columns(),
+                        .runs = runs,
+                        .count = n};
     if (!out->quiet && !json)
         fprintf(out->out, "Running on %d board%s at once.\n", n, n == 1 ? "" : "s");
     int running = 0;
@@ -496,18 +598,21 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
                     owner[k] = i * 3 + stream;
                     fds[k++] = (struct pollfd){.fd = runs[i].fds[stream], .events = POLLIN};
                 }
-        if (poll(fds, (nfds_t)k, -1) < 0 && errno != EINTR)
+        if (poll(fds, (nfds_t)k, d.live ? 250 : -1) < 0 && errno != EINTR)
             break;
         for (int j = 0; j < k; j++) {
             if (!fds[j].revents)
                 continue;
             struct board_run *b = &runs[owner[j] / 3];
-            if (!board_read(b, owner[j] % 3, out, json) && !board_open_streams(b)) {
+            if (!board_read(b, owner[j] % 3, &d) && !board_open_streams(b)) {
                 board_finish(b);
                 running--;
             }
         }
+        if (d.live && (!d.drawn || now_seconds() - d.drawn_at >= 0.25))
+            status_draw(&d);
     }
+    status_erase(&d);
     /* Only when polling itself failed: wait for the runs still going. */
     for (int i = 0; i < n; i++)
         if (runs[i].status == -1) {

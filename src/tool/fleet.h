@@ -6,6 +6,8 @@
 #ifndef MP_TOOL_FLEET_H
 #define MP_TOOL_FLEET_H
 
+#include <stdint.h>
+
 #include "tool/args.h"
 #include "tool/output.h"
 #include "util/error.h"
@@ -24,6 +26,8 @@ char **fleet_child_argv(int argc, char *const argv[], const struct tool_options 
 /* In one board's run of several: tell the parent the board's chip and MAC ("" when unknown),
  * for its summary. Does nothing in a run of its own. */
 void fleet_tell_parent(const char *chip, const char *mac);
+/* The same for a transfer's progress (the parent's status line shows it). */
+void fleet_tell_progress(const char *what, uint32_t done, uint32_t total);
 
 /* Run every board; returns the exit status (0 when every board succeeded). */
 int fleet_run(int argc, char *const argv[], const struct tool_options *opt, struct output *out);
