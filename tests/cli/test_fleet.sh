@@ -69,6 +69,24 @@ for i in 0 1 3; do
   expect_out "print('fleet')"
 done
 
+test_case different_chips_in_one_run
+mixed=()
+for chip in esp32s3 esp32c3 esp32c6; do
+  "$SYNTH" --chip "$chip" -o "gen-$chip.bin" >/dev/null
+  vchip_start "m-$chip" --chip "$chip" --flash "m-$chip.flash" --image "gen-$chip.bin" \
+    --mac "7c:df:a1:0${#mixed[@]}:5e:$((60 + ${#mixed[@]}))" --quiet || true
+  mixed+=("$PORT")
+done
+run "$TOOL" "${mixed[@]}"
+expect_status 0
+expect_eq "$(printf '%s\n' "$OUT" | grep -F "${mixed[0]} " | awk '{print $2, $3, $4}')" \
+  "esp32s3 7c:df:a1:00:5e:60 ok" "summary row of the ESP32-S3"
+expect_eq "$(printf '%s\n' "$OUT" | grep -F "${mixed[1]} " | awk '{print $2, $3, $4}')" \
+  "esp32c3 7c:df:a1:01:5e:61 ok" "summary row of the ESP32-C3"
+expect_eq "$(printf '%s\n' "$OUT" | grep -F "${mixed[2]} " | awk '{print $2, $3, $4}')" \
+  "esp32c6 7c:df:a1:02:5e:62 ok" "summary row of the ESP32-C6"
+expect_out "${mixed[1]}: Found esp32c3 device (4MB flash)."
+
 test_case a_missing_board_fails_alone
 # a port with nothing behind it (the board's server is gone)
 vchip_start gone --chip esp32 --flash gone.flash --quiet || true
