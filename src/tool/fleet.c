@@ -118,32 +118,8 @@ char **fleet_child_argv(int argc, char *const argv[], const struct tool_options 
     return child;
 }
 
-/* ---- what a board's run said ---- */
-
-struct board_run {
-    const char *port;
-    int pid;
-    int fds[3];               /* its output, error and board streams; -1 when closed */
-    struct strbuf out, err;   /* everything the run printed */
-    struct strbuf partial[3]; /* a line not yet ended, per stream */
-    char chip[32];
-    char mac[24];
-    char last_error[256]; /* the last line on its error stream */
-    char last_line[160];  /* the last line it printed, for the status line */
-    char progress[32];    /* "write 45%": the transfer going on */
-    double started, seconds;
-    int status; /* exit status; -1 while running */
-};
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The board's run tells its parent what it found on a third stream, named by this variable:
- * one "chip NAME" and one "mac ADDRESS" line. */
+/* A board's run tells its parent what it found on a third stream, whose descriptor this
+ * variable holds: "chip NAME", "mac ADDRESS" and "progress WHAT N%" lines. */
 #define BOARD_FD_VARIABLE "MP_IMAGE_TOOL_BOARD_FD"
 
 static void fleet_tell_parent_line(const char *text)
@@ -185,6 +161,43 @@ void fleet_tell_progress(const char *what, uint32_t done, uint32_t total)
     char line[64];
     snprintf(line, sizeof line, "progress %.15s %d%%", what, percent);
     fleet_tell_parent_line(line);
+}
+
+#ifdef _WIN32
+
+int fleet_run(int argc, char *const argv[], const struct tool_options *opt, struct output *out)
+{
+    (void)argc, (void)argv, (void)opt;
+    fputs("ValueError: several boards in one run are not supported on Windows yet: run the "
+          "tool once per board\n",
+          out->err);
+    return 2;
+}
+
+#else
+
+/* ---- what a board's run said ---- */
+
+struct board_run {
+    const char *port;
+    int pid;
+    int fds[3];               /* its output, error and board streams; -1 when closed */
+    struct strbuf out, err;   /* everything the run printed */
+    struct strbuf partial[3]; /* a line not yet ended, per stream */
+    char chip[32];
+    char mac[24];
+    char last_error[256]; /* the last line on its error stream */
+    char last_line[160];  /* the last line it printed, for the status line */
+    char progress[32];    /* "write 45%": the transfer going on */
+    double started, seconds;
+    int status; /* exit status; -1 while running */
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void learn_from_parent_line(struct board_run *b, const char *line)
@@ -339,19 +352,6 @@ static int overall_status(const struct board_run *runs, int n)
     }
     return status;
 }
-
-#ifdef _WIN32
-
-int fleet_run(int argc, char *const argv[], const struct tool_options *opt, struct output *out)
-{
-    (void)argc, (void)argv, (void)opt;
-    fputs("ValueError: several boards in one run are not supported on Windows yet: run the "
-          "tool once per board\n",
-          out->err);
-    return 2;
-}
-
-#else
 
 /* Start one board's run: this program again (the running executable where /proc tells it,
  * else argv[0] on the PATH), its output streams on pipes, nothing on its input. */
