@@ -9,10 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#ifndef _WIN32
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
@@ -127,15 +128,20 @@ static void fleet_tell_parent_line(const char *text)
     const char *fd_text = getenv(BOARD_FD_VARIABLE);
     if (!fd_text || !*fd_text)
         return;
-    int fd = atoi(fd_text);
     char line[128];
     int n = snprintf(line, sizeof line, "%.126s\n", text);
-#ifndef _WIN32
-    if (fd > 2 && n > 0 && write(fd, line, (size_t)n) < 0) {
-        /* the parent only loses a column of its summary or its status line */
-    }
+    if (n <= 0)
+        return;
+        /* A failed write only costs the parent a column of its summary or its status line. */
+#ifdef _WIN32
+    HANDLE h = (HANDLE)(intptr_t)_strtoi64(fd_text, NULL, 10);
+    DWORD written;
+    if (h && !WriteFile(h, line, (DWORD)n, &written, NULL))
+        return;
 #else
-    (void)fd, (void)n;
+    int fd = atoi(fd_text);
+    if (fd > 2 && write(fd, line, (size_t)n) < 0)
+        return;
 #endif
 }
 
@@ -163,25 +169,24 @@ void fleet_tell_progress(const char *what, uint32_t done, uint32_t total)
     fleet_tell_parent_line(line);
 }
 
-#ifdef _WIN32
-
-int fleet_run(int argc, char *const argv[], const struct tool_options *opt, struct output *out)
-{
-    (void)argc, (void)argv, (void)opt;
-    fputs("ValueError: several boards in one run are not supported on Windows yet: run the "
-          "tool once per board\n",
-          out->err);
-    return 2;
-}
-
-#else
-
 /* ---- what a board's run said ---- */
+
+#ifdef _WIN32
+typedef HANDLE stream_handle;
+#define NO_STREAM NULL
+#else
+typedef int stream_handle;
+#define NO_STREAM (-1)
+#endif
 
 struct board_run {
     const char *port;
-    int pid;
-    int fds[3];               /* its output, error and board streams; -1 when closed */
+#ifdef _WIN32
+    HANDLE process;
+#else
+    pid_t pid;
+#endif
+    stream_handle streams[3]; /* its output, error and board streams; NO_STREAM when closed */
     struct strbuf out, err;   /* everything the run printed */
     struct strbuf partial[3]; /* a line not yet ended, per stream */
     char chip[32];
@@ -190,7 +195,7 @@ struct board_run {
     char last_line[160];  /* the last line it printed, for the status line */
     char progress[32];    /* "write 45%": the transfer going on */
     double started, seconds;
-    int status; /* exit status; -1 while running */
+    int status; /* exit status; -1 while running, -2 ended by a signal */
 };
 
 static double now_seconds(void)
@@ -353,51 +358,6 @@ static int overall_status(const struct board_run *runs, int n)
     return status;
 }
 
-/* Start one board's run: this program again (the running executable where /proc tells it,
- * else argv[0] on the PATH), its output streams on pipes, nothing on its input. */
-static int start_board(struct board_run *b, char **child_argv, struct error *err)
-{
-    int pipes[3][2];
-    for (int i = 0; i < 3; i++)
-        if (pipe(pipes[i])) {
-            int e = errno;
-            while (i--)
-                close(pipes[i][0]), close(pipes[i][1]);
-            return error_setk(err, ERROR_OS, "pipe: %s", strerror(e));
-        }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        for (int i = 0; i < 3; i++)
-            close(pipes[i][0]), close(pipes[i][1]);
-        return error_setk(err, ERROR_OS, "fork: %s", strerror(e));
-    }
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        if (null >= 0)
-            dup2(null, 0);
-        for (int i = 0; i < 3; i++)
-            dup2(pipes[i][1], i + 1);
-        for (int fd = 4; fd < 1024; fd++)
-            close(fd);
-        setenv(BOARD_FD_VARIABLE, "3", 1);
-        execv("/proc/self/exe", child_argv);
-        execvp(child_argv[0], child_argv);
-        fprintf(stderr, "OSError: cannot run %s: %s\n", child_argv[0], strerror(errno));
-        _exit(127);
-    }
-    for (int i = 0; i < 3; i++) {
-        close(pipes[i][1]);
-        fcntl(pipes[i][0], F_SETFD, FD_CLOEXEC);
-        b->fds[i] = pipes[i][0];
-    }
-    b->pid = (int)pid;
-    b->started = now_seconds();
-    b->status = -1;
-    return 0;
-}
-
 /* What the parent shows while the boards run. On a terminal, one status line per board stays
  * at the bottom (the board's port, its time, its last line), redrawn in place, with the boards'
  * lines scrolling above it. */
@@ -480,21 +440,17 @@ static void board_line(struct board_run *b, int stream, const char *line, struct
     fflush(stream ? d->out->err : d->out->out);
 }
 
-/* Read what is waiting on one of a board's streams; returns 0 at its end. */
-static int board_read(struct board_run *b, int stream, struct display *d)
+/* Bytes from one of a board's streams (n <= 0: its end): each complete line, and the last
+ * one at the end, goes to board_line. */
+static void board_take(struct board_run *b, int stream, const char *buf, long n,
+                       struct display *d)
 {
-    int *fd = &b->fds[stream];
-    char buf[4096];
-    ssize_t n = read(*fd, buf, sizeof buf);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return 1;
     struct strbuf *partial = &b->partial[stream];
     if (n > 0) {
         if (stream < 2)
             strbuf_add(stream ? &b->err : &b->out, buf, (size_t)n);
         strbuf_add(partial, buf, (size_t)n);
     }
-    /* every complete line (the last one too when the stream ends) */
     char *text = partial->text;
     size_t start = 0;
     for (size_t i = 0; i < partial->len; i++) {
@@ -516,24 +472,65 @@ static int board_read(struct board_run *b, int stream, struct display *d)
         strbuf_free(partial);
         *partial = rest;
     }
-    if (n > 0)
-        return 1;
-    close(*fd);
-    *fd = -1;
-    return 0;
 }
 
 static int board_open_streams(const struct board_run *b)
 {
-    return (b->fds[0] >= 0) + (b->fds[1] >= 0) + (b->fds[2] >= 0);
+    return (b->streams[0] != NO_STREAM) + (b->streams[1] != NO_STREAM) +
+           (b->streams[2] != NO_STREAM);
+}
+
+#ifndef _WIN32
+
+/* Start one board's run: this program again (the running executable where /proc tells it,
+ * else argv[0] on the PATH), its output streams on pipes, nothing on its input. */
+static int start_board(struct board_run *b, char **child_argv, struct error *err)
+{
+    int pipes[3][2];
+    for (int i = 0; i < 3; i++)
+        if (pipe(pipes[i])) {
+            int e = errno;
+            while (i--)
+                close(pipes[i][0]), close(pipes[i][1]);
+            return error_setk(err, ERROR_OS, "pipe: %s", strerror(e));
+        }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        for (int i = 0; i < 3; i++)
+            close(pipes[i][0]), close(pipes[i][1]);
+        return error_setk(err, ERROR_OS, "fork: %s", strerror(e));
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0)
+            dup2(null, 0);
+        for (int i = 0; i < 3; i++)
+            dup2(pipes[i][1], i + 1);
+        for (int fd = 4; fd < 1024; fd++)
+            close(fd);
+        setenv(BOARD_FD_VARIABLE, "3", 1);
+        execv("/proc/self/exe", child_argv);
+        execvp(child_argv[0], child_argv);
+        fprintf(stderr, "OSError: cannot run %s: %s\n", child_argv[0], strerror(errno));
+        _exit(127);
+    }
+    for (int i = 0; i < 3; i++) {
+        close(pipes[i][1]);
+        fcntl(pipes[i][0], F_SETFD, FD_CLOEXEC);
+        b->streams[i] = pipes[i][0];
+    }
+    b->pid = pid;
+    return 0;
 }
 
 static void board_finish(struct board_run *b)
 {
-    int wstatus;
+    int wstatus = 0;
     pid_t r;
     do
-        r = waitpid((pid_t)b->pid, &wstatus, 0);
+        r = waitpid(b->pid, &wstatus, 0);
     while (r < 0 && errno == EINTR);
     b->seconds = now_seconds() - b->started;
     if (r < 0)
@@ -541,11 +538,203 @@ static void board_finish(struct board_run *b)
     else if (WIFEXITED(wstatus))
         b->status = WEXITSTATUS(wstatus);
     else
-        b->status = -2; /* killed by a signal */
-    if (b->status < 0 && !b->last_error[0])
+        b->status = -2;
+    if (b->status == -2 && !b->last_error[0])
         snprintf(b->last_error, sizeof b->last_error, "the run ended on signal %d",
                  WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
 }
+
+/* Until every run has ended: each board's streams read as they come. */
+static void follow_boards(struct board_run *runs, int n, int running, struct display *d)
+{
+    struct pollfd *fds = calloc((size_t)n * 3, sizeof *fds);
+    int *owner = calloc((size_t)n * 3, sizeof *owner);
+    while (running > 0 && fds && owner) {
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            for (int stream = 0; stream < 3; stream++)
+                if (runs[i].streams[stream] != NO_STREAM) {
+                    owner[k] = i * 3 + stream;
+                    fds[k++] = (struct pollfd){.fd = runs[i].streams[stream], .events = POLLIN};
+                }
+        if (poll(fds, (nfds_t)k, d->live ? 250 : -1) < 0 && errno != EINTR)
+            break;
+        for (int j = 0; j < k; j++) {
+            if (!fds[j].revents)
+                continue;
+            struct board_run *b = &runs[owner[j] / 3];
+            int stream = owner[j] % 3;
+            char buf[4096];
+            ssize_t got = read(b->streams[stream], buf, sizeof buf);
+            if (got < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            board_take(b, stream, buf, (long)got, d);
+            if (got > 0)
+                continue;
+            close(b->streams[stream]);
+            b->streams[stream] = NO_STREAM;
+            if (!board_open_streams(b)) {
+                board_finish(b);
+                running--;
+            }
+        }
+        if (d->live && (!d->drawn || now_seconds() - d->drawn_at >= 0.25))
+            status_draw(d);
+    }
+    free(owner);
+    free(fds);
+    /* Only when polling itself failed: wait for the runs still going. */
+    for (int i = 0; i < n; i++)
+        if (runs[i].status == -1) {
+            for (int stream = 0; stream < 3; stream++)
+                if (runs[i].streams[stream] != NO_STREAM)
+                    close(runs[i].streams[stream]);
+            board_finish(&runs[i]);
+        }
+}
+
+#else
+
+/* One argument of a Windows command line, quoted as the C runtime splits it again. */
+static void append_quoted(struct strbuf *sb, const char *arg)
+{
+    if (*arg && !strpbrk(arg, " \t\n\v\"")) {
+        strbuf_puts(sb, arg);
+        return;
+    }
+    strbuf_puts(sb, "\"");
+    for (const char *p = arg;; p++) {
+        size_t slashes = 0;
+        while (*p == '\\')
+            p++, slashes++;
+        if (!*p) {
+            strbuf_repeat(sb, "\\", slashes * 2); /* before the closing quote */
+            break;
+        }
+        if (*p == '"')
+            strbuf_repeat(sb, "\\", slashes * 2 + 1);
+        else
+            strbuf_repeat(sb, "\\", slashes);
+        strbuf_add(sb, p, 1);
+    }
+    strbuf_puts(sb, "\"");
+}
+
+/* Start one board's run: this program again, its output streams on pipes, nothing on its
+ * input; the board stream's handle is passed in the environment. */
+static int start_board(struct board_run *b, char **child_argv, struct error *err)
+{
+    char exe[MAX_PATH * 4];
+    DWORD len = GetModuleFileNameA(NULL, exe, sizeof exe);
+    if (len == 0 || len >= sizeof exe)
+        return error_setk(err, ERROR_OS, "cannot find this program's file");
+    SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
+    HANDLE rd[3] = {NULL, NULL, NULL}, wr[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++)
+        if (!CreatePipe(&rd[i], &wr[i], &inherit, 0) ||
+            !SetHandleInformation(rd[i], HANDLE_FLAG_INHERIT, 0)) {
+            for (int k = 0; k <= i; k++) {
+                if (rd[k])
+                    CloseHandle(rd[k]);
+                if (wr[k])
+                    CloseHandle(wr[k]);
+            }
+            return error_setk(err, ERROR_OS, "cannot make a pipe (error %lu)", GetLastError());
+        }
+    HANDLE null = CreateFileA("NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
+                              OPEN_EXISTING, 0, NULL);
+    struct strbuf cmd = {0};
+    for (int i = 0; child_argv[i]; i++) {
+        if (i)
+            strbuf_puts(&cmd, " ");
+        append_quoted(&cmd, child_argv[i]);
+    }
+    char handle_text[32];
+    snprintf(handle_text, sizeof handle_text, "%lld", (long long)(intptr_t)wr[2]);
+    SetEnvironmentVariableA(BOARD_FD_VARIABLE, handle_text);
+    STARTUPINFOA si;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = null;
+    si.hStdOutput = wr[0];
+    si.hStdError = wr[1];
+    PROCESS_INFORMATION pi;
+    fflush(NULL);
+    BOOL ok = CreateProcessA(exe, cmd.text, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi);
+    DWORD error = GetLastError();
+    SetEnvironmentVariableA(BOARD_FD_VARIABLE, NULL);
+    strbuf_free(&cmd);
+    if (null != INVALID_HANDLE_VALUE)
+        CloseHandle(null);
+    for (int i = 0; i < 3; i++) {
+        CloseHandle(wr[i]);
+        b->streams[i] = rd[i];
+    }
+    if (!ok) {
+        for (int i = 0; i < 3; i++) {
+            CloseHandle(rd[i]);
+            b->streams[i] = NO_STREAM;
+        }
+        return error_setk(err, ERROR_OS, "cannot run %s (error %lu)", exe, error);
+    }
+    CloseHandle(pi.hThread);
+    b->process = pi.hProcess;
+    return 0;
+}
+
+static void board_finish(struct board_run *b)
+{
+    DWORD code = 1;
+    WaitForSingleObject(b->process, INFINITE);
+    GetExitCodeProcess(b->process, &code);
+    CloseHandle(b->process);
+    b->seconds = now_seconds() - b->started;
+    b->status = (int)(code & 0xff) == (int)code ? (int)code : 1;
+}
+
+/* Until every run has ended: each board's pipes read as they fill (anonymous pipes cannot be
+ * waited on together, so they are looked at in turn). */
+static void follow_boards(struct board_run *runs, int n, int running, struct display *d)
+{
+    while (running > 0) {
+        int moved = 0;
+        for (int i = 0; i < n; i++) {
+            struct board_run *b = &runs[i];
+            for (int stream = 0; stream < 3; stream++) {
+                if (b->streams[stream] == NO_STREAM)
+                    continue;
+                DWORD avail = 0, got = 0;
+                char buf[4096];
+                BOOL alive = PeekNamedPipe(b->streams[stream], NULL, 0, NULL, &avail, NULL);
+                if (alive && avail == 0)
+                    continue;
+                if (alive &&
+                    ReadFile(b->streams[stream], buf,
+                             avail < sizeof buf ? avail : (DWORD)sizeof buf, &got, NULL) &&
+                    got > 0) {
+                    board_take(b, stream, buf, (long)got, d);
+                    moved = 1;
+                    continue;
+                }
+                board_take(b, stream, NULL, 0, d);
+                CloseHandle(b->streams[stream]);
+                b->streams[stream] = NO_STREAM;
+                moved = 1;
+                if (!board_open_streams(b)) {
+                    board_finish(b);
+                    running--;
+                }
+            }
+        }
+        if (!moved)
+            Sleep(20);
+        if (d->live && (!d->drawn || now_seconds() - d->drawn_at >= 0.25))
+            status_draw(d);
+    }
+}
+
+#endif
 
 int fleet_run(int argc, char *const argv[], const struct tool_options *opt, struct output *out)
 {
@@ -565,7 +754,9 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
     }
     struct display d = {.out = out,
                         .json = json,
+#ifndef _WIN32 /* the Windows console needs its escape sequences switched on first */
                         .live = !json && !out->quiet && isatty(fileno(out->out)),
+#endif
                         .columns = args_terminal_columns(),
                         .runs = runs,
                         .count = n};
@@ -575,7 +766,9 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
     for (int i = 0; i < n; i++) {
         struct board_run *b = &runs[i];
         b->port = boards[i];
-        b->fds[0] = b->fds[1] = b->fds[2] = -1;
+        for (int stream = 0; stream < 3; stream++)
+            b->streams[stream] = NO_STREAM;
+        b->started = now_seconds();
         char **child = fleet_child_argv(argc, argv, opt, boards[i]);
         if (!child || start_board(b, child, &err)) {
             /* this board fails; the others go on */
@@ -584,45 +777,13 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
             fprintf(out->err, "%s: %s\n", b->port, b->last_error);
             b->status = 1;
         } else {
+            b->status = -1;
             running++;
         }
         free(child);
     }
-    struct pollfd *fds = calloc((size_t)n * 3, sizeof *fds);
-    int *owner = calloc((size_t)n * 3, sizeof *owner);
-    while (running > 0 && fds && owner) {
-        int k = 0;
-        for (int i = 0; i < n; i++)
-            for (int stream = 0; stream < 3; stream++)
-                if (runs[i].fds[stream] >= 0) {
-                    owner[k] = i * 3 + stream;
-                    fds[k++] = (struct pollfd){.fd = runs[i].fds[stream], .events = POLLIN};
-                }
-        if (poll(fds, (nfds_t)k, d.live ? 250 : -1) < 0 && errno != EINTR)
-            break;
-        for (int j = 0; j < k; j++) {
-            if (!fds[j].revents)
-                continue;
-            struct board_run *b = &runs[owner[j] / 3];
-            if (!board_read(b, owner[j] % 3, &d) && !board_open_streams(b)) {
-                board_finish(b);
-                running--;
-            }
-        }
-        if (d.live && (!d.drawn || now_seconds() - d.drawn_at >= 0.25))
-            status_draw(&d);
-    }
+    follow_boards(runs, n, running, &d);
     status_erase(&d);
-    /* Only when polling itself failed: wait for the runs still going. */
-    for (int i = 0; i < n; i++)
-        if (runs[i].status == -1) {
-            for (int stream = 0; stream < 3; stream++)
-                if (runs[i].fds[stream] >= 0)
-                    close(runs[i].fds[stream]);
-            board_finish(&runs[i]);
-        }
-    free(owner);
-    free(fds);
     fflush(out->out);
     if (json) {
         json_summary(runs, n, out);
@@ -638,14 +799,11 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
     for (int i = 0; i < n; i++) {
         strbuf_free(&runs[i].out);
         strbuf_free(&runs[i].err);
-        strbuf_free(&runs[i].partial[0]);
-        strbuf_free(&runs[i].partial[1]);
-        strbuf_free(&runs[i].partial[2]);
+        for (int stream = 0; stream < 3; stream++)
+            strbuf_free(&runs[i].partial[stream]);
         free(boards[i]);
     }
     free(runs);
     free(boards);
     return status;
 }
-
-#endif

@@ -176,4 +176,33 @@ expect_eq "$W_STATUS" 0 "exit status under Wine"
 expect_eq "$L_STATUS" 0 "exit status on Linux"
 if cmp -s "$work/in/app-l.bin" "$work/in/app-w.bin"; then pass; else fail "partitions read differ"; fi
 
+# Several boards in one run: each board's run is a process of the Windows program (two
+# boards flashed and verified, a third whose server is gone fails alone)
+start_chip "$work/fleet1.flash" esp32s3 --mac 7c:df:a1:00:00:01
+url1=$URL pid1=$CHIP_PID
+start_chip "$work/fleet2.flash" esp32s3 --mac 7c:df:a1:00:00:02
+url2=$URL pid2=$CHIP_PID
+start_chip "$work/fleet3.flash" esp32s3
+url3=$URL
+stop_chip
+set +e
+(cd "$work/in" && wine "$WINTOOL" fw.bin --flash "$url1" "$url2" "$url3" >"$work/W.out" 2>"$work/W.err")
+W_STATUS=$?
+set -e
+CHIP_PID=$pid1 stop_chip
+CHIP_PID=$pid2 stop_chip
+test_case "several boards under Wine"
+expect_eq "$W_STATUS" 1 "exit status under Wine (one board failed)"
+OUT=$(cat "$work/W.out") ERR=$(cat "$work/W.err")
+expect_out "$url1: Flashing firmware to device: $url1..."
+expect_out "2 of 3 boards succeeded."
+expect_eq "$(grep -F "$url2 " "$work/W.out" | tr -s ' ' | cut -d' ' -f2-4)" \
+  "esp32s3 7c:df:a1:00:00:02 ok" "summary row of the second board"
+expect_err "$url3: failed: "
+for f in fleet1 fleet2; do
+  if cmp -s -n "$(stat -c %s "$work/in/fw.bin")" "$work/in/fw.bin" "$work/$f.flash"; then pass; else
+    fail "$f: the board does not hold the firmware"
+  fi
+done
+
 finish
