@@ -128,11 +128,11 @@ static void fleet_tell_parent_line(const char *text)
     const char *fd_text = getenv(BOARD_FD_VARIABLE);
     if (!fd_text || !*fd_text)
         return;
+    /* A failed write only costs the parent a column of its summary or its status line. */
     char line[128];
     int n = snprintf(line, sizeof line, "%.126s\n", text);
     if (n <= 0)
         return;
-        /* A failed write only costs the parent a column of its summary or its status line. */
 #ifdef _WIN32
     HANDLE h = (HANDLE)(intptr_t)_strtoi64(fd_text, NULL, 10);
     DWORD written;

@@ -129,9 +129,28 @@ static void df_plain_and_box(void **state)
     strbuf_free(&sb);
 }
 
+static void generic_table_plain(void **state)
+{
+    (void)state;
+    static const char *const headings[] = {"board", "result", "seconds"};
+    static const enum report_align align[] = {REPORT_LEFT, REPORT_LEFT, REPORT_RIGHT};
+    struct report_table t;
+    report_table_init(&t, NULL, 3, headings, align);
+    report_table_add_row(&t, (const char *const[]){"/dev/ttyUSB0", "ok", "13.7"});
+    report_table_add_row(&t, (const char *const[]){"u1", "failed (1)", "2.8"});
+    struct strbuf sb = {0};
+    report_table_plain(&t, &sb);
+    assert_string_equal(strbuf_str(&sb), "board         result      seconds\n"
+                                         "/dev/ttyUSB0  ok             13.7\n"
+                                         "u1            failed (1)      2.8\n");
+    strbuf_free(&sb);
+    report_table_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(generic_table_plain),
         cmocka_unit_test(plain_table_matches_python_output),
         cmocka_unit_test(box_table_matches_python_output),
         cmocka_unit_test(human_sizes),
