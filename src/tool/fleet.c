@@ -19,6 +19,7 @@
 #endif
 
 #include "report/report.h"
+#include "tool/run.h"
 #include "serial/port.h"
 #include "tool/values.h"
 #include "util/strbuf.h"
@@ -191,7 +192,7 @@ struct board_run {
     struct strbuf partial[3]; /* a line not yet ended, per stream */
     char chip[32];
     char mac[24];
-    char last_error[256]; /* the last line on its error stream */
+    char last_error[256]; /* the last error line (not a continuation) on its error stream */
     char last_line[160];  /* the last line it printed, for the status line */
     char progress[32];    /* "write 45%": the transfer going on */
     double started, seconds;
@@ -236,7 +237,7 @@ static void json_quoted(struct strbuf *sb, const char *s)
 }
 
 /* The child's document when its stdout is one JSON object, else NULL. */
-static const char *json_document(const struct board_run *b, size_t *len)
+static const char *board_document(const struct board_run *b, size_t *len)
 {
     const char *s = strbuf_str(&b->out);
     size_t n = b->out.len;
@@ -302,11 +303,17 @@ static void summary_table(struct board_run *runs, int n, struct output *out)
     report_table_free(&t);
 }
 
-static void json_summary(struct board_run *runs, int n, struct output *out)
+/* One document for the run: the members every document of the program starts with, then one
+ * record per board with the board's own document (its standard output) as "report". */
+static void summary_json(struct board_run *runs, int n, int status, struct output *out)
 {
     struct strbuf sb = {0};
     int failed = 0;
-    strbuf_puts(&sb, "{\"boards\": [");
+    strbuf_puts(&sb, "{\"schema_version\": 1, \"tool\": {\"name\": \"mp-image-tool-esp32\", ");
+    strbuf_puts(&sb, "\"version\": ");
+    json_quoted(&sb, TOOL_VERSION);
+    strbuf_printf(&sb, "}, \"ok\": %s, \"exit_status\": %d, \"boards\": [",
+                  status ? "false" : "true", status);
     for (int i = 0; i < n; i++) {
         struct board_run *b = &runs[i];
         failed += b->status != 0;
@@ -322,15 +329,19 @@ static void json_summary(struct board_run *runs, int n, struct output *out)
             json_quoted(&sb, b->mac);
         else
             strbuf_puts(&sb, "null");
-        strbuf_printf(&sb, ", \"result\": \"%s\", \"exit_status\": %d, \"seconds\": %.3f",
-                      result_word(b), b->status, b->seconds);
+        strbuf_printf(&sb, ", \"result\": \"%s\", \"exit_status\": ", result_word(b));
+        if (b->status >= 0)
+            strbuf_printf(&sb, "%d", b->status);
+        else
+            strbuf_puts(&sb, "null"); /* ended by a signal */
+        strbuf_printf(&sb, ", \"seconds\": %.3f", b->seconds);
         strbuf_puts(&sb, ", \"error\": ");
         if (b->status != 0 && b->last_error[0])
             json_quoted(&sb, b->last_error);
         else
             strbuf_puts(&sb, "null");
         size_t len;
-        const char *doc = json_document(b, &len);
+        const char *doc = board_document(b, &len);
         strbuf_puts(&sb, ", \"report\": ");
         if (doc)
             strbuf_add(&sb, doc, len);
@@ -426,7 +437,7 @@ static void board_line(struct board_run *b, int stream, const char *line, struct
         learn_from_parent_line(b, line);
         return;
     }
-    if (stream == 1 && line[0])
+    if (stream == 1 && line[0] && line[0] != ' ') /* not an error's indented second line */
         snprintf(b->last_error, sizeof b->last_error, "%s", line);
     if (line[0]) {
         snprintf(b->last_line, sizeof b->last_line, "%s", line);
@@ -785,8 +796,9 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
     follow_boards(runs, n, running, &d);
     status_erase(&d);
     fflush(out->out);
+    int status = overall_status(runs, n);
     if (json) {
-        json_summary(runs, n, out);
+        summary_json(runs, n, status, out);
     } else {
         for (int i = 0; i < n; i++)
             if (runs[i].status != 0)
@@ -795,7 +807,6 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
         fflush(out->err);
         summary_table(runs, n, out);
     }
-    int status = overall_status(runs, n);
     for (int i = 0; i < n; i++) {
         strbuf_free(&runs[i].out);
         strbuf_free(&runs[i].err);
