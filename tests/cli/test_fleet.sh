@@ -99,6 +99,27 @@ expect_out "${ports[0]}: boot.py"
 expect_err "$gone: failed: "
 expect_out "1 of 2 boards succeeded."
 
+test_case json_one_document_with_a_record_per_board
+if "$TOOL" --help | grep -q -e '--json' && command -v python3 >/dev/null; then
+  run "$TOOL" --json "${ports[0]}" "$gone" --check-app
+  expect_status 1
+  printf '%s' "$OUT" >fleet.json
+  if python3 - "${ports[0]}" "$gone" <<'PY'; then pass; else fail "JSON document: $OUT"; fi
+import json, sys
+d = json.load(open("fleet.json"))
+good, gone = sys.argv[1], sys.argv[2]
+assert d["schema_version"] == 1 and d["ok"] is False and d["exit_status"] == 1, d
+assert [b["board"] for b in d["boards"]] == [good, gone], d["boards"]
+a, b = d["boards"]
+assert a["result"] == "ok" and a["exit_status"] == 0 and a["chip"] == "esp32", a
+assert a["report"]["ok"] is True and a["report"]["device"]["port"] == good, a["report"]
+assert b["result"] == "failed" and b["exit_status"] == 1 and b["report"]["ok"] is False, b
+assert d["succeeded"] == 1 and d["failed"] == 1
+PY
+else
+  echo "(no --json in this build: the document of a run of several boards is not checked)"
+fi
+
 test_case refusals_before_any_board
 run "$TOOL" "${ports[0]}" "${ports[1]}" -o whole.bin
 expect_status 2
