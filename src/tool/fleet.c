@@ -192,7 +192,7 @@ struct board_run {
     struct strbuf partial[3]; /* a line not yet ended, per stream */
     char chip[32];
     char mac[24];
-    char last_error[256]; /* the last error line (not a continuation) on its error stream */
+    char last_error[256]; /* the last error's first line (else its first line on stderr) */
     char last_line[160];  /* the last line it printed, for the status line */
     char progress[32];    /* "write 45%": the transfer going on */
     double started, seconds;
@@ -428,6 +428,14 @@ static void status_draw(struct display *d)
     d->drawn_at = now;
 }
 
+/* "PartitionError: ...", "OSError: ...": the first line of an error (the lines after it, a
+ * hint or a table, explain it). */
+static int is_error_line(const char *line)
+{
+    size_t word = strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+    return word > 5 && strncmp(line + word - 5, "Error: ", 7) == 0;
+}
+
 /* A line a board printed: remembered, and shown with the board's port before it (the error
  * stream's lines on the error stream; in JSON mode the output stream is the board's document,
  * kept for the summary). */
@@ -437,7 +445,7 @@ static void board_line(struct board_run *b, int stream, const char *line, struct
         learn_from_parent_line(b, line);
         return;
     }
-    if (stream == 1 && line[0] && line[0] != ' ') /* not an error's indented second line */
+    if (stream == 1 && (is_error_line(line) || (!b->last_error[0] && line[0])))
         snprintf(b->last_error, sizeof b->last_error, "%s", line);
     if (line[0]) {
         snprintf(b->last_line, sizeof b->last_line, "%s", line);
