@@ -5,16 +5,21 @@
 # each board's flash file must hold the firmware). Each measurement starts from blank boards; the figures are the
 # median of RUNS runs. With --flash-time the chips' flash also takes NOR erase/program time.
 # Usage: bench/fleet_bench.sh [--flash-time] [--runs N] [--boards N] [BUILD_DIR]
+# --once N: start N blank boards, flash them in one run, check them, and exit (for an outside
+# timer: farm-bench -n 5 --timeout 400 --vs 'bash bench/fleet_bench.sh --once 1' --
+# bash bench/fleet_bench.sh --once 4).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 flash_time=""
 runs=3
 boards=4
+once=
 while [ $# -gt 0 ]; do
   case $1 in
     --flash-time) flash_time=--flash-time ;;
     --runs) runs=$2; shift ;;
     --boards) boards=$2; shift ;;
+    --once) once=$2; shift ;;
     *) break ;;
   esac
   shift
@@ -34,7 +39,7 @@ stop_boards() {
 }
 trap 'stop_boards; rm -rf "$work"' EXIT
 cd "$work"
-echo "used: firmware $fw ($(wc -c <"$fw") bytes), $tool, $vchip"
+[ -n "$once" ] || echo "used: firmware $fw ($(wc -c <"$fw") bytes), $tool, $vchip"
 
 # start_boards N: N blank boards; their ports in PORTS
 start_boards() {
@@ -79,6 +84,11 @@ measure() {
   verify_boards
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }'
 }
+
+if [ -n "$once" ]; then
+  measure "$once" >/dev/null
+  exit 0
+fi
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
