@@ -14,6 +14,7 @@
 #else
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
@@ -501,6 +502,44 @@ static int board_open_streams(const struct board_run *b)
 
 #ifndef _WIN32
 
+/* Ctrl-C, or a signal to the parent alone, reaches every board's run (a terminal signals the
+ * whole group anyway; a kill of the parent must not leave runs going on unseen); the parent
+ * still waits for them and shows how each ended. */
+static volatile sig_atomic_t stop_signal;
+static struct board_run *signalled_runs;
+static int signalled_count;
+
+static void forward_stop(int sig)
+{
+    stop_signal = sig;
+    for (int i = 0; i < signalled_count; i++)
+        if (signalled_runs[i].pid > 0)
+            kill(signalled_runs[i].pid, sig);
+}
+
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void catch_stop_signals(struct board_run *runs, int n)
+{
+    signalled_runs = runs;
+    signalled_count = n;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_stop;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+        sigaction(stop_signals[i], &sa, NULL);
+}
+
+/* The signal that stopped the run, 0 if none. */
+static int release_stop_signals(void)
+{
+    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+        signal(stop_signals[i], SIG_DFL);
+    signalled_count = 0;
+    return stop_signal;
+}
+
 /* Start one board's run: this program again (the running executable where /proc tells it,
  * else argv[0] on the PATH), its output streams on pipes, nothing on its input. */
 static int start_board(struct board_run *b, char **child_argv, struct error *err)
@@ -522,6 +561,8 @@ static int start_board(struct board_run *b, char **child_argv, struct error *err
         return error_setk(err, ERROR_OS, "fork: %s", strerror(e));
     }
     if (pid == 0) {
+        for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+            signal(stop_signals[i], SIG_DFL); /* the parent's forwarding is not this run's */
         int null = open("/dev/null", O_RDONLY);
         if (null >= 0)
             dup2(null, 0);
@@ -551,6 +592,7 @@ static void board_finish(struct board_run *b)
     do
         r = waitpid(b->pid, &wstatus, 0);
     while (r < 0 && errno == EINTR);
+    b->pid = 0; /* never signalled again */
     b->seconds = now_seconds() - b->started;
     if (r < 0)
         b->status = 1;
@@ -702,6 +744,17 @@ static int start_board(struct board_run *b, char **child_argv, struct error *err
     return 0;
 }
 
+/* Ctrl-C on a console reaches every process attached to it: nothing to forward. */
+static void catch_stop_signals(struct board_run *runs, int n)
+{
+    (void)runs, (void)n;
+}
+
+static int release_stop_signals(void)
+{
+    return 0;
+}
+
 static void board_finish(struct board_run *b)
 {
     DWORD code = 1;
@@ -782,6 +835,7 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
     if (!out->quiet && !json)
         fprintf(out->out, "Running on %d board%s at once.\n", n, n == 1 ? "" : "s");
     int running = 0;
+    catch_stop_signals(runs, n);
     for (int i = 0; i < n; i++) {
         struct board_run *b = &runs[i];
         b->port = boards[i];
@@ -802,9 +856,10 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
         free(child);
     }
     follow_boards(runs, n, running, &d);
+    int stopped_by = release_stop_signals();
     status_erase(&d);
     fflush(out->out);
-    int status = overall_status(runs, n);
+    int status = stopped_by ? 128 + stopped_by : overall_status(runs, n);
     if (json) {
         summary_json(runs, n, status, out);
     } else {

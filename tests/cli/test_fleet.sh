@@ -120,6 +120,33 @@ else
   echo "(no --json in this build: the document of a run of several boards is not checked)"
 fi
 
+test_case a_stopped_run_stops_every_board
+# SIGTERM to the parent alone (as a service manager or CI timeout sends it) reaches each board's
+# run; the parent waits for them and shows how they ended
+slow=()
+for i in 0 1; do
+  vchip_start "slow$i" --chip esp32 --flash "slow$i.flash" --wire-time --quiet || true
+  slow+=("$PORT")
+done
+"$TOOL" "$fw" --flash "${slow[@]}" >stopped.out 2>stopped.err &
+parent=$!
+for _ in $(seq 200); do
+  [ "$(grep -c "Flashing firmware to device" stopped.out 2>/dev/null)" = 2 ] && break
+  sleep 0.05
+done
+kill -TERM "$parent"
+set +e
+wait "$parent"
+STATUS=$?
+set -e
+OUT=$(cat stopped.out) ERR=$(cat stopped.err)
+expect_status 143
+expect_out "0 of 2 boards succeeded."
+for p in "${slow[@]}"; do
+  expect_err "$p: failed: the run ended on signal 15"
+  if pgrep -f -- "--flash $p" >/dev/null; then fail "the run of $p goes on"; else pass; fi
+done
+
 test_case refusals_before_any_board
 run "$TOOL" "${ports[0]}" "${ports[1]}" -o whole.bin
 expect_status 2
