@@ -27,25 +27,21 @@ static void show_progress(void *ctx, const char *what, uint32_t done, uint32_t t
 /* One progress display for the whole run (the pipeline prints nothing while a transfer runs). */
 static struct progress transfer_progress;
 
-/* The board's MAC address "aa:bb:cc:dd:ee:ff" from its eFuses (the words chip.h names); 0,
- * or -1 when it cannot be read (secure download mode allows no register reads). */
-static int read_mac(struct loader *l, char out[18])
+/* The board's MAC address "aa:bb:cc:dd:ee:ff" from its eFuses; "" when it cannot be read
+ * (secure download mode allows no register reads): it only names the board, so such a chip
+ * is used all the same. */
+static void read_mac(struct loader *l, char out[18])
 {
-    uint32_t low, high;
+    uint8_t m[6];
     struct error ignored;
-    if (l->secure_download || !l->chip->efuse.mac_addr ||
-        loader_read_reg(l, l->chip->efuse.mac_addr, &low, &ignored) ||
-        loader_read_reg(l, l->chip->efuse.mac_addr + 4, &high, &ignored))
-        return -1;
-    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", (unsigned)(high >> 8 & 0xff),
-             (unsigned)(high & 0xff), (unsigned)(low >> 24), (unsigned)(low >> 16 & 0xff),
-             (unsigned)(low >> 8 & 0xff), (unsigned)(low & 0xff));
-    return 0;
+    out[0] = '\0';
+    if (!l->secure_download && loader_read_mac(l, m, &ignored) == 0)
+        snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
 /* --json: what the loader found on a board, under key. */
 static void report_device(struct output *out, const char *key, const char *port,
-                          struct flash_device *dev)
+                          struct flash_device *dev, const char *mac)
 {
     if (!out->json)
         return;
@@ -54,8 +50,7 @@ static void report_device(struct output *out, const char *key, const char *port,
     json_object_begin(j, key);
     json_string(j, "port", port);
     json_string(j, "chip", l->chip->name);
-    char mac[18];
-    json_string(j, "mac", read_mac(l, mac) == 0 ? mac : NULL);
+    json_string(j, "mac", mac[0] ? mac : NULL);
     json_uint(j, "flash_size", dev->flash.size);
     json_uint(j, "flash_id", l->flash_id);
     json_bool(j, "stub", l->stub);
@@ -65,7 +60,7 @@ static void report_device(struct output *out, const char *key, const char *port,
 }
 
 static int connect(const struct tool_options *opt, const char *port, const struct log *log,
-                   struct flash_device **out, struct error *err)
+                   struct flash_device **out, char mac[18], struct error *err)
 {
     uint32_t baud;
     if (value_round_baud(opt->baud ? opt->baud : 921600, &baud, err))
@@ -83,16 +78,9 @@ static int connect(const struct tool_options *opt, const char *port, const struc
     struct loader *l;
     if (loader_open(port, &lo, &l, err))
         return error_prefix(err, "%s", port);
-    char mac[18] = "";
-    uint8_t m[6];
-    struct error ignored;
-    /* The MAC only names the board (debug output, a run of several boards): a chip whose
-     * eFuses cannot be read is used all the same. */
-    if (!l->secure_download && loader_read_mac(l, m, &ignored) == 0) {
-        snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-                 m[5]);
+    read_mac(l, mac);
+    if (mac[0])
         log_printf(log, LOG_DEBUG, "%s: MAC %s.", port, mac);
-    }
     fleet_tell_parent(l->chip->name, mac);
     if (flash_device_create(out, l, 0, port, log, err))
         return -1;
@@ -105,10 +93,11 @@ int board_open(const struct tool_options *opt, struct output *out, struct flash 
 {
     const struct log *log = output_log(out, LOGGER_MAIN);
     struct flash_device *dev;
-    if (connect(opt, opt->filename, output_log(out, LOGGER_LOADER), &dev, err))
+    char mac[18];
+    if (connect(opt, opt->filename, output_log(out, LOGGER_LOADER), &dev, mac, err))
         return -1;
     *flash = &dev->flash;
-    report_device(out, "device", opt->filename, dev);
+    report_device(out, "device", opt->filename, dev, mac);
     const struct chip *chip = dev->loader->chip;
     if (firmware_load(fw, *flash, chip, err))
         return -1;
@@ -138,11 +127,12 @@ int board_flash_firmware(const struct tool_options *opt, struct firmware *source
     if (!opt->flash_is_device)
         return error_setk(err, ERROR_VALUE, "Flashing requires a device, not a firmware file.");
     struct flash_device *dev;
-    if (connect(opt, port, output_log(out, LOGGER_LOADER), &dev, err))
+    char mac[18];
+    if (connect(opt, port, output_log(out, LOGGER_LOADER), &dev, mac, err))
         return -1;
     struct flash *flash = &dev->flash;
     const struct chip *chip = dev->loader->chip;
-    report_device(out, "flash_device", port, dev);
+    report_device(out, "flash_device", port, dev, mac);
     log_printf(log, LOG_INFO, "Found %s device (%" PRIu32 "MB flash).", chip->name,
                flash->size / MIB);
     const char *drop[PTABLE_MAX_ENTRIES];

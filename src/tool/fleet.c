@@ -19,7 +19,9 @@
 #include <unistd.h>
 #endif
 
+#include "report/json.h"
 #include "report/report.h"
+#include "tool/jsonreport.h"
 #include "tool/run.h"
 #include "serial/port.h"
 #include "tool/values.h"
@@ -220,24 +222,7 @@ static void learn_from_parent_line(struct board_run *b, const char *line)
     }
 }
 
-/* A JSON string, quoted and escaped. */
-static void json_quoted(struct strbuf *sb, const char *s)
-{
-    strbuf_puts(sb, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            strbuf_printf(sb, "\\%c", *p);
-        else if (*p == '\n')
-            strbuf_puts(sb, "\\n");
-        else if (*p < 0x20 || *p == 0x7f)
-            strbuf_printf(sb, "\\u%04x", *p);
-        else
-            strbuf_add(sb, (const char *)p, 1);
-    }
-    strbuf_puts(sb, "\"");
-}
-
-/* The child's document when its stdout is one JSON object, else NULL. */
+/* The board's document when its standard output is one JSON object, else NULL. */
 static const char *board_document(const struct board_run *b, size_t *len)
 {
     const char *s = strbuf_str(&b->out);
@@ -252,17 +237,6 @@ static const char *board_document(const struct board_run *b, size_t *len)
         return NULL;
     *len = n;
     return s;
-}
-
-/* The --json option, when this build has one: a flag in the option table. */
-static int json_requested(const struct tool_options *opt)
-{
-    for (int i = 0; i < args_option_count; i++) {
-        const struct args_option *o = &args_options[i];
-        if (strcmp(o->long_name, "--json") == 0 && o->kind == ARGS_FLAG)
-            return *(const int *)((const char *)opt + o->field) != 0;
-    }
-    return 0;
 }
 
 static const char *result_word(const struct board_run *b)
@@ -304,66 +278,59 @@ static void summary_table(struct board_run *runs, int n, struct output *out)
     report_table_free(&t);
 }
 
-/* One document for the run: the members every document of the program starts with, then one
- * record per board with the board's own document (its standard output) as "report". */
+/* --json: the program's document (docs/json.md) with "boards", one record per board holding
+ * the board's own document (its standard output) as "report". */
 static void summary_json(struct board_run *runs, int n, int status, struct output *out)
 {
-    struct strbuf sb = {0};
+    struct json_report jr;
+    json_report_init(&jr);
+    struct json *j = json_report_facts(&jr);
     int failed = 0;
-    strbuf_puts(&sb, "{\"schema_version\": 1, \"tool\": {\"name\": \"mp-image-tool-esp32\", ");
-    strbuf_puts(&sb, "\"version\": ");
-    json_quoted(&sb, TOOL_VERSION);
-    strbuf_printf(&sb, "}, \"ok\": %s, \"exit_status\": %d, \"boards\": [",
-                  status ? "false" : "true", status);
+    json_array_begin(j, "boards");
     for (int i = 0; i < n; i++) {
         struct board_run *b = &runs[i];
         failed += b->status != 0;
-        strbuf_puts(&sb, i ? ",\n  {\"board\": " : "\n  {\"board\": ");
-        json_quoted(&sb, b->port);
-        strbuf_puts(&sb, ", \"chip\": ");
-        if (b->chip[0])
-            json_quoted(&sb, b->chip);
-        else
-            strbuf_puts(&sb, "null");
-        strbuf_puts(&sb, ", \"mac\": ");
-        if (b->mac[0])
-            json_quoted(&sb, b->mac);
-        else
-            strbuf_puts(&sb, "null");
-        strbuf_printf(&sb, ", \"result\": \"%s\", \"exit_status\": ", result_word(b));
+        json_object_begin(j, NULL);
+        json_string(j, "board", b->port);
+        json_string(j, "chip", b->chip[0] ? b->chip : NULL);
+        json_string(j, "mac", b->mac[0] ? b->mac : NULL);
+        json_string(j, "result", result_word(b));
         if (b->status >= 0)
-            strbuf_printf(&sb, "%d", b->status);
+            json_int(j, "exit_status", b->status);
         else
-            strbuf_puts(&sb, "null"); /* ended by a signal */
-        strbuf_printf(&sb, ", \"seconds\": %.3f", b->seconds);
-        strbuf_puts(&sb, ", \"error\": ");
-        if (b->status != 0 && b->last_error[0])
-            json_quoted(&sb, b->last_error);
-        else
-            strbuf_puts(&sb, "null");
+            json_null(j, "exit_status"); /* ended by a signal */
+        json_fixed1(j, "seconds", b->seconds);
+        json_string(j, "error", b->status != 0 && b->last_error[0] ? b->last_error : NULL);
         size_t len;
         const char *doc = board_document(b, &len);
-        strbuf_puts(&sb, ", \"report\": ");
         if (doc)
-            strbuf_add(&sb, doc, len);
+            json_raw(j, "report", doc, len);
         else
-            strbuf_puts(&sb, "null");
-        strbuf_puts(&sb, "}");
+            json_null(j, "report");
+        json_object_end(j);
     }
-    strbuf_printf(&sb, "\n], \"succeeded\": %d, \"failed\": %d}\n", n - failed, failed);
-    fputs(strbuf_str(&sb), out->out);
-    strbuf_free(&sb);
+    json_array_end(j);
+    if (failed) {
+        struct error err;
+        error_clear(&err);
+        error_setk(&err, ERROR_DEVICE, "%d of %d boards failed", failed, n);
+        if (status == TOOL_EXIT_VERIFY)
+            err.code = ERROR_VERIFY;
+        json_report_error(&jr, &err);
+    }
+    json_report_print(&jr, out->out, status);
+    json_report_free(&jr);
 }
 
 /* The exit status of the whole run: 0 when every board succeeded; a failed board's status when
- * all failures agree on one, else 1. */
+ * all failures agree on one, else 1 (TOOL_EXIT_ERROR). */
 static int overall_status(const struct board_run *runs, int n)
 {
-    int status = 0;
+    int status = TOOL_EXIT_OK;
     for (int i = 0; i < n; i++) {
-        int s = runs[i].status > 0 ? runs[i].status : runs[i].status < 0 ? 1 : 0;
+        int s = runs[i].status > 0 ? runs[i].status : runs[i].status < 0 ? TOOL_EXIT_ERROR : 0;
         if (s && status && s != status)
-            return 1;
+            return TOOL_EXIT_ERROR;
         if (s)
             status = s;
     }
@@ -818,7 +785,7 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
         output_error(out, &err);
         return 1;
     }
-    int json = json_requested(opt);
+    int json = opt->json;
     struct board_run *runs = calloc((size_t)n, sizeof *runs);
     if (!runs) {
         fputs("OSError: out of memory\n", out->err);

@@ -100,24 +100,37 @@ expect_err "$gone: failed: "
 expect_out "1 of 2 boards succeeded."
 
 test_case json_one_document_with_a_record_per_board
-if "$TOOL" --help | grep -q -e '--json' && command -v python3 >/dev/null; then
+if command -v python3 >/dev/null; then
   run "$TOOL" --json "${ports[0]}" "$gone" --check-app
   expect_status 1
-  printf '%s' "$OUT" >fleet.json
+  printf '%s\n' "$OUT" >fleet.json
   if python3 - "${ports[0]}" "$gone" <<'PY'; then pass; else fail "JSON document: $OUT"; fi
 import json, sys
 d = json.load(open("fleet.json"))
 good, gone = sys.argv[1], sys.argv[2]
 assert d["schema_version"] == 1 and d["ok"] is False and d["exit_status"] == 1, d
+assert d["error"]["message"] == "1 of 2 boards failed", d["error"]
 assert [b["board"] for b in d["boards"]] == [good, gone], d["boards"]
 a, b = d["boards"]
 assert a["result"] == "ok" and a["exit_status"] == 0 and a["chip"] == "esp32", a
+assert a["error"] is None and a["mac"] == a["report"]["device"]["mac"], a
 assert a["report"]["ok"] is True and a["report"]["device"]["port"] == good, a["report"]
-assert b["result"] == "failed" and b["exit_status"] == 1 and b["report"]["ok"] is False, b
-assert d["succeeded"] == 1 and d["failed"] == 1
+assert a["report"]["check_app"]["ok"] is True, a["report"]["check_app"]
+assert b["result"] == "failed" and b["exit_status"] == 1 and b["chip"] is None, b
+assert b["report"]["ok"] is False and b["error"].startswith("DeviceError: "), b
 PY
+  # the document is valid against the published schema (each board's report with it)
+  set +e
+  python3 "$TESTS_DIR/json_check.py" validate "$TESTS_DIR/../../docs/json-schema.json" fleet.json
+  valid=$?
+  set -e
+  case $valid in
+    0) pass ;;
+    77) echo "(python3-jsonschema missing: the document was not validated)" ;;
+    *) fail "fleet.json is not valid against docs/json-schema.json" ;;
+  esac
 else
-  echo "(no --json in this build: the document of a run of several boards is not checked)"
+  echo "(no python3: the --json document of several boards was not checked)"
 fi
 
 test_case a_stopped_run_stops_every_board
