@@ -779,6 +779,14 @@ int fleet_run(int argc, char *const argv[], const struct tool_options *opt, stru
 {
     struct error err;
     error_clear(&err);
+#ifdef __EMSCRIPTEN__
+    /* WebAssembly starts no processes to run the boards in */
+    (void)argc, (void)argv, (void)opt;
+    error_setk(&err, ERROR_VALUE,
+               "several boards in one run need the native program: run this one once per board");
+    output_error(out, &err);
+    return TOOL_EXIT_ERROR;
+#endif
     char **boards;
     int n;
     if (fleet_boards(opt, argv, NULL, &boards, &n, &err)) {
