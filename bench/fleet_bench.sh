@@ -72,7 +72,8 @@ verify_boards() {
   done
 }
 
-# measure N: seconds for one --flash run to N blank boards, verified after
+# measure N: SECONDS_TAKEN for one --flash run to N blank boards, verified after (run in this
+# shell, not a subshell, so that the exit trap sees every board started)
 measure() {
   start_boards "$1"
   local t0 t1
@@ -82,11 +83,11 @@ measure() {
   t1=$(date +%s.%N)
   stop_boards # a stopped chip has written all of its flash to its file
   verify_boards
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }'
+  SECONDS_TAKEN=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }')
 }
 
 if [ -n "$once" ]; then
-  measure "$once" >/dev/null
+  measure "$once"
   exit 0
 fi
 
@@ -95,8 +96,10 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 one=()
 many=()
 for _ in $(seq "$runs"); do
-  one+=("$(measure 1)")
-  many+=("$(measure "$boards")")
+  measure 1
+  one+=("$SECONDS_TAKEN")
+  measure "$boards"
+  many+=("$SECONDS_TAKEN")
 done
 t1=$(printf '%s\n' "${one[@]}" | median)
 tn=$(printf '%s\n' "${many[@]}" | median)
