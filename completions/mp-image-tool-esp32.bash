@@ -1,6 +1,6 @@
 # bash completion for mp-image-tool-esp32                                  -*- shell-script -*-
 #
-# Options, --fs sub-commands, partition names read from the firmware file on the command line,
+# Options, --fs and --nvs sub-commands, partition names read from the firmware file on the command line,
 # serial ports and local files. The option lists below are checked against the program's
 # --help by tests/docs; a new option goes into the list that says what its value is.
 # A device on the command line is never opened: partition names come from files only.
@@ -20,6 +20,8 @@ _mpit_device_opts='--flash'
 _mpit_value_opts='-f --flash-size -a --app-size -m --method --log --baud'
 # --fs sub-commands
 _mpit_fs_cmds='ls get put mkdir rm rename cat info mkfs df grow'
+# --nvs sub-commands
+_mpit_nvs_cmds='show get set erase'
 
 # The partition names of a firmware file (from its table, printed plain); with "fs", only
 # the data partitions that can hold a filesystem.
@@ -74,12 +76,12 @@ _mpit_complete()
     [[ $prog == */* || -z $prog ]] || prog=$(type -P "$prog" || echo "$prog")
 
     # Walk the words before the cursor: find the firmware name and where an --fs command is.
-    local i w file='' fs_at=-1 dashdash=0 skip=0
+    local i w file='' fs_at=-1 nvs_at=-1 dashdash=0 skip=0
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
         if ((skip)); then skip=0; continue; fi
-        if ((fs_at >= 0)) && [[ $w != -* ]]; then continue; fi
-        fs_at=-1
+        if ((fs_at >= 0 || nvs_at >= 0)) && [[ $w != -* ]]; then continue; fi
+        fs_at=-1 nvs_at=-1
         if ((dashdash)) || [[ $w != -* || $w == - ]]; then
             [[ -z $file ]] && file=$w
             continue
@@ -87,6 +89,7 @@ _mpit_complete()
         case $w in
             --) dashdash=1 ;;
             --fs) fs_at=$i ;;
+            --nvs) nvs_at=$i ;;
             --*=*) ;;
             -[oafm]?*) ;;
             *)
@@ -129,6 +132,19 @@ _mpit_complete()
                 COMPREPLY=($(compgen -W "$prefixes" -- "$cur"))
                 compopt -o nospace 2>/dev/null ;;
         esac
+        return
+    fi
+
+    # An --nvs command and its arguments: partition names for show, a local file for get.
+    if ((nvs_at >= 0)) && [[ $cur != -* ]]; then
+        if ((nvs_at == cword - 1)); then
+            COMPREPLY=($(compgen -W "$_mpit_nvs_cmds" -- "$cur"))
+        elif [[ ${words[nvs_at + 1]} == show ]]; then
+            COMPREPLY=($(compgen -W "$(_mpit_partitions "$prog" "$file")" -- "$cur"))
+        elif [[ ${words[nvs_at + 1]} == get ]] && ((cword == nvs_at + 3)); then
+            COMPREPLY=($(compgen -f -- "$cur"))
+            compopt -o filenames 2>/dev/null
+        fi
         return
     fi
 
@@ -200,7 +216,7 @@ _mpit_complete()
 
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$_mpit_flags $_mpit_file_opts $_mpit_part_opts
-            $_mpit_partfile_opts $_mpit_device_opts $_mpit_value_opts --fs" -- "$cur"))
+            $_mpit_partfile_opts $_mpit_device_opts $_mpit_value_opts --fs --nvs" -- "$cur"))
         return
     fi
     # the firmware file or device

@@ -127,6 +127,7 @@ complete -c $c -l box -d 'box-drawn tables'
 complete -c $c -l force -d 'write images that fail their checks'
 complete -c $c -l json -d 'print the reports as one JSON document'
 complete -c $c -l fs -x -a "$fs_cmds" -d 'run a littlefs command'
+complete -c $c -l nvs -x -a 'show get set erase' -d 'show, get, set or erase NVS keys'
 
 # --fs commands and their arguments
 complete -c $c -n '__mpit_fs_is "*"' -x -a "$fs_cmds"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fs/fs.h"
+#include "tool/nvsglue.h"
 #include "tool/output.h"
 #include "util/check.h"
 
@@ -102,6 +103,9 @@ const struct args_option args_options[] = {
     {0, "--force", NULL, ARGS_FLAG, ARGS_NONE, F(force), 1, 1,
      "write firmware whose images fail the checks (cut off, bad checksum or SHA-256 digest, "
      "wrong chip): for experts who know why"},
+    {0, "--nvs", "CMD", ARGS_WORDS, ARGS_NONE, F(nvs), 0, 1,
+     "show, get, set or erase keys of an NVS partition (commands listed below); may be "
+     "given several times"},
     {0, "--no-stub", NULL, ARGS_FLAG, ARGS_NONE, F(no_stub), 1, 1,
      "talk to the chip's ROM loader only, without uploading the flasher stub (slower reads "
      "and writes; for emulators and setups where the stub cannot run)"},
@@ -131,6 +135,12 @@ static const char epilog_head[] =
     "  mp-image-tool-esp32 u0 --fs ls /lib --fs get boot.py\n"
     "  mp-image-tool-esp32 --fs mkdir /data -- u0\n"
     "--fs commands (PART: before a PATH names the partition; vfs by default):\n";
+
+static const char epilog_nvs[] =
+    "\n"
+    "--nvs commands (PART: names the NVS partition, the first nvs partition by\n"
+    "default; NS.KEY is a namespace and a key; TYPE is u8, i8, u16, i16, u32, i32,\n"
+    "u64, i64, str or blob; a VALUE of @FILE is read from a local file):\n";
 
 static const char epilog_tail[] =
     "\n"
@@ -542,6 +552,8 @@ void args_help(int columns, struct strbuf *out)
     strbuf_free(&sb);
     strbuf_printf(out, "\n%s", epilog_head);
     fs_command_lines(out);
+    strbuf_puts(out, epilog_nvs);
+    nvs_command_lines(out);
     strbuf_printf(out, "%s\n", epilog_tail);
 }
 
@@ -755,17 +767,20 @@ static int take(struct parser *p, int option, const char *const *values, int cou
         *(int *)field = o->flag_value;
         return ARGS_RUN;
     case ARGS_WORDS: {
-        struct wordlist *grown =
-            realloc(p->opt->fs, (size_t)(p->opt->fs_count + 1) * sizeof *grown);
+        /* --fs or --nvs: each occurrence appends one command */
+        int is_nvs = o->field == F(nvs);
+        struct wordlist **list = is_nvs ? &p->opt->nvs : &p->opt->fs;
+        int *list_count = is_nvs ? &p->opt->nvs_count : &p->opt->fs_count;
+        struct wordlist *grown = realloc(*list, (size_t)(*list_count + 1) * sizeof *grown);
         if (!grown)
             return out_of_memory(p);
-        p->opt->fs = grown;
-        struct wordlist *wl = &grown[p->opt->fs_count];
+        *list = grown;
+        struct wordlist *wl = &grown[*list_count];
         wl->words = calloc((size_t)count, sizeof *wl->words);
         wl->count = 0;
         if (!wl->words)
             return out_of_memory(p);
-        p->opt->fs_count++;
+        (*list_count)++;
         for (int i = 0; i < count; i++) {
             if (!(wl->words[i] = strdup(values[i])))
                 return out_of_memory(p);
@@ -1228,6 +1243,12 @@ void args_free(struct tool_options *opt)
         free(opt->fs[i].words);
     }
     free(opt->fs);
+    for (int i = 0; i < opt->nvs_count; i++) {
+        for (int k = 0; k < opt->nvs[i].count; k++)
+            free(opt->nvs[i].words[k]);
+        free(opt->nvs[i].words);
+    }
+    free(opt->nvs);
     free(opt->filename);
     free(opt->filename_given);
     free(opt->board_words);

@@ -67,6 +67,8 @@ struct tool_options {
     int trim;               /* --trim */
     struct wordlist *fs;    /* each --fs occurrence, in command-line order */
     int fs_count;
+    struct wordlist *nvs; /* each --nvs occurrence, in command-line order */
+    int nvs_count;
     int table_style;        /* enum table_style: --plain / --box (the last one given wins) */
     int force;              /* --force: write firmware images that fail their checks */
     int json;               /* --json: one JSON document on stdout instead of text */

@@ -9,6 +9,7 @@
 
 #include "layout/layout.h"
 #include "tool/fsglue.h"
+#include "tool/nvsglue.h"
 #include "util/strbuf.h"
 
 #define MIB 0x100000u
@@ -92,6 +93,8 @@ static void changes(const struct tool_options *o, struct strbuf *ext)
         ext_append(ext, "-ota-update");
     if (fs_commands_modify(o) && ext->len == 0 && !o->output)
         ext_append(ext, "-fs");
+    if (nvs_commands_modify(o) && ext->len == 0 && !o->output)
+        ext_append(ext, "-nvs");
 }
 
 int outname_firmware(const struct tool_options *opt, char **out)

@@ -23,6 +23,7 @@
 #include "tool/backup.h"
 #include "tool/board.h"
 #include "tool/fsglue.h"
+#include "tool/nvsglue.h"
 #include "tool/localfile.h"
 #include "tool/outname.h"
 #include "util/strbuf.h"
@@ -853,6 +854,11 @@ static int run_steps(struct run *r)
         int changed = 0;
         if (fs_command(&r->fw, r->mp_version[0] ? r->mp_version : NULL, &o->fs[i],
                        live ? NULL : o->filename, r->out, &changed, r->err))
+            return -1;
+    }
+    for (int i = 0; i < o->nvs_count; i++) {
+        int changed = 0;
+        if (nvs_command(&r->fw, &o->nvs[i], live ? NULL : o->filename, r->out, &changed, r->err))
             return -1;
     }
     /* "Writing to ..." was announced when the name was chosen: always deliver the file. */
