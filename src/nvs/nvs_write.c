@@ -478,22 +478,56 @@ static void op_free(struct op *o)
     free(o->seq);
 }
 
-/* Entries of the current ACTIVE page written before a power cut stopped their state write are
- * marked Erased before anything is appended after them, as ESP-IDF does when it loads the page. */
+/* Leftovers of a power cut on the current ACTIVE page, settled before anything is appended, as
+ * ESP-IDF settles them when it loads the page: entries whose bytes were written but whose state
+ * was not, entries in the illegal state or with a bad header, and items whose data entries were
+ * not all marked written (their whole span is marked erased, so that new items appended after
+ * them cannot be taken for their data). */
 static int settle_active_page(struct op *o)
 {
     uint32_t p = current_page(o);
     if (p == NO_PAGE || page_state(o, p) != NVS_PAGE_ACTIVE)
         return 0;
     const uint8_t *page = page_at(o, p);
-    unsigned i = 0;
-    while (i < NVS_ENTRY_COUNT && nvs_entry_state_of(page, i) != NVS_ENTRY_EMPTY)
-        i++;
-    for (; i < NVS_ENTRY_COUNT &&
-           get_le32(page + NVS_ENTRIES_OFFSET + i * NVS_ENTRY_SIZE) != 0xffffffffu;
-         i++)
-        if (set_entry_states(o, p, i, i + 1, NVS_ENTRY_ERASED))
-            return -1;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        unsigned next = 0;
+        while (next < NVS_ENTRY_COUNT && nvs_entry_state_of(page, next) != NVS_ENTRY_EMPTY)
+            next++;
+        for (; next < NVS_ENTRY_COUNT &&
+               get_le32(page + NVS_ENTRIES_OFFSET + next * NVS_ENTRY_SIZE) != 0xffffffffu;
+             next++) {
+            if (set_entry_states(o, p, next, next + 1, NVS_ENTRY_ERASED))
+                return -1;
+            changed = 1;
+        }
+        for (unsigned i = 0; i < next;) {
+            enum nvs_entry_state st = nvs_entry_state_of(page, i);
+            const uint8_t *raw = page + NVS_ENTRIES_OFFSET + i * NVS_ENTRY_SIZE;
+            struct nvs_entry e;
+            nvs_entry_decode(raw, &e);
+            if (st == NVS_ENTRY_ERASED || st == NVS_ENTRY_EMPTY) {
+                i++;
+                continue;
+            }
+            if (st == NVS_ENTRY_ILLEGAL || !nvs_entry_consistent(&e, raw, i)) {
+                if (set_entry_states(o, p, i, i + 1, NVS_ENTRY_ERASED))
+                    return -1;
+                changed = 1;
+                i++;
+                continue;
+            }
+            int whole = 1;
+            for (unsigned j = i + 1; j < i + e.span; j++)
+                whole &= nvs_entry_state_of(page, j) == NVS_ENTRY_WRITTEN;
+            if (!whole) {
+                if (set_entry_states(o, p, i, i + e.span, NVS_ENTRY_ERASED))
+                    return -1;
+                changed = 1;
+            }
+            i += e.span;
+        }
+    }
     return 0;
 }
 
