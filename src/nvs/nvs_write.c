@@ -29,6 +29,8 @@ struct op {
     uint32_t *free_list; /* free pages, the next to use first */
     uint32_t nfree;
     uint32_t *seq; /* sequence number of each page (pages activated but not yet written) */
+    uint32_t freeing;   /* a page left FREEING by a power cut, or NO_PAGE */
+    uint32_t discarded; /* the partial copy of it, or NO_PAGE */
     uint32_t next_seq;
     struct error *err;
 };
@@ -455,7 +457,17 @@ static int op_init(struct op *o, struct nvs_store *s, uint8_t *img, int real, st
     if (nvs_list(img, s->len, s->where, &l, err))
         return -1;
     o->nlist = nvs_read_order(l.pages, o->pages, o->list);
+    o->freeing = o->discarded = NO_PAGE;
     for (uint32_t p = 0; p < o->pages; p++) {
+        if (l.pages[p].kind == NVS_KIND_READ && l.pages[p].header.state == NVS_PAGE_FREEING &&
+            o->freeing == NO_PAGE)
+            o->freeing = p;
+        if (l.pages[p].kind == NVS_KIND_DISCARDED) {
+            o->discarded = p;
+            o->seq[p] = l.pages[p].header.seq;
+            if (o->seq[p] >= o->next_seq)
+                o->next_seq = o->seq[p] + 1;
+        }
         if (l.pages[p].kind == NVS_KIND_READ) {
             o->seq[p] = l.pages[p].header.seq;
             if (o->seq[p] >= o->next_seq)
@@ -531,6 +543,36 @@ static int settle_active_page(struct op *o)
     return 0;
 }
 
+/* Finish a page move that a power cut interrupted, as ESP-IDF does when it starts
+ * (PageManager::load): the partial copy is erased, the FREEING page's items are copied to a new
+ * page, and the FREEING page is erased. */
+static int finish_move(struct op *o)
+{
+    if (o->freeing == NO_PAGE)
+        return 0;
+    if (o->real)
+        log_printf(o->s->log, LOG_INFO, "%s: finishing a page move cut off by a power loss",
+                   o->s->where);
+    if (o->discarded != NO_PAGE) {
+        if (erase_page(o, o->discarded))
+            return -1;
+        o->free_list[o->nfree++] = o->discarded;
+        o->discarded = NO_PAGE;
+    }
+    uint32_t from = o->freeing;
+    if (activate_page(o) || copy_items(o, from, current_page(o)) || erase_page(o, from))
+        return -1;
+    for (uint32_t k = 0; k < o->nlist; k++)
+        if (o->list[k] == from) {
+            memmove(o->list + k, o->list + k + 1, (o->nlist - k - 1) * sizeof *o->list);
+            o->nlist--;
+            break;
+        }
+    o->free_list[o->nfree++] = from;
+    o->freeing = NO_PAGE;
+    return 0;
+}
+
 static int namespace_index(const struct nvs_listing *l, const char *ns)
 {
     for (size_t i = 0; i < l->ns_count; i++)
@@ -575,7 +617,7 @@ static int apply(struct op *o, struct change *c)
             error_setk(o->err, ERROR_VALUE, "%s has no namespace '%s'.", o->s->where, c->ns);
             goto done;
         }
-        if (find_places(o, (uint8_t)ns, c->key, &old, &nold))
+        if (finish_move(o) || find_places(o, (uint8_t)ns, c->key, &old, &nold))
             goto done;
         if (c->kind == CHANGE_ERASE_KEY && !it && nold == 0) {
             error_setk(o->err, ERROR_VALUE, "%s has no key '%s.%s'.", o->s->where, c->ns, c->key);
@@ -594,7 +636,7 @@ static int apply(struct op *o, struct change *c)
         rc = 0; /* ESP-IDF does not write a value that is already there */
         goto done;
     }
-    if (settle_active_page(o))
+    if (finish_move(o) || settle_active_page(o))
         goto done;
     if (ns < 0) {
         ns = free_namespace_index(o, &l);
@@ -685,20 +727,11 @@ int nvs_store_open(struct nvs_store *s, struct flash *f, uint32_t addr, uint32_t
         nvs_store_close(s);
         return -1;
     }
-    int freeing = 0, free_pages = 0;
-    for (uint32_t p = 0; p < l.page_count; p++) {
-        freeing |= l.pages[p].kind == NVS_KIND_READ &&
-                   l.pages[p].header.state == NVS_PAGE_FREEING;
-        free_pages += l.pages[p].kind == NVS_KIND_EMPTY || l.pages[p].kind == NVS_KIND_CORRUPT;
-    }
+    int free_pages = 0;
+    for (uint32_t p = 0; p < l.page_count; p++)
+        free_pages += l.pages[p].kind == NVS_KIND_EMPTY || l.pages[p].kind == NVS_KIND_CORRUPT ||
+                      l.pages[p].kind == NVS_KIND_DISCARDED;
     nvs_listing_free(&l);
-    if (freeing) {
-        nvs_store_close(s);
-        return error_setk(err, ERROR_VALUE,
-                          "%s: power was lost while a page was being moved; ESP-IDF finishes "
-                          "the move at its next start. Boot the board once, then try again",
-                          where);
-    }
     if (free_pages == 0) {
         nvs_store_close(s);
         return error_setk(err, ERROR_VALUE,
