@@ -501,6 +501,16 @@ static int settle_active_page(struct op *o)
     if (p == NO_PAGE || page_state(o, p) != NVS_PAGE_ACTIVE)
         return 0;
     const uint8_t *page = page_at(o, p);
+    /* ESP-IDF appends after the first Empty entry and treats what follows it as leftovers; an
+     * entry in use after it is not a layout ESP-IDF writes, so the page is closed (marked FULL)
+     * rather than anything on it being erased, and new items go to a new page */
+    unsigned first_empty = 0;
+    while (first_empty < NVS_ENTRY_COUNT &&
+           nvs_entry_state_of(page, first_empty) != NVS_ENTRY_EMPTY)
+        first_empty++;
+    for (unsigned j = first_empty; j < NVS_ENTRY_COUNT; j++)
+        if (nvs_entry_state_of(page, j) != NVS_ENTRY_EMPTY)
+            return set_page_state(o, p, NVS_PAGE_FULL);
     for (int changed = 1; changed;) {
         changed = 0;
         unsigned next = 0;
