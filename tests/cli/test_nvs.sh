@@ -2,7 +2,9 @@
 # --nvs on firmware files and boards: show, get, set and erase on the shared NVS vectors inside a
 # MicroPython firmware; the changes read back by the tool, by the raw bytes of the partition and,
 # when ESP-IDF's nvs_tool.py is at hand (NVS_TOOL_DIR = ESP-IDF's
-# components/nvs_flash/nvs_partition_tool), by ESP-IDF's own parser; the same commands on a
+# components/nvs_flash/nvs_partition_tool), by ESP-IDF's own parser, and when NVS_HOST_READER
+# names the vectors' idf_host_reader build (ESP-IDF's NVS runtime compiled for the host), by
+# ESP-IDF's own nvs_get_* code; the same commands on a
 # virtual board give the same partition bytes as on the file; bad commands change nothing.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -116,6 +118,33 @@ EOF
   fi
 else
   echo "SKIP: ESP-IDF's nvs_tool.py not found (set NVS_TOOL_DIR to components/nvs_flash/nvs_partition_tool)"
+fi
+
+test_case "ESP-IDF's NVS runtime reads the changes"
+if [ -n "${NVS_HOST_READER:-}" ] && [ -x "$NVS_HOST_READER" ] && command -v python3 >/dev/null; then
+  "$NVS_HOST_READER" part.bin >runtime.json
+  # every key the runtime lists, as `--nvs get` prints it (nvs_get_* through ESP-IDF's iterator)
+  python3 - runtime.json runtime.names >runtime.txt <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["init"] == 0, d["init"]
+with open(sys.argv[2], "w") as names:
+    for e in d["list"]:
+        assert e["err"] == 0, e
+        names.write(f'{e["namespace"]}.{e["key"]}\n')
+        v = str(e["hex"] if "hex" in e else e["value"])
+        # the tool shows control characters escaped (the bytes themselves go to a FILE)
+        print("".join(f"\\x{ord(c):02x}" if ord(c) < 0x20 or ord(c) == 0x7f else c for c in v))
+EOF
+  args=()
+  while read -r name; do args+=(--nvs get "$name"); done <runtime.names
+  run "$TOOL" -q fw-nvs.bin "${args[@]}"
+  expect_status 0
+  expect_eq "$OUT" "$(cat runtime.txt)" "values by ESP-IDF's runtime"
+  run "$TOOL" -q fw-nvs.bin --nvs show
+  expect_eq "$(printf '%s\n' "$OUT" | wc -l)" "$(wc -l <runtime.names)" "as many keys as the runtime lists"
+else
+  echo "SKIP: ESP-IDF's NVS runtime not built (set NVS_HOST_READER, see nvs-vectors/idf_host_reader)"
 fi
 
 test_case "bad commands: one error line, nothing written"
