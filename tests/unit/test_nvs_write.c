@@ -527,6 +527,116 @@ static void test_powercut_reorganise(void **state)
     free(img);
 }
 
+/* Random sets and erases against a model of what the keys hold, on partitions of 3 to 6 pages:
+ * after every change the listing is the model exactly, both readers agree, bits are only
+ * cleared, and a change that does not fit leaves the flash untouched. */
+struct model_key {
+    int present;
+    uint8_t type;
+    uint8_t value[3000];
+    uint32_t len;
+};
+
+static uint32_t rnd(uint32_t *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 8;
+}
+
+static void test_random_model(void **state)
+{
+    (void)state;
+    static const char *const names[][2] = {{"a", "k1"}, {"a", "k2"},  {"a", "long_key_name15"},
+                                           {"b", "k1"}, {"b", "cfg"}, {"ccc", "x"}};
+    enum { NKEYS = sizeof names / sizeof names[0] };
+    for (uint32_t pages = 3; pages <= 6; pages++) {
+        uint32_t len = pages * NVS_PAGE_SIZE, seed = pages * 7919u;
+        uint8_t *img = blank(len);
+        struct nor n;
+        nor_open(&n, img, len);
+        static struct model_key model[NKEYS];
+        memset(model, 0, sizeof model);
+        uint8_t *snapshot = malloc(len);
+        unsigned refused = 0;
+        for (int step = 0; step < 600; step++) {
+            unsigned k = rnd(&seed) % NKEYS, what = rnd(&seed) % 10;
+            struct change c = {"random", 0, names[k][0], names[k][1], 0, NULL, 0};
+            static uint8_t value[3000];
+            if (what < 5) {
+                static const uint8_t ints[] = {NVS_TYPE_U8, NVS_TYPE_I16, NVS_TYPE_U32,
+                                               NVS_TYPE_I64};
+                c.type = ints[rnd(&seed) % 4];
+                c.len = nvs_int_size(c.type);
+                for (uint32_t i = 0; i < c.len; i++)
+                    value[i] = (uint8_t)rnd(&seed);
+            } else if (what < 7) {
+                c.type = NVS_TYPE_STR;
+                c.len = rnd(&seed) % (what == 5 ? 40 : 600);
+                for (uint32_t i = 0; i < c.len; i++)
+                    value[i] = (uint8_t)('!' + rnd(&seed) % 90);
+            } else if (what < 9) {
+                c.type = NVS_TYPE_BLOB_INDEX;
+                c.len = rnd(&seed) % (what == 7 ? 100 : 3000);
+                for (uint32_t i = 0; i < c.len; i++)
+                    value[i] = (uint8_t)rnd(&seed);
+            } else {
+                c.kind = rnd(&seed) % 4 ? 1 : 2;
+                if (c.kind == 2)
+                    c.key = NULL;
+            }
+            c.value = value;
+            memcpy(snapshot, n.data, len);
+            struct error err;
+            int expect_missing = c.kind == 1 && !model[k].present;
+            int rc = do_change(&n.flash, len, &c, &err);
+            if (rc) {
+                if (!expect_missing && !strstr(err.msg, "not enough space") &&
+                    !strstr(err.msg, "no namespace") && !strstr(err.msg, "no free page"))
+                    fail_msg("%u pages, step %d: %s", pages, step, err.msg);
+                assert_memory_equal(n.data, snapshot, len);
+                refused++;
+            } else if (c.kind == 0) {
+                model[k].present = 1;
+                model[k].type = c.type;
+                model[k].len = c.len;
+                memcpy(model[k].value, value, c.len);
+            } else {
+                assert_false(expect_missing && c.kind == 1);
+                for (unsigned j = 0; j < NKEYS; j++)
+                    if (!strcmp(names[j][0], c.ns) && (c.kind == 2 || j == k))
+                        model[j].present = 0;
+            }
+            assert_int_equal(n.overwrites, 0);
+            struct nvs_listing l;
+            agree(n.data, len, &l);
+            size_t present = 0;
+            for (unsigned j = 0; j < NKEYS; j++) {
+                const struct nvs_item *it = nvs_listing_find(&l, names[j][0], names[j][1]);
+                if (!model[j].present) {
+                    if (it)
+                        fail_msg("%u pages, step %d: %s.%s should be gone", pages, step,
+                                 names[j][0], names[j][1]);
+                    continue;
+                }
+                present++;
+                if (!it || it->type != model[j].type || it->len != model[j].len ||
+                    memcmp(it->value, model[j].value, it->len))
+                    fail_msg("%u pages, step %d: %s.%s differs from the model", pages, step,
+                             names[j][0], names[j][1]);
+            }
+            assert_int_equal(l.count, present);
+            nvs_listing_free(&l);
+        }
+        /* some changes did not fit on the small partitions, and pages were moved */
+        assert_true(n.erases > 0);
+        print_message("%u pages: %u of 600 changes refused, %u page erases\n", pages, refused,
+                      n.erases);
+        free(snapshot);
+        free(n.data);
+        free(img);
+    }
+}
+
 static void test_vectors_and_powercuts(void **state)
 {
     (void)state;
@@ -613,10 +723,9 @@ static void test_vectors_and_powercuts(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_set_every_type),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_reorganise),
-        cmocka_unit_test(test_powercut_reorganise),
+        cmocka_unit_test(test_set_every_type), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_reorganise),     cmocka_unit_test(test_powercut_reorganise),
+        cmocka_unit_test(test_random_model),
     };
     const struct CMUnitTest shared[] = {
         cmocka_unit_test(test_vectors_and_powercuts),
