@@ -249,11 +249,23 @@ static void add_value(struct strbuf *sb, const struct nvs_item *it, int quote, i
             strbuf_printf(sb, "%" PRIu64, raw);
         }
     } else if (it->type == NVS_TYPE_STR) {
-        if (quote)
-            strbuf_puts(sb, "\"");
-        strbuf_add_printable(sb, (const char *)it->value, it->len);
-        if (quote)
-            strbuf_puts(sb, "\"");
+        if (!quote) {
+            strbuf_add_printable(sb, (const char *)it->value, it->len);
+            return;
+        }
+        /* quoted: a quote or backslash inside is escaped, so the text reads back unambiguously */
+        strbuf_puts(sb, "\"");
+        const char *text = (const char *)it->value;
+        uint32_t start = 0;
+        for (uint32_t i = 0; i <= it->len; i++) {
+            if (i < it->len && text[i] != '"' && text[i] != '\\')
+                continue;
+            strbuf_add_printable(sb, text + start, i - start);
+            if (i < it->len)
+                strbuf_printf(sb, "\\%c", text[i]);
+            start = i + 1;
+        }
+        strbuf_puts(sb, "\"");
     } else {
         uint32_t shown = whole || it->len <= HEX_SHOWN_MAX ? it->len : 32;
         for (uint32_t i = 0; i < shown; i++)

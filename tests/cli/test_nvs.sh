@@ -79,6 +79,13 @@ run "$TOOL" fw-nvs.bin --nvs set wifi.ssid=str:home -o same.bin
 expect_status 0
 expect_same_file same.bin fw-nvs.bin
 
+test_case "quotes in a string shown unambiguously"
+run "$TOOL" -q fw.bin --nvs set 'a.q=str:say "hi" \ back' -o quoted.bin
+expect_status 0
+run "$TOOL" -q quoted.bin --nvs show --nvs get a.q
+expect_out 'a.q                   str   "say \"hi\" \\ back"'
+expect_out 'say "hi" \ back'
+
 test_case "raw bytes of the new entry"
 run "$TOOL" -q fw-nvs.bin --read nvs=part.bin
 expect_status 0
