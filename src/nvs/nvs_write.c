@@ -28,7 +28,7 @@ struct op {
     uint32_t nlist;
     uint32_t *free_list; /* free pages, the next to use first */
     uint32_t nfree;
-    uint32_t *seq; /* sequence number of each page (pages activated but not yet written) */
+    uint32_t *seq;      /* sequence number of each page (pages activated but not yet written) */
     uint32_t freeing;   /* a page left FREEING by a power cut, or NO_PAGE */
     uint32_t discarded; /* the partial copy of it, or NO_PAGE */
     uint32_t next_seq;
