@@ -311,6 +311,8 @@ static void check_after(const struct nvs_listing *before, const struct nvs_listi
     }
 }
 
+static unsigned cut_points; /* power cuts checked, for the summary line */
+
 /* A change made whole, then cut after each of its flash writes; after every cut the partition
  * reads as before or after, and takes a further change. */
 static void sweep(const uint8_t *image, uint32_t len, const struct change *c, const char *vec)
@@ -343,6 +345,7 @@ static void sweep(const uint8_t *image, uint32_t len, const struct change *c, co
     uint8_t one = 1;
     const struct change further = {"further", 0, "zz_after", "k", NVS_TYPE_U8, &one, 1};
     for (uint32_t cut = 0; cut < total; cut++) {
+        cut_points++;
         nor_open(&n, image, len);
         n.writes_left = cut;
         assert_int_equal(do_change(&n.flash, len, c, &err), -1);
@@ -718,6 +721,7 @@ static void test_vectors_and_powercuts(void **state)
     }
     closedir(d);
     assert_true(done >= 12);
+    print_message("%d vectors changed; %u power cuts checked\n", done, cut_points);
 }
 
 int main(int argc, char **argv)
