@@ -624,13 +624,13 @@ static int apply(struct op *o, struct change *c)
                                         : NULL;
     if (c->kind != CHANGE_SET) {
         if (ns < 0) {
-            error_setk(o->err, ERROR_VALUE, "%s has no namespace '%s'.", o->s->where, c->ns);
+            error_setk(o->err, ERROR_VALUE, "%s has no namespace '%s'", o->s->where, c->ns);
             goto done;
         }
         if (finish_move(o) || find_places(o, (uint8_t)ns, c->key, &old, &nold))
             goto done;
         if (c->kind == CHANGE_ERASE_KEY && !it && nold == 0) {
-            error_setk(o->err, ERROR_VALUE, "%s has no key '%s.%s'.", o->s->where, c->ns, c->key);
+            error_setk(o->err, ERROR_VALUE, "%s has no key '%s.%s'", o->s->where, c->ns, c->key);
             goto done;
         }
         if (c->kind == CHANGE_ERASE_NS)
@@ -701,8 +701,11 @@ static int run_change(struct nvs_store *s, struct change *c, struct error *err)
         rc = apply(&o, &trial);
     op_free(&o);
     free(scratch);
-    if (rc)
+    if (rc) {
+        /* only the copy was changed */
+        error_append(err, "; nothing was written");
         return rc;
+    }
     if (!trial.changed) {
         *c = trial;
         return 0;
