@@ -493,6 +493,27 @@ static void repeated_options_keep_the_last(void **state)
     done(&r);
 }
 
+/* --nvs takes its words like --fs, into its own list; the two interleave in their own orders */
+static void nvs_words(void **state)
+{
+    (void)state;
+    struct result r;
+    parse(&r, "fw.bin", "--nvs", "set", "wifi.ssid=str:home", "--fs", "ls", "--nvs", "show",
+          "nvs", "--nvs", "erase", "wifi", NULL);
+    expect_ok(&r);
+    assert_string_equal(r.opt.filename, "fw.bin");
+    assert_int_equal(r.opt.fs_count, 1);
+    assert_int_equal(r.opt.fs[0].count, 1);
+    assert_int_equal(r.opt.nvs_count, 3);
+    assert_int_equal(r.opt.nvs[0].count, 2);
+    assert_string_equal(r.opt.nvs[0].words[1], "wifi.ssid=str:home");
+    assert_int_equal(r.opt.nvs[1].count, 2);
+    assert_string_equal(r.opt.nvs[1].words[0], "show");
+    assert_string_equal(r.opt.nvs[2].words[1], "wifi");
+    done(&r);
+    expect_error("argument --nvs: expected at least one argument", "fw.bin", "--nvs", NULL);
+}
+
 static void fs_is_greedy(void **state)
 {
     (void)state;
@@ -687,6 +708,7 @@ int main(void)
         cmocka_unit_test(positional_anywhere_and_double_dash),
         cmocka_unit_test(repeated_options_keep_the_last),
         cmocka_unit_test(fs_is_greedy),
+        cmocka_unit_test(nvs_words),
         cmocka_unit_test(prefix_matching),
         cmocka_unit_test(conversion_errors),
         cmocka_unit_test(other_errors),
