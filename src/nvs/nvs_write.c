@@ -319,7 +319,7 @@ static unsigned tailroom(struct op *o, uint32_t p)
 
 /* Storage::writeMultiPageBlob: chunks on as many pages as needed, then the index. */
 static int write_blob(struct op *o, uint8_t ns, const char *key, const uint8_t *data,
-                      uint32_t size, uint8_t chunk_start)
+                      uint32_t size, uint8_t chunk_start, unsigned *chunk_count)
 {
     if (current_page(o) == NO_PAGE && request_new_page(o))
         return -1;
@@ -353,6 +353,7 @@ static int write_blob(struct op *o, uint8_t ns, const char *key, const uint8_t *
         if (!remaining)
             break;
     }
+    *chunk_count = chunks;
     uint8_t index[8];
     put_le32(index, size);
     index[4] = (uint8_t)chunks;
@@ -372,6 +373,7 @@ struct place {
     uint32_t page;
     unsigned entry, span;
     int chunk; /* a blob data chunk: erased after the items that refer to it */
+    uint8_t chunk_index;
 };
 
 /* Every consistent Written item of namespace index ns (and key, unless NULL) on the pages in
@@ -405,12 +407,39 @@ static int find_places(struct op *o, uint8_t ns, const char *key, struct place *
                     }
                     *out = grown;
                 }
-                (*out)[(*count)++] = (struct place){p, i, e.span, e.type == NVS_TYPE_BLOB_DATA};
+                (*out)[(*count)++] = (struct place){p, i, e.span, e.type == NVS_TYPE_BLOB_DATA,
+                                                    e.chunk_index};
             }
             i += e.span;
         }
     }
     return 0;
+}
+
+/* After a set, the places of the key's new value are its newest ones (it was appended last, on
+ * the newest page): the newest item, and for a blob the newest chunk of each of its numbers.
+ * They are dropped from the list; the rest is the old value, wherever a page move put it. */
+static void keep_newest(struct place *pl, size_t *n, int blob, unsigned start, unsigned count)
+{
+    int keep_item = 1;
+    uint8_t kept[256] = {0};
+    size_t out = *n;
+    for (size_t i = *n; i-- > 0;) {
+        int keep = 0;
+        if (!pl[i].chunk && keep_item) {
+            keep = 1;
+            keep_item = 0;
+        } else if (pl[i].chunk && blob && pl[i].chunk_index >= start &&
+                   pl[i].chunk_index < start + count && !kept[pl[i].chunk_index]) {
+            keep = 1;
+            kept[pl[i].chunk_index] = 1;
+        }
+        if (keep) {
+            memmove(pl + i, pl + i + 1, (out - i - 1) * sizeof *pl);
+            out--;
+        }
+    }
+    *n = out;
 }
 
 /* Mark the places Erased: the items first, then the blob chunks they referred to, so that a
@@ -657,15 +686,15 @@ static int apply(struct op *o, struct change *c)
         uint8_t index = (uint8_t)ns;
         if (write_item(o, 0, NVS_TYPE_U8, c->ns, &index, 1))
             goto done;
-    } else if (find_places(o, (uint8_t)ns, c->key, &old, &nold)) {
-        goto done;
     }
     c->changed = 1;
+    uint8_t start = 0;
+    unsigned chunks = 0;
     if (c->type == NVS_TYPE_BLOB_INDEX) {
         /* a new version takes the other half of the chunk numbers, so old and new chunks
          * never share a number */
-        uint8_t start = it && it->type == NVS_TYPE_BLOB_INDEX && it->chunk_start == 0 ? 0x80 : 0;
-        rc = write_blob(o, (uint8_t)ns, c->key, c->value, c->len, start);
+        start = it && it->type == NVS_TYPE_BLOB_INDEX && it->chunk_start == 0 ? 0x80 : 0;
+        rc = write_blob(o, (uint8_t)ns, c->key, c->value, c->len, start, &chunks);
     } else if (c->type == NVS_TYPE_STR) {
         uint8_t *text = mp_malloc(c->len + 1);
         if (!text) {
@@ -679,8 +708,13 @@ static int apply(struct op *o, struct change *c)
     } else {
         rc = write_item(o, (uint8_t)ns, c->type, c->key, c->value, c->len);
     }
+    /* the old value is looked up only now: a page move made for the new one may have moved it */
     if (rc == 0)
+        rc = find_places(o, (uint8_t)ns, c->key, &old, &nold);
+    if (rc == 0) {
+        keep_newest(old, &nold, c->type == NVS_TYPE_BLOB_INDEX, start, chunks);
         rc = erase_places(o, old, nold);
+    }
 done:
     free(old);
     nvs_listing_free(&l);

@@ -339,6 +339,10 @@ static void sweep(const uint8_t *image, uint32_t len, const struct change *c, co
     agree(n.data, len, &after);
     snprintf(what, sizeof what, "%s: %s", vec, c->name);
     check_after(&before, &after, c, 0, 1, what);
+    /* a completed change leaves nothing stale behind (it may clean some up) */
+    if (after.skipped_count > before.skipped_count)
+        fail_msg("%s: %zu entries not values after, %zu before", what, after.skipped_count,
+                 before.skipped_count);
     nvs_listing_free(&after);
     free(n.data);
 
@@ -490,6 +494,7 @@ static void test_reorganise(void **state)
         assert_non_null(s);
         assert_memory_equal(s->value, text, c.len);
         assert_non_null(nvs_listing_find(&l, "ns", "keep"));
+        assert_int_equal(l.skipped_count, 0);
         nvs_listing_free(&l);
     }
     assert_true(n.erases > 0); /* pages were moved and erased */
@@ -628,6 +633,11 @@ static void test_random_model(void **state)
                              names[j][0], names[j][1]);
             }
             assert_int_equal(l.count, present);
+            /* nothing stale, damaged or orphaned is left behind by a change that completed */
+            for (size_t j = 0; j < l.skipped_count; j++)
+                fail_msg("%u pages, step %d: left behind: page %u entry %d %s: %s", pages, step,
+                         l.skipped[j].page, l.skipped[j].entry, l.skipped[j].key,
+                         l.skipped[j].reason);
             nvs_listing_free(&l);
         }
         /* some changes did not fit on the small partitions, and pages were moved */
