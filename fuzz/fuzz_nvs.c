@@ -1,7 +1,7 @@
 /* libFuzzer harness for the NVS reader and writer (nvs.md §3, §4): list an arbitrary partition,
  * then set a key and erase another through a NOR flash model. Nothing may crash, leak or hang;
  * the writer may only program bits from 1 to 0 outside page erases; after a change every other
- * key keeps its value and the set key reads back.
+ * key keeps its value, the set key reads back, and nothing more is stale than before.
  *
  * Input: byte 0 selects the page count (2 + (b & 7)) and which change is tried (bits 3-5: none,
  * an integer, a string, a blob, erase a key, erase a namespace); byte 1 picks the key the change
@@ -144,6 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!strcmp(after.items[i].ns, ns) &&
                 (change == 5 || !strcmp(after.items[i].key, key)))
                 abort();
+    if (rc == 0 && after.skipped_count > before.skipped_count)
+        abort(); /* a completed change left something stale behind */
     nvs_listing_free(&after);
     nvs_listing_free(&before);
     return 0;
