@@ -318,14 +318,50 @@ static unsigned tailroom(struct op *o, uint32_t p)
 }
 
 /* Storage::writeMultiPageBlob: chunks on as many pages as needed, then the index. */
+/* Whether page p holds a blob chunk of ns.key other than chunks [start, end) (the new ones). */
+static int holds_chunk_of(struct op *o, uint32_t p, uint8_t ns, const char *key, unsigned start,
+                          unsigned end)
+{
+    const uint8_t *page = page_at(o, p);
+    for (unsigned i = 0; i < NVS_ENTRY_COUNT;) {
+        const uint8_t *raw = page + NVS_ENTRIES_OFFSET + i * NVS_ENTRY_SIZE;
+        struct nvs_entry e;
+        nvs_entry_decode(raw, &e);
+        if (nvs_entry_state_of(page, i) != NVS_ENTRY_WRITTEN ||
+            !nvs_entry_consistent(&e, raw, i)) {
+            i++;
+            continue;
+        }
+        if (e.type == NVS_TYPE_BLOB_DATA && e.ns == ns && !strncmp(e.key, key, 16) &&
+            (e.chunk_index < start || e.chunk_index >= end))
+            return 1;
+        i += e.span;
+    }
+    return 0;
+}
+
 static int write_blob(struct op *o, uint8_t ns, const char *key, const uint8_t *data,
                       uint32_t size, uint8_t chunk_start, unsigned *chunk_count)
 {
     if (current_page(o) == NO_PAGE && request_new_page(o))
         return -1;
+    /* When ESP-IDF loads its active page it looks for an older copy of the last item, and for
+     * a blob chunk it matches any chunk number of the key (Page::mLoadEntryTable): power lost
+     * right after a new chunk was appended to a page holding a chunk of the old version would
+     * have ESP-IDF erase that old chunk, losing the old value before the new one is complete.
+     * So each new chunk goes on a page without old ones (a page move may bring some along). */
     uint32_t offset = 0, remaining = size;
     unsigned chunks = 0;
-    for (;;) {
+    for (unsigned moves = 0;;) {
+        if (page_state(o, current_page(o)) == NVS_PAGE_ACTIVE &&
+            holds_chunk_of(o, current_page(o), ns, key, chunk_start, chunk_start + chunks)) {
+            if (++moves > o->pages)
+                return error_setk(o->err, ERROR_VALUE, "%s: not enough space for the blob",
+                                  o->s->where);
+            if (mark_full(o, current_page(o)) || request_new_page(o))
+                return -1;
+            continue;
+        }
         unsigned room = tailroom(o, current_page(o));
         if (chunks == 0 && room < remaining && room < NVS_CHUNK_MAX / 10) {
             /* too little room for a first chunk: start on a new page */
@@ -524,6 +560,29 @@ static void op_free(struct op *o)
  * was not, entries in the illegal state or with a bad header, and items whose data entries were
  * not all marked written (their whole span is marked erased, so that new items appended after
  * them cannot be taken for their data). */
+/* Older duplicates (the same namespace, key and chunk written again later, left by a power cut
+ * between writing a new value and erasing the old one) are marked erased. ESP-IDF erases them
+ * when it loads the active page, and on other pages only for the last item written; left in
+ * place after a new item is appended, ESP-IDF would find the older one first. */
+static int erase_older_duplicates(struct op *o)
+{
+    struct nvs_listing l;
+    if (nvs_list(o->img, o->s->len, o->s->where, &l, o->err))
+        return -1;
+    int rc = 0;
+    for (size_t k = 0; k < l.skipped_count && rc == 0; k++) {
+        const struct nvs_skipped *sk = &l.skipped[k];
+        if (sk->entry < 0 || strncmp(sk->reason, "older duplicate", 15))
+            continue;
+        unsigned span = page_at(
+            o, sk->page)[NVS_ENTRIES_OFFSET + (unsigned)sk->entry * NVS_ENTRY_SIZE + 2];
+        rc = set_entry_states(o, sk->page, (unsigned)sk->entry, (unsigned)sk->entry + span,
+                              NVS_ENTRY_ERASED);
+    }
+    nvs_listing_free(&l);
+    return rc;
+}
+
 static int settle_active_page(struct op *o)
 {
     uint32_t p = current_page(o);
@@ -612,6 +671,12 @@ static int finish_move(struct op *o)
     return 0;
 }
 
+/* Prepare the pages for a change as ESP-IDF's start-up prepares them. */
+static int prepare(struct op *o)
+{
+    return finish_move(o) || settle_active_page(o) || erase_older_duplicates(o) ? -1 : 0;
+}
+
 static int namespace_index(const struct nvs_listing *l, const char *ns)
 {
     for (size_t i = 0; i < l->ns_count; i++)
@@ -656,7 +721,7 @@ static int apply(struct op *o, struct change *c)
             error_setk(o->err, ERROR_VALUE, "%s has no namespace '%s'", o->s->where, c->ns);
             goto done;
         }
-        if (finish_move(o) || find_places(o, (uint8_t)ns, c->key, &old, &nold))
+        if (prepare(o) || find_places(o, (uint8_t)ns, c->key, &old, &nold))
             goto done;
         if (c->kind == CHANGE_ERASE_KEY && !it && nold == 0) {
             error_setk(o->err, ERROR_VALUE, "%s has no key '%s.%s'", o->s->where, c->ns, c->key);
@@ -675,7 +740,7 @@ static int apply(struct op *o, struct change *c)
         rc = 0; /* ESP-IDF does not write a value that is already there */
         goto done;
     }
-    if (finish_move(o) || settle_active_page(o))
+    if (prepare(o))
         goto done;
     if (ns < 0) {
         ns = free_namespace_index(o, &l);

@@ -11,7 +11,10 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include <unistd.h>
+
 #include "nvs/nvs.h"
+#include "test_lfs_dev.h" /* the JSON reader */
 #include "test_shared.h"
 
 /* ---------------------------------------------------------------- NOR flash with a power cut */
@@ -232,6 +235,102 @@ static void agree(const uint8_t *img, uint32_t len, struct nvs_listing *l)
     }
 }
 
+/* ------------------------------------- ESP-IDF's own runtime, when NVS_HOST_READER names it */
+
+/* The program the vectors' idf_host_reader/build.sh makes: ESP-IDF's NVS code (nvs::Storage)
+ * compiled for the host, listing every key through ESP-IDF's iterator and nvs_get_*. */
+static const char *host_reader;
+static unsigned runtime_checks;
+
+/* Whether ESP-IDF's entry e (err 0) holds the value of item it. */
+static int runtime_same(const struct jval *e, const struct nvs_item *it)
+{
+    unsigned type = (unsigned)j_get(e, "type")->num;
+    const struct jval *value = j_get(e, "value"), *hex = j_get(e, "hex");
+    if (type < 0x20) {
+        if (type != it->type || !value)
+            return 0;
+        uint64_t raw = 0;
+        for (unsigned b = 0; b < it->len; b++)
+            raw |= (uint64_t)it->value[b] << (8 * b);
+        unsigned bits = 8 * it->len;
+        uint64_t want = value->str[0] == '-' ? (uint64_t)strtoll(value->str, NULL, 10)
+                                             : strtoull(value->str, NULL, 10);
+        if (bits < 64)
+            want &= (1ull << bits) - 1;
+        return raw == want;
+    }
+    if (type == NVS_TYPE_STR)
+        return it->type == NVS_TYPE_STR && value && strlen(value->str) == it->len &&
+               !memcmp(value->str, it->value, it->len);
+    if (!hex || (it->type != NVS_TYPE_BLOB_INDEX && it->type != NVS_TYPE_BLOB_V1) ||
+        strlen(hex->str) != 2 * (size_t)it->len)
+        return 0;
+    for (uint32_t b = 0; b < it->len; b++) {
+        char h[3];
+        snprintf(h, sizeof h, "%02x", it->value[b]);
+        if (memcmp(hex->str + 2 * b, h, 2))
+            return 0;
+    }
+    return 1;
+}
+
+/* ESP-IDF's runtime reads the keys of the listing, each with the listing's value, and no other
+ * key. Its iterator lists no version-1 blobs (it reads them only on request). One state reads
+ * differently by design: power lost after a key was rewritten with another type but before the
+ * old item was erased leaves both items, which ESP-IDF lists twice (each nvs_get_* finds the one
+ * of its type) and this reader once, as the newer value; there, one of them must match. */
+static void runtime_agrees(const uint8_t *img, uint32_t len, const struct nvs_listing *l,
+                           const char *what)
+{
+    if (!host_reader)
+        return;
+    char path[] = "/tmp/nvs-runtime-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, img, len), (ssize_t)len);
+    close(fd);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' '%s'", host_reader, path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, p);
+    pclose(p);
+    unlink(path);
+    struct jval root;
+    if (j_parse(text, n, &root))
+        fail_msg("%s: ESP-IDF's runtime printed no JSON", what);
+    if (j_get(&root, "init")->num != 0)
+        fail_msg("%s: ESP-IDF's runtime refuses the partition (%s)", what,
+                 j_get(&root, "init")->str);
+    const struct jval *list = j_get(&root, "list");
+    for (size_t i = 0; i < list->n; i++) {
+        const struct jval *e = &list->items[i], *err = j_get(e, "err");
+        const char *ns = j_get(e, "namespace")->str, *key = j_get(e, "key")->str;
+        if (err && err->type == J_NUM && err->num == 0 && *ns && !nvs_listing_find(l, ns, key))
+            fail_msg("%s: ESP-IDF's runtime reads %s.%s, the listing has no such key", what, ns,
+                     key);
+    }
+    for (size_t k = 0; k < l->count; k++) {
+        const struct nvs_item *it = &l->items[k];
+        if (it->type == NVS_TYPE_BLOB_V1)
+            continue;
+        int found = 0;
+        for (size_t i = 0; i < list->n && !found; i++) {
+            const struct jval *e = &list->items[i], *err = j_get(e, "err");
+            found = err && err->type == J_NUM && err->num == 0 &&
+                    !strcmp(j_get(e, "namespace")->str, it->ns) &&
+                    !strcmp(j_get(e, "key")->str, it->key) && runtime_same(e, it);
+        }
+        if (!found)
+            fail_msg("%s: %s.%s: ESP-IDF's runtime does not read the listing's value", what,
+                     it->ns, it->key);
+    }
+    j_free(&root);
+    runtime_checks++;
+}
+
 /* ------------------------------------------------------------------------------- the changes */
 
 static void fill(uint8_t *p, size_t n, unsigned seed)
@@ -313,6 +412,44 @@ static void check_after(const struct nvs_listing *before, const struct nvs_listi
 
 static unsigned cut_points; /* power cuts checked, for the summary line */
 
+/* ESP-IDF's start-up on its ACTIVE page erases an earlier entry that its lookup takes for a
+ * copy of the last item, and for a blob chunk that lookup matches any chunk of the key
+ * (Page::mLoadEntryTable). After a cut, the last item of the active page must not be a chunk
+ * with another chunk of its key before it on that page: ESP-IDF would erase a live chunk. */
+static void no_chunk_hazard(const uint8_t *img, uint32_t len, const char *what)
+{
+    for (uint32_t p = 0; p < len / 4096; p++) {
+        const uint8_t *pg = img + p * 4096;
+        if (le32(pg) != NVS_PAGE_ACTIVE)
+            continue;
+        int last = -1;
+        for (unsigned i = 0; i < 126;) {
+            const uint8_t *e = pg + 64 + 32 * i;
+            unsigned st = (pg[32 + i / 4] >> (2 * (i % 4))) & 3;
+            if (st == 3)
+                break;
+            if (st == 2 && e[2] >= 1 && i + e[2] <= 126) {
+                last = (int)i;
+                i += e[1] == 0x21 || e[1] == 0x41 || e[1] == 0x42 ? e[2] : 1;
+            } else {
+                i++;
+            }
+        }
+        if (last < 0 || pg[64 + 32 * last + 1] != NVS_TYPE_BLOB_DATA)
+            continue;
+        const uint8_t *le = pg + 64 + 32 * last;
+        for (int i = 0; i < last; i++) {
+            const uint8_t *e = pg + 64 + 32 * i;
+            unsigned st = (pg[32 + i / 4] >> (2 * (i % 4))) & 3;
+            if (st == 2 && e[1] == NVS_TYPE_BLOB_DATA && e[0] == le[0] &&
+                !memcmp(e + 8, le + 8, 16) && e[3] != le[3])
+                fail_msg("%s: page %u: the last chunk (%u) has chunk %u of its key before it, "
+                         "which ESP-IDF would erase",
+                         what, p, le[3], e[3]);
+        }
+    }
+}
+
 /* A change made whole, then cut after each of its flash writes; after every cut the partition
  * reads as before or after, and takes a further change. */
 static void sweep(const uint8_t *image, uint32_t len, const struct change *c, const char *vec)
@@ -339,6 +476,7 @@ static void sweep(const uint8_t *image, uint32_t len, const struct change *c, co
     agree(n.data, len, &after);
     snprintf(what, sizeof what, "%s: %s", vec, c->name);
     check_after(&before, &after, c, 0, 1, what);
+    runtime_agrees(n.data, len, &after, what);
     /* a completed change leaves nothing stale behind (it may clean some up) */
     if (after.skipped_count > before.skipped_count)
         fail_msg("%s: %zu entries not values after, %zu before", what, after.skipped_count,
@@ -357,6 +495,8 @@ static void sweep(const uint8_t *image, uint32_t len, const struct change *c, co
         snprintf(what, sizeof what, "%s: %s cut after %u of %u writes", vec, c->name, cut, total);
         agree(n.data, len, &after);
         check_after(&before, &after, c, 1, 1, what);
+        no_chunk_hazard(n.data, len, what);
+        runtime_agrees(n.data, len, &after, what);
         /* the partition is still usable: another change, and nothing else moves */
         n.writes_left = -1;
         if (do_change(&n.flash, len, &further, &err)) {
@@ -633,6 +773,9 @@ static void test_random_model(void **state)
                              names[j][0], names[j][1]);
             }
             assert_int_equal(l.count, present);
+            char where[64];
+            snprintf(where, sizeof where, "%u pages, step %d", pages, step);
+            runtime_agrees(n.data, len, &l, where);
             /* nothing stale, damaged or orphaned is left behind by a change that completed */
             for (size_t j = 0; j < l.skipped_count; j++)
                 fail_msg("%u pages, step %d: left behind: page %u entry %d %s: %s", pages, step,
@@ -732,10 +875,18 @@ static void test_vectors_and_powercuts(void **state)
     closedir(d);
     assert_true(done >= 12);
     print_message("%d vectors changed; %u power cuts checked\n", done, cut_points);
+    if (host_reader)
+        print_message("ESP-IDF's runtime agreed on %u partitions\n", runtime_checks);
+    else
+        print_message("SKIP: ESP-IDF's runtime not checked (set NVS_HOST_READER to the program "
+                      "nvs-vectors/idf_host_reader/build.sh makes)\n");
 }
 
 int main(int argc, char **argv)
 {
+    host_reader = getenv("NVS_HOST_READER");
+    if (host_reader && (!*host_reader || access(host_reader, X_OK) != 0))
+        host_reader = NULL;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_every_type), cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_reorganise),     cmocka_unit_test(test_powercut_reorganise),
