@@ -78,13 +78,13 @@ static int parse_target(char *word, int need_key, struct nvs_target *t, struct e
         t->key = dot + 1;
     }
     if (!*t->ns || strlen(t->ns) > NVS_KEY_MAX)
-        return error_setk(err, ERROR_VALUE,
+        return error_setk(err, ERROR_USAGE,
                           "--nvs: '%s' is not a namespace name (1 to %u characters)", t->ns,
                           NVS_KEY_MAX);
     if (need_key && !t->key)
-        return error_setk(err, ERROR_VALUE, "--nvs: '%s' needs a key: NAMESPACE.KEY", t->ns);
+        return error_setk(err, ERROR_USAGE, "--nvs: '%s' needs a key: NAMESPACE.KEY", t->ns);
     if (t->key && (!*t->key || strlen(t->key) > NVS_KEY_MAX))
-        return error_setk(err, ERROR_VALUE, "--nvs: '%s' is not a key (1 to %u characters)",
+        return error_setk(err, ERROR_USAGE, "--nvs: '%s' is not a key (1 to %u characters)",
                           t->key, NVS_KEY_MAX);
     return 0;
 }
@@ -145,7 +145,7 @@ static int parse_value(uint8_t type, const char *text, uint8_t **data, uint32_t 
         if (*text == '-' && !nvs_int_signed(type))
             end = (char *)text;
         if (!*text || *end || errno || !ok)
-            return error_setk(err, ERROR_VALUE, "--nvs: '%s' is not a %s value", text,
+            return error_setk(err, ERROR_USAGE, "--nvs: '%s' is not a %s value", text,
                               nvs_type_name(type));
         *data = malloc(8);
         if (!*data)
@@ -162,7 +162,7 @@ static int parse_value(uint8_t type, const char *text, uint8_t **data, uint32_t 
             return -1;
         if (n > UINT32_MAX) {
             free(file);
-            return error_setk(err, ERROR_VALUE, "--nvs: '%s' is too large", text + 1);
+            return error_setk(err, ERROR_USAGE, "--nvs: '%s' is too large", text + 1);
         }
         *data = (uint8_t *)file;
         *len = (uint32_t)n;
@@ -175,7 +175,7 @@ static int parse_value(uint8_t type, const char *text, uint8_t **data, uint32_t 
     } else {
         size_t n = strlen(text);
         if (n % 2)
-            return error_setk(err, ERROR_VALUE,
+            return error_setk(err, ERROR_USAGE,
                               "--nvs: a blob is given as hex digits (an even number) or "
                               "@FILE, not '%s'",
                               text);
@@ -187,7 +187,7 @@ static int parse_value(uint8_t type, const char *text, uint8_t **data, uint32_t 
             if (hi < 0 || lo < 0) {
                 free(*data);
                 *data = NULL;
-                return error_setk(err, ERROR_VALUE,
+                return error_setk(err, ERROR_USAGE,
                                   "--nvs: a blob is given as hex digits or @FILE, not '%s'",
                                   text);
             }
@@ -198,7 +198,7 @@ static int parse_value(uint8_t type, const char *text, uint8_t **data, uint32_t 
     if (type == NVS_TYPE_STR && (memchr(*data, 0, *len) || *len + 1 > NVS_STRING_MAX)) {
         free(*data);
         *data = NULL;
-        return error_setk(err, ERROR_VALUE,
+        return error_setk(err, ERROR_USAGE,
                           "--nvs: a string holds at most %u bytes and no NUL character",
                           NVS_STRING_MAX - 1);
     }
@@ -432,7 +432,7 @@ int nvs_command(struct firmware *fw, const struct wordlist *cmd, const char *pro
         uint8_t type, *data = NULL;
         uint32_t n = 0;
         if (parse_type(type_name, &type)) {
-            error_setk(err, ERROR_VALUE,
+            error_setk(err, ERROR_USAGE,
                        "--nvs: unknown type '%s' (u8, i8, u16, i16, u32, i32, u64, i64, str, "
                        "blob)",
                        type_name);
