@@ -736,8 +736,14 @@ static int apply(struct op *o, struct change *c)
         c->changed = nold > 0;
         goto done;
     }
-    if (it && it->type == c->type && it->len == c->len && !memcmp(it->value, c->value, c->len)) {
-        rc = 0; /* ESP-IDF does not write a value that is already there */
+    int duplicates = 0;
+    for (size_t i = 0; i < l.skipped_count; i++)
+        duplicates |= !strncmp(l.skipped[i].reason, "older duplicate", 15);
+    if (it && it->type == c->type && it->len == c->len && !memcmp(it->value, c->value, c->len) &&
+        !duplicates) {
+        /* ESP-IDF does not write a value that is already there (with an older duplicate left,
+         * though, its lookup could find that one: the cleaning below still runs) */
+        rc = 0;
         goto done;
     }
     if (prepare(o))
