@@ -481,6 +481,10 @@ static void sweep(const uint8_t *image, uint32_t len, const struct change *c, co
     if (after.skipped_count > before.skipped_count)
         fail_msg("%s: %zu entries not values after, %zu before", what, after.skipped_count,
                  before.skipped_count);
+    /* and no older duplicate, which ESP-IDF's lookups (oldest page first) could return */
+    for (size_t i = 0; i < after.skipped_count; i++)
+        if (!strncmp(after.skipped[i].reason, "older duplicate", 15))
+            fail_msg("%s: an older duplicate of %s is left", what, after.skipped[i].key);
     nvs_listing_free(&after);
     free(n.data);
 
