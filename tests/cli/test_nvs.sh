@@ -90,7 +90,7 @@ test_case "raw bytes of the new entry"
 run "$TOOL" -q fw-nvs.bin --read nvs=part.bin
 expect_status 0
 # the string "home" is the namespace index of wifi, type 0x21, span 2, key "ssid", size 5
-hexdump -v -e '32/1 "%02x" "\n"' part.bin >entries.txt
+od -An -v -tx1 -w32 part.bin | tr -d ' ' >entries.txt
 grep -q '^..2102ff........73736964000000000000000000000000 *0500ffff' entries.txt && pass ||
   fail "no string entry for wifi.ssid with size 5 in the raw partition"
 grep -q '^686f6d6500ffffff' entries.txt && pass || fail "no data entry 'home\\0'"
