@@ -12,6 +12,7 @@ static const char *const list_names[JSON_LIST_COUNT] = {
     [JSON_LIST_PARTITIONS_WRITTEN] = "partitions_written",
     [JSON_LIST_PARTITIONS_ERASED] = "partitions_erased",
     [JSON_LIST_FS] = "fs",
+    [JSON_LIST_NVS] = "nvs",
     [JSON_LIST_WARNINGS] = "warnings",
     [JSON_LIST_MESSAGES] = "messages",
 };

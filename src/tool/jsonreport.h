@@ -22,6 +22,7 @@ enum json_list {
     JSON_LIST_PARTITIONS_WRITTEN, /* "partitions_written": --write */
     JSON_LIST_PARTITIONS_ERASED,  /* "partitions_erased": --erase, --erase-fs */
     JSON_LIST_FS,                 /* "fs": one record per --fs command */
+    JSON_LIST_NVS,                /* "nvs": one record per --nvs command */
     JSON_LIST_WARNINGS,           /* "warnings": every warning line */
     JSON_LIST_MESSAGES,           /* "messages": every line the levels show */
     JSON_LIST_COUNT

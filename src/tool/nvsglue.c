@@ -341,6 +341,93 @@ static void show(const struct partition *p, const struct nvs_listing *l, struct 
     }
 }
 
+/* --json: one key as an object: integers as numbers, strings as text (base64 too when they are
+ * not UTF-8), blobs as hex with their size. */
+static void json_item(struct json *j, const char *key, const struct nvs_item *it)
+{
+    json_object_begin(j, key);
+    json_string(j, "namespace", it->ns);
+    json_string(j, "key", it->key);
+    json_string(j, "type", nvs_type_name(it->type));
+    unsigned size = nvs_int_size(it->type);
+    if (size) {
+        uint64_t raw = 0;
+        for (unsigned b = 0; b < size; b++)
+            raw |= (uint64_t)it->value[b] << (8 * b);
+        if (nvs_int_signed(it->type)) {
+            /* sign-extend from the integer's own width */
+            uint64_t sign = 1ull << (8 * size - 1);
+            json_int(j, "value",
+                     size == 8 ? (int64_t)raw : (int64_t)(raw ^ sign) - (int64_t)sign);
+        } else {
+            json_uint(j, "value", raw);
+        }
+    } else if (it->type == NVS_TYPE_STR) {
+        json_string_n(j, "value", (const char *)it->value, it->len);
+        if (!json_is_utf8((const char *)it->value, it->len))
+            json_base64(j, "base64", it->value, it->len);
+    } else {
+        json_uint(j, "size", it->len);
+        json_hex(j, "hex", it->value, it->len);
+    }
+    json_uint(j, "page", it->page);
+    json_uint(j, "entry", it->entry);
+    json_object_end(j);
+}
+
+static void json_listing(struct json *j, const struct nvs_listing *l, const char *only_ns,
+                         const char *only_key)
+{
+    json_array_begin(j, "namespaces");
+    for (size_t i = 0; i < l->ns_count; i++)
+        json_string(j, NULL, l->namespaces[i].name);
+    json_array_end(j);
+    json_array_begin(j, "keys");
+    for (size_t i = 0; i < l->count; i++) {
+        const struct nvs_item *it = &l->items[i];
+        if (only_key && (strcmp(it->ns, only_ns) || strcmp(it->key, only_key)))
+            continue;
+        json_item(j, NULL, it);
+    }
+    json_array_end(j);
+    json_array_begin(j, "skipped");
+    for (size_t i = 0; i < l->skipped_count; i++) {
+        const struct nvs_skipped *sk = &l->skipped[i];
+        json_object_begin(j, NULL);
+        json_uint(j, "page", sk->page);
+        if (sk->entry >= 0) {
+            json_int(j, "entry", sk->entry);
+            json_string(j, "key", sk->key);
+        } else {
+            json_null(j, "entry");
+        }
+        json_string(j, "reason", sk->reason);
+        json_object_end(j);
+    }
+    json_array_end(j);
+}
+
+/* --json: the record of one --nvs command in "nvs"; l (the keys after the command, NULL when
+ * they could not be read) limited to ns.key when key is given. */
+static void json_record(struct json_report *r, const struct wordlist *cmd,
+                        const struct partition *p, int ok, int changed,
+                        const struct nvs_listing *l, const char *ns, const char *key)
+{
+    struct json *j = json_report_list(r, JSON_LIST_NVS);
+    json_object_begin(j, NULL);
+    json_string(j, "command", cmd->words[0]);
+    json_array_begin(j, "args");
+    for (int i = 1; i < cmd->count; i++)
+        json_string(j, NULL, cmd->words[i]);
+    json_array_end(j);
+    json_bool(j, "ok", ok);
+    json_bool(j, "changed", changed);
+    json_string(j, "partition", p->name);
+    if (l)
+        json_listing(j, l, ns, key);
+    json_object_end(j);
+}
+
 static int get(const struct partition *p, const struct nvs_listing *l, const struct nvs_target *t,
                const char *file, const char *protect, struct output *out, struct error *err)
 {
@@ -420,6 +507,8 @@ int nvs_command(struct firmware *fw, const struct wordlist *cmd, const char *pro
         rc = !strcmp(c->name, "show")
                  ? (show(p, &l, out), 0)
                  : get(p, &l, &t, argc > 1 ? cmd->words[2] : NULL, protect, out, err);
+        if (out->json)
+            json_record(out->json, cmd, p, rc == 0, 0, &l, t.ns, t.key);
         nvs_listing_free(&l);
         goto done;
     }
@@ -460,6 +549,15 @@ int nvs_command(struct firmware *fw, const struct wordlist *cmd, const char *pro
             log_printf(&out->log, LOG_INFO, "%d key%s erased.", n, n == 1 ? "" : "s");
     }
     nvs_store_close(&s);
+    if (out->json) {
+        /* the keys as they are after the change, read back from the flash */
+        struct nvs_listing l;
+        struct error ignored = {0};
+        int listed = nvs_list_flash(fw->flash, p->offset, len, where, &l, &ignored) == 0;
+        json_record(out->json, cmd, p, rc == 0, *changed, listed ? &l : NULL, t.ns, t.key);
+        if (listed)
+            nvs_listing_free(&l);
+    }
 done:
     free(word);
     return rc;

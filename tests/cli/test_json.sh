@@ -179,6 +179,31 @@ jis ota ota_update.rollback false
 jis ota ota.current ota_1
 jis ota outputs[0].kind firmware
 
+test_case nvs
+"$TOOL" -q fw.bin --nvs set wifi.ssid=str:home --nvs set wifi.n=i16:-5 \
+  --nvs set cal.blob=blob:00ff10 -o nvs1.bin
+jrun nvs_show nvs1.bin --nvs show
+expect_status 0
+jis nvs_show nvs[0].command show
+jis nvs_show nvs[0].partition nvs
+jis nvs_show nvs[0].namespaces '["wifi", "cal"]'
+jis nvs_show nvs[0].keys[0].key blob
+jis nvs_show nvs[0].keys[0].hex 00ff10
+jis nvs_show nvs[0].keys[0].size 3
+jis nvs_show nvs[0].keys[1].type i16
+jis nvs_show nvs[0].keys[1].value -5
+jis nvs_show nvs[0].keys[2].value home
+jrun nvs_set nvs1.bin --nvs set wifi.n=u8:7 -o nvs2.bin
+expect_status 0
+jis nvs_set nvs[0].changed true
+jis nvs_set nvs[0].keys '[{"namespace": "wifi", "key": "n", "type": "u8", "value": 7, "page": 0, "entry": 8}]'
+jis nvs_set outputs[0].sha256 "$(sha nvs2.bin)"
+jrun nvs_missing nvs2.bin --nvs get wifi.none
+expect_status 1
+jis nvs_missing nvs[0].ok false
+jis nvs_missing nvs[0].keys "[]"
+jis nvs_missing error.kind ValueError
+
 if [ -x "${VCHIP:-}" ]; then
   test_case boards
   vchip_start b --chip esp32 --flash b.flash --image fw.bin --quiet --mac 24:0a:c4:12:34:56
