@@ -69,6 +69,31 @@ static int device_erase(struct flash *f, uint32_t addr, uint32_t len, struct err
     return 0;
 }
 
+static int all_erased(const uint8_t *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (p[i] != 0xFF)
+            return 0;
+    return 1;
+}
+
+/* Erase whole blocks on the chip and check by MD5 that they read back erased. */
+static int erase_verified(struct flash_device *d, uint32_t addr, uint32_t len, struct error *err)
+{
+    if (loader_erase_region(d->loader, addr, len, err))
+        return error_prefix(err, "erasing flash 0x%" PRIx32 "-0x%" PRIx32, addr, addr + len);
+    uint8_t remote[16], local[16];
+    if (loader_flash_md5(d->loader, addr, len, remote, err))
+        return error_prefix(err, "verifying the erase of 0x%" PRIx32 "-0x%" PRIx32, addr,
+                            addr + len);
+    digest_md5(d->cache + addr, len, local);
+    if (memcmp(local, remote, 16) != 0)
+        return error_setk(err, ERROR_DEVICE,
+                          "flash 0x%" PRIx32 "-0x%" PRIx32 " is not erased after its erase", addr,
+                          addr + len);
+    return 0;
+}
+
 /* Send one run of dirty blocks, leaving out the 64 KiB pieces the chip already holds. */
 static int write_run(struct flash_device *d, uint32_t addr, uint32_t len, struct error *err)
 {
@@ -96,6 +121,14 @@ static int write_run(struct flash_device *d, uint32_t addr, uint32_t len, struct
                 memcmp(local, remote, 16) == 0)
                 break;
             wend = next;
+        }
+        if (all_erased(d->cache + pos, wend - pos)) {
+            /* erased pieces: the chip erases them, nothing to send but the command */
+            if (erase_verified(d, pos, wend - pos, err))
+                return -1;
+            d->bytes_erased += wend - pos;
+            pos = wend;
+            continue;
         }
         if (loader_write_flash(d->loader, pos, d->cache + pos, wend - pos, err))
             return error_prefix(err, "writing flash 0x%" PRIx32 "-0x%" PRIx32, pos, wend);
@@ -130,8 +163,8 @@ static void device_close(struct flash *f)
     struct flash_device *d = (struct flash_device *)f;
     log_printf(d->log, LOG_DEBUG,
                "%s: read %" PRIu64 " bytes, wrote %" PRIu64 ", left %" PRIu64
-               " unchanged; %" PRIu64 " bytes on the wire",
-               f->name, d->bytes_read, d->bytes_written, d->bytes_skipped,
+               " unchanged, erased %" PRIu64 "; %" PRIu64 " bytes on the wire",
+               f->name, d->bytes_read, d->bytes_written, d->bytes_skipped, d->bytes_erased,
                d->loader->wire_tx + d->loader->wire_rx);
     loader_close(d->loader, d->hard_reset_on_close);
     d->loader = NULL;

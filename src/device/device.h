@@ -1,7 +1,8 @@
 /* A serial-attached chip as flash: the flash interface over the bootloader protocol, behind a
  * block cache. Every block is read from the chip at most once; writes and erases change the
  * cache and are sent at flush, runs of consecutive blocks together, skipping the parts whose
- * MD5 on the chip already matches, and each write is verified by MD5 (by the loader). */
+ * MD5 on the chip already matches, and each write is verified by MD5 (by the loader); runs that
+ * are all erased are erased on the chip instead of sent, and checked by MD5 too. */
 #ifndef MP_DEVICE_DEVICE_H
 #define MP_DEVICE_DEVICE_H
 
@@ -22,7 +23,7 @@ struct flash_device {
     uint32_t blocks;
     const struct log *log;
     /* statistics */
-    uint64_t bytes_read, bytes_written, bytes_skipped;
+    uint64_t bytes_read, bytes_written, bytes_erased, bytes_skipped;
 };
 
 /* Wrap a connected loader (owned from now on, also on failure) in a newly allocated device;

@@ -71,15 +71,23 @@ const struct args_option args_options[] = {
     {0, "--rename", "NAME1=NEW1[,NAME2=NEW2,...]", ARGS_VALUE, ARGS_ARGLIST, F(rename), 0, 0,
      "give partitions new names"},
     {0, "--erase", "NAME1[,NAME2,...]", ARGS_VALUE, ARGS_ARGLIST, F(erase), 0, 0,
-     "fill the named partitions with 0xff (a layout change then does not carry their data)"},
+     "fill the named partitions with 0xff (a layout change then does not carry their data); "
+     "a range START:END or START+LEN erases flash by address, and 'flash' (or 'all') a "
+     "board's whole flash"},
     {0, "--erase-fs", "NAME1[,NAME2,...]", ARGS_VALUE, ARGS_ARGLIST, F(erase_fs), 0, 0,
      "wipe the start of the named filesystem partitions so that MicroPython formats them at "
      "its next boot; with a layout change or --flash, their files are dropped instead of "
      "carried into the new layout"},
     {0, "--read", "NAME1=FILE1[,NAME2=FILE2,bootloader=FILE,...]", ARGS_VALUE, ARGS_ARGLIST,
-     F(read), 0, 0, "copy the contents of partitions into local files"},
+     F(read), 0, 0,
+     "copy the contents of partitions into local files; instead of a NAME, a range (START, "
+     "START:END or START+LEN) copies flash by address, and 'flash' (or 'all') the whole flash: "
+     "a backup"},
     {0, "--write", "NAME1=FILE1[,NAME2=FILE2,bootloader=FILE,...]", ARGS_VALUE, ARGS_ARGLIST,
-     F(write), 0, 0, "copy local files into partitions"},
+     F(write), 0, 0,
+     "copy local files into partitions; instead of a NAME, an address (START, START:END or "
+     "START+LEN) writes at that address, and 'flash' (or 'all') makes the whole flash equal to "
+     "a backup, sending only the 64 KiB pieces that differ"},
     {0, "--flash", "DEVICE", ARGS_VALUE, ARGS_DEVICE, F(flash_device), 0, 0,
      "when everything else is done, write the resulting firmware to a device (or to "
      "several: --flash u0 u1, or all)"},

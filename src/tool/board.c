@@ -88,19 +88,44 @@ static int connect(const struct tool_options *opt, const char *port, const struc
     return 0;
 }
 
+const struct chip *board_chip(struct flash *flash)
+{
+    return ((struct flash_device *)flash)->loader->chip;
+}
+
+void board_blank_firmware(struct firmware *fw, struct flash *flash, const struct chip *chip)
+{
+    memset(fw, 0, sizeof *fw);
+    fw->flash = flash;
+    fw->chip = chip;
+    fw->bootloader_offset = chip->bootloader_offset;
+    fw->header.chip_id = chip->image_id;
+    fw->table.flash_size = flash->size;
+}
+
 int board_open(const struct tool_options *opt, struct output *out, struct flash **flash,
-               struct firmware *fw, struct error *err)
+               struct firmware *fw, int allow_blank, int *blank, struct error *err)
 {
     const struct log *log = output_log(out, LOGGER_MAIN);
     struct flash_device *dev;
     char mac[18];
+    *blank = 0;
     if (connect(opt, opt->filename, output_log(out, LOGGER_LOADER), &dev, mac, err))
         return -1;
     *flash = &dev->flash;
     report_device(out, "device", opt->filename, dev, mac);
     const struct chip *chip = dev->loader->chip;
-    if (firmware_load(fw, *flash, chip, err))
-        return -1;
+    struct error why;
+    if (firmware_load(fw, *flash, chip, allow_blank ? &why : err)) {
+        if (!allow_blank)
+            return -1;
+        log_printf(log, LOG_INFO,
+                   "Found %s device (%" PRIu32 "MB flash) without a firmware: %.*s", chip->name,
+                   dev->flash.size / MIB, (int)strcspn(why.msg, "\n"), why.msg);
+        board_blank_firmware(fw, *flash, chip);
+        *blank = 1;
+        return 0;
+    }
     uint32_t header_size = image_flash_size_bytes(fw->header.flash_size_id);
     log_printf(log, LOG_INFO, "Found %s device (%" PRIu32 "MB flash).", fw->chip->name,
                header_size / MIB);

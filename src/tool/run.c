@@ -26,6 +26,7 @@
 #include "tool/nvsglue.h"
 #include "tool/localfile.h"
 #include "tool/outname.h"
+#include "tool/rawflash.h"
 #include "util/strbuf.h"
 
 #define MIB 0x100000u
@@ -44,6 +45,7 @@ struct run {
     struct ptable before;     /* the table as the run found it */
     struct layout_rename renames[PTABLE_MAX_ENTRIES]; /* --rename: pairs old and new partitions */
     int rename_count;
+    int blank; /* a board without firmware: only flash addresses can be used */
     struct error *err;
 };
 
@@ -191,8 +193,26 @@ static void report_input(struct run *r)
     json_string(j, "path", r->opt->filename);
     json_string(j, "kind", r->opt->is_device ? "device" : "file");
     json_string(j, "chip", r->fw.chip->name);
-    json_uint(j, "flash_size", image_flash_size_bytes(r->fw.header.flash_size_id));
+    /* a blank board has no bootloader header: its flash is the chip's */
+    json_uint(j, "flash_size", r->blank ? r->flash->size
+                                        : image_flash_size_bytes(r->fw.header.flash_size_id));
     json_object_end(j);
+}
+
+/* Whether every --read, --write and --erase item is a flash range and nothing else is asked
+ * for: such a run needs no firmware on the board (a blank board can be restored). */
+static int raw_only(const struct tool_options *o)
+{
+    const struct arglist *lists[] = {&o->read, &o->write, &o->erase};
+    int items = 0;
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        for (int i = 0; i < lists[l]->count; i++, items++)
+            if (!value_is_range(lists[l]->items[i].fields[0]))
+                return 0;
+    return items > 0 && !o->flash_size && !o->from_csv && !o->table.count && !o->app_size &&
+           !o->delete_.count && !o->add.count && !o->resize.count && !o->rename.count &&
+           !o->erase_fs.count && !o->ota_update && !o->check_app && !o->fs_count &&
+           !o->extract_app && !o->flash_device;
 }
 
 static int open_firmware(struct run *r)
@@ -200,7 +220,7 @@ static int open_firmware(struct run *r)
     const struct tool_options *o = r->opt;
     log_printf(r->log, LOG_INFO, "Opening %s...", o->filename);
     if (o->is_device) {
-        if (board_open(r->opt, r->out, &r->flash, &r->fw, r->err))
+        if (board_open(r->opt, r->out, &r->flash, &r->fw, raw_only(o), &r->blank, r->err))
             return -1;
         report_input(r);
         return 0;
@@ -467,11 +487,52 @@ static void report_erased(struct run *r, const struct partition *p, uint64_t len
     json_object_end(j);
 }
 
+/* A --read, --write or --erase item that names a flash range rather than a partition (a
+ * partition of that name wins). */
+static int is_range_item(struct run *r, const struct argitem *it)
+{
+    struct partition p;
+    return value_is_range(it->fields[0]) &&
+           firmware_partition(&r->fw, NULL, it->fields[0], &p, NULL) != 0;
+}
+
+/* After a range write or erase over the bootloader header or the table: what is there now. */
+static int reload_firmware(struct run *r)
+{
+    struct error why;
+    int live = firmware_is_live(&r->fw);
+    const struct chip *chip = live ? board_chip(r->flash) : NULL;
+    struct firmware fresh;
+    if (firmware_load(&fresh, r->flash, chip, &why) == 0) {
+        r->fw = fresh;
+        r->blank = 0;
+    } else if (live) {
+        log_printf(r->log, LOG_WARNING, "The flash holds no firmware now: %s", why.msg);
+        board_blank_firmware(&r->fw, r->flash, chip);
+        r->blank = 1;
+    } else {
+        *r->err = why;
+        return error_prefix(r->err, "The firmware file no longer holds a firmware");
+    }
+    r->table = r->fw.table;
+    return 0;
+}
+
 static int erase_partitions(struct run *r)
 {
     for (int i = 0; i < r->opt->erase.count; i++) {
         struct partition p;
-        const char *name = r->opt->erase.items[i].fields[0];
+        const struct argitem *it = &r->opt->erase.items[i];
+        const char *name = it->fields[0];
+        if (is_range_item(r, it)) {
+            struct flash_range range;
+            int rc = value_parse_range(it, 0, "--erase", &range, NULL, r->err);
+            if (rc == 0)
+                rc = rawflash_erase(&r->fw, &range, r->log, r->err);
+            if (rc < 0 || (rc > 0 && reload_firmware(r)))
+                return -1;
+            continue;
+        }
         if (lookup(r, name, &p))
             return -1;
         log_printf(r->log, LOG_ACTION, "Erasing partition '%s'...", name);
@@ -545,10 +606,27 @@ static void thousands(uint64_t v, char *out, size_t size)
     out[k] = '\0';
 }
 
+static struct rawflash_options raw_options(struct run *r)
+{
+    return (struct rawflash_options){.force = r->opt->force,
+                                     .trim = r->opt->trim,
+                                     .trimblocks = r->opt->trimblocks,
+                                     .protect = r->opt->filename};
+}
+
 static int read_partitions(struct run *r)
 {
     for (int i = 0; i < r->opt->read.count; i++) {
         const struct argitem *it = &r->opt->read.items[i];
+        if (is_range_item(r, it)) {
+            struct flash_range range;
+            const char *file;
+            struct rawflash_options ro = raw_options(r);
+            if (value_parse_range(it, 1, "--read", &range, &file, r->err) ||
+                rawflash_read(&r->fw, &range, file, &ro, r->log, r->err))
+                return -1;
+            continue;
+        }
         if (it->count != 2)
             return error_setk(r->err, ERROR_VALUE, "--read: '%s' must be NAME=FILE",
                               it->fields[0]);
@@ -627,6 +705,17 @@ static int write_partitions(struct run *r)
 {
     for (int i = 0; i < r->opt->write.count; i++) {
         const struct argitem *it = &r->opt->write.items[i];
+        if (is_range_item(r, it)) {
+            struct flash_range range;
+            const char *file;
+            struct rawflash_options ro = raw_options(r);
+            int rc = value_parse_range(it, 1, "--write", &range, &file, r->err);
+            if (rc == 0)
+                rc = rawflash_write(&r->fw, &range, file, &ro, r->log, r->err);
+            if (rc < 0 || (rc > 0 && reload_firmware(r)))
+                return -1;
+            continue;
+        }
         if (it->count != 2)
             return error_setk(r->err, ERROR_VALUE, "--write: '%s' must be NAME=FILE",
                               it->fields[0]);
@@ -819,13 +908,15 @@ static int run_steps(struct run *r)
                           r->output_name);
     if (open_firmware(r))
         return -1;
-    describe_app(r);
-    print_table(r, &r->fw.table, "table");
-    print_loaded_warnings(r);
+    if (!r->blank) {
+        describe_app(r);
+        print_table(r, &r->fw.table, "table");
+        print_loaded_warnings(r);
+    }
     if (check_input_images(r, r->output_name != NULL || o->flash_device != NULL))
         return -1;
     int live = firmware_is_live(&r->fw);
-    if (live && o->fs_count == 0 && fs_df_report(&r->fw, r->out, r->err))
+    if (live && !r->blank && o->fs_count == 0 && fs_df_report(&r->fw, r->out, r->err))
         return -1;
     if (o->extract_app)
         return extract_app(r);

@@ -1,6 +1,7 @@
 #include "tool/values.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,5 +516,76 @@ int value_round_baud(int64_t requested, uint32_t *out, struct error *err)
                           "baud rate %lld is below the lowest supported rate (115200)",
                           (long long)requested);
     *out = rates[best];
+    return 0;
+}
+
+/* ---- flash address ranges ---- */
+
+#define RANGE_MAX 0x10000000ll /* 256 MiB: the largest ESP flash */
+
+int value_is_range(const char *field)
+{
+    return (field[0] >= '0' && field[0] <= '9') || strcmp(field, "flash") == 0 ||
+           strcmp(field, "all") == 0;
+}
+
+static int range_number(const char *text, const char *option, const char *what, int64_t *out,
+                        struct error *err)
+{
+    if (value_parse_size(text, out, err))
+        return error_prefix(err, "%s: %s", option, what);
+    if (*out < 0 || *out > RANGE_MAX)
+        return error_setk(err, ERROR_VALUE, "%s: %s '%s' is outside the flash (0 to 256MB)",
+                          option, what, text);
+    return 0;
+}
+
+int value_parse_range(const struct argitem *it, int with_file, const char *option,
+                      struct flash_range *range, const char **file, struct error *err)
+{
+    memset(range, 0, sizeof *range);
+    const char *first = it->fields[0];
+    const char *form = with_file ? "ADDRESS=FILE (ADDRESS: flash, START, START:END or START+LEN)"
+                                 : "flash, START:END or START+LEN";
+    int used = 1;
+    if (strcmp(first, "flash") == 0 || strcmp(first, "all") == 0) {
+        range->whole = 1;
+    } else {
+        int64_t start, second;
+        const char *plus = strchr(first, '+');
+        char head[64];
+        size_t n = plus ? (size_t)(plus - first) : strlen(first);
+        if (n >= sizeof head)
+            return error_setk(err, ERROR_VALUE, "%s: '%s' is not an address", option, first);
+        memcpy(head, first, n);
+        head[n] = '\0';
+        if (range_number(head, option, "address", &start, err))
+            return -1;
+        range->start = (uint32_t)start;
+        if (plus) {
+            if (range_number(plus + 1, option, "length", &second, err))
+                return -1;
+            if (second == 0)
+                return error_setk(err, ERROR_VALUE, "%s: '%s' has length 0", option, first);
+            range->has_length = 1;
+            range->length = (uint32_t)second;
+        } else if (it->count > (with_file ? 2 : 1)) {
+            if (range_number(it->fields[1], option, "end address", &second, err))
+                return -1;
+            if (second <= start)
+                return error_setk(err, ERROR_VALUE,
+                                  "%s: the end 0x%" PRIx64 " is not above the start 0x%" PRIx64,
+                                  option, (uint64_t)second, (uint64_t)start);
+            range->has_length = 1;
+            range->length = (uint32_t)(second - start);
+            used = 2;
+        }
+        if (range->has_length && (int64_t)range->start + range->length > RANGE_MAX)
+            return error_setk(err, ERROR_VALUE, "%s: '%s' ends beyond 256MB", option, first);
+    }
+    if (it->count != used + (with_file ? 1 : 0) || (with_file && !it->fields[used][0]))
+        return error_setk(err, ERROR_VALUE, "%s: '%s' must be %s", option, first, form);
+    if (file)
+        *file = with_file ? it->fields[used] : NULL;
     return 0;
 }

@@ -67,6 +67,28 @@ void partlist_free(struct partlist *list);
 size_t arglist_format(const struct arglist *list, char *buf, size_t size);
 size_t partlist_format(const struct partlist *list, char *buf, size_t size);
 
+/* A flash address range as --read, --write and --erase take it in place of a partition name:
+ *   "flash" or "all"      the whole flash;
+ *   "START"               from START (the length follows from the file, or to the end);
+ *   "START:END"           START up to END (exclusive) -- two ArgList fields, as ':' splits;
+ *   "START+LEN"           LEN bytes from START.
+ * Numbers are SIZEs (0x1000, 64K, 16B). */
+struct flash_range {
+    int whole;      /* "flash" / "all" */
+    int has_length; /* END or LEN given */
+    uint32_t start;
+    uint32_t length;
+};
+
+/* Whether the first field of an item names a range rather than a partition: it starts with a
+ * digit, or is "flash" or "all". */
+int value_is_range(const char *field);
+/* Parse the item's range from its fields; with_file: a FILE follows the range (READ and WRITE
+ * forms), *file then points at it. Errors name the option: "--erase: ...". Addresses beyond
+ * 256 MiB, END not above START and LEN 0 are refused. */
+int value_parse_range(const struct argitem *it, int with_file, const char *option,
+                      struct flash_range *range, const char **file, struct error *err);
+
 /* Short device names (§1.5), whole word only: u<digits> -> /dev/ttyUSB<digits>,
  * a<digits> -> /dev/ttyACM<digits>, c<digits> -> COM<digits>; anything else is copied.
  * Returns a new string (free it), NULL when out of memory. */

@@ -360,19 +360,71 @@ static void baud_rounding(void **state)
     assert_int_equal(out, 1500000);
 }
 
+static int range_of(const char *text, int with_file, struct flash_range *r, const char **file,
+                    struct error *err)
+{
+    struct arglist list;
+    assert_int_equal(arglist_parse(text, &list, err), 0);
+    int rc = value_parse_range(&list.items[0], with_file, "--read", r, file, err);
+    if (rc == 0 && file && *file)
+        *file = strcmp(*file, list.items[0].fields[list.items[0].count - 1]) == 0 ? "ok" : "bad";
+    arglist_free(&list);
+    return rc;
+}
+
+static void flash_ranges(void **state)
+{
+    (void)state;
+    struct flash_range r;
+    const char *file = NULL;
+    struct error err;
+    assert_true(value_is_range("0x1000"));
+    assert_true(value_is_range("flash"));
+    assert_true(value_is_range("all"));
+    assert_false(value_is_range("vfs"));
+    assert_false(value_is_range("flashy"));
+    /* START:END and START+LEN name the same bytes */
+    assert_int_equal(range_of("0x1000:0x3000=f.bin", 1, &r, &file, &err), 0);
+    assert_true(r.has_length && !r.whole);
+    assert_int_equal(r.start, 0x1000);
+    assert_int_equal(r.length, 0x2000);
+    assert_string_equal(file, "ok");
+    assert_int_equal(range_of("0x1000+0x2000=f.bin", 1, &r, &file, &err), 0);
+    assert_int_equal(r.start, 0x1000);
+    assert_int_equal(r.length, 0x2000);
+    assert_int_equal(range_of("64K+2B", 0, &r, NULL, &err), 0);
+    assert_int_equal(r.start, 0x10000);
+    assert_int_equal(r.length, 0x2000);
+    assert_int_equal(range_of("0x10000=app.bin", 1, &r, &file, &err), 0);
+    assert_false(r.has_length);
+    assert_int_equal(r.start, 0x10000);
+    assert_int_equal(range_of("flash=backup.bin", 1, &r, &file, &err), 0);
+    assert_true(r.whole);
+    assert_int_equal(range_of("all", 0, &r, NULL, &err), 0);
+    assert_true(r.whole);
+    /* refused: an end not above the start, length 0, past 256 MiB, a missing or extra file */
+    assert_int_equal(range_of("0x3000:0x1000", 0, &r, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "not above the start"));
+    assert_int_equal(range_of("0x1000+0", 0, &r, NULL, &err), -1);
+    assert_int_equal(range_of("0xfff0000+1M", 0, &r, NULL, &err), -1);
+    assert_int_equal(range_of("0x20000000", 0, &r, NULL, &err), -1);
+    assert_int_equal(range_of("0x1000", 1, &r, &file, &err), -1);
+    assert_non_null(strstr(err.msg, "must be ADDRESS=FILE"));
+    assert_int_equal(range_of("0x1000:0x2000:0x3000=f", 1, &r, &file, &err), -1);
+    assert_int_equal(range_of("0x1000:0x2000:0x3000", 0, &r, NULL, &err), -1);
+    assert_int_equal(range_of("0xzz+1", 0, &r, NULL, &err), -1);
+    assert_int_equal(err.kind, ERROR_VALUE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(size_spec_examples),
-        cmocka_unit_test(size_suffixes),
-        cmocka_unit_test(size_python_int_rules),
-        cmocka_unit_test(size_floats),
-        cmocka_unit_test(arglist_split),
-        cmocka_unit_test(partlist_items),
-        cmocka_unit_test(restringify),
-        cmocka_unit_test(format_truncates_like_snprintf),
-        cmocka_unit_test(device_names),
-        cmocka_unit_test(baud_rounding),
+        cmocka_unit_test(size_spec_examples),    cmocka_unit_test(size_suffixes),
+        cmocka_unit_test(size_python_int_rules), cmocka_unit_test(size_floats),
+        cmocka_unit_test(arglist_split),         cmocka_unit_test(partlist_items),
+        cmocka_unit_test(restringify),           cmocka_unit_test(format_truncates_like_snprintf),
+        cmocka_unit_test(device_names),          cmocka_unit_test(baud_rounding),
+        cmocka_unit_test(flash_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
