@@ -119,6 +119,13 @@ int fs_select_partitions(const struct fs_partitions *parts, const char *const *n
 /* Open a window on the partition's bytes of flash. */
 void fs_window_open(struct flash_window *w, struct flash *flash, const struct fs_partition *p);
 
+/* Before a command changes a partition: a firmware file (resizable flash) that ends before the
+ * partition's end grows with erased flash to hold all of it, so that the output is a
+ * flashable image with the files (a release .bin ends after its app; its vfs, and the region
+ * MicroPython v1.26+ computes, lie beyond). Nothing to do on a board. */
+int fs_cover_partition(struct flash *flash, const struct fs_partition *p,
+                       const struct fs_output *out, struct error *err);
+
 /* Whether the window holds a littlefs superblock: the magic "littlefs" at byte 8 of block 0 or
  * block 1 (littlefs.md §5.1), mountable or not. A partition holding one that does not mount is
  * a damaged filesystem, not an empty partition. */

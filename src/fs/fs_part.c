@@ -144,6 +144,25 @@ void fs_window_open(struct flash_window *w, struct flash *flash, const struct fs
     flash_window_open(w, flash, p->offset, p->size, p->name);
 }
 
+int fs_cover_partition(struct flash *flash, const struct fs_partition *p,
+                       const struct fs_output *out, struct error *err)
+{
+    uint64_t end = (uint64_t)p->offset + p->size;
+    if (!flash_can(flash, FLASH_CAP_RESIZABLE) || end <= flash->size || p->size == 0)
+        return 0;
+    if (end > flash->limit)
+        return error_setk(err, ERROR_VALUE,
+                          "Partition '%s' ends at 0x%llx, beyond what the firmware file can hold",
+                          p->name, (unsigned long long)end);
+    log_printf(fs_log(out), LOG_ACTION,
+               "Extending the firmware file with erased flash to 0x%llx to hold partition "
+               "'%s'...",
+               (unsigned long long)end, p->name);
+    /* a file grows with erased bytes up to what is written: its last byte, erased */
+    static const uint8_t erased = 0xFF;
+    return flash_write(flash, (uint32_t)(end - 1), &erased, 1, err);
+}
+
 int fs_holds_littlefs(struct flash *window)
 {
     for (uint32_t block = 0; block < 2; block++) {

@@ -41,6 +41,8 @@ static int session_use(struct session *s, const char *name, int may_skip, struct
     if (!p)
         return error_setk(err, ERROR_PARTITION, "Partition '%s' not found.", name);
     s->part = p;
+    if (!may_skip && fs_cover_partition(s->env->flash, p, s->env->out, err))
+        return -1;
     fs_window_open(&s->window, s->env->flash, p);
     if (s->window.flash.size == 0) {
         if (!may_skip)
@@ -229,6 +231,8 @@ static int run_mkfs(const struct fs_env *env, const struct fs_command *cmd, int 
     uint32_t version = fs_format_version_for(env->micropython_version);
     for (int i = 0; i < n; i++) {
         struct flash_window w;
+        if (fs_cover_partition(env->flash, sel[i], env->out, err))
+            return -1;
         fs_window_open(&w, env->flash, sel[i]);
         int rc = fs_mkfs(&w.flash, sel[i], version, env->flush, env->out, err);
         if (env->changed && w.flash.size > 0)

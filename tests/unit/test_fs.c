@@ -827,24 +827,32 @@ static void commands_tell_whether_flash_changed(void **state)
 static void partition_beyond_the_firmware_file(void **state)
 {
     struct mock *m = *state;
-    /* a firmware file that stops before the vfs partition */
+    /* a firmware file that stops before the vfs partition, as a release .bin does */
     struct error err;
     assert_int_equal(flash_image_truncate(&m->img, 0x1C0000, &err), 0);
-    const char *const none[] = {"vfs"};
-    assert_int_equal(run(m, "mkfs", 1, none, &err), -1);
-    assert_int_equal(err.kind, ERROR_VALUE);
-    assert_string_equal(err.msg, "Partition 'vfs' is not in firmware file.");
-    /* reading commands skip it, changing ones say why they cannot */
+    uint32_t len;
+    /* reading commands skip it and add nothing to the file */
     RUN_OK(m, "ls", "");
     assert_string_equal(out_text(&m->out), "");
     RUN_OK(m, "df", "");
     assert_int_equal(m->out.n_usage, 0);
+    flash_image_bytes(&m->img, &len);
+    assert_int_equal(len, 0x1C0000 - 0x1000);
+    /* changing ones extend the file with erased flash over the whole partition: no
+     * filesystem there yet for mkdir, a new one from mkfs */
+    const struct fs_partition *vfs = fs_partitions_find(m->env.parts, "vfs");
+    assert_non_null(vfs);
     const char *const dir[] = {"x"};
     assert_int_equal(run(m, "mkdir", 1, dir, &err), -1);
-    assert_string_equal(err.msg, "Partition 'vfs' is not in firmware file.");
-    uint32_t len;
-    flash_image_bytes(&m->img, &len);
-    assert_int_equal(len, 0x1C0000 - 0x1000); /* nothing was added to the file */
+    const uint8_t *bytes = flash_image_bytes(&m->img, &len);
+    assert_int_equal(len, vfs->offset + vfs->size - 0x1000);
+    for (uint32_t i = 0x1C0000 - 0x1000; i < len; i++)
+        if (bytes[i] != 0xFF)
+            fail_msg("byte 0x%x of the extension is not erased", i);
+    RUN_OK(m, "mkfs", "");
+    RUN_OK(m, "mkdir", "", "x");
+    RUN_OK(m, "ls", "");
+    assert_non_null(strstr(out_text(&m->out), "x/"));
 }
 
 static void unknown_command(void **state)
