@@ -7,7 +7,8 @@
 
 # options without a value
 _mpit_flags='-h --help -q --quiet -n --no-reset -x --extract-app -d --debug --check-app
---no-rollback --trimblocks --trim --version --plain --box --force --no-stub --json'
+--no-rollback --trimblocks --trim --version --plain --box --force --no-stub --json
+--ota-show --ota-erase'
 # options whose value is a local file
 _mpit_file_opts='-o --output --ota-update --from-csv'
 # options whose value is a comma-separated list of partition names (NAME or NAME=VALUE)
@@ -17,7 +18,7 @@ _mpit_partfile_opts='--read --write'
 # options whose value is a device
 _mpit_device_opts='--flash'
 # options with other values
-_mpit_value_opts='-f --flash-size -a --app-size -m --method --log --baud'
+_mpit_value_opts='-f --flash-size -a --app-size -m --method --log --baud --ota-select'
 # --fs sub-commands
 _mpit_fs_cmds='ls get put mkdir rm rename cat info mkfs df grow'
 # --nvs sub-commands

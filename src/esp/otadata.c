@@ -129,16 +129,13 @@ int otadata_select_slot(const uint8_t *data, size_t len, int ota_count, int slot
         sector = 0;
     } else {
         uint32_t cur = b.entries[b.active].seq;
-        if ((cur - 1) % n == (uint32_t)slot) {
-            seq = cur;
-            sector = b.active;
-        } else {
-            /* smallest seq > cur with (seq - 1) mod n == slot */
-            uint64_t base = (uint64_t)cur + 1;
-            uint64_t diff = ((uint64_t)slot + 1 + n - base % n) % n;
-            seq = base + diff;
-            sector = 1 - b.active;
-        }
+        /* smallest seq > cur with (seq - 1) mod n == slot (cur + n when cur selects the slot
+         * already, so that the new state wins), in the other sector: the active record stays
+         * until the new one is complete */
+        uint64_t base = (uint64_t)cur + 1;
+        uint64_t diff = ((uint64_t)slot + 1 + n - base % n) % n;
+        seq = base + diff;
+        sector = 1 - b.active;
     }
     if (seq >= OTADATA_SEQ_EMPTY)
         return error_setk(err, ERROR_VALUE, "otadata sequence number overflow.");

@@ -60,11 +60,12 @@ struct otadata_boot {
 int otadata_boot_select(const uint8_t *data, size_t len, int ota_count, int has_factory,
                         struct otadata_boot *boot, struct error *err);
 
-/* The record to write so that ota_<slot> boots next (esp_ota_set_boot_partition, esp-image-formats.md §8.3): if the
- * active entry already maps to the slot only its state changes (same sector); else
+/* The record to write so that ota_<slot> boots next (esp_ota_set_boot_partition,
+ * esp-image-formats.md §8.3):
  * seq = the smallest value above the active seq with (seq - 1) mod ota_count == slot, written to
- * the other sector (no valid entry: seq = slot + 1 in sector 0). `state` is NEW (the app must
- * confirm itself; MicroPython enables rollback) or VALID/UNDEFINED (no rollback watch). */
+ * the sector that does not hold the active record, so a power cut leaves the old choice (no
+ * valid entry: seq = slot + 1 in sector 0). `state` is NEW (the app must confirm itself;
+ * MicroPython enables rollback) or VALID/UNDEFINED (no rollback watch). */
 struct otadata_write {
     int sector;                          /* 0 or 1: erase this 4 KiB sector, then write entry */
     uint32_t seq;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "esp/otadata.h"
 #include "esp/ptable.h"
 #include "firmware/firmware.h"
 #include "util/error.h"
@@ -22,6 +23,7 @@ struct ota_status {
     int next;                        /* the slot an update writes to */
     char current_name[PTABLE_LABEL_MAX + 1];
     char next_name[PTABLE_LABEL_MAX + 1];
+    struct otadata_boot boot; /* both records as found, and which one is active */
 };
 
 /* Read otadata and work out the current and next boot partitions. Errors for fewer than two
@@ -39,5 +41,19 @@ int ota_check_app(struct firmware *fw, const uint8_t *app, size_t len, struct er
  * checked first (ota_check_app); force writes a broken one anyway, for experts. */
 int ota_update(struct firmware *fw, const uint8_t *app, size_t len, int rollback, int force,
                const struct log *log, struct error *err);
+
+/* Make an app boot from the next reset without installing anything (otatool's
+ * switch_ota_partition): `name` is an OTA slot's partition name or number ("ota_1", "1"), or
+ * the factory app. The app there must be a complete image for the firmware's chip (a broken one
+ * only with force). A slot is selected with a new record in the otadata sector that does not
+ * hold the active one, state NEW (rollback: the app must confirm itself) or UNDEFINED; the
+ * factory app by erasing otadata. Nothing changes when the app boots already and confirmed. */
+int ota_select(struct firmware *fw, const char *name, int rollback, int force,
+               const struct log *log, struct error *err);
+
+/* Erase otadata (otatool's erase_otadata): the factory app boots next, or ota_0 without one.
+ * The sector without the active record is erased first, so a power cut leaves the old choice
+ * or none. */
+int ota_erase(struct firmware *fw, const struct log *log, struct error *err);
 
 #endif

@@ -269,3 +269,52 @@ void report_df(const struct report_df_row *rows, size_t count, int box, struct s
         report_table_box(&t, out);
     report_table_free(&t);
 }
+
+void report_otadata(const struct otadata_boot *boot, const char *name, uint32_t offset, int box,
+                    struct strbuf *out)
+{
+    char title[64];
+    snprintf(title, sizeof title, "otadata (partition '%s' at 0x%" PRIx32 ")", name, offset);
+    static const char *const headings[] = {"Sector", "Seq", "State", "CRC", "Boot"};
+    static const enum report_align align[] = {REPORT_LEFT, REPORT_RIGHT, REPORT_LEFT, REPORT_LEFT,
+                                              REPORT_LEFT};
+    struct report_table t;
+    report_table_init(&t, title, 5, headings, align);
+    if (!box) {
+        strbuf_printf(out, "%s\n", title);
+        strbuf_printf(out, "# %-6s %10s  %-15s %-13s %s\n", "Sector", "Seq", "State", "CRC",
+                      "Boot");
+    }
+    for (int i = 0; i < 2; i++) {
+        const struct ota_entry *e = &boot->entries[i];
+        char sector[8], seq[16], state[16], crc[32];
+        snprintf(sector, sizeof sector, "%d", i);
+        int erased = e->seq == OTADATA_SEQ_EMPTY && e->crc == 0xFFFFFFFFu &&
+                     e->state == OTA_STATE_UNDEFINED;
+        if (e->seq == OTADATA_SEQ_EMPTY)
+            snprintf(seq, sizeof seq, "%s", erased ? "erased" : "none");
+        else
+            snprintf(seq, sizeof seq, "%" PRIu32, e->seq);
+        const char *sname = otadata_state_name(e->state);
+        if (sname)
+            snprintf(state, sizeof state, "%s", sname);
+        else
+            snprintf(state, sizeof state, "0x%08" PRIx32, e->state);
+        if (erased)
+            snprintf(crc, sizeof crc, "-");
+        else if (e->crc == otadata_crc(e->seq))
+            snprintf(crc, sizeof crc, "ok");
+        else
+            snprintf(crc, sizeof crc, "bad (0x%08" PRIx32 ")", e->crc);
+        const char *use = boot->active == i ? "active" : boot->valid[i] ? "valid" : "ignored";
+        if (!box) {
+            strbuf_printf(out, "  %-6s %10s  %-15s %-13s %s\n", sector, seq, state, crc, use);
+            continue;
+        }
+        const char *cells[] = {sector, seq, state, crc, use};
+        report_table_add_row(&t, cells);
+    }
+    if (box)
+        report_table_box(&t, out);
+    report_table_free(&t);
+}

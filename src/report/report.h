@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "esp/otadata.h"
 #include "esp/ptable.h"
 #include "util/strbuf.h"
 
@@ -54,5 +55,11 @@ struct report_df_row {
 };
 /* "LittleFS Filesystems" and the table, plain or box. */
 void report_df(const struct report_df_row *rows, size_t count, int box, struct strbuf *out);
+
+/* Both otadata records (--ota-show): "otadata (partition 'NAME' at 0xOFFSET)" and a row per
+ * sector with its sequence, state, whether its CRC matches, and which record decides the boot
+ * ("active"), plain or box. */
+void report_otadata(const struct otadata_boot *boot, const char *name, uint32_t offset, int box,
+                    struct strbuf *out);
 
 #endif

@@ -117,6 +117,14 @@ const struct args_option args_options[] = {
     {0, "--no-stub", NULL, ARGS_FLAG, ARGS_NONE, F(no_stub), 1, 1,
      "talk to the chip's ROM loader only, without uploading the flasher stub (slower reads "
      "and writes; for emulators and setups where the stub cannot run)"},
+    {0, "--ota-show", NULL, ARGS_FLAG, ARGS_NONE, F(ota_show), 1, 1,
+     "show both otadata records (sequence, state, CRC) and which app boots now and next"},
+    {0, "--ota-select", "NAME", ARGS_VALUE, ARGS_STRING, F(ota_select), 0, 1,
+     "make the app in an OTA partition (ota_1, or its number 1) or the factory app boot from "
+     "the next reset, without an upload; rollback is armed as with --ota-update unless "
+     "--no-rollback"},
+    {0, "--ota-erase", NULL, ARGS_FLAG, ARGS_NONE, F(ota_erase), 1, 1,
+     "erase otadata: the factory app (or ota_0 without one) boots from the next reset"},
 };
 const int args_option_count = (int)(sizeof args_options / sizeof args_options[0]);
 
@@ -1201,7 +1209,7 @@ int args_parse(int argc, char *const argv[], const struct args_context *ctx,
     if (rc == ARGS_RUN) {
         /* The Python tool tests these for truth, so an empty value counts as not given. */
         char **optional_names[] = {&opt->output, &opt->ota_update, &opt->from_csv,
-                                   &opt->flash_device};
+                                   &opt->flash_device, &opt->ota_select};
         for (size_t i = 0; i < sizeof optional_names / sizeof optional_names[0]; i++)
             if (*optional_names[i] && !**optional_names[i]) {
                 free(*optional_names[i]);

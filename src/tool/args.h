@@ -78,6 +78,9 @@ struct tool_options {
     int *board_words;
     int board_word_count;
     int boards_after_flash; /* the words follow --flash (else they are the filename) */
+    int ota_show;           /* --ota-show: print both otadata records */
+    char *ota_select;       /* --ota-select NAME: make an app boot without an upload */
+    int ota_erase;          /* --ota-erase: erase otadata */
 };
 
 /* What args_parse() found. The values double as exit statuses where that makes sense. */

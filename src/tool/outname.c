@@ -91,6 +91,10 @@ static void changes(const struct tool_options *o, struct strbuf *ext)
     }
     if (o->ota_update)
         ext_append(ext, "-ota-update");
+    if (o->ota_select)
+        ext_append(ext, "-ota-select=%s", o->ota_select);
+    if (o->ota_erase)
+        ext_append(ext, "-ota-erase");
     if (fs_commands_modify(o) && ext->len == 0 && !o->output)
         ext_append(ext, "-fs");
     if (nvs_commands_modify(o) && ext->len == 0 && !o->output)

@@ -212,7 +212,7 @@ static int raw_only(const struct tool_options *o)
     return items > 0 && !o->flash_size && !o->from_csv && !o->table.count && !o->app_size &&
            !o->delete_.count && !o->add.count && !o->resize.count && !o->rename.count &&
            !o->erase_fs.count && !o->ota_update && !o->check_app && !o->fs_count &&
-           !o->extract_app && !o->flash_device;
+           !o->extract_app && !o->flash_device && !o->ota_show && !o->ota_select && !o->ota_erase;
 }
 
 static int open_firmware(struct run *r)
@@ -881,6 +881,45 @@ static int run_ota_update(struct run *r)
     return rc;
 }
 
+/* ---- otadata: --ota-select, --ota-erase, --ota-show ---- */
+
+/* Options that each decide which app boots: one per run, checked before anything changes. */
+static int check_ota_options(struct run *r)
+{
+    const struct tool_options *o = r->opt;
+    const char *given[3];
+    int n = 0;
+    if (o->ota_update)
+        given[n++] = "--ota-update";
+    if (o->ota_select)
+        given[n++] = "--ota-select";
+    if (o->ota_erase)
+        given[n++] = "--ota-erase";
+    if (n > 1)
+        return error_setk(r->err, ERROR_VALUE,
+                          "%s and %s both choose the app that boots: give one of them.", given[0],
+                          given[1]);
+    return 0;
+}
+
+static int show_otadata(struct run *r)
+{
+    struct ota_status st;
+    if (ota_status_read(&r->fw, &st, r->err))
+        return -1;
+    if (!st.has_otadata)
+        return error_setk(r->err, ERROR_PARTITION,
+                          "No otadata partition: the firmware has no OTA layout (see --table "
+                          "ota).");
+    struct strbuf sb = {0};
+    report_otadata(&st.boot, st.otadata.name, st.otadata.offset, r->out->box, &sb);
+    output_block(r->out, LOG_OUTPUT, strbuf_str(&sb));
+    strbuf_free(&sb);
+    log_printf(r->log, LOG_OUTPUT, "Current OTA boot partition: %s", st.current_name);
+    log_printf(r->log, LOG_OUTPUT, "Next OTA boot partition: %s", st.next_name);
+    return 0;
+}
+
 /* ---- the run ---- */
 
 static int write_output(struct run *r)
@@ -903,6 +942,8 @@ static int run_steps(struct run *r)
     log_printf(r->log, LOG_INFO, "Running mp-image-tool-esp32 v%s (native).", TOOL_VERSION);
     if (!o->is_device && !o->extract_app && outname_firmware(o, &r->output_name))
         return error_setk(r->err, ERROR_OS, "out of memory");
+    if (check_ota_options(r))
+        return -1;
     if (r->output_name && localfile_same(r->output_name, o->filename))
         return error_setk(r->err, ERROR_OS, "'%s' and '%s' are the same file", o->filename,
                           r->output_name);
@@ -938,6 +979,13 @@ static int run_steps(struct run *r)
     if (o->write.count && write_partitions(r))
         return -1;
     if (o->ota_update && run_ota_update(r))
+        return -1;
+    if (o->ota_select &&
+        ota_select(&r->fw, o->ota_select, !o->no_rollback, o->force, r->log, r->err))
+        return -1;
+    if (o->ota_erase && ota_erase(&r->fw, r->log, r->err))
+        return -1;
+    if (o->ota_show && show_otadata(r))
         return -1;
     if (o->check_app && check_apps(r))
         return -1;
