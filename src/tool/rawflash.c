@@ -110,7 +110,7 @@ int rawflash_read(struct firmware *fw, const struct flash_range *range, const ch
  * bootloader offset, a partition table at 0x8000, and an app image at the start of each app
  * partition (of the table in the data, or else of the firmware's). Erased places are fine. */
 static int check_data(struct firmware *fw, uint32_t start, const uint8_t *data, uint32_t len,
-                      const char *file, struct error *why)
+                      struct error *why)
 {
     uint64_t end = (uint64_t)start + len;
     uint16_t chip = fw->header.chip_id;
@@ -144,7 +144,6 @@ static int check_data(struct firmware *fw, uint32_t start, const uint8_t *data, 
         if (firmware_image_verify(data + (p->offset - start), (uint32_t)n, chip, 0, what, why))
             return -1;
     }
-    (void)file;
     return 0;
 }
 
@@ -188,7 +187,7 @@ int rawflash_write(struct firmware *fw, const struct flash_range *range, const c
         log_printf(log, LOG_ACTION, "Writing flash 0x%" PRIx32 "-0x%" PRIx64 " from '%s'...",
                    start, end, file);
     struct error why;
-    if (check_data(fw, start, data, n, file, &why)) {
+    if (check_data(fw, start, data, n, &why)) {
         if (!opt->force) {
             error_setk(err, ERROR_VALUE, "Refusing to write '%s' at 0x%" PRIx32 ": %s", file,
                        start, why.msg);
@@ -238,9 +237,8 @@ int rawflash_erase(struct firmware *fw, const struct flash_range *range, const s
     int live = firmware_is_live(fw);
     if (range->whole && !live)
         return error_setk(err, ERROR_VALUE,
-                          "--erase: '%s' erases a board's whole flash; a firmware file has none "
-                          "to erase (give a range, START:END)",
-                          "flash");
+                          "--erase: the whole flash is erased on a board only; a firmware file "
+                          "has none to erase (give a range, START:END)");
     if (!range->whole && !range->has_length)
         return error_setk(err, ERROR_VALUE,
                           "--erase: 0x%" PRIx32 " needs an end or a length (0x%" PRIx32

@@ -111,7 +111,7 @@ expect_status 1
 expect_err "--erase: 0x9000 needs an end or a length"
 run "$TOOL" -q dump.bin --erase flash
 expect_status 1
-expect_err "a firmware file has none to erase"
+expect_err "--erase: the whole flash is erased on a board only; a firmware file has none to erase"
 
 if [ ! -x "${VCHIP:-}" ]; then
   finish
