@@ -1,6 +1,6 @@
 /* libFuzzer harness: the command-line parser on argument vectors (input split into words at
- * newlines), and the value parsers (SIZE, ArgList, PartList, device names) on the whole input.
- * Checks the invariants callers rely on; leaks are caught by the sanitizer. */
+ * newlines), and the value parsers (SIZE, ArgList, PartList, flash ranges, device names) on the
+ * whole input. Checks the invariants callers rely on; leaks are caught by the sanitizer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +46,19 @@ static void check_lists(const char *text)
             for (int k = 0; k < al.items[i].count; k++)
                 if (strpbrk(al.items[i].fields[k], ",=:"))
                     abort();
+        /* flash ranges: within 256 MiB, never empty, the file one of the fields */
+        for (int i = 0; i < al.count; i++)
+            for (int with_file = 0; with_file < 2; with_file++) {
+                struct flash_range r;
+                const char *file = NULL;
+                if (value_parse_range(&al.items[i], with_file, "--read", &r, &file, &err))
+                    continue;
+                if (r.has_length && (r.length == 0 || (uint64_t)r.start + r.length > 0x10000000u))
+                    abort();
+                if (with_file != (file != NULL) ||
+                    (file && file != al.items[i].fields[al.items[i].count - 1]))
+                    abort();
+            }
         free(buf);
         arglist_free(&al);
     }

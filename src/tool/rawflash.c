@@ -183,6 +183,11 @@ int rawflash_write(struct firmware *fw, const struct flash_range *range, const c
     uint32_t len = (uint32_t)(end - start);
     if (range->whole)
         log_printf(log, LOG_ACTION, "Writing the whole flash from '%s'...", file);
+    if (range->whole && live && n < len)
+        log_printf(log, LOG_WARNING,
+                   "Warning: '%s' (0x%" PRIx32 " bytes) is smaller than the flash (0x%" PRIx32
+                   " bytes): the flash after it is erased.",
+                   file, n, len);
     else
         log_printf(log, LOG_ACTION, "Writing flash 0x%" PRIx32 "-0x%" PRIx64 " from '%s'...",
                    start, end, file);

@@ -203,9 +203,26 @@ expect_status 0
 run "$TOOL" "$PORT" --check-app
 expect_status 0
 expect_out "Partition 'factory': Hash confirmed"
+# the board's filesystem: kept by --flash, gone after writing the image as the whole flash
+run "$TOOL" -q "$PORT" --fs mkfs
+expect_status 0
+run "$TOOL" -q "$PORT" --read flash=with-fs.bin
 stop_last_chip
 # the dump's firmware is on the board where it was in the dump (from 0x1000)
 cmp -s <(head -c "$fwsize" <(tail -c +4097 dumpboard.flash)) "$fw" && pass ||
   fail "the board does not hold the dump's firmware at 0x1000"
+
+test_case board_whole_flash_from_a_shorter_image
+vchip_start shortboard --chip esp32 --flash shortboard.flash --quiet --image "$fw"
+run "$TOOL" -q "$PORT" --write flash=with-fs.bin
+expect_status 0
+run "$TOOL" -q "$PORT" --fs ls
+expect_out "boot.py"
+run "$TOOL" "$PORT" --write flash=dump.bin
+expect_status 0
+expect_out "Warning: 'dump.bin' (0x$(printf %x $((fwsize + 0x1000))) bytes) is smaller than the flash (0x400000 bytes): the flash after it is erased."
+stop_last_chip
+cmp -s shortboard.flash <(cat dump.bin; ff $((0x400000 - fwsize - 0x1000))) && pass ||
+  fail "the board is not the image followed by erased flash"
 
 finish
