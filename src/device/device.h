@@ -1,8 +1,9 @@
 /* A serial-attached chip as flash: the flash interface over the bootloader protocol, behind a
- * block cache. Every block is read from the chip at most once; writes and erases change the
- * cache and are sent at flush, runs of consecutive blocks together, skipping the parts whose
- * MD5 on the chip already matches, and each write is verified by MD5 (by the loader); runs that
- * are all erased are erased on the chip instead of sent, and checked by MD5 too. */
+ * block cache. Every block is read from the chip at most once, and 64 KiB pieces the chip
+ * reports erased (by their MD5) not at all; writes and erases change the cache and are sent at
+ * flush, runs of consecutive blocks together, skipping the parts whose MD5 on the chip already
+ * matches, and each write is verified by MD5 (by the loader); runs that are all erased are
+ * erased on the chip instead of sent (and checked blank by the loader). */
 #ifndef MP_DEVICE_DEVICE_H
 #define MP_DEVICE_DEVICE_H
 
@@ -22,8 +23,10 @@ struct flash_device {
     uint8_t *dirty;          /* per 4 KiB block */
     uint32_t blocks;
     const struct log *log;
+    uint8_t erased_md5[16]; /* MD5 of a 64 KiB piece of 0xff bytes */
+    int no_md5;             /* the chip did not answer an MD5 request: read everything */
     /* statistics */
-    uint64_t bytes_read, bytes_written, bytes_erased, bytes_skipped;
+    uint64_t bytes_read, bytes_found_erased, bytes_written, bytes_erased, bytes_skipped;
 };
 
 /* Wrap a connected loader (owned from now on, also on failure) in a newly allocated device;
