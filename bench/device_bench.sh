@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Device operations against a virtual ESP32 with wire-time emulation at 921600 baud: --flash of a
 # MicroPython firmware (blank board, then an identical re-flash), --fs put and get of 50 files /
-# 200 kB, --read of the 2 MiB vfs partition. Prints time, bytes on the wire, and the line-rate
-# floor (bytes on the wire / 92160 B/s). With --flash-time the chip's flash also takes the erase
+# 200 kB, --read of the 2 MiB vfs partition, a whole-flash backup, its restore after a small
+# change, chip erase and a restore onto the erased board. Prints time, bytes on the wire, and
+# the line-rate floor (bytes on the wire / 92160 B/s). With --flash-time the chip's flash also takes the erase
 # and program times of a NOR flash. Usage: bench/device_bench.sh [--flash-time] [BUILD_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,4 +57,10 @@ measure "--flash the same firmware again" "$fw" --flash "$port"
 measure "--fs put 50 files / 200 kB" "$port" --fs put tree /
 measure "--fs get the same 50 files" "$port" --fs get tree got
 measure "--read vfs (2 MiB)" "$port" --read vfs=vfs.bin
+measure "--read flash=backup.bin (4 MB)" "$port" --read flash=backup.bin
+head -c 4096 /dev/urandom >block.bin
+"$tool" -q "$port" --write 0x20000=block.bin
+measure "--write flash=backup.bin, one 4 KiB block changed" "$port" --write flash=backup.bin
+measure "--erase flash" "$port" --erase flash
+measure "--write flash=backup.bin onto the erased board" "$port" --write flash=backup.bin
 cmp -s tree/f01.py got/f01.py || echo "warning: read-back differs"
