@@ -3,8 +3,9 @@
 # MicroPython firmware (blank board, then an identical re-flash), --fs put and get of 50 files /
 # 200 kB, --read of the 2 MiB vfs partition, a whole-flash backup, its restore after a small
 # change, chip erase and a restore onto the erased board. Prints time, bytes on the wire, and
-# the line-rate floor (bytes on the wire / 92160 B/s). With --flash-time the chip's flash also takes the erase
-# and program times of a NOR flash. Usage: bench/device_bench.sh [--flash-time] [BUILD_DIR]
+# the line-rate floor (bytes on the wire / 92160 B/s). With --flash-time the chip's flash also
+# takes the erase and program times of a NOR flash.
+# Usage: bench/device_bench.sh [--flash-time] [BUILD_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 flash_time=""
