@@ -202,7 +202,7 @@ _mpit_complete()
                 fi
                 local parts extra=''
                 parts=$(_mpit_partitions "$prog" "$file")
-                [[ $kind == partfile || $opt == --erase ]] && extra='bootloader partition_table'
+                [[ $kind == partfile || $opt == --erase ]] && extra='bootloader partition_table flash'
                 [[ $opt == --table ]] && extra='ota default original'
                 local p
                 COMPREPLY=()

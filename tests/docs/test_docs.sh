@@ -113,9 +113,9 @@ expect_completion() { # shell line expected
 }
 expect_completion bash "mp-image-tool-esp32 --ta" "--table "
 expect_completion bash "mp-image-tool-esp32 fw.bin --read " \
-  "bootloader factory nvs partition_table phy_init vfs "
+  "bootloader factory flash nvs partition_table phy_init vfs "
 expect_completion bash "mp-image-tool-esp32 fw.bin --read nvs=ma" "main.py "
-expect_completion bash "mp-image-tool-esp32 fw.bin --erase nvs,f" "nvs,factory "
+expect_completion bash "mp-image-tool-esp32 fw.bin --erase nvs,f" "nvs,factory nvs,flash "
 expect_completion bash "mp-image-tool-esp32 fw.bin --resize=v" "vfs "
 expect_completion bash "mp-image-tool-esp32 fw.bin --fs " "cat df get grow info ls mkdir mkfs put rename rm "
 expect_completion bash "mp-image-tool-esp32 fw.bin --fs df " "vfs "
@@ -130,7 +130,7 @@ if command -v fish >/dev/null; then
   }
   expect_completion fish "mp-image-tool-esp32 --ta" "--table "
   expect_completion fish "mp-image-tool-esp32 fw.bin --read " \
-    "bootloader factory nvs partition_table phy_init vfs "
+    "bootloader factory flash nvs partition_table phy_init vfs "
   expect_completion fish "mp-image-tool-esp32 fw.bin --read nvs=ma" "nvs=main.py "
   expect_completion fish "mp-image-tool-esp32 fw.bin --fs " "cat df get grow info ls mkdir mkfs put rename rm "
   expect_completion fish "mp-image-tool-esp32 fw.bin --fs df " "vfs "
