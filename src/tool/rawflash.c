@@ -99,6 +99,8 @@ int rawflash_read(struct firmware *fw, const struct flash_range *range, const ch
         if (opt->trim)
             trailing_trim(buf, &len, 16);
         rc = localfile_write_atomic(file, buf, len, opt->protect, err);
+        if (rc == 0 && opt->saved)
+            opt->saved(opt->ctx, file, buf, len);
     }
     free(buf);
     if (rc == 0)
@@ -228,6 +230,8 @@ int rawflash_write(struct firmware *fw, const struct flash_range *range, const c
         goto done;
     log_printf(log, LOG_INFO, "Wrote 0x%" PRIx32 " bytes from '%s' at 0x%" PRIx32 ".", n, file,
                start);
+    if (opt->changed)
+        opt->changed(opt->ctx, file, start, len);
     rc = touches_layout(fw, start, len);
 done:
     free(buf);
@@ -235,8 +239,8 @@ done:
     return rc;
 }
 
-int rawflash_erase(struct firmware *fw, const struct flash_range *range, const struct log *log,
-                   struct error *err)
+int rawflash_erase(struct firmware *fw, const struct flash_range *range,
+                   const struct rawflash_options *opt, const struct log *log, struct error *err)
 {
     struct flash *f = fw->flash;
     int live = firmware_is_live(fw);
@@ -266,5 +270,7 @@ int rawflash_erase(struct firmware *fw, const struct flash_range *range, const s
     uint64_t lo = start > f->base ? start : f->base;
     if (lo < end && flash_erase(f, (uint32_t)lo, (uint32_t)(end - lo), err))
         return -1;
+    if (opt->changed)
+        opt->changed(opt->ctx, NULL, start, (uint32_t)(end - start));
     return touches_layout(fw, start, (uint32_t)(end - start));
 }

@@ -14,6 +14,11 @@ struct rawflash_options {
     int trim;            /* --trim: drop trailing 0xff bytes, keeping a multiple of 16 */
     int trimblocks;      /* --trimblocks: the same keeping whole 4 KiB blocks */
     const char *protect; /* a local file a read must not replace (the input firmware) */
+    /* Told what was done (the --json facts), each may be NULL: a local file saved, and a range
+     * written from a file or (file NULL) erased. */
+    void (*saved)(void *ctx, const char *file, const uint8_t *data, uint32_t len);
+    void (*changed)(void *ctx, const char *file, uint32_t offset, uint32_t len);
+    void *ctx;
 };
 
 /* Save the range into a local file (atomically). On a firmware file the flash it does not hold
@@ -29,7 +34,7 @@ int rawflash_read(struct firmware *fw, const struct flash_range *range, const ch
 int rawflash_write(struct firmware *fw, const struct flash_range *range, const char *file,
                    const struct rawflash_options *opt, const struct log *log, struct error *err);
 /* Erase the range (4 KiB aligned); "flash" erases a whole board. Returns like rawflash_write. */
-int rawflash_erase(struct firmware *fw, const struct flash_range *range, const struct log *log,
-                   struct error *err);
+int rawflash_erase(struct firmware *fw, const struct flash_range *range,
+                   const struct rawflash_options *opt, const struct log *log, struct error *err);
 
 #endif

@@ -518,6 +518,42 @@ static int reload_firmware(struct run *r)
     return 0;
 }
 
+/* --json facts of the flash range forms: the file a read saved, and the range a write or an
+ * erase changed (as partition "flash"). */
+static void raw_saved(void *ctx, const char *file, const uint8_t *data, uint32_t len)
+{
+    report_output(ctx, "flash", file, NULL, data, len);
+}
+
+static void raw_changed(void *ctx, const char *file, uint32_t offset, uint32_t len)
+{
+    struct run *r = ctx;
+    struct json *j = json_list(r, file ? JSON_LIST_PARTITIONS_WRITTEN
+                                       : JSON_LIST_PARTITIONS_ERASED);
+    if (!j)
+        return;
+    json_object_begin(j, NULL);
+    json_string(j, "partition", "flash");
+    if (file)
+        json_string(j, "file", file);
+    else
+        json_string(j, "what", "range");
+    json_uint(j, "offset", offset);
+    json_uint(j, "size", len);
+    json_object_end(j);
+}
+
+static struct rawflash_options raw_options(struct run *r)
+{
+    return (struct rawflash_options){.force = r->opt->force,
+                                     .trim = r->opt->trim,
+                                     .trimblocks = r->opt->trimblocks,
+                                     .protect = r->opt->filename,
+                                     .saved = raw_saved,
+                                     .changed = raw_changed,
+                                     .ctx = r};
+}
+
 static int erase_partitions(struct run *r)
 {
     for (int i = 0; i < r->opt->erase.count; i++) {
@@ -526,9 +562,10 @@ static int erase_partitions(struct run *r)
         const char *name = it->fields[0];
         if (is_range_item(r, it)) {
             struct flash_range range;
+            struct rawflash_options ro = raw_options(r);
             int rc = value_parse_range(it, 0, "--erase", &range, NULL, r->err);
             if (rc == 0)
-                rc = rawflash_erase(&r->fw, &range, r->log, r->err);
+                rc = rawflash_erase(&r->fw, &range, &ro, r->log, r->err);
             if (rc < 0 || (rc > 0 && reload_firmware(r)))
                 return -1;
             continue;
@@ -606,13 +643,6 @@ static void thousands(uint64_t v, char *out, size_t size)
     out[k] = '\0';
 }
 
-static struct rawflash_options raw_options(struct run *r)
-{
-    return (struct rawflash_options){.force = r->opt->force,
-                                     .trim = r->opt->trim,
-                                     .trimblocks = r->opt->trimblocks,
-                                     .protect = r->opt->filename};
-}
 
 static int read_partitions(struct run *r)
 {
@@ -911,6 +941,30 @@ static int show_otadata(struct run *r)
         return error_setk(r->err, ERROR_PARTITION,
                           "No otadata partition: the firmware has no OTA layout (see --table "
                           "ota).");
+    struct json *j = facts(r);
+    if (j) {
+        json_object_begin(j, "otadata");
+        json_string(j, "partition", st.otadata.name);
+        json_uint(j, "offset", st.otadata.offset);
+        json_array_begin(j, "records");
+        for (int i = 0; i < 2; i++) {
+            const struct ota_entry *e = &st.boot.entries[i];
+            json_object_begin(j, NULL);
+            json_int(j, "sector", i);
+            json_uint(j, "seq", e->seq);
+            json_uint(j, "state_id", e->state);
+            json_string(j, "state", otadata_state_name(e->state));
+            json_bool(j, "crc_ok", e->crc == otadata_crc(e->seq));
+            json_bool(j, "valid", st.boot.valid[i]);
+            json_bool(j, "active", st.boot.active == i);
+            json_object_end(j);
+        }
+        json_array_end(j);
+        json_string(j, "current", st.current_name);
+        json_string(j, "next", st.next_name);
+        json_object_end(j);
+        return 0;
+    }
     struct strbuf sb = {0};
     report_otadata(&st.boot, st.otadata.name, st.otadata.offset, r->out->box, &sb);
     output_block(r->out, LOG_OUTPUT, strbuf_str(&sb));

@@ -236,6 +236,30 @@ if [ -x "${VCHIP:-}" ]; then
   jis worn error.kind DeviceError
 fi
 
+test_case flash_ranges_and_otadata
+"$SYNTH" --chip esp32s3 --ota --full-flash -o ota.bin >/dev/null
+"$SYNTH" --chip esp32s3 --app-only --seed 5 -o app.bin >/dev/null
+"$TOOL" -q ota.bin --ota-update app.bin -o ota1.bin
+head -c 4096 /dev/urandom >block.bin
+jrun ranges ota1.bin --read flash=whole.bin --write 0x300000+8K=block.bin --erase 0x9000:0xb000 \
+  -o ranges.bin
+expect_status 0
+jis ranges outputs[0].kind flash
+jis ranges outputs[0].sha256 "$(sha whole.bin)"
+jis ranges partitions_written[0].partition flash
+jis ranges partitions_written[0].offset $((0x300000))
+jis ranges partitions_written[0].size 8192
+jis ranges partitions_erased[0].what range
+jis ranges partitions_erased[0].offset $((0x9000))
+jis ranges partitions_erased[0].size 8192
+jrun otadata ota1.bin --ota-show
+expect_status 0
+jis otadata otadata.records[0].seq 2
+jis otadata otadata.records[0].state NEW
+jis otadata otadata.records[0].active true
+jis otadata otadata.records[1].crc_ok false
+jis otadata otadata.current ota_1
+
 finish || exit 1
 # every document above, against the published schema
 $CHECK validate "$SCHEMA" json/*.json
