@@ -194,8 +194,8 @@ static void report_input(struct run *r)
     json_string(j, "kind", r->opt->is_device ? "device" : "file");
     json_string(j, "chip", r->fw.chip->name);
     /* a blank board has no bootloader header: its flash is the chip's */
-    json_uint(j, "flash_size", r->blank ? r->flash->size
-                                        : image_flash_size_bytes(r->fw.header.flash_size_id));
+    json_uint(j, "flash_size",
+              r->blank ? r->flash->size : image_flash_size_bytes(r->fw.header.flash_size_id));
     json_object_end(j);
 }
 
@@ -528,8 +528,8 @@ static void raw_saved(void *ctx, const char *file, const uint8_t *data, uint32_t
 static void raw_changed(void *ctx, const char *file, uint32_t offset, uint32_t len)
 {
     struct run *r = ctx;
-    struct json *j = json_list(r, file ? JSON_LIST_PARTITIONS_WRITTEN
-                                       : JSON_LIST_PARTITIONS_ERASED);
+    struct json *j = json_list(r,
+                               file ? JSON_LIST_PARTITIONS_WRITTEN : JSON_LIST_PARTITIONS_ERASED);
     if (!j)
         return;
     json_object_begin(j, NULL);
@@ -642,7 +642,6 @@ static void thousands(uint64_t v, char *out, size_t size)
     }
     out[k] = '\0';
 }
-
 
 static int read_partitions(struct run *r)
 {
