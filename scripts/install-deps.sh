@@ -7,8 +7,9 @@
 # Only the programs themselves need no more than: build-essential cmake zlib1g-dev libssl-dev.
 set -euo pipefail
 # python3-jsonschema: the --json documents of the tests are validated against docs/json-schema.json
+# dosfstools and mtools: the FAT tests check written volumes with fsck.fat -n and mdir.
 pkgs=(build-essential cmake pkg-config zlib1g-dev libssl-dev libcmocka-dev clang libclang-rt-14-dev
-      clang-format git python3 python3-jsonschema)
+      clang-format git python3 python3-jsonschema dosfstools mtools)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [ "${1:-}" = --all ]; then
