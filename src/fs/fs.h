@@ -125,6 +125,8 @@ void fs_window_open(struct flash_window *w, struct flash *flash, const struct fs
  * MicroPython v1.26+ computes, lie beyond). Nothing to do on a board. */
 int fs_cover_partition(struct flash *flash, const struct fs_partition *p,
                        const struct fs_output *out, struct error *err);
+/* Whether the window starts with a FAT boot sector (0x55AA at byte 510, a plausible BPB). */
+int fs_holds_fat(struct flash *window);
 
 /* Whether the window holds a littlefs superblock: the magic "littlefs" at byte 8 of block 0 or
  * block 1 (littlefs.md §5.1), mountable or not. A partition holding one that does not mount is
@@ -220,11 +222,18 @@ struct fs_usage {
     uint32_t partition_blocks; /* partition bytes / block size (the firmware wants it equal) */
     /* df columns (seed-spec §10.3) */
     uint32_t total_kb, used_kb, free_kb, used_percent;
+    /* a FAT filesystem: blocks above are its clusters, these its own parameters */
+    int is_fat;
+    uint32_t fat_type; /* 12, 16 or 32 */
+    uint32_t sector_size, fats, root_entries, volume_id;
+    char label[12];
 };
 
-/* Mount the littlefs on `window` (a partition window; part gives name and size). Blocks are
- * taken from the superblock, so a filesystem smaller than its partition mounts (for grow). The
- * filesystem keeps its on-disk version: a 2.0 image stays 2.0 when changed. */
+/* Mount the filesystem on `window` (a partition window; part gives name and size): a littlefs,
+ * or a FAT when the window starts with a FAT boot sector (and holds no littlefs superblock).
+ * littlefs blocks are taken from the superblock, so a filesystem smaller than its partition
+ * mounts (for grow). The filesystem keeps its on-disk version: a 2.0 image stays 2.0 when
+ * changed. */
 int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *part,
              enum fs_flush_mode mode, struct error *err);
 /* Unmount, write what is cached and free. With fs NULL does nothing. Returns the first error. */
@@ -239,6 +248,15 @@ void fs_protect_file(struct fs *fs, const char *path);
  * "Partition '<p>' is not in firmware file." when the window holds no byte of it. */
 int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk_version,
             enum fs_flush_mode mode, const struct fs_output *out, struct error *err);
+
+/* Format the partition as vfs.VfsFat.mkfs does on an ESP32 (FAT12/16, 4096-byte sectors, one
+ * FAT, 512 root entries: the same image) and write FS_BOOT_PY as /boot.py, as MicroPython's
+ * first-boot setup does for a FAT partition. The rest of the partition is erased. */
+int fs_mkfs_fat(struct flash *window, const struct fs_partition *part, enum fs_flush_mode mode,
+                const struct fs_output *out, struct error *err);
+/* Whether mkfs makes FAT on this partition: a data partition of subtype fat that MicroPython
+ * formats as FAT (labelled "ffat", see inisetup.py) or that holds a FAT filesystem now. */
+int fs_wants_fat(struct flash *window, const struct fs_partition *part);
 
 /* Recursive listing (seed-spec §10.3): per directory its files, then its subdirectories with a
  * trailing '/', then each subdirectory's listing; names relative to path. LOG_OUTPUT lines. */

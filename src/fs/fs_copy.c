@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs/fs_int.h"
@@ -22,7 +23,7 @@ static int local_fail(const char *what, const char *path, struct error *err)
     return error_setk(err, ERROR_OS, "Cannot %s '%s': %s", what, path, strerror(errno));
 }
 
-/* Write a littlefs file as name in dirfd, whole or not at all (util/atomic_write.h): nothing
+/* Write a filesystem's file as name in dirfd, whole or not at all (util/atomic_write.h): nothing
  * is written through a link (a symlink in the way is refused, a hard link is replaced, not
  * written into), an interrupted copy leaves the old file, and the input firmware is never
  * replaced. */
@@ -46,6 +47,17 @@ static int get_file(struct fs *fs, const char *p, int dirfd, const char *name,
         return -1;
     int result = atomic_write_at(dirfd, name, data, len, display, fs->protect, err);
     free(data);
+#ifndef _WIN32
+    /* the file keeps the modification time MicroPython recorded (as mcopy -m does) */
+    struct fs_stat fst;
+    if (!result && fs->eng->stat(fs, p, &fst, NULL) == 0 && fst.has_mtime) {
+        struct timespec ts[2];
+        ts[0].tv_sec = (time_t)(fst.mtime_ns / 1000000000u);
+        ts[0].tv_nsec = (long)(fst.mtime_ns % 1000000000u);
+        ts[1] = ts[0];
+        utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+    }
+#endif
     return result;
 }
 
@@ -154,10 +166,10 @@ int fs_get(struct fs *fs, const char *src, const char *dest, const struct fs_out
     }
     fs_path_norm(src, s, sn);
     fs_path_norm(dest, d, dn);
-    struct lfs_info info;
+    struct fs_stat info;
     if ((result = fs_stat_path(fs, p, &info, err)) != 0)
         goto done;
-    if (info.type == LFS_TYPE_REG) {
+    if (!info.is_dir) {
         /* into an existing directory under the same name, else to dest itself */
         struct stat st;
         const char *name = base_name(s);
@@ -357,12 +369,15 @@ int fs_put(struct fs *fs, const char *src, const char *dest, const struct fs_out
         result = fs_oom(err);
         goto done;
     }
-    struct lfs_info info;
-    int rc = lfs_stat(&fs->lfs, dp, &info);
-    int dest_is_dir = rc == 0 && info.type == LFS_TYPE_DIR;
+    struct fs_stat info;
+    struct error serr;
+    int rc = fs_stat_path(fs, dp, &info, &serr);
+    int dest_is_dir = rc == 0 && info.is_dir;
     free(dp);
-    if (rc && rc != LFS_ERR_NOENT) {
-        result = fs_lfs_fail(fs, rc, d, err);
+    if (rc && rc != -ENOENT) {
+        if (err)
+            *err = serr;
+        result = rc;
         goto done;
     }
     if (S_ISREG(st.st_mode)) {

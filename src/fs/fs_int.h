@@ -1,20 +1,57 @@
-/* Private to src/fs: a littlefs filesystem mounted on a partition (struct fs) and the helpers
- * its commands share. fs_mount.c mounts, formats and grows it; fs_tree.c works on the files and
- * directories inside it; fs_copy.c copies between it and local files; fs_clone.c copies it
- * into a new filesystem of another size. */
+/* Private to src/fs: a filesystem mounted on a partition (struct fs) and the helpers its
+ * commands share. fs_mount.c mounts, formats and grows it; fs_tree.c works on the files and
+ * directories inside it; fs_copy.c copies between it and local files; fs_clone.c copies a
+ * littlefs into a new filesystem of another size. What differs between littlefs and FAT sits
+ * behind struct fs_engine: fs_lfs.c and fs_fat.c. */
 #ifndef MP_FS_FS_INT_H
 #define MP_FS_FS_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fat/fat.h"
 #include "fs/fs.h"
 #include "lfs/lfs.h"
 
 #define FS_MAX_DEPTH 256 /* deeper than any real tree; stops cycles in a crafted image */
 #define FS_COPY_CHUNK 4096
 
+struct fs;
+
+/* One directory entry for fs_engine.list: name (len bytes, not NUL-terminated), kind, size.
+ * Returns 0 to go on, else the walk stops with that value. */
+typedef int (*fs_list_cb)(void *ctx, const char *name, size_t len, int is_dir, uint32_t size);
+
+/* The operations the commands need from a filesystem engine. Paths are in fs_lfs_path's form.
+ * Each returns 0, or a negative code (negated errno: -ENOENT, -EEXIST, -ENOSPC, ...) with err
+ * naming the partition and path. */
+struct fs_engine {
+    const char *name;       /* for info lines: "LittleFS", "FAT" */
+    const char *error_name; /* "LittleFS" -> "[LittleFSError -2] ..." */
+    int (*stat)(struct fs *fs, const char *p, struct fs_stat *st, struct error *err);
+    /* The entries of directory p in on-disk order ("." and ".." left out). */
+    int (*list)(struct fs *fs, const char *p, fs_list_cb cb, void *ctx, struct error *err);
+    /* A whole file into a malloc'ed buffer. */
+    int (*read_file)(struct fs *fs, const char *p, uint8_t **data, size_t *len,
+                     struct error *err);
+    /* Create or replace p's contents (from fd when fd >= 0, else from data); `what` names the
+     * source in messages. */
+    int (*write_file)(struct fs *fs, const char *p, int fd, const void *data, size_t len,
+                      const char *what, struct error *err);
+    /* One directory; -EEXIST when p exists. */
+    int (*mkdir)(struct fs *fs, const char *p, struct error *err);
+    /* A file or an empty directory. */
+    int (*remove)(struct fs *fs, const char *p, struct error *err);
+    int (*rename)(struct fs *fs, const char *a, const char *b, struct error *err);
+    /* The engine's error for code at path (set in err); returns the code. */
+    int (*fail)(struct fs *fs, int code, const char *path, struct error *err);
+};
+extern const struct fs_engine fs_engine_lfs, fs_engine_fat;
+
 struct fs {
+    const struct fs_engine *eng;
+    uint32_t max_dirs; /* more directories than this in one walk means a cycle */
+    struct fat *fat;   /* the FAT volume when eng is fs_engine_fat */
     struct fs_cache cache;
     struct lfs_config cfg;
     lfs_t lfs;
@@ -67,12 +104,20 @@ void fs_entries_free(struct fs_entries *e);
  * not one safe path component are refused, before anything uses them as a path. */
 int fs_read_dir(struct fs *fs, const char *path, struct fs_entries *files,
                 struct fs_entries *dirs, struct error *err);
-int fs_stat_path(struct fs *fs, const char *path, struct lfs_info *info, struct error *err);
+int fs_stat_path(struct fs *fs, const char *path, struct fs_stat *st, struct error *err);
 /* mkdir -p of p (littlefs form). */
 int fs_mkdir_parents(struct fs *fs, const char *p, struct error *err);
 /* Create or replace p's contents (from fd when fd >= 0, else from data); `what` names the
- * source in messages. See fs_tree.c for when a replacement is atomic. */
+ * source in messages. See the engines (fs_lfs.c, fs_fat.c) for when a replacement is atomic. */
 int fs_write_file_from(struct fs *fs, const char *p, int fd, const void *data, size_t len,
                        const char *what, struct error *err);
+
+/* FAT (fs_fat.c): mount the volume on fs's cache (called by fs_mount); its usage numbers;
+ * format it as vfs.VfsFat.mkfs does and mount it. */
+int fs_fat_mount(struct fs *fs, struct error *err);
+int fs_fat_usage(struct fs *fs, struct fs_usage *u, struct error *err);
+int fs_fat_mkfs(struct fs *fs, struct error *err);
+/* A local file's modification time (0 when unknown). */
+int64_t fs_local_mtime(int fd);
 
 #endif

@@ -112,12 +112,16 @@ static int fs_new(struct fs **out, struct flash *window, const struct fs_partiti
         free(fs);
         return rc;
     }
+    fs->eng = &fs_engine_lfs;
+    /* every littlefs directory owns a metadata pair (two blocks) */
+    fs->max_dirs = fs->cache.block_count / 2 + 1;
     *out = fs;
     return 0;
 }
 
 static void fs_free(struct fs *fs)
 {
+    fat_unmount(fs->fat);
     fs_cache_free(&fs->cache);
     free(fs);
 }
@@ -182,6 +186,15 @@ int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *p
     int rc = fs_new(&fs, window, part, mode, err);
     if (rc)
         return rc;
+    if (fs_holds_fat(window) && !fs_holds_littlefs(window)) {
+        rc = fs_fat_mount(fs, err);
+        if (rc) {
+            fs_free(fs);
+            return rc;
+        }
+        *out = fs;
+        return 0;
+    }
     config_init(fs, 0, 0);
     rc = lfs_mount(&fs->lfs, &fs->cfg);
     if (rc) {
@@ -250,6 +263,8 @@ void fs_protect_file(struct fs *fs, const char *path)
 
 int fs_usage(struct fs *fs, struct fs_usage *u, struct error *err)
 {
+    if (fs->fat)
+        return fs_fat_usage(fs, u, err);
     memset(u, 0, sizeof *u);
     snprintf(u->part, sizeof u->part, "%s", fs->name);
     struct lfs_fsinfo info;
@@ -280,6 +295,23 @@ void fs_info_lines(const struct fs_usage *u, const struct fs_output *out)
     snprintf(version, sizeof version, "%u.%u", u->disk_version >> 16, u->disk_version & 0xFFFF);
     uint32_t free_blocks = u->block_count > u->blocks_used ? u->block_count - u->blocks_used : 0;
     const struct log *log = fs_log(out);
+    if (u->is_fat) {
+        log_printf(log, LOG_OUTPUT, "Filesystem '%s': FAT%u", u->part, u->fat_type);
+        log_printf(log, LOG_OUTPUT, "  Sector Size: %9u  /  0x%X", u->sector_size,
+                   u->sector_size);
+        log_printf(log, LOG_OUTPUT, "  Cluster Size:%9u  /  0x%X", u->block_size, u->block_size);
+        log_printf(log, LOG_OUTPUT, "  Image Size:  %9llu  /  0x%llX", (unsigned long long)image,
+                   (unsigned long long)image);
+        log_printf(log, LOG_OUTPUT, "  FATs:        %9u", u->fats);
+        log_printf(log, LOG_OUTPUT, "  Root Entries:%9u", u->root_entries);
+        log_printf(log, LOG_OUTPUT, "  Volume ID:    %04X-%04X", u->volume_id >> 16,
+                   u->volume_id & 0xFFFF);
+        log_printf(log, LOG_OUTPUT, "  Label:       %9s", u->label[0] ? u->label : "-");
+        log_printf(log, LOG_OUTPUT, "  Clusters Total:%7u", u->block_count);
+        log_printf(log, LOG_OUTPUT, "  Clusters Used: %7u", u->blocks_used);
+        log_printf(log, LOG_OUTPUT, "  Clusters Free: %7u", free_blocks);
+        return;
+    }
     log_printf(log, LOG_OUTPUT, "Filesystem '%s': LittleFS", u->part);
     log_printf(log, LOG_OUTPUT, "  Disk Version:%9s", version);
     log_printf(log, LOG_OUTPUT, "  Name Max:    %9u", u->name_max);
@@ -293,6 +325,11 @@ void fs_info_lines(const struct fs_usage *u, const struct fs_output *out)
 
 int fs_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out, struct error *err)
 {
+    if (fs->fat)
+        return error_setk(err, ERROR_VALUE,
+                          "Cannot grow the FAT filesystem on '%s': its size and FAT are fixed "
+                          "when it is made (back it up with get, mkfs, then put)",
+                          fs->name);
     uint32_t part_blocks = fs->part_size / FS_BLOCK_SIZE;
     struct lfs_fsinfo info;
     int rc = lfs_fs_stat(&fs->lfs, &info);
@@ -343,6 +380,39 @@ int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk
         return rc;
     }
     fs->mounted = 1;
+    int result = fs_write_file(fs, "/boot.py", FS_BOOT_PY, strlen(FS_BOOT_PY), err);
+    if (fs_unmount(fs, result ? NULL : err))
+        result = -1;
+    return result;
+}
+
+int fs_wants_fat(struct flash *window, const struct fs_partition *part)
+{
+    if (part->type != PART_TYPE_DATA || part->subtype != PART_SUBTYPE_DATA_FAT)
+        return 0;
+    return strcmp(part->name, "ffat") == 0 ||
+           (window->size > 0 && fs_holds_fat(window) && !fs_holds_littlefs(window));
+}
+
+int fs_mkfs_fat(struct flash *window, const struct fs_partition *part, enum fs_flush_mode mode,
+                const struct fs_output *out, struct error *err)
+{
+    if (window->size == 0)
+        return error_setk(err, ERROR_VALUE, "Partition '%s' is not in firmware file.",
+                          part->name);
+    log_printf(fs_log(out), LOG_ACTION, "Erasing partition '%s' from 0x0...", part->name);
+    if (flash_erase(window, 0, part->size, err))
+        return -1;
+    log_printf(fs_log(out), LOG_INFO, "mkfs (FAT) on partition '%s'...", part->name);
+    struct fs *fs;
+    int rc = fs_new(&fs, window, part, mode, err);
+    if (rc)
+        return rc;
+    rc = fs_fat_mkfs(fs, err);
+    if (rc) {
+        fs_free(fs);
+        return rc;
+    }
     int result = fs_write_file(fs, "/boot.py", FS_BOOT_PY, strlen(FS_BOOT_PY), err);
     if (fs_unmount(fs, result ? NULL : err))
         result = -1;

@@ -58,7 +58,7 @@ static int session_use(struct session *s, const char *name, int may_skip, struct
         /* skipped: a partition without a filesystem; out of memory, a flash that cannot be
          * read, or a littlefs that does not mount (a damaged one: unless lenient) is an
          * error, not an empty listing */
-        int damaged = fs_holds_littlefs(&s->window.flash);
+        int damaged = fs_holds_littlefs(&s->window.flash) || fs_holds_fat(&s->window.flash);
         if (!may_skip || rc == -ENOMEM || rc == -EIO || (damaged && !s->env->lenient)) {
             if (err)
                 *err = merr;
@@ -234,7 +234,10 @@ static int run_mkfs(const struct fs_env *env, const struct fs_command *cmd, int 
         if (fs_cover_partition(env->flash, sel[i], env->out, err))
             return -1;
         fs_window_open(&w, env->flash, sel[i]);
-        int rc = fs_mkfs(&w.flash, sel[i], version, env->flush, env->out, err);
+        /* FAT where MicroPython makes FAT (or finds one), littlefs elsewhere */
+        int rc = fs_wants_fat(&w.flash, sel[i])
+                     ? fs_mkfs_fat(&w.flash, sel[i], env->flush, env->out, err)
+                     : fs_mkfs(&w.flash, sel[i], version, env->flush, env->out, err);
         if (env->changed && w.flash.size > 0)
             *env->changed = 1; /* erased at least, even when formatting failed */
         if (rc)

@@ -101,52 +101,44 @@ static void escape_name(const char *name, size_t len, char *out, size_t size)
     out[o] = '\0';
 }
 
-/* The entries of a directory in littlefs order, files and subdirectories apart. Names that are
+struct read_dir_ctx {
+    struct fs *fs;
+    const char *path;
+    struct fs_entries *files, *dirs;
+    struct error *err;
+};
+
+static int read_dir_entry(void *ctx, const char *name, size_t len, int is_dir, uint32_t size)
+{
+    struct read_dir_ctx *c = ctx;
+    /* the engines hand out stored entries only (no "." or ".."): each must be a plain name to
+     * be used as a path component */
+    if (!fs_name_is_safe(name, len)) {
+        char shown[4 * (LFS_NAME_MAX + 1) + 1];
+        escape_name(name, len, shown, sizeof shown);
+        return error_setk(c->err, ERROR_LITTLEFS,
+                          "Refusing entry '%s' in '%s:%s': not a plain file name", shown,
+                          c->fs->name, c->path);
+    }
+    if (entries_add(is_dir ? c->dirs : c->files, name, size))
+        return fs_oom(c->err);
+    return 0;
+}
+
+/* The entries of a directory in on-disk order, files and subdirectories apart. Names that are
  * not one safe path component are refused here, before anything uses them as a path. */
 int fs_read_dir(struct fs *fs, const char *path, struct fs_entries *files,
                 struct fs_entries *dirs, struct error *err)
 {
-    /* Every directory owns a metadata pair (two blocks), so a walk meeting more directories
-     * than half the blocks is going round a cycle of a corrupt or crafted image. */
-    if (++fs->dirs_walked > fs->cache.block_count / 2 + 1)
+    /* A walk meeting more directories than the filesystem can hold (littlefs: one metadata
+     * pair each; FAT: one cluster each) is going round a cycle of a corrupt or crafted image. */
+    if (++fs->dirs_walked > fs->max_dirs)
         return error_setk(err, ERROR_LITTLEFS,
                           "'%s:%s': more directories than the filesystem can hold (corrupt "
                           "directory structure)",
                           fs->name, path);
-    lfs_dir_t dir;
-    int rc = lfs_dir_open(&fs->lfs, &dir, path);
-    if (rc)
-        return fs_lfs_fail(fs, rc, path, err);
-    int result = 0;
-    struct lfs_info info;
-    for (;;) {
-        /* littlefs fills the rest of the name buffer with zeros: a byte after the first NUL
-         * means the stored name itself holds a NUL */
-        memset(&info, 0, sizeof info);
-        if ((rc = lfs_dir_read(&fs->lfs, &dir, &info)) <= 0)
-            break;
-        size_t len = sizeof info.name;
-        while (len > 0 && info.name[len - 1] == '\0')
-            len--;
-        /* the engine hands out stored entries only (no "." or ".."): each must be a plain
-         * name to be used as a path component */
-        if (!fs_name_is_safe(info.name, len)) {
-            char shown[4 * (LFS_NAME_MAX + 1) + 1];
-            escape_name(info.name, len, shown, sizeof shown);
-            result = error_setk(err, ERROR_LITTLEFS,
-                                "Refusing entry '%s' in '%s:%s': not a plain file name", shown,
-                                fs->name, path);
-            break;
-        }
-        struct fs_entries *e = info.type == LFS_TYPE_DIR ? dirs : files;
-        if (entries_add(e, info.name, info.size)) {
-            result = fs_oom(err);
-            break;
-        }
-    }
-    if (rc < 0 && result == 0)
-        result = fs_lfs_fail(fs, rc, path, err);
-    lfs_dir_close(&fs->lfs, &dir);
+    struct read_dir_ctx c = {fs, path, files, dirs, err};
+    int result = fs->eng->list(fs, path, read_dir_entry, &c, err);
     if (result) {
         fs_entries_free(files);
         fs_entries_free(dirs);
@@ -154,10 +146,9 @@ int fs_read_dir(struct fs *fs, const char *path, struct fs_entries *files,
     return result;
 }
 
-int fs_stat_path(struct fs *fs, const char *path, struct lfs_info *info, struct error *err)
+int fs_stat_path(struct fs *fs, const char *path, struct fs_stat *st, struct error *err)
 {
-    int rc = lfs_stat(&fs->lfs, path, info);
-    return rc ? fs_lfs_fail(fs, rc, path, err) : 0;
+    return fs->eng->stat(fs, path, st, err);
 }
 
 /* ---------------------------------------------------------------- ls */
@@ -204,10 +195,10 @@ int fs_ls(struct fs *fs, const char *path, const struct fs_output *out, struct e
     char *p = fs_lfs_path(path);
     if (!p)
         return fs_oom(err);
-    struct lfs_info info;
+    struct fs_stat info;
     int result = fs_stat_path(fs, p, &info, err);
-    if (!result && info.type != LFS_TYPE_DIR)
-        result = fs_lfs_fail(fs, LFS_ERR_NOTDIR, p, err);
+    if (!result && !info.is_dir)
+        result = fs->eng->fail(fs, -ENOTDIR, p, err);
     if (!result)
         result = ls_dir(fs, p, ".", 0, out, err);
     free(p);
@@ -223,9 +214,9 @@ int fs_cat(struct fs *fs, const char *path, const struct fs_output *out, struct 
     char *p = fs_lfs_path(path);
     if (!p)
         return fs_oom(err);
-    struct lfs_info info;
+    struct fs_stat info;
     int result = fs_stat_path(fs, p, &info, err);
-    if (!result && info.type != LFS_TYPE_REG)
+    if (!result && info.is_dir)
         result = error_setk(err, ERROR_FILE, "%s is not a file.", path);
     free(p);
     if (result || fs_read_file(fs, path, &data, &len, err))
@@ -243,157 +234,16 @@ int fs_read_file(struct fs *fs, const char *path, uint8_t **data, size_t *len, s
     char *p = fs_lfs_path(path);
     if (!p)
         return fs_oom(err);
-    lfs_file_t file;
-    int rc = lfs_file_open(&fs->lfs, &file, p, LFS_O_RDONLY);
-    if (rc) {
-        fs_lfs_fail(fs, rc, p, err);
-        free(p);
-        return -1;
-    }
-    int result = 0;
-    lfs_soff_t size = lfs_file_size(&fs->lfs, &file);
-    uint64_t room = (uint64_t)fs->cache.block_count * FS_BLOCK_SIZE;
-    uint8_t *buf = size >= 0 && (uint64_t)size <= room ? mp_malloc((size_t)size + 1) : NULL;
-    if (size < 0)
-        result = fs_lfs_fail(fs, (int)size, p, err);
-    else if ((uint64_t)size > room)
-        result = error_setk(err, ERROR_LITTLEFS,
-                            "'%s:%s': recorded size %ld is larger than the filesystem (corrupt)",
-                            fs->name, p, (long)size);
-    else if (!buf)
-        result = fs_oom(err);
-    size_t got = 0;
-    while (!result && got < (size_t)size) {
-        lfs_ssize_t n = lfs_file_read(&fs->lfs, &file, buf + got, (lfs_size_t)size - got);
-        if (n < 0)
-            result = fs_lfs_fail(fs, (int)n, p, err);
-        else if (n == 0)
-            break;
-        else
-            got += (size_t)n;
-    }
-    /* the size the directory records must be the bytes the file holds */
-    if (!result && got != (size_t)size)
-        result = error_setk(err, ERROR_LITTLEFS, "'%s:%s': read %zu of %ld bytes", fs->name, p,
-                            got, (long)size);
-    lfs_file_close(&fs->lfs, &file);
+    int result = fs->eng->read_file(fs, p, data, len, err);
     free(p);
-    if (result) {
-        free(buf);
-        return -1;
-    }
-    *data = buf;
-    *len = got;
-    return 0;
-}
-
-/* One try at writing path: open with truncation, copy, close. littlefs commits the new contents
- * at close in one step, so an interrupted transfer leaves the old file. *nospc tells a failure
- * for want of free blocks. */
-static int write_attempt(struct fs *fs, const char *p, int fd, const void *data, size_t len,
-                         const char *what, int *nospc, struct error *err)
-{
-    *nospc = 0;
-    /* a local file's modification time goes with it, as MicroPython records one */
-    uint8_t mtime[8];
-    struct lfs_attr attr = {.type = FS_ATTR_MTIME, .buffer = mtime, .size = sizeof mtime};
-    struct lfs_file_config fcfg;
-    memset(&fcfg, 0, sizeof fcfg);
-    struct stat st;
-#ifdef _WIN32
-    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_mtime >= 0) {
-        uint64_t ns = (uint64_t)st.st_mtime * 1000000000u;
-#else
-    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_mtim.tv_sec >= 0) {
-        uint64_t ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
-#endif
-        for (int i = 0; i < 8; i++)
-            mtime[i] = (uint8_t)(ns >> (8 * i));
-        fcfg.attrs = &attr;
-        fcfg.attr_count = 1;
-    }
-    /* the buffer before the file: once opened with truncation, closing commits what it holds */
-    uint8_t *buf = fd >= 0 ? mp_malloc(FS_COPY_CHUNK) : NULL;
-    if (fd >= 0 && !buf)
-        return fs_oom(err);
-    lfs_file_t file;
-    int rc = lfs_file_opencfg(&fs->lfs, &file, p, LFS_O_WRONLY | LFS_O_CREAT | LFS_O_TRUNC,
-                              &fcfg);
-    if (rc) {
-        free(buf);
-        *nospc = rc == LFS_ERR_NOSPC && !fs->io_failed;
-        return fs_lfs_fail(fs, rc, p, err);
-    }
-    int result = 0;
-    uint64_t total = 0;
-    while (!result) {
-        const void *chunk = data;
-        ssize_t n = (ssize_t)len;
-        if (fd >= 0) {
-            n = read(fd, buf, FS_COPY_CHUNK);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0) {
-                result = error_setk(err, ERROR_OS, "%s: %s", what, strerror(errno));
-                break;
-            }
-            chunk = buf;
-        }
-        if (n == 0)
-            break;
-        lfs_ssize_t w = lfs_file_write(&fs->lfs, &file, chunk, (lfs_size_t)n);
-        if (w < 0) {
-            *nospc = w == LFS_ERR_NOSPC && !fs->io_failed;
-            result = fs_lfs_fail(fs, (int)w, p, err);
-        }
-        total += (uint64_t)n;
-        if (fd < 0)
-            break;
-    }
-    free(buf);
-    /* after a failed write the engine drops the file's changes at close */
-    rc = lfs_file_close(&fs->lfs, &file);
-    if (rc && !result) {
-        *nospc = rc == LFS_ERR_NOSPC && !fs->io_failed;
-        result = fs_lfs_fail(fs, rc, p, err);
-    }
-    if (!result) {
-        struct lfs_info info;
-        rc = lfs_stat(&fs->lfs, p, &info);
-        if (rc)
-            result = fs_lfs_fail(fs, rc, p, err);
-        else if (info.size != total)
-            result = error_setk(err, ERROR_LITTLEFS, "'%s:%s': wrote %llu bytes, holds %lu",
-                                fs->name, p, (unsigned long long)total, (unsigned long)info.size);
-    }
     return result;
 }
 
-/* Create or replace path's contents (from fd when fd >= 0, else from data). A replacement is
- * atomic (the old contents stay until the new are complete) when there is room for both; when
- * there is not, the old file is removed first, as the Python tool always did. */
+/* Create or replace p's contents; the engine says how safely (fs_lfs.c, fs_fat.c). */
 int fs_write_file_from(struct fs *fs, const char *p, int fd, const void *data, size_t len,
                        const char *what, struct error *err)
 {
-    struct lfs_info info;
-    int rc = lfs_stat(&fs->lfs, p, &info);
-    if (rc == 0 && info.type == LFS_TYPE_DIR)
-        return fs_lfs_fail(fs, LFS_ERR_ISDIR, p, err);
-    if (rc && rc != LFS_ERR_NOENT)
-        return fs_lfs_fail(fs, rc, p, err);
-    int existed = rc == 0, nospc;
-    int result = write_attempt(fs, p, fd, data, len, what, &nospc, err);
-    if (result && nospc && existed) {
-        if ((rc = lfs_remove(&fs->lfs, p)) != 0)
-            return fs_lfs_fail(fs, rc, p, err);
-        if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0)
-            return error_setk(err, ERROR_OS, "%s: %s", what, strerror(errno));
-        result = write_attempt(fs, p, fd, data, len, what, &nospc, err);
-    }
-    /* a new file is committed empty at open: do not leave that behind after a failure */
-    if (result && !existed && !fs->io_failed)
-        lfs_remove(&fs->lfs, p);
-    return result;
+    return fs->eng->write_file(fs, p, fd, data, len, what, err);
 }
 
 int fs_write_file(struct fs *fs, const char *path, const void *data, size_t len,
@@ -413,19 +263,7 @@ int fs_stat(struct fs *fs, const char *path, struct fs_stat *st, struct error *e
     char *p = fs_lfs_path(path);
     if (!p)
         return fs_oom(err);
-    struct lfs_info info;
-    int result = fs_stat_path(fs, p, &info, err);
-    if (!result) {
-        st->is_dir = info.type == LFS_TYPE_DIR;
-        st->size = info.size;
-        uint8_t m[8];
-        lfs_ssize_t n = lfs_getattr(&fs->lfs, p, FS_ATTR_MTIME, m, sizeof m);
-        if (n == (lfs_ssize_t)sizeof m) {
-            st->has_mtime = 1;
-            for (int i = 7; i >= 0; i--)
-                st->mtime_ns = st->mtime_ns << 8 | m[i];
-        }
-    }
+    int result = fs_stat_path(fs, p, st, err);
     free(p);
     return result;
 }
@@ -447,15 +285,15 @@ int fs_mkdir_parents(struct fs *fs, const char *p, struct error *err)
         prefix[i] = '\0';
         if (strcmp(prefix, "/") == 0)
             continue;
-        int rc = lfs_mkdir(&fs->lfs, prefix);
-        if (rc == LFS_ERR_EXIST) {
-            struct lfs_info info;
-            rc = lfs_stat(&fs->lfs, prefix, &info);
-            if (rc == 0 && info.type != LFS_TYPE_DIR)
-                rc = LFS_ERR_EXIST;
+        struct fs_stat info;
+        int rc = fs->eng->mkdir(fs, prefix, err);
+        if (rc == -EEXIST) {
+            rc = fs_stat_path(fs, prefix, &info, err);
+            if (rc == 0 && !info.is_dir)
+                rc = fs->eng->fail(fs, -EEXIST, prefix, err);
         }
         if (rc)
-            result = fs_lfs_fail(fs, rc, prefix, err);
+            result = rc;
     }
     free(prefix);
     return result;
@@ -481,11 +319,10 @@ static int rm_tree(struct fs *fs, const char *p, int depth, struct error *err)
     int result = 0;
     for (size_t i = 0; i < files.n && !result; i++) {
         char *sub = fs_join(p, files.v[i].name);
-        int rc = sub ? lfs_remove(&fs->lfs, sub) : 0;
         if (!sub)
             result = fs_oom(err);
-        else if (rc)
-            result = fs_lfs_fail(fs, rc, sub, err);
+        else
+            result = fs->eng->remove(fs, sub, err);
         free(sub);
     }
     for (size_t i = 0; i < dirs.n && !result; i++) {
@@ -499,9 +336,7 @@ static int rm_tree(struct fs *fs, const char *p, int depth, struct error *err)
     fs_entries_free(&files);
     fs_entries_free(&dirs);
     if (!result && strcmp(p, "/") != 0) {
-        int rc = lfs_remove(&fs->lfs, p);
-        if (rc)
-            result = fs_lfs_fail(fs, rc, p, err);
+        result = fs->eng->remove(fs, p, err);
     }
     return result;
 }
@@ -512,18 +347,18 @@ int fs_rm(struct fs *fs, const char *path, struct error *err)
     char *p = fs_lfs_path(path);
     if (!p)
         return fs_oom(err);
-    struct lfs_info info;
+    struct fs_stat info;
     int result = 0;
-    int rc = lfs_stat(&fs->lfs, p, &info);
-    if (rc == LFS_ERR_NOENT && !fs->io_failed)
-        result = error_setk(err, ERROR_FILE,
-                            "[LittleFSError -2] No such file or directory: '%s'.", path);
+    int rc = fs_stat_path(fs, p, &info, err);
+    if (rc == -ENOENT)
+        result = error_setk(err, ERROR_FILE, "[%sError -2] No such file or directory: '%s'.",
+                            fs->eng->error_name, path);
     else if (rc)
-        result = fs_lfs_fail(fs, rc, p, err);
-    else if (info.type == LFS_TYPE_DIR)
+        result = rc;
+    else if (info.is_dir)
         result = rm_tree(fs, p, 0, err);
-    else if ((rc = lfs_remove(&fs->lfs, p)) != 0)
-        result = fs_lfs_fail(fs, rc, p, err);
+    else
+        result = fs->eng->remove(fs, p, err);
     free(p);
     return result;
 }
@@ -535,9 +370,7 @@ int fs_rename(struct fs *fs, const char *from, const char *to, struct error *err
     if (!a || !b)
         result = fs_oom(err);
     else {
-        int rc = lfs_rename(&fs->lfs, a, b);
-        if (rc)
-            result = fs_lfs_fail(fs, rc, a, err);
+        result = fs->eng->rename(fs, a, b, err);
     }
     free(a);
     free(b);

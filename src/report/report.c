@@ -231,7 +231,12 @@ static long round_half_even(double x)
 
 void report_df(const struct report_df_row *rows, size_t count, int box, struct strbuf *out)
 {
-    static const char *title = "LittleFS Filesystems";
+    size_t fat = 0;
+    for (size_t i = 0; i < count; i++)
+        fat += rows[i].is_fat != 0;
+    const char *title = fat == 0       ? "LittleFS Filesystems"
+                        : fat == count ? "FAT Filesystems"
+                                       : "Filesystems";
     if (!box) {
         strbuf_printf(out, "%s\n", title);
         strbuf_printf(out, "# %-14s %9s %8s %9s %5s%%\n", "Partition", "Total kB", "Used kB",
@@ -244,10 +249,11 @@ void report_df(const struct report_df_row *rows, size_t count, int box, struct s
     report_table_init(&t, title, 5, headings, align);
     for (size_t i = 0; i < count; i++) {
         const struct report_df_row *r = &rows[i];
-        uint64_t kb = r->block_size / 1024u;
-        uint64_t total = (uint64_t)r->blocks_total * kb, used = (uint64_t)r->blocks_used * kb;
+        /* FAT clusters may be smaller than a kB */
+        uint64_t bs = r->block_size;
+        uint64_t total = r->blocks_total * bs / 1024u, used = r->blocks_used * bs / 1024u;
         uint64_t free_kb = r->blocks_total >= r->blocks_used
-                               ? (uint64_t)(r->blocks_total - r->blocks_used) * kb
+                               ? (r->blocks_total - r->blocks_used) * bs / 1024u
                                : 0;
         long percent = r->blocks_total
                            ? round_half_even(100.0 * r->blocks_used / r->blocks_total)

@@ -52,8 +52,10 @@ struct report_df_row {
     uint32_t block_size;
     uint32_t blocks_total;
     uint32_t blocks_used;
+    int is_fat; /* a FAT filesystem (blocks are its clusters) */
 };
-/* "LittleFS Filesystems" and the table, plain or box. */
+/* "LittleFS Filesystems" (or "FAT Filesystems", or "Filesystems" for both kinds) and the table,
+ * plain or box. */
 void report_df(const struct report_df_row *rows, size_t count, int box, struct strbuf *out);
 
 /* Both otadata records (--ota-show): "otadata (partition 'NAME' at 0xOFFSET)" and a row per

@@ -72,7 +72,7 @@ static void sink_usage(void *ctx, const struct fs_usage *u)
     snprintf(s->versions[i], sizeof s->versions[i], "%u.%u", u->disk_version >> 16,
              u->disk_version & 0xffff);
     s->rows[i] = (struct report_df_row){s->names[i], u->block_size, u->block_count,
-                                        u->blocks_used};
+                                        u->blocks_used, u->is_fat};
 }
 
 int fs_commands_modify(const struct tool_options *opt)

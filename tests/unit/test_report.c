@@ -102,7 +102,7 @@ static void app_fills_line_floors_like_python(void **state)
 static void df_plain_and_box(void **state)
 {
     (void)state;
-    struct report_df_row row = {"vfs", 4096, 512, 7};
+    struct report_df_row row = {"vfs", 4096, 512, 7, 0};
     struct strbuf sb = {0};
     report_df(&row, 1, 0, &sb);
     assert_string_equal(strbuf_str(&sb), "LittleFS Filesystems\n"
@@ -119,7 +119,7 @@ static void df_plain_and_box(void **state)
                                          "╰───────────┴──────────┴─────────┴─────────┴──────╯\n");
     strbuf_free(&sb);
     /* 0.5% rounds to even (0), 1.5% to 2: Python's round() */
-    struct report_df_row half = {"a", 4096, 200, 1};
+    struct report_df_row half = {"a", 4096, 200, 1, 0};
     report_df(&half, 1, 0, &sb);
     assert_non_null(strstr(strbuf_str(&sb), "     0%"));
     strbuf_reset(&sb);

@@ -1,0 +1,337 @@
+/* The FAT engine under the --fs commands (struct fs_engine, fs_int.h): src/fat on the same block
+ * cache littlefs uses, so a FAT partition is read and written through the flash interface like
+ * a littlefs one, on files and boards alike. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/fs_int.h"
+#include "util/alloc.h"
+#include "util/bytes.h"
+
+/* ---------------------------------------------------------------- the device */
+
+static int dev_read(void *ctx, uint32_t off, void *buf, uint32_t len)
+{
+    struct fs *fs = ctx;
+    uint8_t *out = buf;
+    while (len) {
+        uint32_t block = off / FS_BLOCK_SIZE, in = off % FS_BLOCK_SIZE;
+        uint32_t n = FS_BLOCK_SIZE - in < len ? FS_BLOCK_SIZE - in : len;
+        if (fs_cache_read(&fs->cache, block, in, out, n, &fs->io_err)) {
+            fs->io_failed = 1;
+            return FAT_ERR_IO;
+        }
+        off += n;
+        out += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int dev_write(void *ctx, uint32_t off, const void *buf, uint32_t len)
+{
+    struct fs *fs = ctx;
+    const uint8_t *in = buf;
+    while (len) {
+        uint32_t block = off / FS_BLOCK_SIZE, at = off % FS_BLOCK_SIZE;
+        uint32_t n = FS_BLOCK_SIZE - at < len ? FS_BLOCK_SIZE - at : len;
+        if (fs_cache_prog(&fs->cache, block, at, in, n, &fs->io_err)) {
+            fs->io_failed = 1;
+            return FAT_ERR_IO;
+        }
+        off += n;
+        in += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* The engine's ordering points (data, entries, FAT): each reaches the flash before the next. */
+static int dev_sync(void *ctx)
+{
+    struct fs *fs = ctx;
+    if (fs->mode != FS_FLUSH_AT_SYNC)
+        return 0;
+    if (fs_cache_flush(&fs->cache, &fs->io_err)) {
+        fs->io_failed = 1;
+        return FAT_ERR_IO;
+    }
+    return 0;
+}
+
+static struct fat_dev make_dev(struct fs *fs)
+{
+    uint32_t size = fs->part_size;
+    uint64_t room = (uint64_t)fs->cache.block_count * FS_BLOCK_SIZE;
+    if (size > room)
+        size = (uint32_t)room;
+    struct fat_dev d = {fs, dev_read, dev_write, dev_sync, size};
+    return d;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+/* "OSError -2: ENOENT: 'vfs:/x'", as MicroPython names a FatFs failure; a flash error underneath
+ * is reported as itself. */
+static int fat_fail(struct fs *fs, int code, const char *path, struct error *err)
+{
+    if (fs->io_failed) {
+        fs->io_failed = 0;
+        if (!err)
+            return -EIO;
+        *err = fs->io_err;
+        return error_wrap(err, -EIO, "'%s:%s'", fs->name, path);
+    }
+    if (code == FAT_ERR_CORRUPT)
+        return error_fail(err, code, ERROR_OS, "FAT filesystem is corrupt at '%s:%s'", fs->name,
+                          path);
+    return error_fail(err, code, ERROR_OS, "[Errno %d] %s: '%s:%s'", -code, fat_err_text(code),
+                      fs->name, path);
+}
+
+int fs_holds_fat(struct flash *window)
+{
+    uint8_t bs[64], sig[2];
+    struct error e;
+    if (window->size < 512 || flash_read(window, 0, bs, sizeof bs, &e) ||
+        flash_read(window, 510, sig, sizeof sig, &e))
+        return 0;
+    uint32_t ss = get_le16(bs + 11);
+    return sig[0] == 0x55 && sig[1] == 0xAA && (bs[0] == 0xEB || bs[0] == 0xE9) && ss >= 512 &&
+           ss <= 4096 && !(ss & (ss - 1)) && bs[13] && !(bs[13] & (bs[13] - 1)) && bs[16] >= 1;
+}
+
+int fs_fat_mount(struct fs *fs, struct error *err)
+{
+    struct fat_dev dev = make_dev(fs);
+    int rc = fat_mount(&fs->fat, &dev);
+    if (rc == FAT_ERR_NOMEM)
+        return fs_oom(err);
+    if (rc)
+        return error_wrap(err, fat_fail(fs, rc, "/", err),
+                          "Partition '%s' holds a FAT filesystem that does not mount", fs->name);
+    fs->eng = &fs_engine_fat;
+    struct fat_volinfo vi;
+    fat_volinfo(fs->fat, &vi);
+    fs->max_dirs = vi.clusters + 1;
+    return 0;
+}
+
+int fs_fat_usage(struct fs *fs, struct fs_usage *u, struct error *err)
+{
+    (void)err;
+    struct fat_volinfo vi;
+    fat_volinfo(fs->fat, &vi);
+    memset(u, 0, sizeof *u);
+    snprintf(u->part, sizeof u->part, "%s", fs->name);
+    u->is_fat = 1;
+    u->fat_type = (uint32_t)vi.type;
+    u->sector_size = vi.sector_size;
+    u->fats = vi.fats;
+    u->root_entries = vi.root_entries;
+    u->volume_id = vi.volume_id;
+    memcpy(u->label, vi.label, sizeof u->label);
+    u->name_max = FAT_NAME_MAX;
+    u->block_size = vi.cluster_size;
+    u->block_count = vi.clusters;
+    u->blocks_used = vi.clusters - vi.free_clusters;
+    /* MicroPython mounts a FAT smaller than its partition: nothing to warn about */
+    u->partition_blocks = u->block_count;
+    u->total_kb = (uint32_t)((uint64_t)vi.clusters * vi.cluster_size / 1024);
+    u->used_kb = (uint32_t)((uint64_t)u->blocks_used * vi.cluster_size / 1024);
+    u->free_kb = (uint32_t)((uint64_t)vi.free_clusters * vi.cluster_size / 1024);
+    u->used_percent = fs_percent_half_even(u->blocks_used, u->block_count);
+    return 0;
+}
+
+/* MicroPython's block size on ESP32 (esp32.Partition's default, also the FAT sector size). */
+#define FAT_SECTOR 4096u
+
+int fs_fat_mkfs(struct fs *fs, struct error *err)
+{
+    struct fat_dev dev = make_dev(fs);
+    struct fat_mkfs_opts o = {FAT_SECTOR, time(NULL)};
+    int rc = fat_mkfs(&dev, &o);
+    if (rc == FAT_ERR_INVAL && !fs->io_failed)
+        return error_setk(err, ERROR_VALUE,
+                          "Partition '%s' (%u bytes) is too small for a FAT filesystem of "
+                          "%u-byte sectors.",
+                          fs->name, fs->part_size, FAT_SECTOR);
+    if (rc)
+        return fat_fail(fs, rc, "/", err);
+    return fs_fat_mount(fs, err);
+}
+
+/* ---------------------------------------------------------------- operations */
+
+static int fat_stat_op(struct fs *fs, const char *p, struct fs_stat *st, struct error *err)
+{
+    memset(st, 0, sizeof *st);
+    struct fat_info *info = mp_malloc(sizeof *info);
+    if (!info)
+        return fs_oom(err);
+    int rc = fat_stat(fs->fat, p, info);
+    if (!rc) {
+        st->is_dir = info->is_dir;
+        st->size = info->size;
+        if (strcmp(p, "/") != 0) {
+            st->has_mtime = 1;
+            st->mtime_ns = info->mtime > 0 ? (uint64_t)info->mtime * 1000000000u : 0;
+        }
+    }
+    free(info);
+    return rc ? fat_fail(fs, rc, p, err) : 0;
+}
+
+struct list_ctx {
+    fs_list_cb cb;
+    void *ctx;
+};
+
+static int list_one(void *ctx, const struct fat_info *info)
+{
+    struct list_ctx *c = ctx;
+    int rc = c->cb(c->ctx, info->name, strlen(info->name), info->is_dir, info->size);
+    return rc ? rc : 0;
+}
+
+static int fat_list_op(struct fs *fs, const char *p, fs_list_cb cb, void *ctx, struct error *err)
+{
+    struct list_ctx c = {cb, ctx};
+    int rc = fat_dir_list(fs->fat, p, list_one, &c);
+    /* a callback's failure carries its own message; the engine's need one */
+    if (rc && (rc == FAT_ERR_NOMEM || rc == FAT_ERR_CORRUPT || rc == FAT_ERR_IO ||
+               rc == FAT_ERR_NOENT || rc == FAT_ERR_NOTDIR))
+        return rc == FAT_ERR_NOMEM ? fs_oom(err) : fat_fail(fs, rc, p, err);
+    return rc;
+}
+
+static int fat_read_op(struct fs *fs, const char *p, uint8_t **data, size_t *len,
+                       struct error *err)
+{
+    *data = NULL;
+    *len = 0;
+    struct fat_file f;
+    int rc = fat_file_open(fs->fat, p, &f);
+    if (rc)
+        return fat_fail(fs, rc, p, err);
+    if ((uint64_t)f.size > fs->part_size)
+        return error_setk(err, ERROR_OS,
+                          "'%s:%s': recorded size %u is larger than the filesystem (corrupt)",
+                          fs->name, p, f.size);
+    uint8_t *buf = mp_malloc((size_t)f.size + 1);
+    if (!buf)
+        return fs_oom(err);
+    int n = f.size ? fat_file_read(fs->fat, &f, buf, f.size) : 0;
+    if (n < 0 || (uint32_t)n != f.size) {
+        free(buf);
+        return fat_fail(fs, n < 0 ? n : FAT_ERR_CORRUPT, p, err);
+    }
+    *data = buf;
+    *len = (size_t)n;
+    return 0;
+}
+
+int64_t fs_local_mtime(int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return 0;
+    return (int64_t)st.st_mtime;
+}
+
+/* Reads all of fd (a local file) into memory. */
+static int slurp(int fd, uint8_t **out, size_t *len, const char *what, struct error *err)
+{
+    size_t cap = FS_COPY_CHUNK, n = 0;
+    uint8_t *buf = mp_malloc(cap);
+    if (!buf)
+        return fs_oom(err);
+    for (;;) {
+        if (n == cap) {
+            if (cap > UINT32_MAX / 2) {
+                free(buf);
+                return error_setk(err, ERROR_OS, "%s: too large for a FAT file", what);
+            }
+            uint8_t *nb = mp_realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return fs_oom(err);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(buf);
+            return error_setk(err, ERROR_OS, "%s: %s", what, strerror(errno));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* The new contents go to free clusters, then the entry points at them, then the FAT takes the
+ * new chain and frees the old one (fat_write_file): a replacement never loses the old file
+ * before the new one is whole. */
+static int fat_write_op(struct fs *fs, const char *p, int fd, const void *data, size_t len,
+                        const char *what, struct error *err)
+{
+    uint8_t *buf = NULL;
+    int64_t mtime = fd >= 0 ? fs_local_mtime(fd) : 0;
+    if (fd >= 0) {
+        if (slurp(fd, &buf, &len, what, err))
+            return -1;
+        data = buf;
+    }
+    if (mtime <= 0)
+        mtime = (int64_t)time(NULL);
+    int rc = len > UINT32_MAX ? FAT_ERR_NOSPC
+                              : fat_write_file(fs->fat, p, data, (uint32_t)len, (time_t)mtime);
+    free(buf);
+    if (rc == FAT_ERR_NOMEM)
+        return fs_oom(err);
+    return rc ? fat_fail(fs, rc, p, err) : 0;
+}
+
+static int fat_mkdir_op(struct fs *fs, const char *p, struct error *err)
+{
+    int rc = fat_mkdir(fs->fat, p, time(NULL));
+    return rc ? fat_fail(fs, rc, p, err) : 0;
+}
+
+static int fat_remove_op(struct fs *fs, const char *p, struct error *err)
+{
+    int rc = fat_remove(fs->fat, p);
+    return rc ? fat_fail(fs, rc, p, err) : 0;
+}
+
+static int fat_rename_op(struct fs *fs, const char *a, const char *b, struct error *err)
+{
+    int rc = fat_rename(fs->fat, a, b);
+    return rc ? fat_fail(fs, rc, a, err) : 0;
+}
+
+const struct fs_engine fs_engine_fat = {
+    .name = "FAT",
+    .error_name = "OS",
+    .stat = fat_stat_op,
+    .list = fat_list_op,
+    .read_file = fat_read_op,
+    .write_file = fat_write_op,
+    .mkdir = fat_mkdir_op,
+    .remove = fat_remove_op,
+    .rename = fat_rename_op,
+    .fail = fat_fail,
+};

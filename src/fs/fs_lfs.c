@@ -1,0 +1,250 @@
+/* The littlefs engine under the --fs commands (struct fs_engine, fs_int.h): what the commands
+ * ask of a filesystem, done with src/lfs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/fs_int.h"
+#include "util/alloc.h"
+
+static int lfs_read_whole(struct fs *fs, const char *path, uint8_t **data, size_t *len,
+                          struct error *err)
+{
+    *data = NULL;
+    *len = 0;
+    char *p = fs_lfs_path(path);
+    if (!p)
+        return fs_oom(err);
+    lfs_file_t file;
+    int rc = lfs_file_open(&fs->lfs, &file, p, LFS_O_RDONLY);
+    if (rc) {
+        fs_lfs_fail(fs, rc, p, err);
+        free(p);
+        return -1;
+    }
+    int result = 0;
+    lfs_soff_t size = lfs_file_size(&fs->lfs, &file);
+    uint64_t room = (uint64_t)fs->cache.block_count * FS_BLOCK_SIZE;
+    uint8_t *buf = size >= 0 && (uint64_t)size <= room ? mp_malloc((size_t)size + 1) : NULL;
+    if (size < 0)
+        result = fs_lfs_fail(fs, (int)size, p, err);
+    else if ((uint64_t)size > room)
+        result = error_setk(err, ERROR_LITTLEFS,
+                            "'%s:%s': recorded size %ld is larger than the filesystem (corrupt)",
+                            fs->name, p, (long)size);
+    else if (!buf)
+        result = fs_oom(err);
+    size_t got = 0;
+    while (!result && got < (size_t)size) {
+        lfs_ssize_t n = lfs_file_read(&fs->lfs, &file, buf + got, (lfs_size_t)size - got);
+        if (n < 0)
+            result = fs_lfs_fail(fs, (int)n, p, err);
+        else if (n == 0)
+            break;
+        else
+            got += (size_t)n;
+    }
+    /* the size the directory records must be the bytes the file holds */
+    if (!result && got != (size_t)size)
+        result = error_setk(err, ERROR_LITTLEFS, "'%s:%s': read %zu of %ld bytes", fs->name, p,
+                            got, (long)size);
+    lfs_file_close(&fs->lfs, &file);
+    free(p);
+    if (result) {
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *len = got;
+    return 0;
+}
+
+/* One try at writing path: open with truncation, copy, close. littlefs commits the new contents
+ * at close in one step, so an interrupted transfer leaves the old file. *nospc tells a failure
+ * for want of free blocks. */
+static int write_attempt(struct fs *fs, const char *p, int fd, const void *data, size_t len,
+                         const char *what, int *nospc, struct error *err)
+{
+    *nospc = 0;
+    /* a local file's modification time goes with it, as MicroPython records one */
+    uint8_t mtime[8];
+    struct lfs_attr attr = {.type = FS_ATTR_MTIME, .buffer = mtime, .size = sizeof mtime};
+    struct lfs_file_config fcfg;
+    memset(&fcfg, 0, sizeof fcfg);
+    struct stat st;
+#ifdef _WIN32
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_mtime >= 0) {
+        uint64_t ns = (uint64_t)st.st_mtime * 1000000000u;
+#else
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_mtim.tv_sec >= 0) {
+        uint64_t ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+#endif
+        for (int i = 0; i < 8; i++)
+            mtime[i] = (uint8_t)(ns >> (8 * i));
+        fcfg.attrs = &attr;
+        fcfg.attr_count = 1;
+    }
+    /* the buffer before the file: once opened with truncation, closing commits what it holds */
+    uint8_t *buf = fd >= 0 ? mp_malloc(FS_COPY_CHUNK) : NULL;
+    if (fd >= 0 && !buf)
+        return fs_oom(err);
+    lfs_file_t file;
+    int rc = lfs_file_opencfg(&fs->lfs, &file, p, LFS_O_WRONLY | LFS_O_CREAT | LFS_O_TRUNC,
+                              &fcfg);
+    if (rc) {
+        free(buf);
+        *nospc = rc == LFS_ERR_NOSPC && !fs->io_failed;
+        return fs_lfs_fail(fs, rc, p, err);
+    }
+    int result = 0;
+    uint64_t total = 0;
+    while (!result) {
+        const void *chunk = data;
+        ssize_t n = (ssize_t)len;
+        if (fd >= 0) {
+            n = read(fd, buf, FS_COPY_CHUNK);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                result = error_setk(err, ERROR_OS, "%s: %s", what, strerror(errno));
+                break;
+            }
+            chunk = buf;
+        }
+        if (n == 0)
+            break;
+        lfs_ssize_t w = lfs_file_write(&fs->lfs, &file, chunk, (lfs_size_t)n);
+        if (w < 0) {
+            *nospc = w == LFS_ERR_NOSPC && !fs->io_failed;
+            result = fs_lfs_fail(fs, (int)w, p, err);
+        }
+        total += (uint64_t)n;
+        if (fd < 0)
+            break;
+    }
+    free(buf);
+    /* after a failed write the engine drops the file's changes at close */
+    rc = lfs_file_close(&fs->lfs, &file);
+    if (rc && !result) {
+        *nospc = rc == LFS_ERR_NOSPC && !fs->io_failed;
+        result = fs_lfs_fail(fs, rc, p, err);
+    }
+    if (!result) {
+        struct lfs_info info;
+        rc = lfs_stat(&fs->lfs, p, &info);
+        if (rc)
+            result = fs_lfs_fail(fs, rc, p, err);
+        else if (info.size != total)
+            result = error_setk(err, ERROR_LITTLEFS, "'%s:%s': wrote %llu bytes, holds %lu",
+                                fs->name, p, (unsigned long long)total, (unsigned long)info.size);
+    }
+    return result;
+}
+
+/* Create or replace path's contents (from fd when fd >= 0, else from data). A replacement is
+ * atomic (the old contents stay until the new are complete) when there is room for both; when
+ * there is not, the old file is removed first, as the Python tool always did. */
+static int lfs_write_whole(struct fs *fs, const char *p, int fd, const void *data, size_t len,
+                           const char *what, struct error *err)
+{
+    struct lfs_info info;
+    int rc = lfs_stat(&fs->lfs, p, &info);
+    if (rc == 0 && info.type == LFS_TYPE_DIR)
+        return fs_lfs_fail(fs, LFS_ERR_ISDIR, p, err);
+    if (rc && rc != LFS_ERR_NOENT)
+        return fs_lfs_fail(fs, rc, p, err);
+    int existed = rc == 0, nospc;
+    int result = write_attempt(fs, p, fd, data, len, what, &nospc, err);
+    if (result && nospc && existed) {
+        if ((rc = lfs_remove(&fs->lfs, p)) != 0)
+            return fs_lfs_fail(fs, rc, p, err);
+        if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0)
+            return error_setk(err, ERROR_OS, "%s: %s", what, strerror(errno));
+        result = write_attempt(fs, p, fd, data, len, what, &nospc, err);
+    }
+    /* a new file is committed empty at open: do not leave that behind after a failure */
+    if (result && !existed && !fs->io_failed)
+        lfs_remove(&fs->lfs, p);
+    return result;
+}
+
+static int lfs_stat_op(struct fs *fs, const char *p, struct fs_stat *st, struct error *err)
+{
+    memset(st, 0, sizeof *st);
+    struct lfs_info info;
+    int rc = lfs_stat(&fs->lfs, p, &info);
+    if (rc)
+        return fs_lfs_fail(fs, rc, p, err);
+    st->is_dir = info.type == LFS_TYPE_DIR;
+    st->size = info.size;
+    uint8_t m[8];
+    lfs_ssize_t n = lfs_getattr(&fs->lfs, p, FS_ATTR_MTIME, m, sizeof m);
+    if (n == (lfs_ssize_t)sizeof m) {
+        st->has_mtime = 1;
+        for (int i = 7; i >= 0; i--)
+            st->mtime_ns = st->mtime_ns << 8 | m[i];
+    } else if (n < 0 && n != LFS_ERR_NOATTR) {
+        return fs_lfs_fail(fs, (int)n, p, err);
+    }
+    return 0;
+}
+
+static int lfs_list_op(struct fs *fs, const char *p, fs_list_cb cb, void *ctx, struct error *err)
+{
+    lfs_dir_t dir;
+    int rc = lfs_dir_open(&fs->lfs, &dir, p);
+    if (rc)
+        return fs_lfs_fail(fs, rc, p, err);
+    int result = 0;
+    struct lfs_info info;
+    for (;;) {
+        /* littlefs fills the rest of the name buffer with zeros: a byte after the first NUL
+         * means the stored name itself holds a NUL */
+        memset(&info, 0, sizeof info);
+        if ((rc = lfs_dir_read(&fs->lfs, &dir, &info)) <= 0)
+            break;
+        size_t len = sizeof info.name;
+        while (len > 0 && info.name[len - 1] == '\0')
+            len--;
+        if ((result = cb(ctx, info.name, len, info.type == LFS_TYPE_DIR, info.size)) != 0)
+            break;
+    }
+    if (rc < 0 && result == 0)
+        result = fs_lfs_fail(fs, rc, p, err);
+    lfs_dir_close(&fs->lfs, &dir);
+    return result;
+}
+
+static int lfs_mkdir_op(struct fs *fs, const char *p, struct error *err)
+{
+    int rc = lfs_mkdir(&fs->lfs, p);
+    return rc ? fs_lfs_fail(fs, rc, p, err) : 0;
+}
+
+static int lfs_remove_op(struct fs *fs, const char *p, struct error *err)
+{
+    int rc = lfs_remove(&fs->lfs, p);
+    return rc ? fs_lfs_fail(fs, rc, p, err) : 0;
+}
+
+static int lfs_rename_op(struct fs *fs, const char *a, const char *b, struct error *err)
+{
+    int rc = lfs_rename(&fs->lfs, a, b);
+    return rc ? fs_lfs_fail(fs, rc, a, err) : 0;
+}
+
+const struct fs_engine fs_engine_lfs = {
+    .name = "LittleFS",
+    .error_name = "LittleFS",
+    .stat = lfs_stat_op,
+    .list = lfs_list_op,
+    .read_file = lfs_read_whole,
+    .write_file = lfs_write_whole,
+    .mkdir = lfs_mkdir_op,
+    .remove = lfs_remove_op,
+    .rename = lfs_rename_op,
+    .fail = fs_lfs_fail,
+};
