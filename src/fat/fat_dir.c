@@ -638,18 +638,27 @@ static int dir_add(struct fat *fs, struct dir *d, const struct fat_name *nm, con
     return 0;
 }
 
-/* Write the added slots (and any clusters an extension added, whole). */
-static int dir_store_added(struct fat *fs, const struct dir *d, uint32_t start, uint32_t count,
-                           uint32_t old_len)
+/* Commit added slots [start, start + count) and the allocations made for them, so that no
+ * entry ever points at clusters the FAT calls free: first any clusters an extension added to
+ * the directory (whole: zeros and the slots in them, not yet linked), then the FAT (the new
+ * file's chain and the directory's link), then the slots in the directory's old clusters. */
+static int dir_commit(struct fat *fs, const struct dir *d, uint32_t start, uint32_t count,
+                      uint32_t old_len)
 {
-    uint32_t end = start + count;
+    uint32_t old_slots = old_len / DIR_ENTRY_SIZE, end = start + count;
+    int rc = 0;
     if (d->len > old_len) {
-        uint32_t from = old_len / DIR_ENTRY_SIZE;
-        if (start > from)
-            start = from;
-        end = d->len / DIR_ENTRY_SIZE;
+        rc = dir_store(fs, d, old_slots, d->len / DIR_ENTRY_SIZE - old_slots);
+        if (!rc)
+            rc = fat_dev_sync(fs);
     }
-    return dir_store(fs, d, start, end - start);
+    if (!rc)
+        rc = fat_flush(fs);
+    if (!rc && start < old_slots)
+        rc = dir_store(fs, d, start, (end < old_slots ? end : old_slots) - start);
+    if (!rc)
+        rc = fat_dev_sync(fs);
+    return rc;
 }
 
 static void dir_mark_deleted(struct dir *d, uint32_t start, uint32_t sfn)
@@ -714,7 +723,13 @@ int fat_write_file(struct fat *fs, const char *path, const void *data, uint32_t 
         dir_entry_times(e, ts, 0);
         e[DIR_ATTR] |= ATTR_ARCHIVE;
         put_le16(e + DIR_ACC_DATE, 0);
-        rc = dir_store(fs, &s->d, s->en.sfn, 1);
+        /* the new chain is in the FAT before the entry points at it; the old one is freed
+         * after the entry has left it */
+        rc = fat_flush(fs);
+        if (!rc)
+            rc = dir_store(fs, &s->d, s->en.sfn, 1);
+        if (!rc)
+            rc = fat_dev_sync(fs);
         if (!rc && old)
             rc = free_chain(fs, old);
     } else if (!rc) {
@@ -726,7 +741,7 @@ int fat_write_file(struct fat *fs, const char *path, const void *data, uint32_t 
         uint32_t start, count, old_len;
         rc = dir_add(fs, &s->d, &s->nm, proto, &start, &count, &old_len);
         if (!rc)
-            rc = dir_store_added(fs, &s->d, start, count, old_len);
+            rc = dir_commit(fs, &s->d, start, count, old_len);
     }
     if (!rc)
         rc = fat_dev_sync(fs);
@@ -777,7 +792,7 @@ int fat_mkdir(struct fat *fs, const char *path, time_t now)
         uint32_t start, count, old_len;
         rc = dir_add(fs, &s->d, &s->nm, proto, &start, &count, &old_len);
         if (!rc)
-            rc = dir_store_added(fs, &s->d, start, count, old_len);
+            rc = dir_commit(fs, &s->d, start, count, old_len);
     }
     if (!rc)
         rc = fat_dev_sync(fs);
@@ -919,7 +934,7 @@ int fat_rename(struct fat *fs, const char *oldpath, const char *newpath)
     uint32_t start, count, old_len;
     rc = dir_add(fs, dst, &b->nm, a->en.raw, &start, &count, &old_len);
     if (!rc)
-        rc = dir_store_added(fs, dst, start, count, old_len);
+        rc = dir_commit(fs, dst, start, count, old_len);
     if (!rc)
         rc = fat_dev_sync(fs);
     if (!rc && src_dir && !same_dir) {
