@@ -8,15 +8,16 @@
  *  - every call returns 0 (or a non-negative count) on success and a negative enum fat_error;
  *  - names are byte strings as MicroPython sees them: each byte is one code page 437
  *    character, so the UTF-8 bytes of a MicroPython str are stored as that many CP437
- *    characters in the long name (docs/fat.md "Names"). A long name with a character outside
+ *    characters in the long name (fat.md §5). A long name with a character outside
  *    CP437 is shown by its 8.3 name, as FatFs does;
  *  - paths are '/'-separated from the root; repeated slashes and "." are ignored and ".."
  *    cancels the component before it;
  *  - lookups ignore case like FatFs (A-Z and the Latin-1 letters);
  *  - directory reads return entries in on-disk order, without "." and "..", deleted entries and
  *    the volume label;
- *  - each change writes file data first, then directory entries, then every FAT copy, and
- *    leaves a consistent volume when it returns;
+ *  - no directory entry ever points at clusters the FAT calls free, even after a power cut:
+ *    data first, the FAT's new allocations before the entries that use them, freed clusters
+ *    after the entries that used them (fat.md §7); each change leaves a consistent volume;
  *  - nothing else may change the device while the volume is mounted (the first FAT is held in
  *    memory).
  * No global state. */

@@ -1,4 +1,4 @@
-/* Private to src/fat: the on-disk layout (byte offsets, docs/fat.md) and the mounted state. */
+/* Private to src/fat: the on-disk layout (byte offsets, fat.md §2-§4) and the mounted state. */
 #ifndef MP_FAT_FAT_INT_H
 #define MP_FAT_FAT_INT_H
 

@@ -1,5 +1,5 @@
 /* Names: code page 437, long names in UTF-16, and the 8.3 names FatFs derives from them
- * (docs/fat.md "Names"). */
+ * (fat.md §5). */
 #include <string.h>
 
 #include "fat/fat_int.h"

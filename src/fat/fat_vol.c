@@ -303,9 +303,11 @@ int fat_mount(struct fat **out, const struct fat_dev *dev)
     if (data >= total || (uint64_t)total * ss > dev->size)
         return FAT_ERR_INVAL;
     uint32_t nclusters = (uint32_t)((total - data) / spc);
-    enum fat_type type = nclusters < 4085    ? FAT_TYPE_12
-                         : nclusters < 65525 ? FAT_TYPE_16
-                                             : FAT_TYPE_32;
+    /* FatFs's bounds (a board's reader): one cluster above Microsoft's, which only matters
+     * for a volume of exactly 4085 or 65525 clusters, and FatFs's own mkfs can make the first */
+    enum fat_type type = nclusters <= MAX_FAT12   ? FAT_TYPE_12
+                         : nclusters <= MAX_FAT16 ? FAT_TYPE_16
+                                                  : FAT_TYPE_32;
     if ((type == FAT_TYPE_32) != fat32_layout || (type == FAT_TYPE_32 && root_ents))
         return FAT_ERR_INVAL;
     /* the table must hold an entry for every cluster */

@@ -1,4 +1,4 @@
-/* The `--fs` commands: littlefs filesystems inside partitions, reached through the flash
+/* The `--fs` commands: littlefs and FAT filesystems inside partitions, reached through the flash
  * interface only (a firmware file, a device, anything with struct flash_ops).
  *
  * Layers:
