@@ -131,6 +131,13 @@ int fat_remove(struct fat *fs, const char *path);
  * directory by a directory; otherwise EXIST. A directory cannot move into itself (INVAL). */
 int fat_rename(struct fat *fs, const char *oldpath, const char *newpath);
 
+/* Grow the volume to total_sectors (no smaller than now) within the device: only the boot
+ * sector's count changes, so the FAT must already have entries for the new clusters (free) and
+ * the type must stay the same. fat_grow_limit gives the largest count that allows, at most
+ * max_sectors. */
+int fat_grow(struct fat *fs, uint32_t total_sectors);
+uint32_t fat_grow_limit(const struct fat *fs, uint32_t max_sectors);
+
 /* mkfs parameters. */
 struct fat_mkfs_opts {
     uint32_t sector_size; /* 512..4096, a power of two */

@@ -395,6 +395,65 @@ int fat_volinfo(struct fat *fs, struct fat_volinfo *info)
     return 0;
 }
 
+/* ---------------------------------------------------------------- grow */
+
+/* Clusters the table has entries for, and the most its type may have. */
+static uint32_t table_capacity(const struct fat *fs)
+{
+    uint64_t bits = (uint64_t)fs->fat_secs * fs->ss * 8;
+    uint64_t entries = bits / (fs->type == FAT_TYPE_12 ? 12 : fs->type == FAT_TYPE_16 ? 16 : 32);
+    uint64_t cap = entries > 2 ? entries - 2 : 0;
+    uint32_t bound = fs->type == FAT_TYPE_12   ? MAX_FAT12
+                     : fs->type == FAT_TYPE_16 ? MAX_FAT16
+                                               : MAX_FAT32;
+    return cap < bound ? (uint32_t)cap : bound;
+}
+
+uint32_t fat_grow_limit(const struct fat *fs, uint32_t max_sectors)
+{
+    uint32_t dev_secs = fs->dev.size / fs->ss;
+    if (max_sectors > dev_secs)
+        max_sectors = dev_secs;
+    uint64_t by_table = fs->data_sec + (uint64_t)table_capacity(fs) * fs->spc;
+    uint32_t lim = by_table < max_sectors ? (uint32_t)by_table : max_sectors;
+    return lim < fs->total_secs ? fs->total_secs : lim;
+}
+
+int fat_grow(struct fat *fs, uint32_t total)
+{
+    if (total < fs->total_secs || total > fat_grow_limit(fs, total))
+        return FAT_ERR_INVAL;
+    if (total == fs->total_secs)
+        return 0;
+    uint32_t ncl = (total - fs->data_sec) / fs->spc;
+    for (uint32_t c = fs->nclusters + 2; c < ncl + 2; c++)
+        if (fat_get(fs, c) != 0)
+            return FAT_ERR_CORRUPT; /* the table holds something beyond the volume */
+    uint8_t bs[512];
+    int rc = fat_dev_read(fs, 0, bs, sizeof bs);
+    if (rc)
+        return rc;
+    if (get_le16(bs + BPB_TOT_SEC16) && total < 0x10000) {
+        put_le16(bs + BPB_TOT_SEC16, (uint16_t)total);
+    } else {
+        put_le16(bs + BPB_TOT_SEC16, 0);
+        put_le32(bs + BPB_TOT_SEC32, total);
+    }
+    /* FAT32 keeps a copy of the boot sector */
+    uint32_t backup = fs->type == FAT_TYPE_32 ? get_le16(bs + 50) : 0;
+    if (backup && backup < fs->rsvd)
+        rc = fat_dev_write(fs, backup * fs->ss, bs, sizeof bs);
+    if (!rc)
+        rc = fat_dev_write(fs, 0, bs, sizeof bs);
+    if (rc)
+        return rc;
+    fs->total_secs = total;
+    fs->nclusters = ncl;
+    if (fs->fsinfo_sec)
+        fs->fat_dirty[0] = 1; /* fat_flush rewrites FSInfo's free count */
+    return fat_flush(fs);
+}
+
 /* ---------------------------------------------------------------- mkfs */
 
 /* FatFs's f_mkfs for FM_FAT | FM_SFD with automatic cluster size, one FAT and 512 root entries,

@@ -167,6 +167,45 @@ int fs_fat_mkfs(struct fs *fs, struct error *err)
     return fs_fat_mount(fs, err);
 }
 
+/* A FAT grows in place when its table already has entries for the new clusters: FatFs sizes
+ * the table for the clusters it made, rounded up to a sector, so a 4096-byte sector of FAT12
+ * covers up to 2728 clusters. Beyond that the table would have to move: refused. */
+int fs_fat_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out,
+                struct error *err)
+{
+    struct fat_volinfo vi;
+    fat_volinfo(fs->fat, &vi);
+    uint32_t ss = vi.sector_size;
+    uint32_t part_secs = fs->part_size / ss;
+    uint64_t want64 = block_count ? (uint64_t)block_count * FS_BLOCK_SIZE / ss : part_secs;
+    uint32_t want = want64 > UINT32_MAX ? UINT32_MAX : (uint32_t)want64;
+    uint32_t limit = fat_grow_limit(fs->fat, part_secs);
+    log_printf(fs_log(out), LOG_INFO, "fs: grow FAT on '%s' from %u to %u sectors", fs->name,
+               vi.total_sectors, block_count ? want : limit);
+    if (want < vi.total_sectors)
+        return error_setk(err, ERROR_VALUE,
+                          "Supplied size (%u sectors) cannot be smaller than the current FAT "
+                          "filesystem (%u sectors)",
+                          want, vi.total_sectors);
+    if (want > part_secs)
+        return error_setk(err, ERROR_VALUE,
+                          "Cannot grow '%s' to %u sectors: the partition holds %u sectors",
+                          fs->name, want, part_secs);
+    if (block_count && want > limit)
+        return error_setk(err, ERROR_VALUE,
+                          "Cannot grow the FAT filesystem on '%s' beyond %u sectors: its FAT "
+                          "has no entries for more clusters (back it up with get, mkfs, then "
+                          "put)",
+                          fs->name, limit);
+    if (!block_count && limit < part_secs)
+        log_printf(fs_log(out), LOG_WARNING,
+                   "Warning: the FAT on '%s' has entries for %u sectors of the partition's %u: "
+                   "growing that far (mkfs makes a FAT for all of it)",
+                   fs->name, limit, part_secs);
+    int rc = fat_grow(fs->fat, block_count ? want : limit);
+    return rc ? fat_fail(fs, rc, "/", err) : 0;
+}
+
 /* ---------------------------------------------------------------- operations */
 
 static int fat_stat_op(struct fs *fs, const char *p, struct fs_stat *st, struct error *err)

@@ -117,6 +117,9 @@ int fs_write_file_from(struct fs *fs, const char *p, int fd, const void *data, s
 int fs_fat_mount(struct fs *fs, struct error *err);
 int fs_fat_usage(struct fs *fs, struct fs_usage *u, struct error *err);
 int fs_fat_mkfs(struct fs *fs, struct error *err);
+/* Grow to block_count 4096-byte blocks (0: the partition), as far as the volume's FAT allows. */
+int fs_fat_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out,
+                struct error *err);
 /* A local file's modification time (0 when unknown). */
 int64_t fs_local_mtime(int fd);
 

@@ -326,10 +326,7 @@ void fs_info_lines(const struct fs_usage *u, const struct fs_output *out)
 int fs_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out, struct error *err)
 {
     if (fs->fat)
-        return error_setk(err, ERROR_VALUE,
-                          "Cannot grow the FAT filesystem on '%s': its size and FAT are fixed "
-                          "when it is made (back it up with get, mkfs, then put)",
-                          fs->name);
+        return fs_fat_grow(fs, block_count, out, err);
     uint32_t part_blocks = fs->part_size / FS_BLOCK_SIZE;
     struct lfs_fsinfo info;
     int rc = lfs_fs_stat(&fs->lfs, &info);

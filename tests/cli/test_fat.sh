@@ -140,9 +140,19 @@ expect_eq "$OUT" "" "empty after rm /"
 run "$TOOL" -q mp-full-enospc-128k.bin --fs put local/sub/data.bin / -o full.bin
 expect_status 1
 expect_err "nothing was written"
-run "$TOOL" -q mp-tree-1m.bin --fs grow
+# grow: the FAT of a 1 MB volume has room for the 3 MB partition
+run "$TOOL" -q mp-tree-1m.bin --fs grow -o grown.bin
+expect_status 0
+check_volume grown.bin
+run "$TOOL" -q grown.bin --fs info
+expect_out "Clusters Total:    762"
+rm -rf out && mkdir out
+"$TOOL" -q grown.bin --fs get / out >/dev/null
+run python3 manifest.py "$VEC/mp-tree-1m.json" get out
+expect_status 0
+run "$TOOL" -q mp-tree-1m.bin --fs grow vfs 1000
 expect_status 1
-expect_err "Cannot grow the FAT filesystem on 'vfs'"
+expect_err "Cannot grow 'vfs' to 1000 sectors: the partition holds 768 sectors"
 run "$TOOL" -q mp-tree-1m.bin --fs rm /no/such
 expect_status 1
 expect_err "No such file or directory"

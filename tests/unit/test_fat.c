@@ -398,6 +398,41 @@ static void test_full(void **state)
     free(r.data);
 }
 
+static void test_grow(void **state)
+{
+    (void)state;
+    struct ram r = new_ram(16u << 20);
+    struct ram small = {r.data, 1u << 20}; /* mkfs on the first MiB only */
+    mkfs_ram(&small, 4096);
+    struct fat *fs = mount_ram(&r);
+    uint8_t *a = pattern(50000, 5);
+    assert_int_equal(fat_write_file(fs, "/keep.bin", a, 50000, 0), 0);
+    struct fat_volinfo before, after;
+    fat_volinfo(fs, &before);
+    assert_int_equal(before.total_sectors, 256);
+    /* one 4096-byte FAT12 sector has entries for 2728 clusters: the limit, not the device */
+    uint32_t lim = fat_grow_limit(fs, 4096);
+    assert_int_equal(lim, 6 + 2728);
+    assert_int_equal(fat_grow(fs, lim + 1), FAT_ERR_INVAL);
+    assert_int_equal(fat_grow(fs, 100), FAT_ERR_INVAL);
+    assert_int_equal(fat_grow(fs, 1024), 0);
+    fat_unmount(fs);
+    fs = mount_ram(&r);
+    fat_volinfo(fs, &after);
+    assert_int_equal(after.total_sectors, 1024);
+    assert_int_equal(after.clusters, 1018);
+    assert_int_equal(after.free_clusters, before.free_clusters + 1018 - before.clusters);
+    expect_file(fs, "/keep.bin", a, 50000);
+    /* the new clusters are usable */
+    uint8_t *b = pattern(3u << 20, 6);
+    assert_int_equal(fat_write_file(fs, "/big.bin", b, 3u << 20, 0), 0);
+    expect_file(fs, "/big.bin", b, 3u << 20);
+    fat_unmount(fs);
+    free(a);
+    free(b);
+    free(r.data);
+}
+
 /* ---------------------------------------------------------------- shared vectors */
 
 static const char *vectors_dir(char *buf, size_t size)
@@ -824,7 +859,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_names),         cmocka_unit_test(test_time),
         cmocka_unit_test(test_mkfs_geometry), cmocka_unit_test(test_changes_4096),
         cmocka_unit_test(test_changes_512),   cmocka_unit_test(test_changes_fat16),
-        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_full),          cmocka_unit_test(test_grow),
     };
     const struct CMUnitTest shared[] = {
         cmocka_unit_test(test_vectors_read),
