@@ -504,16 +504,16 @@ static int alloc_chain(struct fat *fs, uint32_t n, uint32_t **out)
     return 0;
 }
 
-static int free_chain(struct fat *fs, uint32_t first)
-{
+/* A chain to be freed once its entry is gone: listed before anything is written, so that running
+ * out of memory cannot stop a change half way. */
+struct chain {
     uint32_t *v, n;
-    int rc = fat_chain(fs, first, &v, &n);
-    if (rc)
-        return rc;
-    for (uint32_t i = 0; i < n; i++)
-        fat_set(fs, v[i], 0);
-    free(v);
-    return 0;
+};
+
+static void chain_release(struct fat *fs, struct chain *c)
+{
+    for (uint32_t i = 0; i < c->n; i++)
+        fat_set(fs, c->v[i], 0);
 }
 
 static void dir_entry_times(uint8_t *e, uint32_t ts, int creation)
@@ -710,13 +710,15 @@ int fat_write_file(struct fat *fs, const char *path, const void *data, uint32_t 
     int exists = rc;
     uint32_t n = (uint32_t)(((uint64_t)len + fs->cs - 1) / fs->cs), *v = NULL;
     uint32_t ts = fat_time_pack(mtime);
-    rc = alloc_chain(fs, n, &v);
+    struct chain old = {0};
+    rc = exists ? fat_chain(fs, ent_cluster(fs, s->en.raw), &old.v, &old.n) : 0;
+    if (!rc)
+        rc = alloc_chain(fs, n, &v);
     if (!rc)
         rc = write_clusters(fs, v, n, data, len);
     if (!rc)
         rc = fat_dev_sync(fs);
     if (!rc && exists) {
-        uint32_t old = ent_cluster(fs, s->en.raw);
         uint8_t *e = s->d.data + (size_t)s->en.sfn * DIR_ENTRY_SIZE;
         ent_set_cluster(fs, e, n ? v[0] : 0);
         put_le32(e + DIR_FILE_SIZE, len);
@@ -730,8 +732,8 @@ int fat_write_file(struct fat *fs, const char *path, const void *data, uint32_t 
             rc = dir_store(fs, &s->d, s->en.sfn, 1);
         if (!rc)
             rc = fat_dev_sync(fs);
-        if (!rc && old)
-            rc = free_chain(fs, old);
+        if (!rc)
+            chain_release(fs, &old);
     } else if (!rc) {
         uint8_t proto[DIR_ENTRY_SIZE] = {0};
         proto[DIR_ATTR] = ATTR_ARCHIVE;
@@ -746,6 +748,7 @@ int fat_write_file(struct fat *fs, const char *path, const void *data, uint32_t 
     if (!rc)
         rc = fat_dev_sync(fs);
     free(v);
+    free(old.v);
     scratch_free(s);
     return finish(fs, rc);
 }
@@ -838,6 +841,9 @@ int fat_remove(struct fat *fs, const char *path)
         if (rc == 0)
             rc = FAT_ERR_NOTEMPTY;
     }
+    struct chain c = {0};
+    if (rc >= 0)
+        rc = fat_chain(fs, first, &c.v, &c.n);
     if (rc < 0) {
         scratch_free(s);
         return rc;
@@ -846,8 +852,9 @@ int fat_remove(struct fat *fs, const char *path)
     rc = dir_store(fs, &s->d, s->en.start, s->en.sfn - s->en.start + 1);
     if (!rc)
         rc = fat_dev_sync(fs);
-    if (!rc && first)
-        rc = free_chain(fs, first);
+    if (!rc)
+        chain_release(fs, &c);
+    free(c.v);
     scratch_free(s);
     return finish(fs, rc);
 }
@@ -873,6 +880,7 @@ static int dir_within(struct fat *fs, uint32_t inner, uint32_t outer)
 
 int fat_rename(struct fat *fs, const char *oldpath, const char *newpath)
 {
+    struct chain replaced = {0};
     struct scratch *a = scratch_new(), *b = scratch_new();
     int rc = a && b ? 0 : FAT_ERR_NOMEM;
     if (!rc) {
@@ -900,7 +908,7 @@ int fat_rename(struct fat *fs, const char *oldpath, const char *newpath)
             goto out;
         }
     }
-    int same_dir = a->d.first == b->d.first;
+    int same_dir = a->d.first == b->d.first, replacing = 0;
     if (rc == 1) {
         if (same_dir && a->en.sfn == b->en.sfn) { /* same entry: a change of case only */
             rc = 0;
@@ -918,21 +926,27 @@ int fat_rename(struct fat *fs, const char *oldpath, const char *newpath)
                     goto out;
                 }
             }
-            /* the replaced entry goes first (its clusters are freed with the FAT write) */
-            dir_mark_deleted(&b->d, b->en.start, b->en.sfn);
-            rc = dir_store(fs, &b->d, b->en.start, b->en.sfn - b->en.start + 1);
-            if (!rc && f)
-                rc = free_chain(fs, f);
-            if (!rc && same_dir)
-                dir_mark_deleted(&a->d, b->en.start, b->en.sfn);
-            if (rc)
+            if ((rc = fat_chain(fs, f, &replaced.v, &replaced.n)) != 0)
                 goto out;
+            replacing = 1;
         }
     }
-    /* the new entry (in b's directory; a's when the same, so both edits land in one copy) */
+    /* Everything that may run out of memory happens before the first write: the replaced
+     * entry marked deleted and the new entries laid out, in b's directory (a's copy when it is
+     * the same directory, so that all the edits land in one copy). */
     struct dir *dst = same_dir ? &a->d : &b->d;
+    if (replacing)
+        dir_mark_deleted(dst, b->en.start, b->en.sfn);
     uint32_t start, count, old_len;
     rc = dir_add(fs, dst, &b->nm, a->en.raw, &start, &count, &old_len);
+    if (!rc && replacing) {
+        /* the replaced entry goes first; its clusters are freed with the FAT write */
+        rc = dir_store(fs, dst, b->en.start, b->en.sfn - b->en.start + 1);
+        if (!rc)
+            rc = fat_dev_sync(fs);
+        if (!rc)
+            chain_release(fs, &replaced);
+    }
     if (!rc)
         rc = dir_commit(fs, dst, start, count, old_len);
     if (!rc)
@@ -954,6 +968,7 @@ int fat_rename(struct fat *fs, const char *oldpath, const char *newpath)
     if (!rc)
         rc = fat_dev_sync(fs);
 out:
+    free(replaced.v);
     scratch_free(a);
     scratch_free(b);
     return finish(fs, rc < 0 ? rc : 0);

@@ -14,6 +14,7 @@
 #include "fat/fat.h"
 #include "fat/fat_int.h"
 #include "test_lfs_dev.h"
+#include "util/alloc.h"
 #include "test_shared.h"
 
 /* ---------------------------------------------------------------- RAM device */
@@ -431,6 +432,61 @@ static void test_grow(void **state)
     free(a);
     free(b);
     free(r.data);
+}
+
+/* Running out of memory at any allocation of a change fails it cleanly: the volume mounts and
+ * reads back whole afterwards, and holds no cluster that nothing uses. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    struct ram base = new_ram(256u << 10);
+    mkfs_ram(&base, 512);
+    struct fat *fs = mount_ram(&base);
+    uint8_t *a = pattern(3000, 7);
+    assert_int_equal(fat_mkdir(fs, "/lib", 0), 0);
+    assert_int_equal(fat_write_file(fs, "/lib/old file.txt", a, 3000, 0), 0);
+    fat_unmount(fs);
+    struct ram r = new_ram(base.size);
+    long n = 0;
+    for (;; n++) {
+        memcpy(r.data, base.data, r.size);
+        fs = mount_ram(&r);
+        mp_alloc_fail_at(n, 0);
+        int rc = fat_write_file(fs, "/lib/a new file with a long name.bin", a, 2000, 0);
+        if (!rc)
+            rc = fat_mkdir(fs, "/another directory", 0);
+        if (!rc)
+            rc = fat_rename(fs, "/lib/old file.txt", "/another directory/moved.txt");
+        if (!rc)
+            rc = fat_write_file(fs, "/another directory/moved.txt", a + 1, 2500, 0);
+        if (!rc)
+            rc = fat_remove(fs, "/lib/a new file with a long name.bin");
+        long failures = mp_alloc_failures();
+        mp_alloc_fail_at(-1, 0);
+        fat_unmount(fs);
+        if (!failures) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+        assert_int_equal(rc, FAT_ERR_NOMEM);
+        fs = mount_ram(&r);
+        struct listing l = {0};
+        walk(fs, "/", &l); /* reads every file: no broken chain */
+        uint32_t used = 0;
+        for (size_t i = 0; i < l.n; i++)
+            used += (l.v[i].size + 511) / 512 + (l.v[i].is_dir ? 1 : 0);
+        struct fat_volinfo vi;
+        fat_volinfo(fs, &vi);
+        if (vi.clusters - vi.free_clusters != used)
+            fail_msg("allocation %ld failed: %u clusters in use, entries use %u", n,
+                     vi.clusters - vi.free_clusters, used);
+        free(l.v);
+        fat_unmount(fs);
+    }
+    assert_true(n > 10);
+    free(a);
+    free(r.data);
+    free(base.data);
 }
 
 /* ---------------------------------------------------------------- shared vectors */
@@ -860,6 +916,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mkfs_geometry), cmocka_unit_test(test_changes_4096),
         cmocka_unit_test(test_changes_512),   cmocka_unit_test(test_changes_fat16),
         cmocka_unit_test(test_full),          cmocka_unit_test(test_grow),
+        cmocka_unit_test(test_out_of_memory),
     };
     const struct CMUnitTest shared[] = {
         cmocka_unit_test(test_vectors_read),
