@@ -321,9 +321,9 @@ static int slurp(int fd, uint8_t **out, size_t *len, const char *what, struct er
     return 0;
 }
 
-/* The new contents go to free clusters, then the entry points at them, then the FAT takes the
- * new chain and frees the old one (fat_write_file): a replacement never loses the old file
- * before the new one is whole. */
+/* The new contents go to free clusters, the FAT takes the new chain, the entry moves to it, then
+ * the old chain is freed (fat_write_file): a replacement keeps the old file until the new one is
+ * whole, when there is room for both. */
 static int fat_write_op(struct fs *fs, const char *p, int fd, const void *data, size_t len,
                         const char *what, struct error *err)
 {
@@ -338,6 +338,17 @@ static int fat_write_op(struct fs *fs, const char *p, int fd, const void *data, 
         mtime = (int64_t)time(NULL);
     int rc = len > UINT32_MAX ? FAT_ERR_NOSPC
                               : fat_write_file(fs->fat, p, data, (uint32_t)len, (time_t)mtime);
+    if (rc == FAT_ERR_NOSPC && len <= UINT32_MAX) {
+        /* no room for the old and the new contents at once: the old file goes first, as the
+         * Python tool always did (put's dry run has checked that the new one then fits) */
+        struct fat_info *info = mp_malloc(sizeof *info);
+        if (!info)
+            rc = FAT_ERR_NOMEM;
+        else if (fat_stat(fs->fat, p, info) == 0 && !info->is_dir &&
+                 (rc = fat_remove(fs->fat, p)) == 0)
+            rc = fat_write_file(fs->fat, p, data, (uint32_t)len, (time_t)mtime);
+        free(info);
+    }
     free(buf);
     if (rc == FAT_ERR_NOMEM)
         return fs_oom(err);

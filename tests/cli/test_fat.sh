@@ -153,6 +153,14 @@ expect_status 0
 run "$TOOL" -q mp-tree-1m.bin --fs grow vfs 1000
 expect_status 1
 expect_err "Cannot grow 'vfs' to 1000 sectors: the partition holds 768 sectors"
+# no room for the old and the new fill.bin at once: the old one goes first
+head -c 150000 /dev/urandom >fill.bin
+run "$TOOL" -q mp-nearly-full-256k.bin --fs put fill.bin / -o refilled.bin
+expect_status 0
+check_volume refilled.bin
+rm -rf got && mkdir got
+run "$TOOL" -q refilled.bin --fs get fill.bin a.bin got
+expect_same_file got/fill.bin fill.bin
 run "$TOOL" -q mp-tree-1m.bin --fs rm /no/such
 expect_status 1
 expect_err "No such file or directory"
