@@ -208,4 +208,33 @@ expect_status 0
 run "$TOOL" -q lfs.bin --fs info
 expect_out "Filesystem 'vfs': LittleFS"
 
+# the same on a board (a virtual chip holding the firmware): a FAT written into its vfs lists as
+# its manifest says, and a put leaves a volume fsck.fat and mdir accept
+if [ -x "${VCHIP:-}" ]; then
+  test_case board
+  vchip_start board --chip esp32 --flash board.flash --quiet --image "$FW_SRC"
+  run "$TOOL" -q "$PORT" --write "vfs=$VEC/mp-tree-1m.img"
+  expect_status 0
+  run "$TOOL" -q "$PORT" --fs ls
+  expect_status 0
+  printf '%s\n' "$OUT" | sort >ls.txt
+  python3 manifest.py "$VEC/mp-tree-1m.json" ls >want.txt
+  expect_same_file ls.txt want.txt
+  run "$TOOL" -q "$PORT" --fs put local/main.py /lib --fs df
+  expect_status 0
+  expect_out "FAT Filesystems"
+  rm -rf got && mkdir got
+  run "$TOOL" -q "$PORT" --fs get /lib/main.py s100000.bin got
+  expect_same_file got/main.py local/main.py
+  rm -f board.img
+  run "$TOOL" -q "$PORT" --read vfs=board.img
+  expect_status 0
+  head -c 1048576 board.img >vol.img
+  run fsck.fat -n vol.img
+  expect_status 0
+  expect_eq "$(LC_ALL=C.UTF-8 mdir -/ -b -i vol.img ::/lib | grep -c main.py)" 1 "mdir sees the put"
+else
+  echo "note: the virtual chip is not built: no board case"
+fi
+
 finish
