@@ -77,17 +77,29 @@ time_t fat_time_unpack(uint16_t date, uint16_t tm)
     return (time_t)(days * 86400 + (tm >> 11) * 3600 + ((tm >> 5) & 63) * 60 + (tm & 31) * 2);
 }
 
+/* Seconds since 1970 to FAT's packed date and time (arithmetic only: no time zone, no libc). */
 uint32_t fat_time_pack(time_t t)
 {
-    struct tm tm;
-    if (t < 315532800) /* FAT dates start in 1980 */
-        t = 315532800;
-    gmtime_r(&t, &tm);
-    if (tm.tm_year > 207) /* 2107 is the last year FAT holds */
+    int64_t secs = (int64_t)t;
+    if (secs < 315532800) /* FAT dates start in 1980 */
+        secs = 315532800;
+    int64_t days = secs / 86400, rem = secs % 86400;
+    /* civil date of a day count (Howard Hinnant's algorithm) */
+    int64_t z = days + 719468;
+    int64_t era = z / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    if (y > 2107) /* the last year FAT holds */
         return 0xFF9FBF7Du;
-    return (uint32_t)(tm.tm_year - 80) << 25 | (uint32_t)(tm.tm_mon + 1) << 21 |
-           (uint32_t)tm.tm_mday << 16 | (uint32_t)tm.tm_hour << 11 | (uint32_t)tm.tm_min << 5 |
-           (uint32_t)(tm.tm_sec / 2);
+    return (uint32_t)(y - 1980) << 25 | (uint32_t)m << 21 | (uint32_t)d << 16 |
+           (uint32_t)(rem / 3600) << 11 | (uint32_t)(rem / 60 % 60) << 5 |
+           (uint32_t)(rem % 60 / 2);
 }
 
 /* ---------------------------------------------------------------- device */
