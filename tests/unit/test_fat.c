@@ -909,6 +909,54 @@ static void test_vectors_changed_tools(void **state)
     free_names(names);
 }
 
+/* FAT32 (no vector covers it): a volume made by mkfs.fat and filled by mcopy reads back, takes
+ * the changes, and passes fsck.fat and mdir, FSInfo included. */
+static void test_fat32_by_dosfstools(void **state)
+{
+    (void)state;
+    if (!have_tool("mkfs.fat") || !have_tool("mcopy") || !have_tool("fsck.fat"))
+        TEST_SKIP("mkfs.fat, mcopy or fsck.fat missing (scripts/install-deps.sh installs "
+                  "dosfstools and mtools)");
+    char dir[] = "/tmp/test_fat32_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], cmd[1024];
+    uint8_t *a = pattern(70000, 11);
+    snprintf(path, sizeof path, "%s/big file.bin", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(a, 1, 70000, f), 70000);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && mkfs.fat -F 32 -S 512 -s 1 -i 12345678 -C vol.img 40960 >/dev/null && "
+             "MTOOLS_SKIP_CHECK=1 mmd -i vol.img ::/sub && "
+             "MTOOLS_SKIP_CHECK=1 mcopy -i vol.img 'big file.bin' ::/sub/",
+             dir);
+    assert_int_equal(run(cmd), 0);
+    snprintf(path, sizeof path, "%s/vol.img", dir);
+    size_t len;
+    uint8_t *img = test_read_file(path, &len);
+    assert_non_null(img);
+    struct ram r = {img, (uint32_t)len};
+    struct fat *fs = mount_ram(&r);
+    struct fat_volinfo vi;
+    fat_volinfo(fs, &vi);
+    assert_int_equal(vi.type, FAT_TYPE_32);
+    assert_int_equal(vi.root_entries, 0);
+    assert_true(vi.clusters >= 65525);
+    expect_file(fs, "/sub/big file.bin", a, 70000);
+    apply_changes(fs, vi.cluster_size);
+    assert_int_equal(fat_write_file(fs, "/sub/big file.bin", a + 1, 60000, 1707000000), 0);
+    fat_unmount(fs);
+    fs = mount_ram(&r);
+    expect_file(fs, "/sub/big file.bin", a + 1, 60000);
+    fat_unmount(fs);
+    check_with_tools(&r, "FAT32");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    run(cmd);
+    free(img);
+    free(a);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -919,10 +967,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_out_of_memory),
     };
     const struct CMUnitTest shared[] = {
-        cmocka_unit_test(test_vectors_read),
-        cmocka_unit_test(test_vectors_names),
-        cmocka_unit_test(test_vectors_mkfs),
-        cmocka_unit_test(test_vectors_changed_tools),
+        cmocka_unit_test(test_vectors_read),        cmocka_unit_test(test_vectors_names),
+        cmocka_unit_test(test_vectors_mkfs),        cmocka_unit_test(test_vectors_changed_tools),
+        cmocka_unit_test(test_fat32_by_dosfstools),
     };
     return test_main(argc, argv, tests, sizeof tests / sizeof tests[0], shared,
                      sizeof shared / sizeof shared[0]);
