@@ -207,7 +207,7 @@ int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *p
             rc = error_wrap(err, fs_lfs_fail(fs, rc, "/", err),
                             fs_holds_littlefs(window)
                                 ? "Partition '%s' holds a littlefs filesystem that does not mount"
-                                : "Partition '%s' does not hold a littlefs filesystem",
+                                : "Partition '%s' holds neither a littlefs nor a FAT filesystem",
                             part->name);
         fs_free(fs);
         return rc;
