@@ -692,6 +692,60 @@ static void test_vectors_names(void **state)
     free_names(names);
 }
 
+/* A name written by the engine gets the very entries MicroPython wrote for it: long-name parts
+ * (UTF-16 of the CP437 reading of the bytes, checksum, padding) and 8.3 entry name and flags. */
+static void test_vectors_entries_as_micropython(void **state)
+{
+    (void)state;
+    char dir[1024];
+    if (!vectors_dir(dir, sizeof dir))
+        TEST_SKIP("no shared/fat-vectors");
+    struct vector v;
+    assert_int_equal(load_vector(dir, "mp-tree-1m", &v), 0);
+    const struct jval *g = j_get(&v.m, "geometry");
+    uint32_t ss = (uint32_t)j_get(g, "sector_size")->num;
+    const uint8_t *root = v.image + j_get(g, "first_root_dir_sector")->num * ss;
+    uint32_t slots = (uint32_t)j_get(g, "root_entries")->num;
+    const struct jval *entries = j_get(&v.m, "entries");
+    int compared = 0;
+    for (size_t k = 0; k < entries->n; k++) {
+        const struct jval *e = &entries->items[k];
+        char path[1024], sfn[16];
+        unhex(j_get(e, "mp_path_hex")->str, path, sizeof path);
+        unhex(j_get(e, "sfn_hex")->str, sfn, sizeof sfn);
+        if (strchr(path + 1, '/') || !j_get(e, "has_lfn")->boolean)
+            continue;
+        /* a ~N other than ~1 came from a collision a fresh volume does not have */
+        char *tilde = memchr(sfn, '~', 8);
+        if (tilde && tilde[1] != '1')
+            continue;
+        uint32_t at = 0;
+        while (at < slots && memcmp(root + at * 32, sfn, 11) != 0)
+            at++;
+        assert_true(at < slots);
+        struct fat_name nm;
+        assert_int_equal(fat_name_make(path + 1, strlen(path + 1), &nm), 0);
+        uint32_t parts = (nm.lfn_len + 12) / 13;
+        assert_true(at >= parts);
+        struct ram r = new_ram(1u << 20);
+        mkfs_ram(&r, 4096);
+        struct fat *fs = mount_ram(&r);
+        assert_int_equal(fat_write_file(fs, path, NULL, 0, 0), 0);
+        fat_unmount(fs);
+        const uint8_t *ours = r.data + 2 * ss; /* the root of a 1 MiB mkfs: sector 2 */
+        if (memcmp(ours, root + (at - parts) * 32, parts * 32) != 0 ||
+            memcmp(ours + parts * 32, root + at * 32, 11) != 0 ||
+            ours[parts * 32 + 12] != root[at * 32 + 12]) {
+            print_message("'%s': entries differ from MicroPython's\n", path);
+            fail();
+        }
+        free(r.data);
+        compared++;
+    }
+    assert_true(compared >= 6);
+    free_vector(&v);
+}
+
 /* mkfs gives MicroPython's image: the empty vector byte for byte, the 512-byte one's boot
  * sector. */
 static void test_vectors_mkfs(void **state)
@@ -967,8 +1021,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_out_of_memory),
     };
     const struct CMUnitTest shared[] = {
-        cmocka_unit_test(test_vectors_read),        cmocka_unit_test(test_vectors_names),
-        cmocka_unit_test(test_vectors_mkfs),        cmocka_unit_test(test_vectors_changed_tools),
+        cmocka_unit_test(test_vectors_read),
+        cmocka_unit_test(test_vectors_names),
+        cmocka_unit_test(test_vectors_entries_as_micropython),
+        cmocka_unit_test(test_vectors_mkfs),
+        cmocka_unit_test(test_vectors_changed_tools),
         cmocka_unit_test(test_fat32_by_dosfstools),
     };
     return test_main(argc, argv, tests, sizeof tests / sizeof tests[0], shared,
