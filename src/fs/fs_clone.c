@@ -149,11 +149,23 @@ static int copy_dir(struct fs *from, struct fs *to, const char *path, int depth,
     return result;
 }
 
+/* These copy littlefs structures (attributes, blocks): a FAT filesystem never reaches them
+ * (migrate mounts littlefs partitions only); refused rather than misread if one did. */
+static int lfs_only(const struct fs *fs, struct error *err)
+{
+    if (!fs->fat)
+        return 0;
+    return error_setk(err, ERROR_VALUE, "'%s' holds a FAT filesystem: not copied block by block",
+                      fs->name);
+}
+
 int fs_clone(struct fs *from, struct flash *window, const struct fs_partition *part,
              enum fs_flush_mode mode, int (*reserved)(void *ctx, uint32_t block), void *ctx,
              struct fs **out, struct fs_tree_stats *stats, struct error *err)
 {
     *out = NULL;
+    if (lfs_only(from, err))
+        return -1;
     if (stats)
         memset(stats, 0, sizeof *stats);
     struct lfs_fsinfo info;
@@ -253,12 +265,16 @@ static int compare_dir(struct fs *a, struct fs *b, const char *path, int depth, 
 
 int fs_compare_trees(struct fs *a, struct fs *b, struct error *err)
 {
+    if (lfs_only(a, err) || lfs_only(b, err))
+        return -1;
     a->dirs_walked = b->dirs_walked = 0;
     return compare_dir(a, b, "/", 0, err);
 }
 
 int fs_compact_superblock(struct fs *fs, struct error *err)
 {
+    if (lfs_only(fs, err))
+        return -1;
     int rc = lfs_fs_compact_superblock(&fs->lfs);
     return rc ? fs_lfs_fail(fs, rc, "/", err) : 0;
 }
@@ -279,6 +295,8 @@ static int used_cb(void *p, lfs_block_t block)
 int fs_used_blocks(struct fs *fs, int (*cb)(void *ctx, uint32_t block), void *ctx,
                    struct error *err)
 {
+    if (lfs_only(fs, err))
+        return -1;
     struct used_ctx u = {cb, ctx};
     int rc = lfs_fs_traverse(&fs->lfs, used_cb, &u);
     return rc ? fs_lfs_fail(fs, rc, "/", err) : 0;
