@@ -225,7 +225,7 @@ struct fs_usage {
     /* a FAT filesystem: blocks above are its clusters, these its own parameters */
     int is_fat;
     uint32_t fat_type; /* 12, 16 or 32 */
-    uint32_t sector_size, fats, root_entries, volume_id;
+    uint32_t sector_size, total_sectors, fats, root_entries, volume_id;
     char label[12];
 };
 

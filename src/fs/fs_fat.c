@@ -132,6 +132,7 @@ int fs_fat_usage(struct fs *fs, struct fs_usage *u, struct error *err)
     u->is_fat = 1;
     u->fat_type = (uint32_t)vi.type;
     u->sector_size = vi.sector_size;
+    u->total_sectors = vi.total_sectors;
     u->fats = vi.fats;
     u->root_entries = vi.root_entries;
     u->volume_id = vi.volume_id;

@@ -300,8 +300,9 @@ void fs_info_lines(const struct fs_usage *u, const struct fs_output *out)
         log_printf(log, LOG_OUTPUT, "  Sector Size: %9u  /  0x%X", u->sector_size,
                    u->sector_size);
         log_printf(log, LOG_OUTPUT, "  Cluster Size:%9u  /  0x%X", u->block_size, u->block_size);
-        log_printf(log, LOG_OUTPUT, "  Image Size:  %9llu  /  0x%llX", (unsigned long long)image,
-                   (unsigned long long)image);
+        uint64_t volume = (uint64_t)u->sector_size * u->total_sectors;
+        log_printf(log, LOG_OUTPUT, "  Image Size:  %9llu  /  0x%llX", (unsigned long long)volume,
+                   (unsigned long long)volume);
         log_printf(log, LOG_OUTPUT, "  FATs:        %9u", u->fats);
         log_printf(log, LOG_OUTPUT, "  Root Entries:%9u", u->root_entries);
         log_printf(log, LOG_OUTPUT, "  Volume ID:    %04X-%04X", u->volume_id >> 16,
