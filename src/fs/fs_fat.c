@@ -381,8 +381,8 @@ const struct fs_engine fs_engine_fat = {
     .list = fat_list_op,
     .read_file = fat_read_op,
     .write_file = fat_write_op,
-    .mkdir = fat_mkdir_op,
+    .make_dir = fat_mkdir_op,
     .remove = fat_remove_op,
-    .rename = fat_rename_op,
+    .move = fat_rename_op,
     .fail = fat_fail,
 };

@@ -39,10 +39,12 @@ struct fs_engine {
     int (*write_file)(struct fs *fs, const char *p, int fd, const void *data, size_t len,
                       const char *what, struct error *err);
     /* One directory; -EEXIST when p exists. */
-    int (*mkdir)(struct fs *fs, const char *p, struct error *err);
+    int (*make_dir)(struct fs *fs, const char *p, struct error *err);
     /* A file or an empty directory. */
     int (*remove)(struct fs *fs, const char *p, struct error *err);
-    int (*rename)(struct fs *fs, const char *a, const char *b, struct error *err);
+    /* Rename or move a to b. (Member names avoid mkdir and rename, which the Windows port
+     * defines as macros.) */
+    int (*move)(struct fs *fs, const char *a, const char *b, struct error *err);
     /* The engine's error for code at path (set in err); returns the code. */
     int (*fail)(struct fs *fs, int code, const char *path, struct error *err);
 };

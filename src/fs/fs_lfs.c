@@ -243,8 +243,8 @@ const struct fs_engine fs_engine_lfs = {
     .list = lfs_list_op,
     .read_file = lfs_read_whole,
     .write_file = lfs_write_whole,
-    .mkdir = lfs_mkdir_op,
+    .make_dir = lfs_mkdir_op,
     .remove = lfs_remove_op,
-    .rename = lfs_rename_op,
+    .move = lfs_rename_op,
     .fail = fs_lfs_fail,
 };

@@ -286,7 +286,7 @@ int fs_mkdir_parents(struct fs *fs, const char *p, struct error *err)
         if (strcmp(prefix, "/") == 0)
             continue;
         struct fs_stat info;
-        int rc = fs->eng->mkdir(fs, prefix, err);
+        int rc = fs->eng->make_dir(fs, prefix, err);
         if (rc == -EEXIST) {
             rc = fs_stat_path(fs, prefix, &info, err);
             if (rc == 0 && !info.is_dir)
@@ -370,7 +370,7 @@ int fs_rename(struct fs *fs, const char *from, const char *to, struct error *err
     if (!a || !b)
         result = fs_oom(err);
     else {
-        result = fs->eng->rename(fs, a, b, err);
+        result = fs->eng->move(fs, a, b, err);
     }
     free(a);
     free(b);
