@@ -46,6 +46,10 @@ static void json_usage_rows(struct json *j, const char *key, const struct fs_sin
         const struct fs_usage *u = &s->usage[i];
         json_object_begin(j, NULL);
         json_string(j, "partition", u->part);
+        char kind[12] = "littlefs";
+        if (u->is_fat)
+            snprintf(kind, sizeof kind, "FAT%u", u->fat_type);
+        json_string(j, "filesystem", kind);
         json_uint(j, "block_size", u->block_size);
         json_uint(j, "block_count", u->block_count);
         json_uint(j, "blocks_used", u->blocks_used);
@@ -54,7 +58,10 @@ static void json_usage_rows(struct json *j, const char *key, const struct fs_sin
         json_uint(j, "used_kb", u->used_kb);
         json_uint(j, "free_kb", u->free_kb);
         json_uint(j, "used_percent", u->used_percent);
-        json_string(j, "disk_version", s->versions[i]);
+        if (u->is_fat)
+            json_uint(j, "sector_size", u->sector_size);
+        else
+            json_string(j, "disk_version", s->versions[i]);
         json_uint(j, "name_max", u->name_max);
         json_object_end(j);
     }

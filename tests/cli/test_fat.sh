@@ -79,6 +79,25 @@ for img in "$VEC"/*.img; do
   expect_out "FAT Filesystems"
 done
 
+# --json: df and info name the FAT and its numbers; the document follows the published schema
+test_case json
+run "$TOOL" --json -q mp-tree-1m.bin --fs df
+expect_status 0
+printf '%s\n' "$OUT" >df.json
+run python3 - df.json "$TESTS_DIR/../../docs/json-schema.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+fs = doc["fs"][0]["filesystems"][0]
+assert fs["filesystem"] == "FAT12" and fs["sector_size"] == 4096, fs
+assert fs["block_count"] == 250 and fs["blocks_used"] == 126, fs
+try:
+    import jsonschema
+except ImportError:
+    sys.exit(0)
+jsonschema.validate(doc, json.load(open(sys.argv[2])))
+EOF
+expect_status 0
+
 # The vfs partition of a firmware as a bare FAT image.
 extract() { rm -f "$2"; "$TOOL" -q "$1" --read "vfs=$2" >/dev/null; }
 # fsck.fat -n finds nothing, and mdir lists what --fs ls lists. Names with bytes outside ASCII
