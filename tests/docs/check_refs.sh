@@ -36,7 +36,7 @@ conventions="$here/conventions.txt"
 [ -f "$root/tests/docs/conventions.txt" ] && conventions="$root/tests/docs/conventions.txt"
 
 # The documents that have numbered sections.
-docs="esp-image-formats.md esp-serial-protocol.md littlefs.md nvs.md seed-spec.md"
+docs="esp-image-formats.md esp-serial-protocol.md littlefs.md nvs.md fat.md seed-spec.md"
 for d in $docs; do
   [ -f "docs/$d" ] || { echo "docs/$d: missing" >&2; exit 1; }
 done
@@ -63,6 +63,7 @@ function doc_of(token) {
     if (token ~ /^esp-serial-protocol/) return "esp-serial-protocol.md"
     if (token ~ /^littlefs/) return "littlefs.md"
     if (token ~ /^nvs\.md/) return "nvs.md"
+    if (token ~ /^fat\.md/) return "fat.md"
     if (token ~ /^seed/) return "seed-spec.md"
     if (token ~ /^ARCHITECTURE/) return "ARCHITECTURE.md"
     if (token ~ /^compatibility/) return "compatibility.md"
@@ -91,7 +92,7 @@ function report(kind, msg) {
     else if (kind == "unresolved") { nunres++; print FILENAME ":" FNR ": " msg }
 }
 BEGIN {
-    DOCNAME = "(esp-image-formats(\\.md)?|esp-serial-protocol(\\.md)?|seed-spec(\\.md)?|seed +§|littlefs\\.md|nvs\\.md|ARCHITECTURE\\.md|compatibility\\.md)"
+    DOCNAME = "(esp-image-formats(\\.md)?|esp-serial-protocol(\\.md)?|seed-spec(\\.md)?|seed +§|littlefs\\.md|nvs\\.md|fat\\.md|ARCHITECTURE\\.md|compatibility\\.md)"
     REF = "§[0-9]+(\\.[0-9]+)*"
     n = split(docs, dl, " ")
     for (i = 1; i <= n; i++) {

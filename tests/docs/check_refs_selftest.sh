@@ -9,12 +9,12 @@ fails=0
 
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-# A tree with the four documents (sections 1, 1.1, 2 and 2.3 in each, and 5.5 in seed-spec only)
+# A tree with the six documents (sections 1, 1.1, 2 and 2.3 in each, and 5.5 in seed-spec only)
 # and a conventions file.
 make_tree() {
   local t="$work/$1"
   mkdir -p "$t/docs" "$t/tests/docs" "$t/src/lfs" "$t/src/esp" "$t/src/tool"
-  for d in esp-image-formats esp-serial-protocol littlefs nvs seed-spec; do
+  for d in esp-image-formats esp-serial-protocol littlefs nvs fat seed-spec; do
     printf '# %s\n\n## 1. One\n\n### 1.1 One one\n\n```\n## 9. not a heading\n```\n\n## 2. Two\n\n### 2.3 Two three\n' \
       "$d" > "$t/docs/$d.md"
   done
