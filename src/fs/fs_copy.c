@@ -48,9 +48,11 @@ static int get_file(struct fs *fs, const char *p, int dirfd, const char *name,
     int result = atomic_write_at(dirfd, name, data, len, display, fs->protect, err);
     free(data);
 #ifndef _WIN32
-    /* the file keeps the modification time MicroPython recorded (as mcopy -m does) */
+    /* a regular file keeps the modification time MicroPython recorded (as mcopy -m does);
+     * a device or FIFO written through is left alone */
     struct fs_stat fst;
-    if (!result && fs->eng->stat(fs, p, &fst, NULL) == 0 && fst.has_mtime) {
+    if (!result && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        fs->eng->stat(fs, p, &fst, NULL) == 0 && fst.has_mtime) {
         struct timespec ts[2];
         ts[0].tv_sec = (time_t)(fst.mtime_ns / 1000000000u);
         ts[0].tv_nsec = (long)(fst.mtime_ns % 1000000000u);
