@@ -960,6 +960,8 @@ int fat_rename(struct fat *fs, const char *oldpath, const char *newpath)
             ent_set_cluster(fs, e, b->d.first == root_first(fs) ? 0 : b->d.first);
             rc = fat_dev_write(fs, off, e, 32);
         }
+        if (!rc)
+            rc = fat_dev_sync(fs);
     }
     if (!rc) {
         dir_mark_deleted(&a->d, a->en.start, a->en.sfn);
