@@ -74,6 +74,20 @@ static struct fat_dev make_dev(struct fs *fs)
     return d;
 }
 
+/* The time FAT records for new entries and mkfs's volume serial: SOURCE_DATE_EPOCH when set
+ * (reproducible images, as build tools honour it), else the clock. */
+static time_t now(void)
+{
+    const char *e = getenv("SOURCE_DATE_EPOCH");
+    if (e && *e) {
+        char *end;
+        long long v = strtoll(e, &end, 10);
+        if (!*end && v >= 0)
+            return (time_t)v;
+    }
+    return time(NULL);
+}
+
 /* ---------------------------------------------------------------- errors */
 
 /* "OSError -2: ENOENT: 'vfs:/x'", as MicroPython names a FatFs failure; a flash error underneath
@@ -156,7 +170,7 @@ int fs_fat_usage(struct fs *fs, struct fs_usage *u, struct error *err)
 int fs_fat_mkfs(struct fs *fs, struct error *err)
 {
     struct fat_dev dev = make_dev(fs);
-    struct fat_mkfs_opts o = {FAT_SECTOR, time(NULL)};
+    struct fat_mkfs_opts o = {FAT_SECTOR, now()};
     int rc = fat_mkfs(&dev, &o);
     if (rc == FAT_ERR_INVAL && !fs->io_failed)
         return error_setk(err, ERROR_VALUE,
@@ -336,7 +350,7 @@ static int fat_write_op(struct fs *fs, const char *p, int fd, const void *data, 
         data = buf;
     }
     if (mtime <= 0)
-        mtime = (int64_t)time(NULL);
+        mtime = (int64_t)now();
     int rc = len > UINT32_MAX ? FAT_ERR_NOSPC
                               : fat_write_file(fs->fat, p, data, (uint32_t)len, (time_t)mtime);
     if (rc == FAT_ERR_NOSPC && len <= UINT32_MAX) {
@@ -358,7 +372,7 @@ static int fat_write_op(struct fs *fs, const char *p, int fd, const void *data, 
 
 static int fat_mkdir_op(struct fs *fs, const char *p, struct error *err)
 {
-    int rc = fat_mkdir(fs->fat, p, time(NULL));
+    int rc = fat_mkdir(fs->fat, p, now());
     return rc ? fat_fail(fs, rc, p, err) : 0;
 }
 
