@@ -126,6 +126,19 @@ int fs_fat_mount(struct fs *fs, struct error *err)
     int rc = fat_mount(&fs->fat, &dev);
     if (rc == FAT_ERR_NOMEM)
         return fs_oom(err);
+    if (rc == FAT_ERR_INVAL && !fs->io_failed) {
+        /* the usual reason: a partition made smaller than the volume on it */
+        uint8_t bs[40];
+        if (dev_read(fs, 0, bs, sizeof bs) == 0) {
+            uint64_t total = get_le16(bs + 19) ? get_le16(bs + 19) : get_le32(bs + 32);
+            uint64_t bytes = total * get_le16(bs + 11);
+            if (bytes > dev.size)
+                return error_fail(err, -EINVAL, ERROR_OS,
+                                  "Partition '%s' holds %u bytes: too small for its FAT "
+                                  "filesystem of %llu bytes",
+                                  fs->name, dev.size, (unsigned long long)bytes);
+        }
+    }
     if (rc)
         return error_wrap(err, fat_fail(fs, rc, "/", err),
                           "Partition '%s' holds a FAT filesystem that does not mount", fs->name);

@@ -13,6 +13,8 @@
 
 #include "fat/fat.h"
 #include "fat/fat_int.h"
+#include "flash/flash.h"
+#include "fs/fs.h"
 #include "test_lfs_dev.h"
 #include "util/alloc.h"
 #include "test_shared.h"
@@ -487,6 +489,41 @@ static void test_out_of_memory(void **state)
     free(a);
     free(r.data);
     free(base.data);
+}
+
+/* Through the --fs layer: a partition holding a FAT mounts as FAT; one cut smaller than its
+ * volume is refused saying so; one holding nothing says it holds neither filesystem. */
+static void test_fs_layer_mount(void **state)
+{
+    (void)state;
+    struct ram r = new_ram(256u << 10);
+    mkfs_ram(&r, 4096);
+    struct flash_image fi;
+    struct error err;
+    assert_int_equal(flash_image_open(&fi, r.data, r.size, 0, r.size, "fat", &err), 0);
+    struct fs_partition part = {.name = "vfs", .type = 1, .subtype = 0x81, .size = r.size};
+    struct fs *fs;
+    assert_int_equal(fs_mount(&fs, &fi.flash, &part, FS_FLUSH_AT_SYNC, &err), 0);
+    assert_int_equal(fs_write_file(fs, "/lib/x.py", "x = 1\n", 6, &err), -2); /* no /lib */
+    assert_int_equal(fs_mkdir(fs, "/lib", &err), 0);
+    assert_int_equal(fs_write_file(fs, "/lib/x.py", "x = 1\n", 6, &err), 0);
+    struct fs_usage u;
+    assert_int_equal(fs_usage(fs, &u, &err), 0);
+    assert_true(u.is_fat);
+    assert_int_equal(u.fat_type, 12);
+    assert_int_equal(u.blocks_used, 2);
+    assert_int_equal(fs_unmount(fs, &err), 0);
+    struct fs_partition small = part;
+    small.size = 128u << 10;
+    assert_int_not_equal(fs_mount(&fs, &fi.flash, &small, FS_FLUSH_AT_SYNC, &err), 0);
+    assert_non_null(strstr(err.msg, "too small for its FAT filesystem of 262144 bytes"));
+    flash_close(&fi.flash);
+    memset(r.data, 0xFF, r.size);
+    assert_int_equal(flash_image_open(&fi, r.data, r.size, 0, r.size, "blank", &err), 0);
+    assert_int_not_equal(fs_mount(&fs, &fi.flash, &part, FS_FLUSH_AT_SYNC, &err), 0);
+    assert_non_null(strstr(err.msg, "holds neither a littlefs nor a FAT filesystem"));
+    flash_close(&fi.flash);
+    free(r.data);
 }
 
 /* ---------------------------------------------------------------- shared vectors */
@@ -1018,7 +1055,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mkfs_geometry), cmocka_unit_test(test_changes_4096),
         cmocka_unit_test(test_changes_512),   cmocka_unit_test(test_changes_fat16),
         cmocka_unit_test(test_full),          cmocka_unit_test(test_grow),
-        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_out_of_memory), cmocka_unit_test(test_fs_layer_mount),
     };
     const struct CMUnitTest shared[] = {
         cmocka_unit_test(test_vectors_read),
