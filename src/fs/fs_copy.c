@@ -91,8 +91,8 @@ static int get_tree(struct fs *fs, const char *src, int dirfd, const char *dst, 
                     const struct fs_output *out, struct error *err)
 {
     if (depth > FS_MAX_DEPTH)
-        return error_setk(err, ERROR_LITTLEFS, "'%s:%s': directories nest too deep", fs->name,
-                          src);
+        return error_setk(err, fs->eng->error_kind, "'%s:%s': directories nest too deep",
+                          fs->name, src);
     char *p = fs_lfs_path(src);
     if (!p)
         return fs_oom(err);

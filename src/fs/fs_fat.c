@@ -404,6 +404,7 @@ static int fat_rename_op(struct fs *fs, const char *a, const char *b, struct err
 const struct fs_engine fs_engine_fat = {
     .name = "FAT",
     .error_name = "OS",
+    .error_kind = ERROR_OS,
     .stat = fat_stat_op,
     .list = fat_list_op,
     .read_file = fat_read_op,

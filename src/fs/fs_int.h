@@ -26,8 +26,9 @@ typedef int (*fs_list_cb)(void *ctx, const char *name, size_t len, int is_dir, u
  * Each returns 0, or a negative code (negated errno: -ENOENT, -EEXIST, -ENOSPC, ...) with err
  * naming the partition and path. */
 struct fs_engine {
-    const char *name;       /* for info lines: "LittleFS", "FAT" */
-    const char *error_name; /* "LittleFS" -> "[LittleFSError -2] ..." */
+    const char *name;           /* for info lines: "LittleFS", "FAT" */
+    const char *error_name;     /* "LittleFS" -> "[LittleFSError -2] ..." */
+    enum error_kind error_kind; /* of the messages about a damaged structure */
     int (*stat)(struct fs *fs, const char *p, struct fs_stat *st, struct error *err);
     /* The entries of directory p in on-disk order ("." and ".." left out). */
     int (*list)(struct fs *fs, const char *p, fs_list_cb cb, void *ctx, struct error *err);

@@ -239,6 +239,7 @@ static int lfs_rename_op(struct fs *fs, const char *a, const char *b, struct err
 const struct fs_engine fs_engine_lfs = {
     .name = "LittleFS",
     .error_name = "LittleFS",
+    .error_kind = ERROR_LITTLEFS,
     .stat = lfs_stat_op,
     .list = lfs_list_op,
     .read_file = lfs_read_whole,

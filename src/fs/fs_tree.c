@@ -116,7 +116,7 @@ static int read_dir_entry(void *ctx, const char *name, size_t len, int is_dir, u
     if (!fs_name_is_safe(name, len)) {
         char shown[4 * (LFS_NAME_MAX + 1) + 1];
         escape_name(name, len, shown, sizeof shown);
-        return error_setk(c->err, ERROR_LITTLEFS,
+        return error_setk(c->err, c->fs->eng->error_kind,
                           "Refusing entry '%s' in '%s:%s': not a plain file name", shown,
                           c->fs->name, c->path);
     }
@@ -133,7 +133,7 @@ int fs_read_dir(struct fs *fs, const char *path, struct fs_entries *files,
     /* A walk meeting more directories than the filesystem can hold (littlefs: one metadata
      * pair each; FAT: one cluster each) is going round a cycle of a corrupt or crafted image. */
     if (++fs->dirs_walked > fs->max_dirs)
-        return error_setk(err, ERROR_LITTLEFS,
+        return error_setk(err, fs->eng->error_kind,
                           "'%s:%s': more directories than the filesystem can hold (corrupt "
                           "directory structure)",
                           fs->name, path);
@@ -157,8 +157,8 @@ static int ls_dir(struct fs *fs, const char *path, const char *rel, int depth,
                   const struct fs_output *out, struct error *err)
 {
     if (depth > FS_MAX_DEPTH)
-        return error_setk(err, ERROR_LITTLEFS, "'%s:%s': directories nest too deep", fs->name,
-                          path);
+        return error_setk(err, fs->eng->error_kind, "'%s:%s': directories nest too deep",
+                          fs->name, path);
     struct fs_entries files = {0}, dirs = {0};
     if (fs_read_dir(fs, path, &files, &dirs, err))
         return -1;
@@ -312,7 +312,8 @@ int fs_mkdir(struct fs *fs, const char *path, struct error *err)
 static int rm_tree(struct fs *fs, const char *p, int depth, struct error *err)
 {
     if (depth > FS_MAX_DEPTH)
-        return error_setk(err, ERROR_LITTLEFS, "'%s:%s': directories nest too deep", fs->name, p);
+        return error_setk(err, fs->eng->error_kind, "'%s:%s': directories nest too deep",
+                          fs->name, p);
     struct fs_entries files = {0}, dirs = {0};
     if (fs_read_dir(fs, p, &files, &dirs, err))
         return -1;
