@@ -61,6 +61,9 @@ struct fs_output {
     void *ctx; /* for data, usage and file_written */
     /* A local file get has just written (its path as given to get, joined with the names). */
     void (*file_written)(void *ctx, const char *path);
+    /* One entry of an `ls` listing in a partition, as its line names it (relative to the path
+     * listed, no trailing '/'): a directory, or a file with its size in bytes. */
+    void (*entry)(void *ctx, const char *partition, const char *path, int is_dir, uint32_t size);
 };
 
 /* The log of an output (NULL for none). */

@@ -172,6 +172,8 @@ static int ls_dir(struct fs *fs, const char *path, const char *rel, int depth,
                 result = fs_oom(err);
             else
                 log_printf(fs_log(out), LOG_OUTPUT, "%s%s", p, k ? "/" : "");
+            if (p && out && out->entry)
+                out->entry(out->ctx, fs->name, p, k, k ? 0 : level[k]->v[i].size);
             free(p);
         }
     for (size_t i = 0; i < dirs.n && !result; i++) {

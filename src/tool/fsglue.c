@@ -20,6 +20,9 @@ struct fs_sink {
     int row_count;
     struct fs_usage usage[FS_MAX_ROWS];
     char versions[FS_MAX_ROWS][16];
+    /* --json: the entries ls found, as the inside of an array */
+    struct strbuf entries;
+    struct json entries_writer;
 };
 
 static void sink_data(void *ctx, const void *buf, size_t len)
@@ -36,6 +39,22 @@ static void sink_file_written(void *ctx, const char *path)
     struct fs_sink *s = ctx;
     if (s->out->json)
         json_report_output_path(s->out->json, "fs_get", path);
+}
+
+static void sink_entry(void *ctx, const char *partition, const char *path, int is_dir,
+                       uint32_t size)
+{
+    struct fs_sink *s = ctx;
+    if (!s->out->json)
+        return;
+    struct json *j = &s->entries_writer;
+    json_object_begin(j, NULL);
+    json_string(j, "partition", partition);
+    json_string(j, "path", path);
+    json_string(j, "type", is_dir ? "dir" : "file");
+    if (!is_dir)
+        json_uint(j, "size", size);
+    json_object_end(j);
 }
 
 /* --json: the usage rows of df and info. */
@@ -103,8 +122,9 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
     if (!sink)
         return error_setk(err, ERROR_OS, "out of memory");
     sink->out = out;
+    json_init_inside(&sink->entries_writer, &sink->entries, 0);
     struct fs_output fo = {output_log(out, LOGGER_FS), sink_data, sink_usage, sink,
-                           sink_file_written};
+                           sink_file_written,          sink_entry};
     if (out->json && requested)
         json_report_fs_begin(out->json);
     struct fs_env env = {
@@ -131,6 +151,12 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
             json_bool(j, "ok", rc == 0);
             json_bool(j, "changed", *changed);
             json_usage_rows(j, "filesystems", sink);
+            if (strcmp(cmd, "ls") == 0) {
+                json_raw(j, "entries", "[", 1);
+                strbuf_add(j->out, sink->entries.text ? sink->entries.text : "",
+                           sink->entries.len);
+                strbuf_puts(j->out, "]");
+            }
             json_report_fs_end(out->json, j, strcmp(cmd, "cat") == 0);
             json_object_end(j);
         } else if (rc == 0) {
@@ -143,6 +169,7 @@ static int run_fs(struct firmware *fw, const char *version, const char *cmd, int
         strbuf_free(&sb);
     }
     fflush(out->out);
+    strbuf_free(&sink->entries);
     free(sink);
     return rc;
 }

@@ -148,6 +148,11 @@ jis fs fs[0].command put
 jis fs fs[0].args '["src", "/"]'
 jis fs fs[0].output[0] "src -> /src"
 jis fs fs[4].command ls
+jis fs 'fs[4].entries[0]' '{"partition": "vfs", "path": "blob.bin", "type": "file", "size": 8}'
+case "$(jget fs fs[4].entries)" in
+  *'{"partition": "vfs", "path": "src", "type": "dir"}'*'"path": "src/lib/m.py", "type": "file", "size": 6}'*) pass ;;
+  *) fail "ls entries: $(jget fs fs[4].entries)" ;;
+esac
 case "$(jget fs fs[4].output)" in *'"src/main.py"'*'"src/lib/m.py"'*) pass ;; *) fail "ls: $(jget fs fs[4].output)" ;; esac
 # (the shell drops the final newline of both sides; the digest below covers every byte)
 jis fs fs[5].data.text "print('main')"
