@@ -164,6 +164,19 @@ uint32_t fs_percent_half_even(uint64_t used, uint64_t total);
 
 /* ---------------------------------------------------------------- block cache */
 
+/* The codes the filesystem engines return: littlefs and FAT both use Linux's errno numbers,
+ * whatever the host's <errno.h> says (WebAssembly's differ), so the commands compare with these
+ * and never with -EEXIST and the like. */
+enum fs_error {
+    FS_ERR_NOENT = -2,
+    FS_ERR_IO = -5,
+    FS_ERR_NOMEM = -12,
+    FS_ERR_EXIST = -17,
+    FS_ERR_NOTDIR = -20,
+    FS_ERR_INVAL = -22,
+    FS_ERR_NOSPC = -28,
+};
+
 enum fs_flush_mode {
     /* Write dirty blocks at every littlefs sync (each commit). Within one flush the block of
      * the last program (the commit) is written after all others, so a cut-off transfer leaves

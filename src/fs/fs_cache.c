@@ -30,7 +30,7 @@ int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
     c->dirty = mp_calloc(c->block_count, 1);
     if (!c->data || !c->loaded || !c->dirty) {
         fs_cache_free(c);
-        return error_fail(err, -ENOMEM, ERROR_OS, "out of memory for a cache of %u blocks",
+        return error_fail(err, FS_ERR_NOMEM, ERROR_OS, "out of memory for a cache of %u blocks",
                           c->block_count);
     }
     return 0;

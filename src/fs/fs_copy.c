@@ -376,7 +376,7 @@ int fs_put(struct fs *fs, const char *src, const char *dest, const struct fs_out
     int rc = fs_stat_path(fs, dp, &info, &serr);
     int dest_is_dir = rc == 0 && info.is_dir;
     free(dp);
-    if (rc && rc != -ENOENT) {
+    if (rc && rc != FS_ERR_NOENT) {
         if (err)
             *err = serr;
         result = rc;

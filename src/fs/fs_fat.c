@@ -13,6 +13,15 @@
 #include "util/alloc.h"
 #include "util/bytes.h"
 
+/* The commands compare the engine's codes with enum fs_error. */
+_Static_assert((int)FS_ERR_NOENT == (int)FAT_ERR_NOENT && (int)FS_ERR_IO == (int)FAT_ERR_IO &&
+                   (int)FS_ERR_NOMEM == (int)FAT_ERR_NOMEM &&
+                   (int)FS_ERR_EXIST == (int)FAT_ERR_EXIST &&
+                   (int)FS_ERR_NOTDIR == (int)FAT_ERR_NOTDIR &&
+                   (int)FS_ERR_INVAL == (int)FAT_ERR_INVAL &&
+                   (int)FS_ERR_NOSPC == (int)FAT_ERR_NOSPC,
+               "engine codes differ from enum fs_error");
+
 /* ---------------------------------------------------------------- the device */
 
 static int dev_read(void *ctx, uint32_t off, void *buf, uint32_t len)
@@ -133,7 +142,7 @@ int fs_fat_mount(struct fs *fs, struct error *err)
             uint64_t total = get_le16(bs + 19) ? get_le16(bs + 19) : get_le32(bs + 32);
             uint64_t bytes = total * get_le16(bs + 11);
             if (bytes > dev.size)
-                return error_fail(err, -EINVAL, ERROR_OS,
+                return error_fail(err, FS_ERR_INVAL, ERROR_OS,
                                   "Partition '%s' holds %u bytes: too small for its FAT "
                                   "filesystem of %llu bytes",
                                   fs->name, dev.size, (unsigned long long)bytes);

@@ -39,7 +39,7 @@ struct fs_engine {
      * source in messages. */
     int (*write_file)(struct fs *fs, const char *p, int fd, const void *data, size_t len,
                       const char *what, struct error *err);
-    /* One directory; -EEXIST when p exists. */
+    /* One directory; FS_ERR_EXIST when p exists. */
     int (*make_dir)(struct fs *fs, const char *p, struct error *err);
     /* A file or an empty directory. */
     int (*remove)(struct fs *fs, const char *p, struct error *err);

@@ -10,6 +10,15 @@
 #include "fs/fs_int.h"
 #include "util/alloc.h"
 
+/* The commands compare the engine's codes with enum fs_error. */
+_Static_assert((int)FS_ERR_NOENT == (int)LFS_ERR_NOENT && (int)FS_ERR_IO == (int)LFS_ERR_IO &&
+                   (int)FS_ERR_NOMEM == (int)LFS_ERR_NOMEM &&
+                   (int)FS_ERR_EXIST == (int)LFS_ERR_EXIST &&
+                   (int)FS_ERR_NOTDIR == (int)LFS_ERR_NOTDIR &&
+                   (int)FS_ERR_INVAL == (int)LFS_ERR_INVAL &&
+                   (int)FS_ERR_NOSPC == (int)LFS_ERR_NOSPC,
+               "engine codes differ from enum fs_error");
+
 static int lfs_read_whole(struct fs *fs, const char *path, uint8_t **data, size_t *len,
                           struct error *err)
 {

@@ -59,7 +59,7 @@ static int session_use(struct session *s, const char *name, int may_skip, struct
          * read, or a littlefs that does not mount (a damaged one: unless lenient) is an
          * error, not an empty listing */
         int damaged = fs_holds_littlefs(&s->window.flash) || fs_holds_fat(&s->window.flash);
-        if (!may_skip || rc == -ENOMEM || rc == -EIO || (damaged && !s->env->lenient)) {
+        if (!may_skip || rc == FS_ERR_NOMEM || rc == FS_ERR_IO || (damaged && !s->env->lenient)) {
             if (err)
                 *err = merr;
             return -1;
@@ -204,7 +204,7 @@ static int run_put(const struct fs_env *env, const struct fs_command *cmd, int a
         result = fs_put(s.fs, argv[i], dest, &silent, err);
     session_close(&s, NULL);
     if (result) {
-        if (measured && result == -ENOSPC)
+        if (measured && result == FS_ERR_NOSPC)
             error_prefix(err, "The files do not fit in '%s' (%u kB free): nothing was written",
                          part, before.free_kb);
         return result;

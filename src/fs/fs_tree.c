@@ -200,7 +200,7 @@ int fs_ls(struct fs *fs, const char *path, const struct fs_output *out, struct e
     struct fs_stat info;
     int result = fs_stat_path(fs, p, &info, err);
     if (!result && !info.is_dir)
-        result = fs->eng->fail(fs, -ENOTDIR, p, err);
+        result = fs->eng->fail(fs, FS_ERR_NOTDIR, p, err);
     if (!result)
         result = ls_dir(fs, p, ".", 0, out, err);
     free(p);
@@ -289,10 +289,10 @@ int fs_mkdir_parents(struct fs *fs, const char *p, struct error *err)
             continue;
         struct fs_stat info;
         int rc = fs->eng->make_dir(fs, prefix, err);
-        if (rc == -EEXIST) {
+        if (rc == FS_ERR_EXIST) {
             rc = fs_stat_path(fs, prefix, &info, err);
             if (rc == 0 && !info.is_dir)
-                rc = fs->eng->fail(fs, -EEXIST, prefix, err);
+                rc = fs->eng->fail(fs, FS_ERR_EXIST, prefix, err);
         }
         if (rc)
             result = rc;
@@ -353,7 +353,7 @@ int fs_rm(struct fs *fs, const char *path, struct error *err)
     struct fs_stat info;
     int result = 0;
     int rc = fs_stat_path(fs, p, &info, err);
-    if (rc == -ENOENT)
+    if (rc == FS_ERR_NOENT)
         result = error_setk(err, ERROR_FILE, "[%sError -2] No such file or directory: '%s'.",
                             fs->eng->error_name, path);
     else if (rc)
