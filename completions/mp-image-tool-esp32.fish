@@ -107,6 +107,7 @@ complete -c $c -l log -x -a 'list main=debug main=info main=warning main=error l
 complete -c $c -l check-app -d 'check the bootloader and app images'
 complete -c $c -l no-rollback -d 'with --ota-update: no rollback'
 complete -c $c -l no-stub -d 'ROM loader only, no flasher stub'
+complete -c $c -l new-littlefs -x -a '512K 1M 2M 4M' -d 'create the file as an empty littlefs image'
 complete -c $c -l baud -x -a '115200 230400 460800 921600 1500000 2000000 3000000' -d 'serial speed'
 complete -c $c -l ota-update -r -F -d 'install an app image into the next OTA partition'
 complete -c $c -l ota-show -d 'show both otadata records'

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 /* Sources: ESP image format and serial protocol fact sheets (image chip ids, bootloader offsets,
  * ROM magic values at 0x40001000, SPIMEM1 register layout, eFuse bases, ROM boot logs) and the
@@ -16,12 +17,28 @@
  * the main boot strap in bit 3 of the strap value. */
 #define ROM_NEW_LOG .poweron_name = "POWERON", .sw_reset_name = "RTC_SW_SYS_RST"
 
+/* Header flash frequency codes (esp-image-formats §1.2): most chips share the ESP32's; the
+ * C2, C6 and H2 clock their flash from other sources and number them differently. */
+static const struct chip_flash_freq freqs_esp32[] = {
+    {"80m", 0xF}, {"40m", 0x0}, {"26m", 0x1}, {"20m", 0x2}, {NULL, 0}};
+static const struct chip_flash_freq freqs_c2[] = {
+    {"60m", 0xF}, {"30m", 0x0}, {"20m", 0x1}, {"15m", 0x2}, {NULL, 0}};
+/* 80m is also 0: the ROM's clock source decides */
+static const struct chip_flash_freq freqs_c6[] = {
+    {"40m", 0x0}, {"80m", 0x0}, {"20m", 0x2}, {NULL, 0}};
+static const struct chip_flash_freq freqs_h2[] = {
+    {"48m", 0xF}, {"24m", 0x0}, {"16m", 0x1}, {"12m", 0x2}, {NULL, 0}};
+static const struct chip_flash_freq freqs_c5[] = {
+    {"80m", 0xF}, {"40m", 0x0}, {"20m", 0x2}, {NULL, 0}};
+
 static const struct chip chips[] = {
     {
         .name = "esp32",
         .description = "ESP32",
         .image_id = CHIP_ID_ESP32,
         .bootloader_offset = 0x1000,
+        .flash_freqs = freqs_esp32,
+        .features = "WiFi, BT",
         .drom_start = 0x3F400000,
         .drom_end = 0x3F800000,
         .irom_start = 0x400D0000,
@@ -83,6 +100,8 @@ static const struct chip chips[] = {
         .description = "ESP32-S2",
         .image_id = CHIP_ID_ESP32S2,
         .bootloader_offset = 0x1000,
+        .flash_freqs = freqs_esp32,
+        .features = "WiFi",
         .drom_start = 0x3F000000,
         .drom_end = 0x3F3F0000,
         .irom_start = 0x40080000,
@@ -132,6 +151,8 @@ static const struct chip chips[] = {
         .description = "ESP32-S3",
         .image_id = CHIP_ID_ESP32S3,
         .bootloader_offset = 0x0,
+        .flash_freqs = freqs_esp32,
+        .features = "WiFi, BLE",
         .drom_start = 0x3C000000,
         .drom_end = 0x3E000000,
         .irom_start = 0x42000000,
@@ -181,6 +202,8 @@ static const struct chip chips[] = {
         .description = "ESP32-C2",
         .image_id = CHIP_ID_ESP32C2,
         .bootloader_offset = 0x0,
+        .flash_freqs = freqs_c2,
+        .features = "WiFi, BLE",
         .drom_start = 0x3C000000,
         .drom_end = 0x3C400000,
         .irom_start = 0x42000000,
@@ -209,6 +232,8 @@ static const struct chip chips[] = {
         .description = "ESP32-C3",
         .image_id = CHIP_ID_ESP32C3,
         .bootloader_offset = 0x0,
+        .flash_freqs = freqs_esp32,
+        .features = "WiFi, BLE",
         .drom_start = 0x3C000000,
         .drom_end = 0x3C800000,
         .irom_start = 0x42000000,
@@ -254,6 +279,8 @@ static const struct chip chips[] = {
         .description = "ESP32-C5",
         .image_id = CHIP_ID_ESP32C5,
         .bootloader_offset = 0x2000,
+        .flash_freqs = freqs_c5,
+        .features = "WiFi 6 (dual band), BT 5 (LE), IEEE802.15.4",
         .drom_start = 0x42000000,
         .drom_end = 0x44000000,
         .irom_start = 0x42000000,
@@ -282,6 +309,8 @@ static const struct chip chips[] = {
         .description = "ESP32-C6",
         .image_id = CHIP_ID_ESP32C6,
         .bootloader_offset = 0x0,
+        .flash_freqs = freqs_c6,
+        .features = "WiFi 6, BT 5, IEEE802.15.4",
         .drom_start = 0x42000000,
         .drom_end = 0x43000000,
         .irom_start = 0x42000000,
@@ -326,6 +355,8 @@ static const struct chip chips[] = {
         .description = "ESP32-C61",
         .image_id = CHIP_ID_ESP32C61,
         .bootloader_offset = 0x0,
+        .flash_freqs = freqs_c5,
+        .features = "WiFi 6, BT 5",
         .drom_start = 0x42000000,
         .drom_end = 0x44000000,
         .irom_start = 0x42000000,
@@ -354,6 +385,8 @@ static const struct chip chips[] = {
         .description = "ESP32-H2",
         .image_id = CHIP_ID_ESP32H2,
         .bootloader_offset = 0x0,
+        .flash_freqs = freqs_h2,
+        .features = "BLE, IEEE802.15.4",
         .drom_start = 0x42000000,
         .drom_end = 0x43000000,
         .irom_start = 0x42000000,
@@ -382,6 +415,8 @@ static const struct chip chips[] = {
         .description = "ESP32-P4",
         .image_id = CHIP_ID_ESP32P4,
         .bootloader_offset = 0x2000,
+        .flash_freqs = freqs_esp32,
+        .features = "High-Performance MCU",
         .drom_start = 0x40000000,
         .drom_end = 0x4C000000,
         .irom_start = 0x40000000,
@@ -445,5 +480,21 @@ const struct chip *chip_by_magic(uint32_t magic)
         for (size_t k = 0; k < 4 && chips[i].rom.magic_values[k]; k++)
             if (chips[i].rom.magic_values[k] == magic)
                 return &chips[i];
+    return NULL;
+}
+
+int chip_flash_freq_code(const struct chip *chip, const char *name)
+{
+    for (int i = 0; chip->flash_freqs && chip->flash_freqs[i].name; i++)
+        if (strcasecmp(chip->flash_freqs[i].name, name) == 0)
+            return chip->flash_freqs[i].code;
+    return -1;
+}
+
+const char *chip_flash_freq_name(const struct chip *chip, uint8_t code)
+{
+    for (int i = 0; chip->flash_freqs && chip->flash_freqs[i].name; i++)
+        if (chip->flash_freqs[i].code == code)
+            return chip->flash_freqs[i].name;
     return NULL;
 }

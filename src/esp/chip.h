@@ -87,6 +87,12 @@ struct chip_build {
     uint8_t spi_speed;     /* image header flash frequency code */
 };
 
+/* A flash frequency the image header can name (byte 3 low nibble); codes differ per chip. */
+struct chip_flash_freq {
+    const char *name; /* "80m", as esptool's --flash_freq takes it */
+    uint8_t code;
+};
+
 struct chip {
     const char *name;           /* "esp32s3": as the tool prints it and accepts it */
     const char *description;    /* "ESP32-S3": as esptool prints it */
@@ -102,6 +108,9 @@ struct chip {
     uint32_t spi_mosi_dlen_offs, spi_miso_dlen_offs;
     int spi_addr_msb_aligned;   /* ESP32: the address register takes the address shifted left */
     int usb_jtag;               /* has a USB-Serial/JTAG peripheral (VID 303a PID 1001) */
+    /* Header flash frequencies, the first of a code being its name; a NULL name ends. */
+    const struct chip_flash_freq *flash_freqs;
+    const char *features; /* what every chip of the family has, as esptool lists it */
     struct chip_rom rom;
     struct chip_efuse efuse;
     struct chip_build build;
@@ -111,6 +120,10 @@ struct chip {
 const struct chip *chip_by_image_id(uint16_t id);
 const struct chip *chip_by_name(const char *name); /* accepts "esp32s3", "ESP32-S3", "esp32-s3" */
 const struct chip *chip_by_magic(uint32_t magic);
+/* The header code of a flash frequency name ("40m"), or -1 when the chip has no such one. */
+int chip_flash_freq_code(const struct chip *chip, const char *name);
+/* The name of a header code, NULL when the chip has none. */
+const char *chip_flash_freq_name(const struct chip *chip, uint8_t code);
 /* The whole table, for iteration (tests, --help, the virtual chip). */
 const struct chip *chip_table(size_t *count);
 

@@ -356,8 +356,8 @@ static char *decode_text(const char *text, size_t len, const struct ctx *c)
     return out;
 }
 
-int csv_parse(const char *text, size_t len, const char *source, uint32_t flash_size,
-              struct ptable *table, struct error *err)
+static int parse_text(const char *text, size_t len, const char *source, uint32_t flash_size,
+                      struct ptable *table, int sort, struct error *err)
 {
     struct ctx c = {source ? source : "<csv>", 0, err};
     memset(table, 0, sizeof *table);
@@ -384,9 +384,21 @@ int csv_parse(const char *text, size_t len, const char *source, uint32_t flash_s
         line = nl ? nl + 1 : NULL;
     }
     free(buf);
-    if (rc == 0)
+    if (rc == 0 && sort)
         ptable_sort(table);
     return rc;
+}
+
+int csv_parse(const char *text, size_t len, const char *source, uint32_t flash_size,
+              struct ptable *table, struct error *err)
+{
+    return parse_text(text, len, source, flash_size, table, 1, err);
+}
+
+int csv_parse_in_order(const char *text, size_t len, const char *source, uint32_t flash_size,
+                       struct ptable *table, struct error *err)
+{
+    return parse_text(text, len, source, flash_size, table, 0, err);
 }
 
 /* ---- writing ---- */

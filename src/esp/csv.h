@@ -33,6 +33,11 @@
 int csv_parse(const char *text, size_t len, const char *source, uint32_t flash_size,
               struct ptable *table, struct error *err);
 
+/* The same with the entries left in the order of the lines, as gen_esp32part writes them into
+ * a binary table. */
+int csv_parse_in_order(const char *text, size_t len, const char *source, uint32_t flash_size,
+                       struct ptable *table, struct error *err);
+
 /* Append the table as ESP-IDF CSV: a header comment, then one aligned line per partition with
  * type/subtype keywords where known (else 0x numbers), offset in hex, size as <n>M or <n>K when
  * exact (else hex), flags as "encrypted:readonly" (unknown flag bits as a hex number). The text

@@ -78,7 +78,8 @@ int image_flash_size_id(uint32_t bytes)
 /* Segment walk shared by inspect and set_flash_size: the image size without the digest
  * (segments, zero padding and checksum byte, a multiple of 16) and the XOR checksum. */
 static int walk_segments(const uint8_t *data, size_t len, const struct image_header *hdr,
-                         uint32_t *size_out, uint8_t *checksum_out, struct error *err)
+                         uint32_t *size_out, uint8_t *checksum_out,
+                         struct image_segment *segments, struct error *err)
 {
     if (hdr->segment_count > IMAGE_MAX_SEGMENTS)
         return error_setk(err, ERROR_VALUE,
@@ -94,6 +95,9 @@ static int walk_segments(const uint8_t *data, size_t len, const struct image_hea
                               "image size (%zu bytes).",
                               i, (unsigned long long)pos, len);
         uint32_t seg_len = get_le32(data + pos + 4);
+        if (segments)
+            segments[i] = (struct image_segment){
+                get_le32(data + pos), (uint32_t)pos + IMAGE_SEGMENT_HEADER_SIZE, seg_len};
         pos += IMAGE_SEGMENT_HEADER_SIZE;
         /* Python's walk fails when the position reaches or passes the end (seed-spec §4.3). */
         if (pos + seg_len >= len)
@@ -137,7 +141,7 @@ int image_inspect(const uint8_t *data, size_t len, struct image_info *info, stru
         return -1;
     uint32_t size;
     uint8_t checksum;
-    if (walk_segments(data, len, &r.header, &size, &checksum, err) < 0)
+    if (walk_segments(data, len, &r.header, &size, &checksum, r.segments, err) < 0)
         return -1;
     r.size = size;
     r.total_size = size + (r.header.hash_appended == 1 ? IMAGE_DIGEST_SIZE : 0);
@@ -167,7 +171,7 @@ int image_set_flash_size(uint8_t *data, size_t len, uint8_t size_id, struct erro
     uint32_t size = 0;
     uint8_t checksum;
     if (hdr.hash_appended == 1) {
-        if (walk_segments(data, len, &hdr, &size, &checksum, err) < 0)
+        if (walk_segments(data, len, &hdr, &size, &checksum, NULL, err) < 0)
             return -1;
         if ((uint64_t)size + IMAGE_DIGEST_SIZE > len)
             return error_setk(err, ERROR_VALUE,
@@ -179,6 +183,43 @@ int image_set_flash_size(uint8_t *data, size_t len, uint8_t size_id, struct erro
     if (hdr.hash_appended == 1)
         digest_sha256(data, size, data + size);
     return 0;
+}
+
+int image_set_flash_params(uint8_t *data, size_t len, int mode, int freq_code, int size_id,
+                           struct error *err)
+{
+    struct image_info info;
+    if (image_inspect(data, len, &info, err) < 0)
+        return -1;
+    uint8_t b2 = data[2], b3 = data[3];
+    if (mode >= 0)
+        b2 = (uint8_t)mode;
+    if (freq_code >= 0)
+        b3 = (uint8_t)((b3 & 0xF0) | (freq_code & 0x0F));
+    if (size_id >= 0)
+        b3 = (uint8_t)((size_id & 0x0F) << 4 | (b3 & 0x0F));
+    int changed = b2 != data[2] || b3 != data[3];
+    data[2] = b2;
+    data[3] = b3;
+    /* byte 23 (the extended header's last byte) announces the digest after the image */
+    if (data[23] == 1 && (uint64_t)info.size + IMAGE_DIGEST_SIZE <= len)
+        digest_sha256(data, info.size, data + info.size);
+    return changed;
+}
+
+static const char *const flash_modes[] = {"qio", "qout", "dio", "dout"};
+
+const char *image_flash_mode_name(uint8_t mode)
+{
+    return mode < 4 ? flash_modes[mode] : NULL;
+}
+
+int image_flash_mode_value(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, flash_modes[i]) == 0)
+            return i;
+    return -1;
 }
 
 static void copy_text(char *out, size_t out_size, const uint8_t *field, size_t field_len)

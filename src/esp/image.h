@@ -47,9 +47,17 @@ uint32_t image_flash_size_bytes(uint8_t id);
  * -1 otherwise (the caller reports it: the C tool refuses sizes the header cannot express). */
 int image_flash_size_id(uint32_t bytes);
 
+/* One segment as the image lists it. */
+struct image_segment {
+    uint32_t load_addr;   /* where the bootloader puts it (or maps it) */
+    uint32_t file_offset; /* of its data, from the image start */
+    uint32_t size;
+};
+
 /* Result of walking an image's segments. */
 struct image_info {
     struct image_header header;
+    struct image_segment segments[IMAGE_MAX_SEGMENTS];
     uint32_t size;           /* up to and including the checksum byte, padded to 16 */
     uint32_t total_size;     /* size + 32 when a digest is appended */
     uint8_t checksum_stored, checksum_computed;
@@ -68,6 +76,17 @@ int image_inspect(const uint8_t *data, size_t len, struct image_info *info, stru
  * segment data, so it does not change. */
 int image_set_flash_size(uint8_t *data, size_t len, uint8_t size_id, struct error *err);
 
+/* Set the header's flash mode (byte 2), frequency code (byte 3 low nibble) and size id (byte 3
+ * high nibble), each only when >= 0, as esptool's merge_bin and write_flash do for the image
+ * at the bootloader offset: the digest is recomputed when byte 23 says one is appended.
+ * Returns 1 when a byte changed, 0 when none did, -1 when the data is not a whole image. */
+int image_set_flash_params(uint8_t *data, size_t len, int mode, int freq_code, int size_id,
+                           struct error *err);
+
+/* The flash mode a header byte 2 names ("qio", "qout", "dio", "dout"), NULL for another value;
+ * and the value of a name, -1 for none. */
+const char *image_flash_mode_name(uint8_t mode);
+int image_flash_mode_value(const char *name);
 /* esp_app_desc_t fields (text fields NUL-terminated copies). */
 struct app_desc {
     uint32_t secure_version;

@@ -273,6 +273,10 @@ int fs_mkfs_fat(struct flash *window, const struct fs_partition *part, enum fs_f
 /* Whether mkfs makes FAT on this partition: a data partition of subtype fat that MicroPython
  * formats as FAT (labelled "ffat", see inisetup.py) or that holds a FAT filesystem now. */
 int fs_wants_fat(struct flash *window, const struct fs_partition *part);
+/* The same without /boot.py: an empty filesystem (a bare image the user fills, as mklittlefs
+ * makes one). */
+int fs_format(struct flash *window, const struct fs_partition *part, uint32_t disk_version,
+              enum fs_flush_mode mode, const struct fs_output *out, struct error *err);
 
 /* Recursive listing (seed-spec §10.3): per directory its files, then its subdirectories with a
  * trailing '/', then each subdirectory's listing; names relative to path. LOG_OUTPUT lines. */

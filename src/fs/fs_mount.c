@@ -350,8 +350,10 @@ int fs_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out, st
     return rc ? fs_lfs_fail(fs, rc, "/", err) : 0;
 }
 
-int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk_version,
-            enum fs_flush_mode mode, const struct fs_output *out, struct error *err)
+/* Erase and format the window; the new filesystem stays mounted in *out. */
+static int format_window(struct flash *window, const struct fs_partition *part,
+                         uint32_t disk_version, enum fs_flush_mode mode,
+                         const struct fs_output *out, struct fs **result, struct error *err)
 {
     if (window->size == 0)
         return error_setk(err, ERROR_VALUE, "Partition '%s' is not in firmware file.",
@@ -378,6 +380,17 @@ int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk
         return rc;
     }
     fs->mounted = 1;
+    *result = fs;
+    return 0;
+}
+
+int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk_version,
+            enum fs_flush_mode mode, const struct fs_output *out, struct error *err)
+{
+    struct fs *fs;
+    int rc = format_window(window, part, disk_version, mode, out, &fs, err);
+    if (rc)
+        return rc;
     int result = fs_write_file(fs, "/boot.py", FS_BOOT_PY, strlen(FS_BOOT_PY), err);
     if (fs_unmount(fs, result ? NULL : err))
         result = -1;
@@ -415,4 +428,14 @@ int fs_mkfs_fat(struct flash *window, const struct fs_partition *part, enum fs_f
     if (fs_unmount(fs, result ? NULL : err))
         result = -1;
     return result;
+}
+
+int fs_format(struct flash *window, const struct fs_partition *part, uint32_t disk_version,
+              enum fs_flush_mode mode, const struct fs_output *out, struct error *err)
+{
+    struct fs *fs;
+    int rc = format_window(window, part, disk_version, mode, out, &fs, err);
+    if (rc)
+        return rc;
+    return fs_unmount(fs, err);
 }

@@ -125,6 +125,9 @@ const struct args_option args_options[] = {
      "--no-rollback"},
     {0, "--ota-erase", NULL, ARGS_FLAG, ARGS_NONE, F(ota_erase), 1, 1,
      "erase otadata: the factory app (or ota_0 without one) boots from the next reset"},
+    {0, "--new-littlefs", "SIZE", ARGS_VALUE, ARGS_SIZE, F(new_littlefs), 0, 1,
+     "create FILENAME as an empty littlefs image of SIZE bytes (MicroPython's geometry: "
+     "4096-byte blocks, so 256B is 256 blocks) for the --fs commands to fill"},
 };
 const int args_option_count = (int)(sizeof args_options / sizeof args_options[0]);
 
@@ -1073,7 +1076,8 @@ static int parse_words(struct parser *p)
             strbuf_puts(&p->extras, " ");
         strbuf_puts(&p->extras, p->argv[k]);
     }
-    if (!p->have_filename)
+    /* Listing ports and merging split images need no firmware or device. */
+    if (!p->have_filename && !p->opt->list_ports && !p->opt->merge.count)
         return fail(p, "the following arguments are required: filename");
     if (p->extras_count) {
         struct strbuf sb = {0};
@@ -1208,14 +1212,15 @@ int args_parse(int argc, char *const argv[], const struct args_context *ctx,
         rc = check_log(&p);
     if (rc == ARGS_RUN) {
         /* The Python tool tests these for truth, so an empty value counts as not given. */
-        char **optional_names[] = {&opt->output, &opt->ota_update, &opt->from_csv,
-                                   &opt->flash_device, &opt->ota_select};
+        char **optional_names[] = {&opt->output,       &opt->ota_update, &opt->from_csv,
+                                   &opt->flash_device, &opt->ota_select, &opt->flash_mode,
+                                   &opt->flash_freq};
         for (size_t i = 0; i < sizeof optional_names / sizeof optional_names[0]; i++)
             if (*optional_names[i] && !**optional_names[i]) {
                 free(*optional_names[i]);
                 *optional_names[i] = NULL;
             }
-        opt->filename = value_expand_device(opt->filename_given);
+        opt->filename = value_expand_device(opt->filename_given ? opt->filename_given : "");
         if (!opt->filename)
             rc = out_of_memory(&p);
         else

@@ -81,6 +81,12 @@ struct tool_options {
     int ota_show;           /* --ota-show: print both otadata records */
     char *ota_select;       /* --ota-select NAME: make an app boot without an upload */
     int ota_erase;          /* --ota-erase: erase otadata */
+    int64_t new_littlefs;   /* --new-littlefs SIZE: create filename as a bare littlefs image */
+    struct arglist merge;   /* --merge FILE@ADDR,...: the firmware built from split images */
+    char *flash_mode;       /* --flash-mode MODE: header flash mode set by --merge */
+    char *flash_freq;       /* --flash-freq FREQ: header flash frequency set by --merge */
+    int list_ports;         /* --list-ports */
+    int info;               /* --info: the board's chip, eFuses and flash, then stop */
 };
 
 /* What args_parse() found. The values double as exit statuses where that makes sense. */

@@ -27,6 +27,7 @@
 #include "tool/localfile.h"
 #include "tool/outname.h"
 #include "tool/rawflash.h"
+#include "tool/standalone.h"
 #include "util/strbuf.h"
 
 #define MIB 0x100000u
@@ -993,6 +994,9 @@ static int run_steps(struct run *r)
 {
     const struct tool_options *o = r->opt;
     log_printf(r->log, LOG_INFO, "Running mp-image-tool-esp32 v%s (native).", TOOL_VERSION);
+    int handled, rc = standalone_run(o, r->out, &handled, r->err);
+    if (rc || handled)
+        return rc;
     if (!o->is_device && !o->extract_app && outname_firmware(o, &r->output_name))
         return error_setk(r->err, ERROR_OS, "out of memory");
     if (check_ota_options(r))
