@@ -41,10 +41,10 @@ static int all_erased(const uint8_t *p, size_t n)
     return 1;
 }
 
-int firmware_open_file(const char *path, struct flash_image *img, struct error *err)
+/* Where the file's first byte lies in flash: at the chip's bootloader offset (a release file)
+ * or at 0 (a whole-flash dump). */
+static int place_image(const char *path, struct flash_image *img, struct error *err)
 {
-    if (map_file(path, img, err))
-        return -1;
     uint32_t len;
     const uint8_t *data = flash_image_bytes(img, &len);
     uint32_t base = 0;
@@ -85,6 +85,21 @@ int firmware_open_file(const char *path, struct flash_image *img, struct error *
     img->flash.base = base;
     img->flash.size = base + len;
     return 0;
+}
+
+int firmware_open_file(const char *path, struct flash_image *img, struct error *err)
+{
+    if (map_file(path, img, err))
+        return -1;
+    return place_image(path, img, err);
+}
+
+int firmware_open_buffer(uint8_t *data, uint32_t len, const char *name, struct flash_image *img,
+                         struct error *err)
+{
+    if (flash_image_adopt(img, data, len, 0, MAX_FLASH_SIZE, name, err))
+        return -1;
+    return place_image(name, img, err);
 }
 
 static uint32_t bootloader_region_size(const struct firmware *fw)

@@ -31,6 +31,10 @@ struct firmware {
 /* Read a firmware file into img (read-only open). Detects whether the file starts at the chip's
  * bootloader offset (a release .bin) or at flash address 0 (a whole-flash dump). */
 int firmware_open_file(const char *path, struct flash_image *img, struct error *err);
+/* The same for len bytes in memory (malloc'ed; img owns them from now on, also on failure);
+ * name is used in messages. */
+int firmware_open_buffer(uint8_t *data, uint32_t len, const char *name, struct flash_image *img,
+                         struct error *err);
 
 /* Load the bootloader header and partition table from flash. A table that fails validation is
  * accepted (its problems are in table_warnings); a missing or corrupt one is an error, and so

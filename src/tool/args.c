@@ -128,6 +128,15 @@ const struct args_option args_options[] = {
     {0, "--new-littlefs", "SIZE", ARGS_VALUE, ARGS_SIZE, F(new_littlefs), 0, 1,
      "create FILENAME as an empty littlefs image of SIZE bytes (MicroPython's geometry: "
      "4096-byte blocks, so 256B is 256 blocks) for the --fs commands to fill"},
+    {0, "--merge", "FILE@ADDR[,FILE@ADDR,...]", ARGS_VALUE, ARGS_ARGLIST, F(merge), 0, 1,
+     "build a whole-flash firmware from the split images of a build (bootloader, partition "
+     "table, app) at their flash addresses, as esptool merge_bin does; FILENAME may then be "
+     "left out. A build's flasher_args.json given as FILENAME does the same"},
+    {0, "--flash-mode", "MODE", ARGS_VALUE, ARGS_STRING, F(flash_mode), 0, 1,
+     "when merging: set the bootloader's flash mode (qio, qout, dio, dout)"},
+    {0, "--flash-freq", "FREQ", ARGS_VALUE, ARGS_STRING, F(flash_freq), 0, 1,
+     "when merging: set the bootloader's flash frequency (80m, 40m, 26m, 20m; other chips "
+     "have others)"},
 };
 const int args_option_count = (int)(sizeof args_options / sizeof args_options[0]);
 

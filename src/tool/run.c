@@ -25,6 +25,7 @@
 #include "tool/fsglue.h"
 #include "tool/nvsglue.h"
 #include "tool/localfile.h"
+#include "tool/mergeglue.h"
 #include "tool/outname.h"
 #include "tool/rawflash.h"
 #include "tool/standalone.h"
@@ -219,18 +220,28 @@ static int raw_only(const struct tool_options *o)
 static int open_firmware(struct run *r)
 {
     const struct tool_options *o = r->opt;
-    log_printf(r->log, LOG_INFO, "Opening %s...", o->filename);
+    int merge = mergeglue_wanted(o);
+    if (!merge && (o->flash_mode || o->flash_freq))
+        return error_setk(r->err, ERROR_VALUE, "%s needs --merge or a flasher_args.json",
+                          o->flash_mode ? "--flash-mode" : "--flash-freq");
+    if (o->merge.count && o->filename[0])
+        return error_setk(r->err, ERROR_VALUE,
+                          "--merge builds the firmware itself: give no FILENAME ('%s'); -o "
+                          "names the merged file, --flash writes it to a board",
+                          o->filename);
+    log_printf(r->log, LOG_INFO, "Opening %s...", o->merge.count ? "--merge" : o->filename);
     if (o->is_device) {
         if (board_open(r->opt, r->out, &r->flash, &r->fw, raw_only(o), &r->blank, r->err))
             return -1;
         report_input(r);
         return 0;
     }
-    if (firmware_open_file(o->filename, &r->image, r->err))
+    if (merge ? mergeglue_open(o, r->log, &r->image, r->err)
+              : firmware_open_file(o->filename, &r->image, r->err))
         return -1;
     r->flash = &r->image.flash;
     if (firmware_load(&r->fw, r->flash, NULL, r->err))
-        return error_prefix(r->err, "%s", o->filename);
+        return error_prefix(r->err, "%s", o->merge.count ? "--merge" : o->filename);
     report_input(r);
     log_printf(r->log, LOG_INFO, "Found %s firmware file (%" PRIu32 "MB flash).",
                r->fw.chip->name, r->fw.table.flash_size / MIB);
