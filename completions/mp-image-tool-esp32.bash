@@ -8,7 +8,7 @@
 # options without a value
 _mpit_flags='-h --help -q --quiet -n --no-reset -x --extract-app -d --debug --check-app
 --no-rollback --trimblocks --trim --version --plain --box --force --no-stub --json
---ota-show --ota-erase'
+--ota-show --ota-erase --list-ports --info'
 # options whose value is a local file
 _mpit_file_opts='-o --output --ota-update --from-csv'
 # options whose value is a comma-separated list of partition names (NAME or NAME=VALUE)
@@ -41,11 +41,12 @@ _mpit_partitions()
         { t = 0 }'
 }
 
-# Serial ports that exist on this machine, and "all" (every ESP-looking USB port).
+# Serial ports that exist on this machine, "auto" (the only ESP-like one) and "all" (every
+# ESP-looking USB port).
 _mpit_ports()
 {
     local p
-    printf 'all\n'
+    printf 'auto\nall\n'
     for p in /dev/ttyUSB* /dev/ttyACM* /dev/serial/by-id/* /dev/cu.* /dev/tty.usb*; do
         [[ -e $p ]] && printf '%s\n' "$p"
     done

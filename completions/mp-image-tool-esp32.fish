@@ -35,6 +35,7 @@ function __mpit_partitions
 end
 
 function __mpit_ports
+    echo auto
     echo all
     for p in /dev/ttyUSB* /dev/ttyACM* /dev/serial/by-id/* /dev/cu.*
         test -e $p; and echo $p
@@ -108,6 +109,8 @@ complete -c $c -l check-app -d 'check the bootloader and app images'
 complete -c $c -l no-rollback -d 'with --ota-update: no rollback'
 complete -c $c -l no-stub -d 'ROM loader only, no flasher stub'
 complete -c $c -l new-littlefs -x -a '512K 1M 2M 4M' -d 'create the file as an empty littlefs image'
+complete -c $c -l list-ports -d 'list serial ports and stop'
+complete -c $c -l info -d 'show the board chip, MAC and flash chip'
 complete -c $c -l merge -r -F -d 'merge the split images of a build FILE@ADDR,...'
 complete -c $c -l flash-mode -x -a 'qio qout dio dout' -d 'set the bootloader flash mode when merging'
 complete -c $c -l flash-freq -x -a '80m 40m 26m 20m' -d 'set the bootloader flash frequency when merging'

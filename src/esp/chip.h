@@ -29,6 +29,12 @@ struct chip_bits {
     uint8_t shift, width;
 };
 
+/* The field's value in a word read from its address. */
+static inline uint32_t chip_bits_get(uint32_t word, struct chip_bits f)
+{
+    return (word >> f.shift) & (f.width >= 32 ? 0xFFFFFFFFu : (1u << f.width) - 1);
+}
+
 #define CHIP_MAX_EFUSE_DEFAULTS 8
 
 /* The serial download mode of the chip's mask ROM (esp-serial-protocol.md §4-§8). */

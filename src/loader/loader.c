@@ -283,11 +283,6 @@ int loader_run_stub(struct loader *l, struct error *err)
                       "the flasher stub did not start (no OHAI greeting)");
 }
 
-static uint32_t bits_of(uint32_t word, struct chip_bits f)
-{
-    return (word >> f.shift) & (f.width >= 32 ? 0xFFFFFFFFu : (1u << f.width) - 1);
-}
-
 /* The baud to ask a ROM for so that it runs at `baud` (§6.7), as esptool computes it: the
  * ESP32 ROM divides its own crystal estimate (RTC calibration x 15625 x CK8M_FREQ / 40), a
  * little off the real crystal; the ESP32-C2 ROM assumes 40 MHz, also with a 26 MHz crystal. */
@@ -302,8 +297,8 @@ static uint32_t rom_baud_request(struct loader *l, uint32_t baud)
         if (loader_read_reg(l, rom->rtc_cali.addr, &cali, &e) != 0 ||
             loader_read_reg(l, rom->ck8m_freq.addr, &ck8m, &e) != 0)
             return baud;
-        uint64_t estimate = (uint64_t)bits_of(cali, rom->rtc_cali) * 15625u *
-                            bits_of(ck8m, rom->ck8m_freq) / 40u;
+        uint64_t estimate = (uint64_t)chip_bits_get(cali, rom->rtc_cali) * 15625u *
+                            chip_bits_get(ck8m, rom->ck8m_freq) / 40u;
         uint64_t nominal = estimate > 33000000u ? 40000000u : 26000000u;
         return estimate ? (uint32_t)((uint64_t)baud * estimate / nominal) : baud;
     }

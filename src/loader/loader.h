@@ -113,6 +113,23 @@ int loader_flash_md5(struct loader *l, uint32_t addr, uint32_t len, uint8_t md5[
 int loader_erase_region(struct loader *l, uint32_t addr, uint32_t len, struct error *err);
 int loader_erase_flash(struct loader *l, struct error *err);
 
+/* ---- what the chip is ---- */
+
+/* esptool's chip_id and flash_id in one: what the connection found and the eFuse words say. */
+struct loader_chip_info {
+    const struct chip *chip;
+    int have_revision; /* 0 in secure download mode (no register reads) */
+    unsigned rev_major, rev_minor;
+    int have_mac;
+    uint8_t mac[6];
+    uint32_t crystal_mhz;    /* 0 when the UART divider does not tell */
+    uint32_t flash_id;       /* JEDEC: manufacturer | device << 8 (type, capacity) */
+    uint32_t flash_size;     /* bytes, 0 if unknown */
+    uint32_t security_flags; /* GET_SECURITY_INFO, 0 if unavailable */
+    int stub;
+};
+int loader_chip_info(struct loader *l, struct loader_chip_info *info, struct error *err);
+
 /* ---- lower level (used by the above; exposed for tools and tests) ---- */
 
 /* One request and what comes back (§3). */

@@ -360,6 +360,10 @@ static int describe_tty(const char *root, const char *name, struct port_info *in
             char p2[PATH_MAX + 16];
             snprintf(p2, sizeof p2, "%s/product", dir);
             read_small_file(p2, info->product, sizeof info->product);
+            snprintf(p2, sizeof p2, "%s/manufacturer", dir);
+            read_small_file(p2, info->manufacturer, sizeof info->manufacturer);
+            snprintf(p2, sizeof p2, "%s/serial", dir);
+            read_small_file(p2, info->serial, sizeof info->serial);
             break;
         }
         char *slash = strrchr(dir, '/');
@@ -447,10 +451,9 @@ int port_pick(const char *sysfs_root, struct port_info *out, struct error *err)
     if (found == 0)
         return error_setk(err, ERROR_DEVICE,
                           "no ESP serial port found (looked for USB ids of Espressif, CP210x, "
-                          "CH34x and FTDI adapters)%s%s; name the port with --port",
+                          "CH34x and FTDI adapters)%s%s; name the port",
                           names[0] ? "; other ports: " : "", names);
-    return error_setk(err, ERROR_DEVICE, "several ESP serial ports found (%s); choose one with --port",
-                      names);
+    return error_setk(err, ERROR_DEVICE, "several ESP serial ports found (%s); name one", names);
 }
 
 #ifndef _WIN32

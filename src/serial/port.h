@@ -79,6 +79,8 @@ struct port_info {
     char device[128];      /* "/dev/ttyUSB0" */
     char driver[64];       /* kernel driver of the USB interface, "" if unknown */
     char product[96];      /* USB product string, "" if unknown */
+    char manufacturer[96]; /* USB manufacturer string, "" if unknown */
+    char serial[96];       /* USB serial number, "" if none */
     uint16_t vid, pid;     /* 0 when not a USB device */
     int esp_likely;        /* USB ids of an Espressif chip or a bridge used on ESP boards */
     int usb_jtag;          /* 303a:1001: USB-Serial/JTAG (§4.4 reset) */

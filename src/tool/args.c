@@ -137,6 +137,12 @@ const struct args_option args_options[] = {
     {0, "--flash-freq", "FREQ", ARGS_VALUE, ARGS_STRING, F(flash_freq), 0, 1,
      "when merging: set the bootloader's flash frequency (80m, 40m, 26m, 20m; other chips "
      "have others)"},
+    {0, "--list-ports", NULL, ARGS_FLAG, ARGS_NONE, F(list_ports), 1, 1,
+     "list the serial ports with their USB ids, serial numbers and products, marking those "
+     "that look like ESP boards (FILENAME 'auto' uses the only one), and stop"},
+    {0, "--info", NULL, ARGS_FLAG, ARGS_NONE, F(info), 1, 1,
+     "show the board's chip, revision, features, crystal, MAC address and flash chip, and "
+     "stop"},
 };
 const int args_option_count = (int)(sizeof args_options / sizeof args_options[0]);
 

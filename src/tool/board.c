@@ -14,6 +14,7 @@
 #include "esp/image.h"
 #include "report/progress.h"
 #include "serial/port.h"
+#include "tool/ports.h"
 #include "tool/values.h"
 
 #define MIB 0x100000u
@@ -59,9 +60,12 @@ static void report_device(struct output *out, const char *key, const char *port,
     json_object_end(j);
 }
 
-static int connect(const struct tool_options *opt, const char *port, const struct log *log,
+static int connect(const struct tool_options *opt, const char *name, const struct log *log,
                    struct flash_device **out, char mac[18], struct error *err)
 {
+    char port[300];
+    if (ports_resolve(name, log, port, sizeof port, err))
+        return -1;
     uint32_t baud;
     if (value_round_baud(opt->baud ? opt->baud : 921600, &baud, err))
         return -1;
@@ -82,7 +86,8 @@ static int connect(const struct tool_options *opt, const char *port, const struc
     if (mac[0])
         log_printf(log, LOG_DEBUG, "%s: MAC %s.", port, mac);
     fleet_tell_parent(l->chip->name, mac);
-    if (flash_device_create(out, l, 0, port, log, err))
+    /* the name outlives this function: the device keeps it for its messages */
+    if (flash_device_create(out, l, 0, strcmp(name, "auto") == 0 ? l->port_name : name, log, err))
         return -1;
     (*out)->hard_reset_on_close = !opt->no_reset;
     return 0;
@@ -184,5 +189,47 @@ int board_flash_firmware(const struct tool_options *opt, struct firmware *source
     if (rc == 0 && opt->no_reset)
         log_printf(log, LOG_INFO, "Leaving device in bootloader mode...");
     flash_close(flash);
+    return rc;
+}
+
+int board_info(const struct tool_options *opt, struct output *out, struct error *err)
+{
+    const struct log *log = &out->log;
+    if (!opt->is_device)
+        return error_setk(err, ERROR_VALUE, "--info needs a board, not a file ('%s')",
+                          opt->filename);
+    struct flash_device *dev;
+    char mac[18];
+    if (connect(opt, opt->filename, log, &dev, mac, err))
+        return -1;
+    struct loader_chip_info ci;
+    int rc = loader_chip_info(dev->loader, &ci, err);
+    if (rc == 0) {
+        if (ci.have_revision)
+            log_printf(log, LOG_OUTPUT, "Chip: %s (revision v%u.%u)", ci.chip->description,
+                       ci.rev_major, ci.rev_minor);
+        else
+            log_printf(log, LOG_OUTPUT, "Chip: %s (secure download mode: eFuses not readable)",
+                       ci.chip->description);
+        log_printf(log, LOG_OUTPUT, "Features: %s", ci.chip->features);
+        if (ci.crystal_mhz)
+            log_printf(log, LOG_OUTPUT, "Crystal: %" PRIu32 " MHz", ci.crystal_mhz);
+        if (ci.have_mac)
+            log_printf(log, LOG_OUTPUT, "MAC: %02x:%02x:%02x:%02x:%02x:%02x", ci.mac[0],
+                       ci.mac[1], ci.mac[2], ci.mac[3], ci.mac[4], ci.mac[5]);
+        /* JEDEC id bytes: manufacturer, memory type, capacity (esp-serial-protocol §10) */
+        log_printf(log, LOG_OUTPUT,
+                   "Flash manufacturer: 0x%02" PRIx32 ", device: 0x%02" PRIx32 "%02" PRIx32,
+                   ci.flash_id & 0xFF, ci.flash_id >> 8 & 0xFF, ci.flash_id >> 16 & 0xFF);
+        if (ci.flash_size)
+            log_printf(log, LOG_OUTPUT, "Flash size: %" PRIu32 "MB", ci.flash_size / MIB);
+        else
+            log_printf(log, LOG_OUTPUT, "Flash size: unknown");
+        if (ci.security_flags)
+            log_printf(log, LOG_OUTPUT, "Security flags: 0x%08" PRIx32, ci.security_flags);
+    }
+    if (opt->no_reset)
+        log_printf(log, LOG_INFO, "Leaving device in bootloader mode...");
+    flash_close(&dev->flash);
     return rc;
 }

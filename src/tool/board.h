@@ -19,4 +19,8 @@ void board_blank_firmware(struct firmware *fw, struct flash *flash, const struct
 int board_flash_firmware(const struct tool_options *opt, struct firmware *source,
                          struct output *out, struct error *err);
 
+/* --info: the board's chip, revision, features, crystal, MAC and flash chip (esptool's chip_id
+ * and flash_id), printed as requested output. Needs no firmware on the board. */
+int board_info(const struct tool_options *opt, struct output *out, struct error *err);
+
 #endif

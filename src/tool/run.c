@@ -28,6 +28,7 @@
 #include "tool/mergeglue.h"
 #include "tool/outname.h"
 #include "tool/rawflash.h"
+#include "tool/ports.h"
 #include "tool/standalone.h"
 #include "util/strbuf.h"
 
@@ -1005,6 +1006,10 @@ static int run_steps(struct run *r)
 {
     const struct tool_options *o = r->opt;
     log_printf(r->log, LOG_INFO, "Running mp-image-tool-esp32 v%s (native).", TOOL_VERSION);
+    if (o->list_ports)
+        return ports_list(r->out, r->err);
+    if (o->info)
+        return board_info(o, r->out, r->err);
     int handled, rc = standalone_run(o, r->out, &handled, r->err);
     if (rc || handled)
         return rc;

@@ -501,7 +501,7 @@ int value_network_port(const char *name, char *host, size_t host_size, int *port
 int value_is_device(const char *name)
 {
     return strncmp(name, "/dev/", 5) == 0 || strncmp(name, "COM", 3) == 0 ||
-           value_network_port(name, NULL, 0, NULL) == 0;
+           strcmp(name, "auto") == 0 || value_network_port(name, NULL, 0, NULL) == 0;
 }
 
 int value_round_baud(int64_t requested, uint32_t *out, struct error *err)

@@ -96,7 +96,8 @@ char *value_expand_device(const char *name);
 
 /* Whether an (expanded) name is a device rather than a firmware file: it starts with "/dev/"
  * or "COM" (case-sensitive, §1.5), or is a network port "rfc2217://HOST:PORT" or
- * "socket://HOST:PORT" (PORT 1-65535, optionally followed by "?options" or "/..."). */
+ * "socket://HOST:PORT" (PORT 1-65535, optionally followed by "?options" or "/..."), or is
+ * "auto" (the only ESP-like USB port, found when connecting). */
 int value_is_device(const char *name);
 
 /* Split a network port name into host and port; returns 0, or -1 when it is not one. */
