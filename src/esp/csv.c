@@ -111,7 +111,8 @@ static int parse_subtype_for(uint8_t type, const char *s, uint8_t *subtype)
     if (type == PART_TYPE_APP && strncasecmp(s, "ota_", 4) == 0)
         return -1;
     uint64_t v;
-    if (parse_plain(s, &v) == 0 && v <= 254) {
+    /* any byte: ESP-IDF's tables use 0xff (the entry's magic, not its subtype, marks it) */
+    if (parse_plain(s, &v) == 0 && v <= 255) {
         *subtype = (uint8_t)v;
         return 0;
     }
@@ -192,12 +193,16 @@ static int is_plain(const char *s)
 static int parse_line(struct state *st, char *line, const struct ctx *c)
 {
     char *fields[MAX_FIELDS] = {"", "", "", "", "", ""};
-    int n = 0;
+    int n = 0, extra = 0;
     char *p = line;
     for (;;) {
         char *comma = strchr(p, ',');
-        if (n == MAX_FIELDS)
-            return fail(c, "too many fields (at most %d)", MAX_FIELDS);
+        if (n == MAX_FIELDS) {
+            /* gen_esp32part reads six fields and ignores the rest (a trailing comma after the
+             * flags is common in ESP-IDF's own tables) */
+            extra = 1;
+            break;
+        }
         if (comma)
             *comma = '\0';
         fields[n++] = trim(p);
@@ -215,8 +220,8 @@ static int parse_line(struct state *st, char *line, const struct ctx *c)
      * when the subtype is a name. */
     uint8_t type = 0, subtype = 0;
     int have_type = *type_s && parse_type(type_s, &type) == 0;
-    int python = n == MAX_FIELDS && is_plain(off_s) && is_plain(size_s) && is_plain(flags_s) &&
-                 !(have_type && type > PART_TYPE_DATA);
+    int python = n == MAX_FIELDS && !extra && is_plain(off_s) && is_plain(size_s) &&
+                 is_plain(flags_s) && !(have_type && type > PART_TYPE_DATA);
 
     if (!*name)
         return fail(c, "missing name");

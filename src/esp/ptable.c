@@ -416,3 +416,84 @@ int ptable_subtype_parse(const char *name, uint8_t *type, uint8_t *subtype)
     }
     return -1;
 }
+
+#define IDF_NVS_RW_MIN 0x3000u
+#define IDF_OTADATA_SIZE 0x2000u
+#define PART_FLAG_READONLY 2u
+#define PART_SUBTYPE_DATA_TEE_OTA 0x90
+
+static int is_primary_pseudo(const struct partition *p)
+{
+    return (p->type == PART_TYPE_BOOTLOADER || p->type == PART_TYPE_PARTITION_TABLE) &&
+           p->subtype == 0;
+}
+
+int ptable_check_idf(const struct ptable *t, int line_order, struct error *err)
+{
+    int otadata = 0, tee_otadata = 0;
+    uint64_t prev_end = PTABLE_FIRST_OFFSET;
+    for (int i = 0; i < t->count; i++) {
+        const struct partition *p = &t->parts[i];
+        uint32_t align = p->type == PART_TYPE_APP ? PTABLE_APP_ALIGN : 0x1000u;
+        if (p->size < 0)
+            return error_setk(err, ERROR_PARTITION, "Partition '%s': negative size.", p->name);
+        if (p->offset % align)
+            return error_setk(err, ERROR_PARTITION,
+                              "Partition '%s': offset 0x%x is not aligned to 0x%x.", p->name,
+                              p->offset, align);
+        if (p->type == PART_TYPE_APP && p->size % 0x1000)
+            return error_setk(err, ERROR_PARTITION,
+                              "Partition '%s': size 0x%llx is not aligned to 0x1000.", p->name,
+                              (unsigned long long)p->size);
+        int data = p->type == PART_TYPE_DATA;
+        if (data &&
+            (p->subtype == PART_SUBTYPE_DATA_OTA || p->subtype == PART_SUBTYPE_DATA_COREDUMP) &&
+            (p->flags & PART_FLAG_READONLY))
+            return error_setk(err, ERROR_PARTITION, "Partition '%s': %s cannot be read-only.",
+                              p->name, p->subtype ? "coredump" : "otadata");
+        if (data && p->subtype == PART_SUBTYPE_DATA_NVS && p->size < IDF_NVS_RW_MIN &&
+            !(p->flags & PART_FLAG_READONLY))
+            return error_setk(err, ERROR_PARTITION,
+                              "Partition '%s': a read-write nvs needs at least 0x%x bytes (or "
+                              "the readonly flag).",
+                              p->name, IDF_NVS_RW_MIN);
+        if (data &&
+            (p->subtype == PART_SUBTYPE_DATA_OTA || p->subtype == PART_SUBTYPE_DATA_TEE_OTA)) {
+            int *n = p->subtype == PART_SUBTYPE_DATA_OTA ? &otadata : &tee_otadata;
+            if (++*n > 1)
+                return error_setk(err, ERROR_PARTITION, "Partition '%s': a second otadata.",
+                                  p->name);
+            if (p->size != IDF_OTADATA_SIZE)
+                return error_setk(err, ERROR_PARTITION,
+                                  "Partition '%s': otadata must be 0x%x bytes.", p->name,
+                                  IDF_OTADATA_SIZE);
+        }
+        for (int k = 0; k < i; k++)
+            if (strcmp(t->parts[k].name, p->name) == 0)
+                return error_setk(err, ERROR_PARTITION, "Partition '%s' appears twice.", p->name);
+        if (!is_primary_pseudo(p)) {
+            if (p->offset < PTABLE_FIRST_OFFSET)
+                return error_setk(err, ERROR_PARTITION,
+                                  "Partition '%s': offset 0x%x is below 0x%x.", p->name,
+                                  p->offset, PTABLE_FIRST_OFFSET);
+            if (line_order && p->offset < prev_end)
+                return error_setk(err, ERROR_PARTITION,
+                                  "Partition '%s': offset 0x%x is before the end of the one "
+                                  "above it (0x%llx).",
+                                  p->name, p->offset, (unsigned long long)prev_end);
+            prev_end = p->offset + (uint64_t)p->size;
+        }
+        for (int k = 0; k < t->count; k++) {
+            const struct partition *q = &t->parts[k];
+            if (k == i || q->size <= 0 || p->size <= 0)
+                continue;
+            if (q->offset <= p->offset && p->offset < q->offset + (uint64_t)q->size &&
+                (q->offset < p->offset || k < i))
+                return error_setk(err, ERROR_PARTITION,
+                                  "Partition '%s' at 0x%x overlaps '%s' (0x%x-0x%llx).", p->name,
+                                  p->offset, q->name, q->offset,
+                                  (unsigned long long)(q->offset + (uint64_t)q->size - 1));
+        }
+    }
+    return 0;
+}

@@ -88,6 +88,15 @@ int ptable_first_app(const struct ptable *table);
 int ptable_check(const struct ptable *table, char *warnings, size_t warnings_size,
                  struct error *err);
 
+/* Validation as ESP-IDF's gen_esp32part does it (esp-image-formats §7.5), for tables this tool
+ * writes as that generator would: offsets aligned (app 0x10000, others 0x1000), app sizes in
+ * 4 KiB, nothing but the bootloader and the table before 0x9000, no overlaps, unique names, at
+ * most one otadata (and one TEE otadata) of 0x2000 bytes, otadata and coredump not read-only,
+ * a read-write nvs of at least 0x3000 bytes. With line_order (a table read from CSV in the
+ * order of its lines) each partition must also start after the one before it. Returns 0, or -1
+ * naming the partition (ERROR_PARTITION). */
+int ptable_check_idf(const struct ptable *table, int line_order, struct error *err);
+
 /* Keywords of ESP-IDF partition tables (esp-image-formats §7.4), one table for every user:
  * types app, data, bootloader and partition_table; subtypes per type, ota_0..ota_15 for apps.
  * The ESP-IDF keyword of a type, or NULL. */

@@ -195,12 +195,15 @@ static int run_table(const struct tool_options *o, struct output *out, const cha
     report_ptable(&t, out->box, &sb);
     output_block(out, LOG_INFO, strbuf_str(&sb));
     strbuf_free(&sb);
+    /* the Python tool's complaints are worth seeing; what gen_esp32part refuses is refused */
     char warnings[2048] = "";
     struct error why;
-    int bad = ptable_check(&t, warnings, sizeof warnings, &why);
+    if (ptable_check(&t, warnings, sizeof warnings, &why))
+        log_printf(log, LOG_WARNING, "Warning: %s", why.msg);
     char *save, *line = strtok_r(warnings, "\n", &save);
     for (; line; line = strtok_r(NULL, "\n", &save))
         log_printf(log, LOG_WARNING, "%s", line);
+    int bad = ptable_check_idf(&t, is_csv, &why);
     if (!o->output) {
         if (bad)
             log_printf(log, LOG_WARNING, "Warning: %s", why.msg);

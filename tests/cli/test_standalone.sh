@@ -78,6 +78,20 @@ printf 'nvs, data, nvs, 0x9000, 0x6000\nfactory, app, factory, 0x9000, 1M\n' >ov
 run "$TOOL" overlap.csv -o overlap.bin
 expect_status 1
 expect_no_file overlap.bin
+# what gen_esp32part refuses (esp-image-formats §7.5)
+for bad in 'nvs, data, nvs, 0x9000, 0x6000\nfactory, app, factory, 0x18000, 1M' \
+  'otadata, data, ota, 0x9000, 0x2000\not2, data, ota, 0xb000, 0x2000' \
+  'factory, app, factory, 0x10000, 1M\nnvs, data, nvs, 0x9000, 0x6000' \
+  'nvs, data, nvs, 0x9000, 0x2000'; do
+  printf "$bad\n" >refused.csv
+  run "$TOOL" refused.csv -o refused.bin
+  expect_status 1
+  expect_err "Refusing to write a broken partition table: Partition '"
+  expect_no_file refused.bin
+done
+printf 'nvs, data, nvs, 0x9000, 0x2000, readonly\n' >readonly.csv
+run "$TOOL" readonly.csv -o readonly.bin
+expect_status 0
 run "$TOOL" idf.csv --resize factory=2M
 expect_status 1
 expect_err "--resize needs a firmware, but idf.csv is a partition table CSV"
