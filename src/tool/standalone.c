@@ -37,15 +37,23 @@ static int holds_littlefs(const uint8_t *data, size_t len)
     return 0;
 }
 
+static int utf16_or_32_bom(const uint8_t *data, size_t len)
+{
+    return len >= 2 &&
+           ((data[0] == 0xFF && data[1] == 0xFE) || (data[0] == 0xFE && data[1] == 0xFF) ||
+            (len >= 4 && !data[0] && !data[1] && data[2] == 0xFE && data[3] == 0xFF));
+}
+
 static int looks_like_text(const uint8_t *data, size_t len)
 {
-    if (len >= 2 &&
-        ((data[0] == 0xFF && data[1] == 0xFE) || (data[0] == 0xFE && data[1] == 0xFF)))
-        return 1; /* a UTF-16/32 byte-order mark: the CSV reader decodes it */
+    if (utf16_or_32_bom(data, len))
+        return 1; /* the CSV reader decodes it */
     if (len == 0 || len > 0x100000)
         return 0;
+    /* control characters, and 0xFE/0xFF, which UTF-8 never has (erased flash is all 0xFF) */
     for (size_t i = 0; i < len; i++)
-        if (data[i] < 0x20 && data[i] != '\t' && data[i] != '\n' && data[i] != '\r')
+        if ((data[i] < 0x20 && data[i] != '\t' && data[i] != '\n' && data[i] != '\r') ||
+            data[i] >= 0xFE)
             return 0;
     return 1;
 }
@@ -54,7 +62,7 @@ static int looks_like_text(const uint8_t *data, size_t len)
  * row (name, type, subtype, offset, size: gen_esp32part needs the size). */
 static int first_row_is_csv(const uint8_t *data, size_t len)
 {
-    if (len >= 2 && (data[0] == 0xFF || data[0] == 0xFE))
+    if (utf16_or_32_bom(data, len))
         return 1;
     size_t i = 0;
     while (i < len) {
@@ -80,9 +88,19 @@ enum input_kind input_kind_of(const uint8_t *data, size_t len)
     if (len >= 2 && data[0] == PTABLE_ENTRY_MAGIC0 && data[1] == PTABLE_ENTRY_MAGIC1)
         return INPUT_TABLE;
     struct app_desc desc;
-    if (len >= IMAGE_HEADER_SIZE && data[0] == IMAGE_MAGIC &&
-        image_app_desc(data, len, &desc) == 0)
-        return INPUT_APP; /* a bootloader at 0 (a whole-flash dump) has no app descriptor */
+    struct image_header h;
+    if (len >= IMAGE_HEADER_SIZE && data[0] == IMAGE_MAGIC) {
+        /* a bootloader at 0 (a whole-flash dump) has no app descriptor */
+        if (image_app_desc(data, len, &desc) == 0)
+            return INPUT_APP;
+        /* a bootloader alone (bootloader.bin of a build): the file ends where the image does,
+         * before the partition table; a firmware cut short is padded past its bootloader */
+        struct image_info info;
+        if (image_header_parse(data, len, &h, NULL) == 0 &&
+            chip_by_image_id(h.chip_id)->bootloader_offset + (uint64_t)len <= PTABLE_OFFSET &&
+            image_inspect(data, len, &info, NULL) == 0 && info.total_size == len)
+            return INPUT_APP;
+    }
     if (holds_littlefs(data, len))
         return INPUT_LITTLEFS;
     if (looks_like_text(data, len)) {
@@ -262,12 +280,12 @@ static int run_app(const struct tool_options *o, struct output *out, const uint8
         return error_prefix(err, "%s", o->filename);
     const struct chip *chip = chip_by_image_id(info.header.chip_id);
     const struct image_header *h = &info.header;
-    log_printf(log, LOG_OUTPUT,
-               "App image for %s (%s), %zu bytes in the file, %" PRIu32 " in the image.",
-               chip->name, chip->description, len, info.total_size);
     char version[64];
     struct app_desc desc;
     int have_desc = image_app_desc(data, len, &desc) == 0;
+    log_printf(
+        log, LOG_OUTPUT, "%s image for %s (%s), %zu bytes in the file, %" PRIu32 " in the image.",
+        have_desc ? "App" : "Bootloader", chip->name, chip->description, len, info.total_size);
     if (image_micropython_version(data, len, version, sizeof version) == 0)
         log_printf(log, LOG_OUTPUT, "MicroPython %s.", version);
     if (have_desc) {

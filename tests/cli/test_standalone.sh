@@ -118,11 +118,23 @@ expect_status 1
 expect_out "(invalid: computed"
 expect_err "the image is broken (checksum mismatch)"
 
+test_case "bootloader image"
+boot="$FW/keenanjohnson__ota-micropython-esp32-example/bootloader.bin"
+run "$TOOL" "$boot"
+expect_status 0
+expect_out "Bootloader image for esp32s3 (ESP32-S3), 19632 bytes in the file, 19632 in the image."
+expect_out "Segments: 4"
+expect_out "SHA-256: $(head -c -32 "$boot" | sha256sum | cut -d' ' -f1) (valid)"
+
 test_case "unknown input"
 head -c 8192 /dev/zero >zeros.bin
 run "$TOOL" zeros.bin
 expect_status 1
 expect_err "zeros.bin"
+# erased flash (an initial otadata) is not text, so not a CSV
+run "$TOOL" "$FW/keenanjohnson__ota-micropython-esp32-example/ota_data_initial.bin"
+expect_status 1
+expect_err "magic bytes not found"
 
 test_case "littlefs vectors read"
 # every vector with the filesystem at offset 0 and nothing pending: get everything, compare
