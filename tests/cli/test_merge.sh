@@ -100,6 +100,19 @@ run "$TOOL" "$d/set_args.json" -o set2.bin
 expect_status 0
 expect_same_file set2.bin set.bin
 
+test_case "merged and written to a board"
+if [ -x "${VCHIP:-}" ]; then
+  vchip_start board --chip esp32 --flash board.bin
+  run "$TOOL" -q --merge "$d/bootloader/bootloader.bin@0x1000,$d/partition_table/partition-table.bin@0x8000,$d/micropython.bin@0x10000" --flash "$PORT"
+  expect_status 0
+  run "$TOOL" "$PORT" --check-app
+  expect_status 0
+  expect_out "Partition 'factory': Hash confirmed"
+  vchip_stop_all
+  head -c "$(stat -c %s "$d.merged")" board.bin >board.head
+  expect_same_file board.head "$d.merged"
+fi
+
 test_case "merge errors"
 run "$TOOL" --merge "$d/bootloader/bootloader.bin@0x1000,$d/micropython.bin@0x1800" -o bad.bin
 expect_status 1
