@@ -36,6 +36,16 @@ static inline uint32_t chip_bits_get(uint32_t word, struct chip_bits f)
 }
 
 #define CHIP_MAX_EFUSE_DEFAULTS 8
+#define CHIP_MAX_FEATURES 16
+
+/* A feature an eFuse field shows, as esptool lists it: `text` when the field holds `value`
+ * (with `nonzero`: any value but 0). */
+struct chip_feature {
+    struct chip_bits field;
+    uint32_t value;
+    int nonzero;
+    const char *text;
+};
 
 /* The serial download mode of the chip's mask ROM (esp-serial-protocol.md §4-§8). */
 struct chip_rom {
@@ -82,6 +92,9 @@ struct chip_efuse {
     struct {
         uint32_t addr, value;
     } defaults[CHIP_MAX_EFUSE_DEFAULTS];
+    /* Features read from eFuses, after the chip's fixed ones (struct chip.features); a NULL
+     * text ends the list. */
+    struct chip_feature features[CHIP_MAX_FEATURES];
 };
 
 /* Facts of a typical MicroPython build for the chip, used by the firmware generator: RAM load

@@ -122,6 +122,7 @@ struct loader_chip_info {
     unsigned rev_major, rev_minor;
     int have_mac;
     uint8_t mac[6];
+    char features[320];      /* the chip's own and those its eFuses show, comma separated */
     uint32_t crystal_mhz;    /* 0 when the UART divider does not tell */
     uint32_t flash_id;       /* JEDEC: manufacturer | device << 8 (type, capacity) */
     uint32_t flash_size;     /* bytes, 0 if unknown */

@@ -2,6 +2,7 @@
  * and crystal from eFuse and UART registers (esp-serial-protocol §8), and the flash chip. */
 #include "loader/loader.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int read_field(struct loader *l, struct chip_bits f, uint32_t *value, struct error *err)
@@ -67,6 +68,24 @@ static uint32_t crystal_mhz(struct loader *l)
     return best_diff * 10 < (uint64_t)best * 1000000u ? best : 0;
 }
 
+/* The chip's fixed features, then those its eFuse fields show (esptool's list). */
+static int read_features(struct loader *l, char *out, size_t size, struct error *err)
+{
+    snprintf(out, size, "%s", l->chip->features ? l->chip->features : "");
+    const struct chip_efuse *e = &l->chip->efuse;
+    for (int i = 0; i < CHIP_MAX_FEATURES && e->features[i].text; i++) {
+        const struct chip_feature *f = &e->features[i];
+        uint32_t v;
+        if (read_field(l, f->field, &v, err))
+            return -1;
+        if (f->nonzero ? v == 0 : v != f->value)
+            continue;
+        size_t n = strlen(out);
+        snprintf(out + n, size - n, "%s%s", n ? ", " : "", f->text);
+    }
+    return 0;
+}
+
 int loader_chip_info(struct loader *l, struct loader_chip_info *info, struct error *err)
 {
     memset(info, 0, sizeof *info);
@@ -75,8 +94,12 @@ int loader_chip_info(struct loader *l, struct loader_chip_info *info, struct err
     info->flash_size = l->flash_size;
     info->security_flags = l->security_flags;
     info->stub = l->stub;
+    snprintf(info->features, sizeof info->features, "%s",
+             l->chip->features ? l->chip->features : "");
     if (l->secure_download)
         return 0; /* registers cannot be read */
+    if (read_features(l, info->features, sizeof info->features, err))
+        return -1;
     if (read_revision(l, &info->rev_major, &info->rev_minor, err))
         return -1;
     info->have_revision = 1;

@@ -211,7 +211,7 @@ int board_info(const struct tool_options *opt, struct output *out, struct error 
         else
             log_printf(log, LOG_OUTPUT, "Chip: %s (secure download mode: eFuses not readable)",
                        ci.chip->description);
-        log_printf(log, LOG_OUTPUT, "Features: %s", ci.chip->features);
+        log_printf(log, LOG_OUTPUT, "Features: %s", ci.features);
         if (ci.crystal_mhz)
             log_printf(log, LOG_OUTPUT, "Crystal: %" PRIu32 " MHz", ci.crystal_mhz);
         if (ci.have_mac)

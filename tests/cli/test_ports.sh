@@ -14,7 +14,7 @@ vchip_start a --chip esp32 --revision 1.0 --mac 30:ae:a4:01:02:03 --crystal 26 \
 run "$TOOL" "$PORT" --info
 expect_status 0
 expect_out "Chip: ESP32 (revision v1.0)
-Features: WiFi, BT
+Features: Wi-Fi, BT, Dual Core + LP Core, 240MHz, Vref calibration in eFuse, Coding Scheme None
 Crystal: 26 MHz
 MAC: 30:ae:a4:01:02:03
 Flash manufacturer: 0xc8, device: 0x4017
@@ -22,12 +22,23 @@ Flash size: 8MB"
 # nothing else is read: no table, no filesystem (a blank board is fine)
 expect_no_out "Partition table"
 
+test_case "features from eFuses"
+# word 3: APP CPU disabled (bit 0), package 5 (ESP32-PICO-D4, bits 9-11), rated 160 MHz (bits
+# 12-13); word 6: coding scheme 3/4
+vchip_start e --chip esp32 --efuse 0x3FF5A00C=0x3a01 --efuse 0x3FF5A018=1
+run "$TOOL" "$PORT" --info
+expect_status 0
+expect_out "Features: Wi-Fi, BT, Single Core + LP Core, 160MHz, Embedded Flash, Vref calibration in eFuse, Coding Scheme 3/4"
+vchip_start f --chip esp32s2
+run "$TOOL" "$PORT" --info
+expect_out "Features: Wi-Fi, Single Core, 240MHz, Embedded Flash 4MB, Embedded PSRAM 2MB"
+
 test_case "info on other chips, production defaults"
 vchip_start b --chip esp32s3
 run "$TOOL" "$PORT" --info
 expect_status 0
 expect_out "Chip: ESP32-S3 (revision v0.2)
-Features: WiFi, BLE
+Features: Wi-Fi, BT 5 (LE), Dual Core + LP Core, 240MHz
 Crystal: 40 MHz
 MAC: 24:0a:c4:00:00:01
 Flash manufacturer: 0xef, device: 0x4016
