@@ -36,7 +36,6 @@ static inline uint32_t chip_bits_get(uint32_t word, struct chip_bits f)
 }
 
 #define CHIP_MAX_EFUSE_DEFAULTS 8
-#define CHIP_MAX_FEATURES 16
 
 /* A feature an eFuse field shows, as esptool lists it: `text` when the field holds `value`
  * (with `nonzero`: any value but 0). */
@@ -92,9 +91,6 @@ struct chip_efuse {
     struct {
         uint32_t addr, value;
     } defaults[CHIP_MAX_EFUSE_DEFAULTS];
-    /* Features read from eFuses, after the chip's fixed ones (struct chip.features); a NULL
-     * text ends the list. */
-    struct chip_feature features[CHIP_MAX_FEATURES];
 };
 
 /* Facts of a typical MicroPython build for the chip, used by the firmware generator: RAM load
@@ -130,6 +126,11 @@ struct chip {
     /* Header flash frequencies, the first of a code being its name; a NULL name ends. */
     const struct chip_flash_freq *flash_freqs;
     const char *features; /* what every chip of the family has, as esptool lists it */
+    /* Features read from eFuses after those (a NULL text ends the list; NULL: none). */
+    const struct chip_feature *efuse_features;
+    /* The word after the MAC holds MAC_EXT in bits 16-31: the MAC shown is the EUI-64 (the
+     * base MAC with MAC_EXT in the middle), as esptool shows it. */
+    int mac_ext;
     struct chip_rom rom;
     struct chip_efuse efuse;
     struct chip_build build;

@@ -121,7 +121,9 @@ struct loader_chip_info {
     int have_revision; /* 0 in secure download mode (no register reads) */
     unsigned rev_major, rev_minor;
     int have_mac;
-    uint8_t mac[6];
+    uint8_t mac[6]; /* the base MAC */
+    int have_mac_ext;
+    uint8_t mac_ext[2];      /* MAC_EXT (chips with an EUI-64 MAC) */
     char features[320];      /* the chip's own and those its eFuses show, comma separated */
     uint32_t crystal_mhz;    /* 0 when the UART divider does not tell */
     uint32_t flash_id;       /* JEDEC: manufacturer | device << 8 (type, capacity) */

@@ -72,9 +72,8 @@ static uint32_t crystal_mhz(struct loader *l)
 static int read_features(struct loader *l, char *out, size_t size, struct error *err)
 {
     snprintf(out, size, "%s", l->chip->features ? l->chip->features : "");
-    const struct chip_efuse *e = &l->chip->efuse;
-    for (int i = 0; i < CHIP_MAX_FEATURES && e->features[i].text; i++) {
-        const struct chip_feature *f = &e->features[i];
+    const struct chip_feature *f = l->chip->efuse_features;
+    for (; f && f->text; f++) {
         uint32_t v;
         if (read_field(l, f->field, &v, err))
             return -1;
@@ -107,6 +106,15 @@ int loader_chip_info(struct loader *l, struct loader_chip_info *info, struct err
         if (loader_read_mac(l, info->mac, err))
             return -1;
         info->have_mac = 1;
+        /* MAC_EXT: bits 16-31 of the word after the MAC's first (§8) */
+        uint32_t w1;
+        if (l->chip->mac_ext) {
+            if (loader_read_reg(l, l->chip->efuse.mac_addr + 4, &w1, err))
+                return -1;
+            info->mac_ext[0] = (uint8_t)(w1 >> 24);
+            info->mac_ext[1] = (uint8_t)(w1 >> 16);
+            info->have_mac_ext = 1;
+        }
     }
     info->crystal_mhz = crystal_mhz(l);
     return 0;

@@ -214,9 +214,17 @@ int board_info(const struct tool_options *opt, struct output *out, struct error 
         log_printf(log, LOG_OUTPUT, "Features: %s", ci.features);
         if (ci.crystal_mhz)
             log_printf(log, LOG_OUTPUT, "Crystal: %" PRIu32 " MHz", ci.crystal_mhz);
-        if (ci.have_mac)
-            log_printf(log, LOG_OUTPUT, "MAC: %02x:%02x:%02x:%02x:%02x:%02x", ci.mac[0],
-                       ci.mac[1], ci.mac[2], ci.mac[3], ci.mac[4], ci.mac[5]);
+        const uint8_t *m = ci.mac;
+        if (ci.have_mac_ext) {
+            /* EUI-64: MAC_EXT between the OUI and the device part */
+            log_printf(log, LOG_OUTPUT, "MAC: %02x:%02x:%02x:%02x:%02x:%02x:%02x:%02x", m[0],
+                       m[1], m[2], ci.mac_ext[0], ci.mac_ext[1], m[3], m[4], m[5]);
+            log_printf(log, LOG_OUTPUT, "Base MAC: %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+                       m[2], m[3], m[4], m[5]);
+        } else if (ci.have_mac) {
+            log_printf(log, LOG_OUTPUT, "MAC: %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+                       m[3], m[4], m[5]);
+        }
         /* JEDEC id bytes: manufacturer, memory type, capacity (esp-serial-protocol §10) */
         log_printf(log, LOG_OUTPUT,
                    "Flash manufacturer: 0x%02" PRIx32 ", device: 0x%02" PRIx32 "%02" PRIx32,

@@ -239,7 +239,7 @@ static int parse_value(struct reader *r, struct jsonread *v, int depth)
 }
 
 int jsonread_parse(const char *text, size_t len, const char *source, struct jsonread *out,
-               struct error *err)
+                   struct error *err)
 {
     struct reader r = {text, len, 0, source ? source : "<json>", err};
     memset(out, 0, sizeof *out);

@@ -28,7 +28,7 @@ struct jsonread {
 /* Parse len bytes; *out is freed with jsonread_free. Errors name the byte offset:
  * "flasher_args.json: JSON error at byte 12: expected ':'". Nesting is limited to 64. */
 int jsonread_parse(const char *text, size_t len, const char *source, struct jsonread *out,
-               struct error *err);
+                   struct error *err);
 void jsonread_free(struct jsonread *value);
 /* The member of an object named key (the last one when repeated), NULL when none or when v is
  * not an object. */

@@ -31,7 +31,13 @@ expect_status 0
 expect_out "Features: Wi-Fi, BT, Single Core + LP Core, 160MHz, Embedded Flash, Vref calibration in eFuse, Coding Scheme 3/4"
 vchip_start f --chip esp32s2
 run "$TOOL" "$PORT" --info
-expect_out "Features: Wi-Fi, Single Core, 240MHz, Embedded Flash 4MB, Embedded PSRAM 2MB"
+expect_out "Features: Wi-Fi, Single Core, 240MHz, Embedded Flash 4MB, Embedded PSRAM 2MB, ADC and temperature sensor calibration in BLK2 of eFuse V1"
+
+test_case "EUI-64 MAC of chips with MAC_EXT"
+vchip_start g --chip esp32c6 --mac 60:55:f9:f7:2c:a2
+run "$TOOL" "$PORT" --info
+expect_out "MAC: 60:55:f9:ff:fe:f7:2c:a2
+Base MAC: 60:55:f9:f7:2c:a2"
 
 test_case "info on other chips, production defaults"
 vchip_start b --chip esp32s3

@@ -27,8 +27,9 @@ static void parses_a_build_file(void **state)
     assert_int_equal(files->count, 2);
     assert_string_equal(files->items[0].key, "0x1000");
     assert_string_equal(jsonread_string(&files->items[0]), "bootloader/b.bin");
-    assert_string_equal(jsonread_string(jsonread_get(jsonread_get(&root, "flash_settings"), "flash_mode")),
-                        "dio");
+    assert_string_equal(
+        jsonread_string(jsonread_get(jsonread_get(&root, "flash_settings"), "flash_mode")),
+        "dio");
     const struct jsonread *n = jsonread_get(&root, "n");
     assert_int_equal(n->count, 6);
     assert_string_equal(n->items[1].text, "-2.5e3");
