@@ -19,7 +19,7 @@ _mpit_partfile_opts='--read --write'
 _mpit_device_opts='--flash'
 # options with other values
 _mpit_value_opts='-f --flash-size -a --app-size -m --method --log --baud --ota-select
---new-littlefs --merge --flash-mode --flash-freq'
+--new-littlefs --fs-block-size --merge --flash-mode --flash-freq'
 # --fs sub-commands
 _mpit_fs_cmds='ls get put mkdir rm rename cat info mkfs df grow'
 # --nvs sub-commands

@@ -25,6 +25,10 @@
 /* MicroPython's littlefs geometry on ESP32 (littlefs.md §11.2): images we write must be the
  * kind a board writes itself. */
 #define FS_BLOCK_SIZE 4096u
+/* Other block sizes, for bare images made for other systems (mklittlefs -b): powers of two
+ * between these (a block holds whole caches of FS_CACHE_SIZE bytes). */
+#define FS_MIN_BLOCK_SIZE 128u
+#define FS_MAX_BLOCK_SIZE 0x100000u
 #define FS_READ_SIZE 32u
 #define FS_PROG_SIZE 32u
 #define FS_CACHE_SIZE 128u
@@ -80,8 +84,15 @@ struct fs_partition {
     uint8_t subtype;
     uint32_t offset;
     uint32_t size;
-    int computed; /* 1: the vfs region the firmware creates at boot (no table row) */
+    int computed;        /* 1: the vfs region the firmware creates at boot (no table row) */
+    uint32_t block_size; /* 0: MicroPython's, FS_BLOCK_SIZE (other sizes: bare images) */
 };
+
+/* The littlefs block size of a partition's filesystem. */
+static inline uint32_t fs_part_block_size(const struct fs_partition *p)
+{
+    return p->block_size ? p->block_size : FS_BLOCK_SIZE;
+}
 
 struct fs_partitions {
     struct fs_partition parts[PTABLE_MAX_ENTRIES + 1];

@@ -60,6 +60,7 @@ struct fs {
     lfs_t lfs;
     char name[PTABLE_LABEL_MAX + 1];
     uint32_t part_size;
+    uint32_t block_size;
     enum fs_flush_mode mode;
     int mounted;
     uint32_t dirs_walked; /* directories read by the current command */

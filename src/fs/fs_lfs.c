@@ -36,7 +36,7 @@ static int lfs_read_whole(struct fs *fs, const char *path, uint8_t **data, size_
     }
     int result = 0;
     lfs_soff_t size = lfs_file_size(&fs->lfs, &file);
-    uint64_t room = (uint64_t)fs->cache.block_count * FS_BLOCK_SIZE;
+    uint64_t room = (uint64_t)fs->cache.block_count * fs->block_size;
     uint8_t *buf = size >= 0 && (uint64_t)size <= room ? mp_malloc((size_t)size + 1) : NULL;
     if (size < 0)
         result = fs_lfs_fail(fs, (int)size, p, err);

@@ -81,7 +81,7 @@ static void config_init(struct fs *fs, uint32_t block_count, uint32_t disk_versi
     c->sync = bd_sync;
     c->read_size = FS_READ_SIZE;
     c->prog_size = FS_PROG_SIZE;
-    c->block_size = FS_BLOCK_SIZE;
+    c->block_size = fs->block_size;
     c->block_count = block_count;
     c->block_cycles = FS_BLOCK_CYCLES;
     c->cache_size = FS_CACHE_SIZE;
@@ -106,8 +106,9 @@ static int fs_new(struct fs **out, struct flash *window, const struct fs_partiti
     }
     snprintf(fs->name, sizeof fs->name, "%s", part->name);
     fs->part_size = part->size;
+    fs->block_size = fs_part_block_size(part);
     fs->mode = mode;
-    int rc = fs_cache_init(&fs->cache, window, FS_BLOCK_SIZE, err);
+    int rc = fs_cache_init(&fs->cache, window, fs->block_size, err);
     if (rc) {
         free(fs);
         return rc;
@@ -137,7 +138,7 @@ int fs_format_like(struct fs **out, struct flash *window, const struct fs_partit
                    int (*reserved)(void *ctx, uint32_t block), void *ctx, struct error *err)
 {
     *out = NULL;
-    uint32_t blocks = part->size / FS_BLOCK_SIZE;
+    uint32_t blocks = part->size / fs_part_block_size(part);
     if (blocks < 2)
         return error_fail(err, LFS_ERR_INVAL, ERROR_VALUE,
                           "Partition '%s' is too small for a filesystem.", part->name);
@@ -220,7 +221,7 @@ int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *p
         return error_fail(err, LFS_ERR_INVAL, ERROR_LITTLEFS,
                           "Partition '%s' holds %u blocks: too small for its filesystem of %u "
                           "blocks",
-                          part->name, part->size / FS_BLOCK_SIZE, info.block_count);
+                          part->name, part->size / fs_part_block_size(part), info.block_count);
     }
     if (rc) {
         rc = fs_lfs_fail(fs, rc, "/", err);
@@ -279,7 +280,7 @@ int fs_usage(struct fs *fs, struct fs_usage *u, struct error *err)
     u->block_size = info.block_size;
     u->block_count = info.block_count;
     u->blocks_used = (uint32_t)used;
-    u->partition_blocks = fs->part_size / FS_BLOCK_SIZE;
+    u->partition_blocks = fs->part_size / fs->block_size;
     uint32_t free_blocks = u->block_count > u->blocks_used ? u->block_count - u->blocks_used : 0;
     u->total_kb = (uint32_t)((uint64_t)u->block_count * u->block_size / 1024);
     u->used_kb = (uint32_t)((uint64_t)u->blocks_used * u->block_size / 1024);
@@ -328,7 +329,7 @@ int fs_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out, st
 {
     if (fs->fat)
         return fs_fat_grow(fs, block_count, out, err);
-    uint32_t part_blocks = fs->part_size / FS_BLOCK_SIZE;
+    uint32_t part_blocks = fs->part_size / fs->block_size;
     struct lfs_fsinfo info;
     int rc = lfs_fs_stat(&fs->lfs, &info);
     if (rc)
@@ -358,7 +359,7 @@ static int format_window(struct flash *window, const struct fs_partition *part,
     if (window->size == 0)
         return error_setk(err, ERROR_VALUE, "Partition '%s' is not in firmware file.",
                           part->name);
-    uint32_t blocks = part->size / FS_BLOCK_SIZE;
+    uint32_t blocks = part->size / fs_part_block_size(part);
     if (blocks < 2)
         return error_setk(err, ERROR_VALUE, "Partition '%s' is too small for a filesystem.",
                           part->name);

@@ -128,6 +128,9 @@ const struct args_option args_options[] = {
     {0, "--new-littlefs", "SIZE", ARGS_VALUE, ARGS_SIZE, F(new_littlefs), 0, 1,
      "create FILENAME as an empty littlefs image of SIZE bytes (MicroPython's geometry: "
      "4096-byte blocks, so 256B is 256 blocks) for the --fs commands to fill"},
+    {0, "--fs-block-size", "SIZE", ARGS_VALUE, ARGS_SIZE, F(fs_block_size), 0, 1,
+     "with --new-littlefs: littlefs blocks of SIZE bytes instead of MicroPython's 4096 (for "
+     "images made for other systems; MicroPython on ESP32 mounts only 4096)"},
     {0, "--merge", "FILE@ADDR[,FILE@ADDR,...]", ARGS_VALUE, ARGS_ARGLIST, F(merge), 0, 1,
      "build a whole-flash firmware from the split images of a build (bootloader, partition "
      "table, app) at their flash addresses, as esptool merge_bin does; FILENAME may then be "

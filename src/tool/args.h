@@ -82,6 +82,7 @@ struct tool_options {
     char *ota_select;       /* --ota-select NAME: make an app boot without an upload */
     int ota_erase;          /* --ota-erase: erase otadata */
     int64_t new_littlefs;   /* --new-littlefs SIZE: create filename as a bare littlefs image */
+    int64_t fs_block_size;  /* --fs-block-size SIZE: its block size (0: MicroPython's) */
     struct arglist merge;   /* --merge FILE@ADDR,...: the firmware built from split images */
     char *flash_mode;       /* --flash-mode MODE: header flash mode set by --merge */
     char *flash_freq;       /* --flash-freq FREQ: header flash frequency set by --merge */

@@ -112,12 +112,15 @@ int fs_commands_modify(const struct tool_options *opt)
 }
 
 /* requested: the user asked for this command (its output shows even with -q). */
-static int run_fs(struct flash *flash, const struct ptable *table, const char *version,
-                  const char *cmd, int argc, const char *const argv[], int requested,
-                  const char *protect, struct output *out, int *changed, struct error *err)
+static int run_fs(struct flash *flash, const struct ptable *table, uint32_t block_size,
+                  const char *version, const char *cmd, int argc, const char *const argv[],
+                  int requested, const char *protect, struct output *out, int *changed,
+                  struct error *err)
 {
     struct fs_partitions parts;
     fs_partitions_from_table(table, table->flash_size, &parts);
+    for (int i = 0; i < parts.count; i++)
+        parts.parts[i].block_size = block_size;
     struct fs_sink *sink = calloc(1, sizeof *sink);
     if (!sink)
         return error_setk(err, ERROR_OS, "out of memory");
@@ -177,20 +180,20 @@ static int run_fs(struct flash *flash, const struct ptable *table, const char *v
 int fs_df_report(struct firmware *fw, struct output *out, struct error *err)
 {
     int changed = 0;
-    return run_fs(fw->flash, &fw->table, NULL, "df", 0, NULL, 0, NULL, out, &changed, err);
+    return run_fs(fw->flash, &fw->table, 0, NULL, "df", 0, NULL, 0, NULL, out, &changed, err);
 }
 
 int fs_command(struct firmware *fw, const char *version, const struct wordlist *cmd,
                const char *protect, struct output *out, int *changed, struct error *err)
 {
-    return fs_command_on(fw->flash, &fw->table, version, cmd, protect, out, changed, err);
+    return fs_command_on(fw->flash, &fw->table, 0, version, cmd, protect, out, changed, err);
 }
 
-int fs_command_on(struct flash *flash, const struct ptable *table, const char *version,
-                  const struct wordlist *cmd, const char *protect, struct output *out,
-                  int *changed, struct error *err)
+int fs_command_on(struct flash *flash, const struct ptable *table, uint32_t block_size,
+                  const char *version, const struct wordlist *cmd, const char *protect,
+                  struct output *out, int *changed, struct error *err)
 {
     *changed = 0;
-    return run_fs(flash, table, version, cmd->words[0], cmd->count - 1,
+    return run_fs(flash, table, block_size, version, cmd->words[0], cmd->count - 1,
                   (const char *const *)cmd->words + 1, 1, protect, out, changed, err);
 }

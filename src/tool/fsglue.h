@@ -18,9 +18,9 @@ int fs_df_report(struct firmware *fw, struct output *out, struct error *err);
 int fs_command(struct firmware *fw, const char *micropython_version, const struct wordlist *cmd,
                const char *protect, struct output *out, int *changed, struct error *err);
 /* The same on any flash whose partitions a table gives (a bare littlefs image: one partition
- * over the whole file). */
-int fs_command_on(struct flash *flash, const struct ptable *table, const char *version,
-                  const struct wordlist *cmd, const char *protect, struct output *out,
-                  int *changed, struct error *err);
+ * over the whole file), with littlefs blocks of block_size bytes (0: MicroPython's). */
+int fs_command_on(struct flash *flash, const struct ptable *table, uint32_t block_size,
+                  const char *version, const struct wordlist *cmd, const char *protect,
+                  struct output *out, int *changed, struct error *err);
 
 #endif

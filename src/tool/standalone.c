@@ -19,6 +19,7 @@
 #include "tool/fsglue.h"
 #include "tool/localfile.h"
 #include "tool/outname.h"
+#include "util/bytes.h"
 #include "util/strbuf.h"
 
 #define MIB 0x100000u
@@ -347,11 +348,25 @@ static int run_app(const struct tool_options *o, struct output *out, const uint8
 
 /* ---- littlefs images ---- */
 
+/* The block size an image's superblock records (block 0: the inline struct after the
+ * "littlefs" name, littlefs.md §5.1), when it is a plausible one that divides the file; else
+ * MicroPython's. */
+static uint32_t image_block_size(const uint8_t *data, size_t len)
+{
+    if (len >= 32 && memcmp(data + 8, "littlefs", 8) == 0) {
+        uint32_t bs = get_le32(data + 24);
+        if (bs >= FS_MIN_BLOCK_SIZE && bs <= FS_MAX_BLOCK_SIZE && !(bs & (bs - 1)) &&
+            len % bs == 0)
+            return bs;
+    }
+    return FS_BLOCK_SIZE;
+}
+
 static int run_littlefs(const struct tool_options *o, struct output *out, uint8_t *data,
-                        size_t len, int created, struct error *err)
+                        size_t len, uint32_t block_size, int created, struct error *err)
 {
     const struct log *log = &out->log;
-    if (len > UINT32_MAX || len < 2 * FS_BLOCK_SIZE) {
+    if (len > UINT32_MAX || len < 2 * (size_t)block_size) {
         free(data);
         return error_setk(err, ERROR_VALUE, "%s: a littlefs image of %zu bytes is not usable.",
                           o->filename, len);
@@ -368,15 +383,19 @@ static int run_littlefs(const struct tool_options *o, struct output *out, uint8_
                                     PART_TYPE_DATA,
                                     PART_SUBTYPE_DATA_LITTLEFS,
                                     0,
-                                    (int64_t)(len / FS_BLOCK_SIZE * FS_BLOCK_SIZE),
+                                    (int64_t)(len / block_size * block_size),
                                     0};
     int rc = 0, changed = created;
     if (created) {
         struct fs_partition part = {
-            "vfs", PART_TYPE_DATA, PART_SUBTYPE_DATA_LITTLEFS, 0, (uint32_t)t.parts[0].size, 0};
+            "vfs", PART_TYPE_DATA, PART_SUBTYPE_DATA_LITTLEFS, 0, (uint32_t)t.parts[0].size,
+            0,     block_size};
         struct fs_output fo = {.log = log};
         rc = fs_format(&img.flash, &part, fs_format_version_for(NULL), FS_FLUSH_AT_SYNC, &fo,
                        err);
+    } else if (block_size != FS_BLOCK_SIZE) {
+        log_printf(log, LOG_INFO, "Found littlefs image (%zu bytes, %" PRIu32 "-byte blocks).",
+                   len, block_size);
     } else {
         log_printf(log, LOG_INFO, "Found littlefs image (%zu bytes).", len);
     }
@@ -386,7 +405,7 @@ static int run_littlefs(const struct tool_options *o, struct output *out, uint8_
     int count = o->fs_count ? o->fs_count : 1;
     for (int i = 0; rc == 0 && i < count; i++) {
         int c = 0;
-        rc = fs_command_on(&img.flash, &t, NULL, o->fs_count ? &o->fs[i] : &df_cmd,
+        rc = fs_command_on(&img.flash, &t, block_size, NULL, o->fs_count ? &o->fs[i] : &df_cmd,
                            created ? NULL : o->filename, out, &c, err);
         changed |= c;
     }
@@ -411,12 +430,17 @@ static int run_littlefs(const struct tool_options *o, struct output *out, uint8_
 
 static int create_littlefs(const struct tool_options *o, struct output *out, struct error *err)
 {
-    int64_t size = o->new_littlefs;
-    if (size < 2 * (int64_t)FS_BLOCK_SIZE || size % FS_BLOCK_SIZE || size > UINT32_MAX)
+    int64_t bs = o->fs_block_size ? o->fs_block_size : FS_BLOCK_SIZE;
+    if (bs < FS_MIN_BLOCK_SIZE || bs > FS_MAX_BLOCK_SIZE || (bs & (bs - 1)))
         return error_setk(err, ERROR_VALUE,
-                          "--new-littlefs: %" PRId64 " is not a whole number of 4096-byte blocks "
-                          "(at least 2)",
-                          size);
+                          "--fs-block-size: %" PRId64 " is not a power of two from %u to %u", bs,
+                          FS_MIN_BLOCK_SIZE, FS_MAX_BLOCK_SIZE);
+    int64_t size = o->new_littlefs;
+    if (size < 2 * bs || size % bs || size > UINT32_MAX)
+        return error_setk(err, ERROR_VALUE,
+                          "--new-littlefs: %" PRId64 " is not a whole number of %" PRId64
+                          "-byte blocks (at least 2)",
+                          size, bs);
     struct stat st;
     if (!o->output && stat(o->filename, &st) == 0)
         return error_setk(err, ERROR_FILE,
@@ -427,9 +451,10 @@ static int create_littlefs(const struct tool_options *o, struct output *out, str
     if (!data)
         return error_setk(err, ERROR_OS, "out of memory for a %" PRId64 "-byte image", size);
     memset(data, 0xFF, (size_t)size);
-    log_printf(&out->log, LOG_ACTION, "Creating littlefs image %s (%" PRId64 " blocks of %u)...",
-               o->output ? o->output : o->filename, size / FS_BLOCK_SIZE, FS_BLOCK_SIZE);
-    return run_littlefs(o, out, data, (size_t)size, 1, err);
+    log_printf(&out->log, LOG_ACTION,
+               "Creating littlefs image %s (%" PRId64 " blocks of %" PRId64 " bytes)...",
+               o->output ? o->output : o->filename, size / bs, bs);
+    return run_littlefs(o, out, data, (size_t)size, (uint32_t)bs, 1, err);
 }
 
 /* ---- dispatch ---- */
@@ -440,6 +465,12 @@ int standalone_run(const struct tool_options *opt, struct output *out, int *hand
     *handled = 0;
     if (opt->is_device || opt->merge.count)
         return 0;
+    if (opt->fs_block_size && !opt->new_littlefs) {
+        *handled = 1;
+        return error_setk(err, ERROR_VALUE,
+                          "--fs-block-size needs --new-littlefs (an image's "
+                          "own block size is read from it)");
+    }
     if (opt->new_littlefs) {
         *handled = 1;
         const char *bad = firmware_option(opt, INPUT_LITTLEFS);
@@ -468,7 +499,9 @@ int standalone_run(const struct tool_options *opt, struct output *out, int *hand
     case INPUT_TABLE:
     case INPUT_CSV: rc = run_table(opt, out, data, len, kind == INPUT_CSV, err); break;
     case INPUT_APP: rc = run_app(opt, out, (const uint8_t *)data, len, err); break;
-    case INPUT_LITTLEFS: return run_littlefs(opt, out, (uint8_t *)data, len, 0, err);
+    case INPUT_LITTLEFS:
+        return run_littlefs(opt, out, (uint8_t *)data, len,
+                            image_block_size((const uint8_t *)data, len), 0, err);
     default: rc = 0; break;
     }
     free(data);

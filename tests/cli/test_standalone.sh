@@ -182,6 +182,26 @@ run "$TOOL" blocks.img --new-littlefs 512B
 expect_status 0
 expect_eq "$(od -An -tx1 -j 8 -N 8 blocks.img | tr -d ' ')" "$(od -An -tx1 -j 8 -N 8 "$VEC/mp-empty-2m.img" | tr -d ' ')" "magic"
 expect_eq "$(od -An -tx1 -j 24 -N 20 blocks.img | tr -d ' ')" "$(od -An -tx1 -j 24 -N 20 "$VEC/mp-empty-2m.img" | tr -d ' ')" "block size, count and limits"
+# another block size (an image for another system), read back with the size its superblock
+# records
+run "$TOOL" small.img --new-littlefs 64K --fs-block-size 512 --fs put out-mp-bootlib-1m.img/lib /
+expect_status 0
+expect_out "Creating littlefs image small.img (128 blocks of 512 bytes)..."
+run "$TOOL" small.img --fs info
+expect_out "Found littlefs image (65536 bytes, 512-byte blocks)."
+expect_out "Block Size:        512  /  0x200"
+expect_out "Blocks Total:      128"
+rm -rf back512 && mkdir back512
+run "$TOOL" -q small.img --fs get /lib back512
+expect_status 0
+run diff -r back512 out-mp-bootlib-1m.img/lib
+expect_status 0
+run "$TOOL" bad.img --new-littlefs 64K --fs-block-size 1000
+expect_status 1
+expect_err "--fs-block-size: 1000 is not a power of two"
+run "$TOOL" small.img --fs-block-size 512 --fs ls
+expect_status 1
+expect_err "--fs-block-size needs --new-littlefs"
 # an existing file is never replaced; sizes must be whole blocks
 run "$TOOL" new.img --new-littlefs 1M
 expect_status 1
