@@ -203,8 +203,13 @@ static int run_table(const struct tool_options *o, struct output *out, const cha
         uint32_t limit = o->flash_size ? (uint32_t)o->flash_size : CSV_FLASH_LIMIT;
         if (csv_parse_in_order(data, len, o->filename, limit, &t, err))
             return -1;
-    } else if (ptable_parse((const uint8_t *)data, len, &t, err)) {
-        return error_prefix(err, "%s", o->filename);
+    } else {
+        /* a table cut after its last row (--read --trim) reads as the erased flash after it */
+        uint8_t sector[PTABLE_SIZE];
+        memset(sector, 0xFF, sizeof sector);
+        memcpy(sector, data, len < sizeof sector ? len : sizeof sector);
+        if (ptable_parse(sector, sizeof sector, &t, err))
+            return error_prefix(err, "%s", o->filename);
     }
     t.flash_size = table_flash_size(&t, o->flash_size);
     log_printf(log, LOG_INFO, "Found %s with %d partition%s.",

@@ -44,6 +44,13 @@ for src in "$FW"/*.bin "$FW"/*/partition-table.bin; do
 done
 expect_eq "$([ "$tables" -ge 10 ] && echo yes)" yes "tables checked ($tables)"
 
+test_case "a table cut after its last row"
+run "$TOOL" -q "$FW/ESP32_GENERIC-20240602-v1.23.0.bin" --read partition_table=trimmed.pt --trim
+expect_eq "$(stat -c %s trimmed.pt)" 160 "trimmed table"
+run "$TOOL" trimmed.pt -o trimmed.bin
+expect_status 0
+expect_same_file trimmed.bin firmware-ESP32_GENERIC-20240602-v1.23.0.bin.want
+
 test_case "CSV as ESP-IDF writes it"
 cat >idf.csv <<'EOF'
 # Name,   Type, SubType, Offset,   Size, Flags
