@@ -29,5 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     strbuf_free(&sb);
     uint8_t bin[PTABLE_SIZE];
     ptable_encode(&table, bin, &err);
+    /* gen_esp32part's checks, on the lines in their own order too */
+    ptable_check_idf(&table, 0, &err);
+    if (csv_parse_in_order((const char *)data, size, "fuzz.csv", 0x400000, &again, &err) == 0)
+        ptable_check_idf(&again, 1, &err);
     return 0;
 }
