@@ -136,7 +136,7 @@ static struct ota_status status_of(struct cut_flash *c)
 {
     struct firmware f;
     struct error err;
-    struct ota_status st;
+    struct ota_status st = {0};
     c->budget = -1;
     if (firmware_load(&f, &c->img.flash, NULL, &err) || ota_status_read(&f, &st, &err))
         fail_msg("reading the board: %s", err.msg);
