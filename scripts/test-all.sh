@@ -26,8 +26,8 @@ run_pass "tests" build "-LE fuzz" -DSANITIZE=OFF -DFUZZ=OFF
 # runs once, in the normal pass. Everything of ours runs again under the sanitizers.
 run_pass "tests under ASan+UBSan" build-asan "-LE fuzz|interop" -DSANITIZE=ON -DFUZZ=OFF
 if command -v clang >/dev/null 2>&1; then
-  CC=clang test_jobs=$jobs run_pass "fuzzers (${FUZZ_SECONDS:-5} s each)" build-fuzz "-L fuzz" \
-    -DFUZZ=ON -DFUZZ_SECONDS="${FUZZ_SECONDS:-5}"
+  CC=clang test_jobs=$jobs run_pass "fuzzers (${FUZZ_SECONDS:-3} s each)" build-fuzz "-L fuzz" \
+    -DFUZZ=ON -DFUZZ_SECONDS="${FUZZ_SECONDS:-3}"
 else
   echo "=== fuzzers skipped: clang not installed ==="
 fi
