@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_options(const struct tool_options *o)
 {
-    if (!o->filename || !o->filename_given || !o->method)
+    /* --list-ports and --merge run without a filename */
+    if (!o->filename || !o->method || (!o->filename_given && !o->list_ports && !o->merge.count))
         abort();
     if (o->is_device != value_is_device(o->filename))
         abort();

@@ -173,7 +173,7 @@ int fs_clone(struct fs *from, struct flash *window, const struct fs_partition *p
     if (rc)
         return fs_lfs_fail(from, rc, "/", err);
     /* the copy looks like the original: its on-disk version and its limits */
-    struct fs *fs;
+    struct fs *fs = NULL;
     rc = fs_format_like(&fs, window, part, mode, &info, reserved, ctx, err);
     if (rc)
         return rc;

@@ -142,7 +142,7 @@ int fs_format_like(struct fs **out, struct flash *window, const struct fs_partit
     if (blocks < 2)
         return error_fail(err, LFS_ERR_INVAL, ERROR_VALUE,
                           "Partition '%s' is too small for a filesystem.", part->name);
-    struct fs *fs;
+    struct fs *fs = NULL;
     int rc = fs_new(&fs, window, part, mode, err);
     if (rc)
         return rc;
@@ -183,7 +183,7 @@ int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *p
              enum fs_flush_mode mode, struct error *err)
 {
     *out = NULL;
-    struct fs *fs;
+    struct fs *fs = NULL;
     int rc = fs_new(&fs, window, part, mode, err);
     if (rc)
         return rc;
@@ -367,7 +367,7 @@ static int format_window(struct flash *window, const struct fs_partition *part,
     if (flash_erase(window, 0, part->size, err))
         return -1;
     log_printf(fs_log(out), LOG_INFO, "mkfs on partition '%s'...", part->name);
-    struct fs *fs;
+    struct fs *fs = NULL;
     int rc = fs_new(&fs, window, part, mode, err);
     if (rc)
         return rc;
@@ -388,7 +388,7 @@ static int format_window(struct flash *window, const struct fs_partition *part,
 int fs_mkfs(struct flash *window, const struct fs_partition *part, uint32_t disk_version,
             enum fs_flush_mode mode, const struct fs_output *out, struct error *err)
 {
-    struct fs *fs;
+    struct fs *fs = NULL;
     int rc = format_window(window, part, disk_version, mode, out, &fs, err);
     if (rc)
         return rc;
@@ -416,7 +416,7 @@ int fs_mkfs_fat(struct flash *window, const struct fs_partition *part, enum fs_f
     if (flash_erase(window, 0, part->size, err))
         return -1;
     log_printf(fs_log(out), LOG_INFO, "mkfs (FAT) on partition '%s'...", part->name);
-    struct fs *fs;
+    struct fs *fs = NULL;
     int rc = fs_new(&fs, window, part, mode, err);
     if (rc)
         return rc;
@@ -434,7 +434,7 @@ int fs_mkfs_fat(struct flash *window, const struct fs_partition *part, enum fs_f
 int fs_format(struct flash *window, const struct fs_partition *part, uint32_t disk_version,
               enum fs_flush_mode mode, const struct fs_output *out, struct error *err)
 {
-    struct fs *fs;
+    struct fs *fs = NULL;
     int rc = format_window(window, part, disk_version, mode, out, &fs, err);
     if (rc)
         return rc;
