@@ -80,8 +80,13 @@ static int connect(const struct tool_options *opt, const char *name, const struc
     lo.progress = show_progress;
     lo.progress_ctx = &transfer_progress;
     struct loader *l;
-    if (loader_open(port, &lo, &l, err))
+    if (loader_open(port, &lo, &l, err)) {
+        /* the serial layer's messages already start with the port's name */
+        size_t n = strlen(port);
+        if (strncmp(err->msg, port, n) == 0 && err->msg[n] == ':')
+            return err->code < 0 ? err->code : ERROR_FAILED;
         return error_prefix(err, "%s", port);
+    }
     read_mac(l, mac);
     if (mac[0])
         log_printf(log, LOG_DEBUG, "%s: MAC %s.", port, mac);
