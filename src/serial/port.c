@@ -239,6 +239,14 @@ int port_socket_open(const char *hostport, struct port **out, struct error *err)
 int port_open(const char *name, uint32_t baud, struct port **out, struct error *err)
 {
     *out = NULL;
+#ifdef __EMSCRIPTEN__
+    /* Node and the browser give WebAssembly no TCP sockets: say so instead of a failed connect. */
+    if (strncmp(name, "rfc2217://", 10) == 0 || strncmp(name, "socket://", 9) == 0)
+        return error_setk(err, ERROR_DEVICE,
+                          "%s: network ports are not available in the WebAssembly build (use "
+                          "the native program, or Web Serial in the page)",
+                          name);
+#endif
     if (strncmp(name, "rfc2217://", 10) == 0)
         return port_rfc2217_open(name + 10, baud, out, err);
     if (strncmp(name, "socket://", 9) == 0) {

@@ -104,5 +104,10 @@ test_case "serial port refused"
 run node "$NODETOOL" /dev/ttyUSB9
 expect_status 1
 expect_err "cannot be opened by the WebAssembly build"
+# Nor a network port: WebAssembly has no TCP sockets.
+test_case "network port refused"
+run node "$NODETOOL" rfc2217://127.0.0.1:9
+expect_status 1
+expect_err "rfc2217://127.0.0.1:9: network ports are not available in the WebAssembly build"
 echo "$CASES cases compared"
 finish
