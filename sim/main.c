@@ -264,7 +264,7 @@ static void usage(FILE *f)
            "         [--flash-size 4M] [--mac 24:0a:c4:00:00:01] [--image FIRMWARE.bin]\n"
            "         [--pty] [--rfc2217 PORT] [--boot download|flash] [--usb-jtag]\n"
            "         [--wire-time] [--flash-time] [--fault SPEC]... [--exit-on-close] [--quiet]\n"
-           "         [--verbose] [--jedec-id 0xEF4016] [--read-in-flight N] [--no-baud-check]\n"
+           "         [--verbose] [--jedec-id 0x1640EF] [--read-in-flight N] [--no-baud-check]\n"
            "         [--revision MAJOR.MINOR] [--efuse ADDRESS=VALUE]... [--crystal 40|26]\n"
            "fault SPEC: drop-byte@N corrupt-byte@N stall@N[:MS] disconnect@N reset@N\n"
            "            drop-rx-byte@N fail-cmd=OPCODE@K noreply-cmd=OPCODE@K\n"
