@@ -206,20 +206,24 @@ enum fs_flush_mode {
  * from flash at most once; programs and erases change the cached copy and mark it dirty;
  * fs_cache_flush writes dirty blocks as runs of consecutive blocks, one flash_write per run.
  * Bytes past the end of the flash (a firmware file that stops inside the partition) read as
- * erased. */
+ * erased. When the flash holds its bytes in memory (flash_map: a firmware file, not a board)
+ * clean blocks are read straight from it and only changed blocks get a copy of their own,
+ * dropped once written: memory follows what is changed, not what is read. */
 struct fs_cache {
     struct flash *flash;
     uint32_t block_size;
     uint32_t block_count; /* blocks the window can hold (its limit / block size) */
-    uint8_t *data;        /* block_count * block_size bytes, valid where loaded */
-    uint8_t *loaded;      /* per block: contents in data */
+    int mapped;           /* clean blocks are read through flash_map; copies live in blocks */
+    uint8_t *data;        /* not mapped: block_count * block_size bytes, valid where loaded */
+    uint8_t **blocks;     /* mapped: per block, its own copy where loaded (else NULL) */
+    uint8_t *loaded;      /* per block: contents held in the cache */
     uint8_t *dirty;       /* per block: differs from flash */
     uint32_t last_block;  /* block of the most recent program or erase; UINT32_MAX: none */
     uint32_t outside;     /* first block asked for beyond block_count; UINT32_MAX: none */
     uint32_t changes;     /* programs and erases since init (the flash will differ) */
     /* statistics (bench and tests) */
     uint32_t flash_reads;  /* flash_read calls */
-    uint32_t flash_writes; /* flash_write calls (= runs written) */
+    uint32_t flash_writes; /* flash_write calls (mapped: one per block, else one per run) */
     uint64_t bytes_written;
 };
 
@@ -232,6 +236,8 @@ int fs_cache_prog(struct fs_cache *c, uint32_t block, uint32_t off, const void *
 int fs_cache_erase(struct fs_cache *c, uint32_t block, struct error *err);
 /* Write every dirty block: runs in address order, the last programmed block last. */
 int fs_cache_flush(struct fs_cache *c, struct error *err);
+/* The cached bytes of a block (block_size of them), NULL when the cache holds none. */
+const uint8_t *fs_cache_block(const struct fs_cache *c, uint32_t block);
 void fs_cache_free(struct fs_cache *c);
 
 /* ---------------------------------------------------------------- mounted filesystem */

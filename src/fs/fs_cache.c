@@ -1,8 +1,10 @@
 /* Write-back block cache between littlefs and a flash window (see fs.h).
  *
  * Why whole blocks: over a serial line every flash transaction costs a round trip, so a block is
- * fetched once and kept, and writes go out as few, large, consecutive runs. The cache holds the
- * partition's bytes in one lazily filled array, so a run is written straight from it. */
+ * fetched once and kept, and writes go out as few, large, consecutive runs. There the cache
+ * holds the partition's bytes in one lazily filled array, so a run is written straight from it.
+ * A firmware file is already in memory: copying what is read would only double it, so clean
+ * blocks come from the mapping and a changed block has a copy of its own until it is written. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +26,16 @@ int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
         return error_setk(err, ERROR_VALUE, "%s: 0x%x bytes hold no %u-byte block",
                           flash->name ? flash->name : "partition", flash->limit - flash->base,
                           block_size);
-    /* malloc, not calloc: pages of blocks never touched are never committed. */
-    c->data = mp_malloc((size_t)c->block_count * block_size);
+    /* A window always has a map op (its parent's): ask for bytes. A file that ends before the
+     * partition starts has none and is cached as a board is. */
+    c->mapped = !flash_can(flash, FLASH_CAP_LIVE) && flash_map(flash, flash->base, 0) != NULL;
+    if (c->mapped)
+        c->blocks = mp_calloc(c->block_count, sizeof *c->blocks);
+    else /* malloc, not calloc: pages of blocks never touched are never committed. */
+        c->data = mp_malloc((size_t)c->block_count * block_size);
     c->loaded = mp_calloc(c->block_count, 1);
     c->dirty = mp_calloc(c->block_count, 1);
-    if (!c->data || !c->loaded || !c->dirty) {
+    if ((c->mapped ? !c->blocks : !c->data) || !c->loaded || !c->dirty) {
         fs_cache_free(c);
         return error_fail(err, FS_ERR_NOMEM, ERROR_OS, "out of memory for a cache of %u blocks",
                           c->block_count);
@@ -38,6 +45,11 @@ int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
 
 void fs_cache_free(struct fs_cache *c)
 {
+    if (c->blocks)
+        for (uint32_t b = 0; b < c->block_count; b++)
+            free(c->blocks[b]);
+    free(c->blocks);
+    c->blocks = NULL;
     free(c->data);
     free(c->loaded);
     free(c->dirty);
@@ -60,7 +72,44 @@ static int check_block(struct fs_cache *c, uint32_t block, uint32_t off, uint32_
 static uint8_t *block_ptr(const struct fs_cache *c, uint32_t block)
 {
     MP_ASSERT(block < c->block_count); /* check_block has refused the others */
-    return c->data + (size_t)block * c->block_size;
+    return c->mapped ? c->blocks[block] : c->data + (size_t)block * c->block_size;
+}
+
+const uint8_t *fs_cache_block(const struct fs_cache *c, uint32_t block)
+{
+    return block < c->block_count && c->loaded[block] ? block_ptr(c, block) : NULL;
+}
+
+/* Room for a block's own copy (mapped: allocated on demand). */
+static uint8_t *hold(struct fs_cache *c, uint32_t block, struct error *err)
+{
+    if (c->mapped && !c->blocks[block]) {
+        c->blocks[block] = mp_malloc(c->block_size);
+        if (!c->blocks[block]) {
+            error_fail(err, FS_ERR_NOMEM, ERROR_OS, "out of memory for a %u-byte block",
+                       c->block_size);
+            return NULL;
+        }
+    }
+    return block_ptr(c, block);
+}
+
+/* A mapped block's copy once the flash holds the same bytes: read from the mapping again. */
+static void drop(struct fs_cache *c, uint32_t block)
+{
+    if (!c->mapped)
+        return;
+    free(c->blocks[block]);
+    c->blocks[block] = NULL;
+    c->loaded[block] = 0;
+}
+
+/* Where a clean block's bytes can be read without a copy (NULL: load it). */
+static const uint8_t *mapped_block(struct fs_cache *c, uint32_t block)
+{
+    if (!c->mapped || c->loaded[block])
+        return NULL;
+    return flash_map(c->flash, c->flash->base + block * c->block_size, c->block_size);
 }
 
 /* Bring a block into the cache: the bytes the flash holds, 0xFF for any part beyond its end. */
@@ -68,7 +117,15 @@ static int load(struct fs_cache *c, uint32_t block, struct error *err)
 {
     if (c->loaded[block])
         return 0;
-    uint8_t *p = block_ptr(c, block);
+    const uint8_t *m = mapped_block(c, block);
+    uint8_t *p = hold(c, block, err);
+    if (!p)
+        return -1;
+    if (m) {
+        memcpy(p, m, c->block_size);
+        c->loaded[block] = 1;
+        return 0;
+    }
     uint32_t addr = c->flash->base + block * c->block_size;
     uint32_t avail = 0;
     if (c->flash->size > addr)
@@ -88,7 +145,14 @@ static int load(struct fs_cache *c, uint32_t block, struct error *err)
 int fs_cache_read(struct fs_cache *c, uint32_t block, uint32_t off, void *buf, uint32_t size,
                   struct error *err)
 {
-    if (check_block(c, block, off, size, err) || load(c, block, err))
+    if (check_block(c, block, off, size, err))
+        return -1;
+    const uint8_t *m = mapped_block(c, block);
+    if (m) {
+        memcpy(buf, m + off, size);
+        return 0;
+    }
+    if (load(c, block, err))
         return -1;
     memcpy(buf, block_ptr(c, block) + off, size);
     return 0;
@@ -111,7 +175,10 @@ int fs_cache_erase(struct fs_cache *c, uint32_t block, struct error *err)
     if (check_block(c, block, 0, 0, err))
         return -1;
     /* No read needed: the whole block becomes erased. On flash an erase is a write of 0xFF. */
-    memset(block_ptr(c, block), 0xFF, c->block_size);
+    uint8_t *p = hold(c, block, err);
+    if (!p)
+        return -1;
+    memset(p, 0xFF, c->block_size);
     c->changes++;
     c->loaded[block] = 1;
     c->dirty[block] = 1;
@@ -121,6 +188,19 @@ int fs_cache_erase(struct fs_cache *c, uint32_t block, struct error *err)
 
 static int write_run(struct fs_cache *c, uint32_t first, uint32_t count, struct error *err)
 {
+    if (c->mapped) {
+        /* the copies lie apart; writing to memory costs nothing per call */
+        for (uint32_t b = first; b < first + count; b++) {
+            c->flash_writes++;
+            c->bytes_written += c->block_size;
+            if (flash_write(c->flash, c->flash->base + b * c->block_size, c->blocks[b],
+                            c->block_size, err))
+                return -1;
+            c->dirty[b] = 0;
+            drop(c, b);
+        }
+        return 0;
+    }
     uint32_t addr = c->flash->base + first * c->block_size;
     uint32_t len = count * c->block_size;
     c->flash_writes++;

@@ -307,7 +307,7 @@ int fs_changed_blocks(const struct fs *fs,
 {
     const struct fs_cache *c = &fs->cache;
     for (uint32_t b = 0; b < c->block_count; b++)
-        if (c->dirty[b] && cb(ctx, b, c->data + (size_t)b * c->block_size))
+        if (c->dirty[b] && cb(ctx, b, fs_cache_block(c, b)))
             return -1;
     return 0;
 }

@@ -57,7 +57,64 @@ static void counting_open(struct counting_flash *c, uint32_t len, uint32_t limit
     c->ops = *c->inner;
     c->ops.read = counting_read;
     c->ops.write = counting_write;
+    c->ops.map = NULL; /* like a board: every byte is read through the flash */
     c->img.flash.ops = &c->ops;
+}
+
+/* A firmware file held in memory: clean blocks are read from it and only changed blocks are
+ * copied, each copy dropped once the flash holds it; the flush order is a board's. */
+static void cache_of_a_mapped_file_copies_only_changed_blocks(void **state)
+{
+    (void)state;
+    struct counting_flash cf;
+    counting_open(&cf, 8 * 4096, 8 * 4096);
+    cf.ops.map = cf.inner->map;
+    struct fs_cache c;
+    struct error err;
+    assert_int_equal(fs_cache_init(&c, &cf.img.flash, 4096, &err), 0);
+    assert_true(c.mapped);
+    uint8_t buf[32];
+    for (uint32_t b = 0; b < 8; b++) {
+        assert_int_equal(fs_cache_read(&c, b, 64, buf, 32, &err), 0);
+        assert_int_equal(buf[0], b + 1);
+        assert_null(fs_cache_block(&c, b));
+    }
+    assert_int_equal(cf.reads, 0);
+    uint8_t data[64];
+    memset(data, 0xA5, sizeof data);
+    assert_int_equal(fs_cache_erase(&c, 2, &err), 0);
+    assert_int_equal(fs_cache_prog(&c, 3, 0, data, 64, &err), 0);
+    assert_int_equal(fs_cache_prog(&c, 6, 64, data, 64, &err), 0);
+    assert_int_equal(fs_cache_prog(&c, 1, 128, data, 32, &err), 0);
+    /* the changes are read back from the copies, the flash is untouched before the flush */
+    assert_int_equal(fs_cache_read(&c, 3, 60, buf, 8, &err), 0);
+    assert_int_equal(buf[0], 0xA5);
+    assert_int_equal(buf[4], 4);
+    assert_int_equal(fs_cache_block(&c, 2)[100], 0xFF);
+    assert_null(fs_cache_block(&c, 4));
+    assert_int_equal(cf.writes, 0);
+    assert_int_equal(fs_cache_flush(&c, &err), 0);
+    assert_int_equal(cf.writes, 4);
+    assert_int_equal(cf.write_addr[0], 2 * 4096);
+    assert_int_equal(cf.write_addr[1], 3 * 4096);
+    assert_int_equal(cf.write_addr[2], 6 * 4096);
+    assert_int_equal(cf.write_addr[3], 1 * 4096); /* the last programmed block comes last */
+    assert_int_equal(c.bytes_written, 4 * 4096);
+    for (uint32_t b = 0; b < 8; b++) {
+        assert_false(c.dirty[b]);
+        assert_null(fs_cache_block(&c, b));
+    }
+    uint32_t len;
+    const uint8_t *bytes = flash_image_bytes(&cf.img, &len);
+    assert_int_equal(bytes[2 * 4096], 0xFF);
+    assert_int_equal(bytes[3 * 4096 + 63], 0xA5);
+    assert_int_equal(bytes[3 * 4096 + 64], 4);
+    assert_int_equal(bytes[1 * 4096 + 128], 0xA5);
+    assert_int_equal(fs_cache_read(&c, 6, 64, buf, 8, &err), 0);
+    assert_int_equal(buf[0], 0xA5);
+    assert_int_equal(cf.reads, 0);
+    fs_cache_free(&c);
+    flash_close(&cf.img.flash);
 }
 
 static void cache_reads_each_block_once(void **state)
@@ -168,20 +225,28 @@ static void cache_reads_past_file_end_as_erased_and_grows_it(void **state)
 static void cache_keeps_dirty_blocks_when_a_write_fails(void **state)
 {
     (void)state;
-    /* a window larger than its parent's limit: writing the last block fails */
-    struct counting_flash cf;
-    counting_open(&cf, 2 * 4096, 3 * 4096);
-    struct flash_window w;
-    flash_window_open(&w, &cf.img.flash, 0, 4 * 4096, "vfs");
-    struct fs_cache c;
-    struct error err;
-    assert_int_equal(fs_cache_init(&c, &w.flash, 4096, &err), 0);
-    assert_int_equal(fs_cache_erase(&c, 3, &err), 0);
-    assert_int_equal(fs_cache_erase(&c, 0, &err), 0);
-    assert_int_equal(fs_cache_flush(&c, &err), -1);
-    assert_true(c.dirty[0] || c.dirty[3]);
-    fs_cache_free(&c);
-    flash_close(&cf.img.flash);
+    for (int mapped = 0; mapped < 2; mapped++) {
+        /* a window larger than its parent's limit: writing the last block fails */
+        struct counting_flash cf;
+        counting_open(&cf, 2 * 4096, 3 * 4096);
+        if (mapped)
+            cf.ops.map = cf.inner->map;
+        struct flash_window w;
+        flash_window_open(&w, &cf.img.flash, 0, 4 * 4096, "vfs");
+        struct fs_cache c;
+        struct error err;
+        assert_int_equal(fs_cache_init(&c, &w.flash, 4096, &err), 0);
+        assert_int_equal(fs_cache_erase(&c, 3, &err), 0);
+        assert_int_equal(fs_cache_erase(&c, 0, &err), 0);
+        assert_int_equal(c.mapped, mapped);
+        assert_int_equal(fs_cache_flush(&c, &err), -1);
+        assert_true(c.dirty[0] || c.dirty[3]);
+        for (uint32_t b = 0; b < 4; b += 3)
+            if (c.dirty[b])
+                assert_int_equal(fs_cache_block(&c, b)[0], 0xFF);
+        fs_cache_free(&c);
+        flash_close(&cf.img.flash);
+    }
 }
 
 /* ---------------------------------------------------------------- partitions */
@@ -513,6 +578,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(cache_flushes_runs_with_last_block_last),
         cmocka_unit_test(cache_reads_past_file_end_as_erased_and_grows_it),
         cmocka_unit_test(cache_keeps_dirty_blocks_when_a_write_fails),
+        cmocka_unit_test(cache_of_a_mapped_file_copies_only_changed_blocks),
         cmocka_unit_test(vfs_region_is_end_of_last_partition_to_end_of_flash),
         cmocka_unit_test(split_path_at_last_colon_with_sticky_prefix),
         cmocka_unit_test(select_partitions_for_df_and_mkfs),
