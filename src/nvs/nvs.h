@@ -107,6 +107,9 @@ const char *nvs_type_name(uint8_t type);
 /* An integer type's size in bytes (0 for other types) and signedness. */
 unsigned nvs_int_size(uint8_t type);
 int nvs_int_signed(uint8_t type);
+/* An integer type's value from its little-endian bytes, sign-extended for the signed types (read
+ * those through (int64_t)). */
+uint64_t nvs_int_decode(uint8_t type, const uint8_t *bytes);
 
 /* ---- reading (nvs.md §3) ---- */
 

@@ -101,6 +101,17 @@ int nvs_int_signed(uint8_t type)
     return nvs_int_size(type) && (type & 0x10u);
 }
 
+uint64_t nvs_int_decode(uint8_t type, const uint8_t *bytes)
+{
+    unsigned size = nvs_int_size(type);
+    uint64_t v = 0;
+    for (unsigned b = 0; b < size; b++)
+        v |= (uint64_t)bytes[b] << (8 * b);
+    if (nvs_int_signed(type) && size < 8 && (v >> (8 * size - 1)) & 1)
+        v |= ~0ull << (8 * size); /* the sign bit copied into the bytes above */
+    return v;
+}
+
 const char *nvs_type_name(uint8_t type)
 {
     switch (type) {

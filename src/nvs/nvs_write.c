@@ -204,6 +204,20 @@ static int page_write_item(struct op *o, uint32_t p, uint8_t ns, uint8_t type, c
     return 0;
 }
 
+/* The first entry at or after i that is Written and passes the header checks, decoded into *e
+ * with *raw its bytes; NVS_ENTRY_COUNT when the page has no more. Callers step on by e->span. */
+static unsigned next_written(const uint8_t *page, unsigned i, struct nvs_entry *e,
+                             const uint8_t **raw)
+{
+    for (; i < NVS_ENTRY_COUNT; i++) {
+        *raw = page + NVS_ENTRIES_OFFSET + i * NVS_ENTRY_SIZE;
+        nvs_entry_decode(*raw, e);
+        if (nvs_entry_state_of(page, i) == NVS_ENTRY_WRITTEN && nvs_entry_consistent(e, *raw, i))
+            return i;
+    }
+    return NVS_ENTRY_COUNT;
+}
+
 /* Copy the live items of page `from` to page `to` (Page::copyItems), leaving out what the
  * reader found stale (older duplicates) or inconsistent. */
 static int copy_items(struct op *o, uint32_t from, uint32_t to)
@@ -215,17 +229,11 @@ static int copy_items(struct op *o, uint32_t from, uint32_t to)
     if (nvs_list(o->img, o->pages * NVS_PAGE_SIZE, o->s->where, &l, o->err))
         return -1;
     const uint8_t *src = page_at(o, from);
-    unsigned i = 0;
+    const uint8_t *raw;
+    struct nvs_entry e;
     int rc = 0;
-    while (i < NVS_ENTRY_COUNT && rc == 0) {
-        const uint8_t *raw = src + NVS_ENTRIES_OFFSET + i * NVS_ENTRY_SIZE;
-        struct nvs_entry e;
-        nvs_entry_decode(raw, &e);
-        if (nvs_entry_state_of(src, i) != NVS_ENTRY_WRITTEN ||
-            !nvs_entry_consistent(&e, raw, i)) {
-            i++;
-            continue;
-        }
+    for (unsigned i = next_written(src, 0, &e, &raw); i < NVS_ENTRY_COUNT && rc == 0;
+         i = next_written(src, i + e.span, &e, &raw)) {
         int stale = 0;
         for (size_t k = 0; k < l.skipped_count; k++)
             stale |= l.skipped[k].page == from && l.skipped[k].entry == (int)i &&
@@ -242,7 +250,6 @@ static int copy_items(struct op *o, uint32_t from, uint32_t to)
             for (unsigned j = 0; j < e.span && rc == 0; j++)
                 rc = write_entry(o, to, next + j, raw + j * NVS_ENTRY_SIZE);
         }
-        i += e.span;
     }
     nvs_listing_free(&l);
     return rc;
@@ -322,21 +329,13 @@ static unsigned tailroom(struct op *o, uint32_t p)
 static int holds_chunk_of(struct op *o, uint32_t p, uint8_t ns, const char *key, unsigned start,
                           unsigned end)
 {
-    const uint8_t *page = page_at(o, p);
-    for (unsigned i = 0; i < NVS_ENTRY_COUNT;) {
-        const uint8_t *raw = page + NVS_ENTRIES_OFFSET + i * NVS_ENTRY_SIZE;
-        struct nvs_entry e;
-        nvs_entry_decode(raw, &e);
-        if (nvs_entry_state_of(page, i) != NVS_ENTRY_WRITTEN ||
-            !nvs_entry_consistent(&e, raw, i)) {
-            i++;
-            continue;
-        }
+    const uint8_t *page = page_at(o, p), *raw;
+    struct nvs_entry e;
+    for (unsigned i = next_written(page, 0, &e, &raw); i < NVS_ENTRY_COUNT;
+         i = next_written(page, i + e.span, &e, &raw))
         if (e.type == NVS_TYPE_BLOB_DATA && e.ns == ns && !strncmp(e.key, key, 16) &&
             (e.chunk_index < start || e.chunk_index >= end))
             return 1;
-        i += e.span;
-    }
     return 0;
 }
 
@@ -422,16 +421,10 @@ static int find_places(struct op *o, uint8_t ns, const char *key, struct place *
     size_t cap = 0;
     for (uint32_t k = 0; k < o->nlist; k++) {
         uint32_t p = o->list[k];
-        const uint8_t *page = page_at(o, p);
-        for (unsigned i = 0; i < NVS_ENTRY_COUNT;) {
-            const uint8_t *raw = page + NVS_ENTRIES_OFFSET + i * NVS_ENTRY_SIZE;
-            struct nvs_entry e;
-            nvs_entry_decode(raw, &e);
-            if (nvs_entry_state_of(page, i) != NVS_ENTRY_WRITTEN ||
-                !nvs_entry_consistent(&e, raw, i)) {
-                i++;
-                continue;
-            }
+        const uint8_t *page = page_at(o, p), *raw;
+        struct nvs_entry e;
+        for (unsigned i = next_written(page, 0, &e, &raw); i < NVS_ENTRY_COUNT;
+             i = next_written(page, i + e.span, &e, &raw)) {
             if (e.ns == ns && (!key || !strncmp(e.key, key, 16))) {
                 if (*count == cap) {
                     cap = cap ? 2 * cap : 8;
@@ -446,7 +439,6 @@ static int find_places(struct op *o, uint8_t ns, const char *key, struct place *
                 (*out)[(*count)++] = (struct place){p, i, e.span, e.type == NVS_TYPE_BLOB_DATA,
                                                     e.chunk_index};
             }
-            i += e.span;
         }
     }
     return 0;

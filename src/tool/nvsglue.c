@@ -235,19 +235,12 @@ static int find_partition(struct firmware *fw, const char *name, const struct pa
 
 static void add_value(struct strbuf *sb, const struct nvs_item *it, int quote, int whole)
 {
-    unsigned size = nvs_int_size(it->type);
-    if (size) {
-        uint64_t raw = 0;
-        for (unsigned b = 0; b < size; b++)
-            raw |= (uint64_t)it->value[b] << (8 * b);
-        if (nvs_int_signed(it->type)) {
-            int64_t v = size == 8 ? (int64_t)raw
-                                  : (int64_t)(raw ^ (1ull << (8 * size - 1))) -
-                                        (int64_t)(1ull << (8 * size - 1));
-            strbuf_printf(sb, "%" PRId64, v);
-        } else {
-            strbuf_printf(sb, "%" PRIu64, raw);
-        }
+    if (nvs_int_size(it->type)) {
+        uint64_t v = nvs_int_decode(it->type, it->value);
+        if (nvs_int_signed(it->type))
+            strbuf_printf(sb, "%" PRId64, (int64_t)v);
+        else
+            strbuf_printf(sb, "%" PRIu64, v);
     } else if (it->type == NVS_TYPE_STR) {
         if (!quote) {
             strbuf_add_printable(sb, (const char *)it->value, it->len);
@@ -349,19 +342,12 @@ static void json_item(struct json *j, const char *key, const struct nvs_item *it
     json_string(j, "namespace", it->ns);
     json_string(j, "key", it->key);
     json_string(j, "type", nvs_type_name(it->type));
-    unsigned size = nvs_int_size(it->type);
-    if (size) {
-        uint64_t raw = 0;
-        for (unsigned b = 0; b < size; b++)
-            raw |= (uint64_t)it->value[b] << (8 * b);
-        if (nvs_int_signed(it->type)) {
-            /* sign-extend from the integer's own width */
-            uint64_t sign = 1ull << (8 * size - 1);
-            json_int(j, "value",
-                     size == 8 ? (int64_t)raw : (int64_t)(raw ^ sign) - (int64_t)sign);
-        } else {
-            json_uint(j, "value", raw);
-        }
+    if (nvs_int_size(it->type)) {
+        uint64_t v = nvs_int_decode(it->type, it->value);
+        if (nvs_int_signed(it->type))
+            json_int(j, "value", (int64_t)v);
+        else
+            json_uint(j, "value", v);
     } else if (it->type == NVS_TYPE_STR) {
         json_string_n(j, "value", (const char *)it->value, it->len);
         if (!json_is_utf8((const char *)it->value, it->len))
