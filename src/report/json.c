@@ -206,6 +206,14 @@ void json_raw(struct json *j, const char *key, const char *json_text, size_t len
     strbuf_add(j->out, json_text, len);
 }
 
+void json_array_items(struct json *j, const char *key, const struct strbuf *items)
+{
+    member(j, key);
+    strbuf_puts(j->out, "[");
+    strbuf_add(j->out, items->text ? items->text : "", items->len);
+    strbuf_puts(j->out, "]");
+}
+
 void json_hex(struct json *j, const char *key, const uint8_t *bytes, size_t len)
 {
     member(j, key);

@@ -41,6 +41,9 @@ void json_bool(struct json *j, const char *key, int value);
 void json_null(struct json *j, const char *key);
 /* A value that is already JSON text (a nested document), inserted as it is. */
 void json_raw(struct json *j, const char *key, const char *json_text, size_t len);
+/* An array whose items are already JSON text, separated by commas (what a json_init_inside
+ * writer collected); an empty or unused strbuf gives []. */
+void json_array_items(struct json *j, const char *key, const struct strbuf *items);
 /* Lower-case hex of bytes as a string ("9f86d0..."), for digests. */
 void json_hex(struct json *j, const char *key, const uint8_t *bytes, size_t len);
 /* Bytes as a base64 string (RFC 4648, with padding). */

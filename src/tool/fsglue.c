@@ -155,10 +155,7 @@ static int run_fs(struct flash *flash, const struct ptable *table, uint32_t bloc
             json_bool(j, "changed", *changed);
             json_usage_rows(j, "filesystems", sink);
             if (strcmp(cmd, "ls") == 0) {
-                json_raw(j, "entries", "[", 1);
-                strbuf_add(j->out, sink->entries.text ? sink->entries.text : "",
-                           sink->entries.len);
-                strbuf_puts(j->out, "]");
+                json_array_items(j, "entries", &sink->entries);
             }
             json_report_fs_end(out->json, j, strcmp(cmd, "cat") == 0);
             json_object_end(j);

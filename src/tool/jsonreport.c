@@ -154,9 +154,7 @@ void json_report_fs_data(struct json_report *r, const void *buf, size_t len)
 
 void json_report_fs_end(struct json_report *r, struct json *j, int with_data)
 {
-    json_raw(j, "output", "[", 1);
-    strbuf_add(j->out, r->fs_lines.text ? r->fs_lines.text : "", r->fs_lines.len);
-    strbuf_puts(j->out, "]");
+    json_array_items(j, "output", &r->fs_lines);
     if (with_data) {
         const uint8_t *bytes = (const uint8_t *)(r->fs_data.text ? r->fs_data.text : "");
         size_t len = r->fs_data.len;
@@ -182,9 +180,7 @@ void json_report_capture_begin(struct json_report *r)
 
 void json_report_capture_end(struct json_report *r, struct json *j, const char *key)
 {
-    json_raw(j, key, "[", 1);
-    strbuf_add(j->out, r->capture.text ? r->capture.text : "", r->capture.len);
-    strbuf_puts(j->out, "]");
+    json_array_items(j, key, &r->capture);
 }
 
 void json_report_capture_stop(struct json_report *r)
@@ -217,9 +213,7 @@ void json_report_print(struct json_report *r, FILE *out, int exit_status)
         strbuf_add(&doc, r->facts.text, r->facts.len);
     }
     for (int i = 0; i < JSON_LIST_COUNT; i++) {
-        json_raw(&j, list_names[i], "[", 1);
-        strbuf_add(&doc, r->lists[i].text ? r->lists[i].text : "", r->lists[i].len);
-        strbuf_puts(&doc, "]");
+        json_array_items(&j, list_names[i], &r->lists[i]);
     }
     if (r->failed) {
         json_object_begin(&j, "error");

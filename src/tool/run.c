@@ -875,9 +875,7 @@ static int check_apps(struct run *r)
         json_bool(j, "ok", failures == 0);
         json_int(j, "problems", failures);
         json_string(j, "boot_partition", boots[0] ? boots : NULL);
-        json_raw(j, "partitions", "[", 1);
-        strbuf_add(&rec, "]", 1);
-        strbuf_add(j->out, rec.text, rec.len);
+        json_array_items(j, "partitions", &rec);
         json_object_end(j);
     }
     strbuf_free(&rec);
