@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/digest.h"
+#include "util/bytes.h"
 
 #define BLOCK FLASH_SECTOR_SIZE
 #define MD5_CHUNK 0x10000u   /* compare what is on the chip in 64 KiB pieces before writing */
@@ -112,14 +113,6 @@ static int device_erase(struct flash *f, uint32_t addr, uint32_t len, struct err
     return 0;
 }
 
-static int all_erased(const uint8_t *p, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (p[i] != 0xFF)
-            return 0;
-    return 1;
-}
-
 /* Erase whole blocks on the chip (the loader checks by MD5 that they read back erased). */
 static int erase_verified(struct flash_device *d, uint32_t addr, uint32_t len, struct error *err)
 {
@@ -156,7 +149,7 @@ static int write_run(struct flash_device *d, uint32_t addr, uint32_t len, struct
                 break;
             wend = next;
         }
-        if (all_erased(d->cache + pos, wend - pos)) {
+        if (bytes_all_erased(d->cache + pos, wend - pos)) {
             /* erased pieces: the chip erases them, nothing to send but the command */
             if (erase_verified(d, pos, wend - pos, err))
                 return -1;

@@ -55,10 +55,7 @@ void image_header_encode(const struct image_header *hdr, const uint8_t *orig, ui
 
 int image_header_is_erased(const uint8_t *data)
 {
-    for (int i = 0; i < IMAGE_HEADER_SIZE; i++)
-        if (data[i] != 0xFF)
-            return 0;
-    return 1;
+    return bytes_all_erased(data, IMAGE_HEADER_SIZE);
 }
 
 uint32_t image_flash_size_bytes(uint8_t id)

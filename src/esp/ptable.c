@@ -48,10 +48,7 @@ static void md5(const uint8_t *data, size_t len, uint8_t out[16])
 
 static int row_is_erased(const uint8_t *row)
 {
-    for (int i = 0; i < PTABLE_ENTRY_SIZE; i++)
-        if (row[i] != 0xFF)
-            return 0;
-    return 1;
+    return bytes_all_erased(row, PTABLE_ENTRY_SIZE);
 }
 
 int ptable_entry_is_entry(const uint8_t row[PTABLE_ENTRY_SIZE])

@@ -1,4 +1,5 @@
 #include "firmware/firmware.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,14 +34,6 @@ static int map_file(const char *path, struct flash_image *img, struct error *err
     return rc;
 }
 
-static int all_erased(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != 0xFF)
-            return 0;
-    return 1;
-}
-
 /* Where the file's first byte lies in flash: at the chip's bootloader offset (a release file)
  * or at 0 (a whole-flash dump). */
 static int place_image(const char *path, struct flash_image *img, struct error *err)
@@ -63,7 +56,7 @@ static int place_image(const char *path, struct flash_image *img, struct error *
         for (size_t i = 0; i < count && !found; i++) {
             uint32_t off = chips[i].bootloader_offset;
             if (off == 0 || off + IMAGE_HEADER_SIZE > len || data[off] != IMAGE_MAGIC ||
-                !all_erased(data, off))
+                !bytes_all_erased(data, off))
                 continue;
             if (image_header_parse(data + off, len - off, &hdr, NULL) == 0 &&
                 chip_by_image_id(hdr.chip_id)->bootloader_offset == off)

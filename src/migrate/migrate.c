@@ -69,14 +69,6 @@ static uint8_t *read_region(struct flash *f, uint32_t addr, uint32_t len, struct
     return buf;
 }
 
-static int all_erased(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != 0xFF)
-            return 0;
-    return 1;
-}
-
 static void mark(struct migrate_plan *plan, uint32_t addr, uint32_t len, enum migrate_tier t)
 {
     if (len == 0)
@@ -215,7 +207,7 @@ static int check_left_behind(struct work *w, const struct ptable *old_table, con
             uint8_t *buf = read_region(w->flash, p->offset, psize(p), err);
             if (!buf)
                 rc = -1;
-            else if (!all_erased(buf, psize(p)))
+            else if (!bytes_all_erased(buf, psize(p)))
                 rc = refuse_files_left(p, "NVS data", err);
             free(buf);
         }
@@ -236,7 +228,7 @@ static int provided(struct work *w, const struct partition *p, struct error *err
     uint8_t *buf = read_region(src, p->offset, have, err);
     if (!buf)
         return -1;
-    int any = !all_erased(buf, have);
+    int any = !bytes_all_erased(buf, have);
     free(buf);
     return any;
 }
@@ -248,7 +240,7 @@ static const char *action_for_other(struct work *w, struct migrate_item *it, str
     uint8_t *buf = read_region(w->flash, it->from.offset, from, err);
     if (!buf)
         return NULL;
-    int blank = all_erased(buf, from);
+    int blank = bytes_all_erased(buf, from);
     free(buf);
     if (blank) {
         it->action = MIGRATE_ERASE;
@@ -270,7 +262,7 @@ static int nvs_pages_used(const uint8_t *buf, uint32_t len)
 {
     int n = 0;
     for (uint32_t at = 0; at + NVS_PAGE <= len; at += NVS_PAGE)
-        n += !all_erased(buf + at, NVS_PAGE);
+        n += !bytes_all_erased(buf + at, NVS_PAGE);
     return n;
 }
 
@@ -588,7 +580,7 @@ static int build_nvs(struct work *w, struct migrate_item *it, struct error *err)
     if (buf) {
         uint32_t k = 0;
         for (uint32_t at = 0; at + NVS_PAGE <= from; at += NVS_PAGE)
-            if (!all_erased(old + at, NVS_PAGE))
+            if (!bytes_all_erased(old + at, NVS_PAGE))
                 memcpy(buf + (k++) * NVS_PAGE, old + at, NVS_PAGE);
         MP_ASSERT(k * NVS_PAGE < to);
     }

@@ -67,14 +67,6 @@ static void skip(struct reader *r, uint32_t page, int entry, const struct nvs_en
     }
 }
 
-static int all_erased(const uint8_t *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (p[i] != 0xff)
-            return 0;
-    return 1;
-}
-
 /* Classify page p (Page::load); -1 when ESP-IDF refuses the partition. */
 static int load_page(struct reader *r, uint32_t p, const char *where, struct error *err)
 {
@@ -89,7 +81,7 @@ static int load_page(struct reader *r, uint32_t p, const char *where, struct err
     }
     info->next_free = nvs_page_next_free(page);
     if (info->header.state == NVS_PAGE_EMPTY) {
-        if (all_erased(page, NVS_PAGE_SIZE)) {
+        if (bytes_all_erased(page, NVS_PAGE_SIZE)) {
             info->kind = NVS_KIND_EMPTY;
         } else {
             info->kind = NVS_KIND_CORRUPT;

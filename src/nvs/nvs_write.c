@@ -122,16 +122,14 @@ static int activate_page(struct op *o)
     memmove(o->free_list, o->free_list + 1, (o->nfree - 1) * sizeof *o->free_list);
     o->nfree--;
     uint8_t *page = page_at(o, p);
-    for (uint32_t i = 0; i < NVS_PAGE_SIZE; i++)
-        if (page[i] != 0xff) {
-            /* a corrupt page is reused the way ESP-IDF reuses it */
-            if (o->real)
-                log_printf(o->s->log, LOG_WARNING, "%s: erasing damaged page %" PRIu32,
-                           o->s->where, p);
-            if (erase_page(o, p))
-                return -1;
-            break;
-        }
+    if (!bytes_all_erased(page, NVS_PAGE_SIZE)) {
+        /* a corrupt page is reused the way ESP-IDF reuses it */
+        if (o->real)
+            log_printf(o->s->log, LOG_WARNING, "%s: erasing damaged page %" PRIu32, o->s->where,
+                       p);
+        if (erase_page(o, p))
+            return -1;
+    }
     o->list[o->nlist++] = p;
     o->seq[p] = o->next_seq++;
     return 0;

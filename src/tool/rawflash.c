@@ -11,16 +11,9 @@
 
 #include "esp/image.h"
 #include "tool/localfile.h"
+#include "util/bytes.h"
 
 #define MIB 0x100000u
-
-static int all_erased(const uint8_t *p, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (p[i] != 0xFF)
-            return 0;
-    return 1;
-}
 
 /* How far the range forms may reach: a board's chip; for a file, the flash its bootloader
  * header names (or the file's end, when that is further). */
@@ -127,7 +120,7 @@ static int check_data(struct firmware *fw, uint32_t start, const uint8_t *data, 
         const uint8_t *t = data + (PTABLE_OFFSET - start);
         uint32_t n = end - PTABLE_OFFSET < PTABLE_SIZE ? (uint32_t)(end - PTABLE_OFFSET)
                                                        : PTABLE_SIZE;
-        if (!all_erased(t, n < 32 ? n : 32)) {
+        if (!bytes_all_erased(t, n < 32 ? n : 32)) {
             if (ptable_parse(t, n, &own, why))
                 return error_prefix(why, "its partition table");
             table = &own;
@@ -215,7 +208,7 @@ int rawflash_write(struct firmware *fw, const struct flash_range *range, const c
     uint32_t skip = 0;
     if (start < f->base) {
         skip = f->base - start < len ? f->base - start : len;
-        if (!all_erased(buf, skip)) {
+        if (!bytes_all_erased(buf, skip)) {
             error_setk(err, ERROR_VALUE,
                        "--write: '%s' has data at 0x%" PRIx32 ", before the start of the "
                        "firmware file (0x%" PRIx32 ")",

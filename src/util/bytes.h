@@ -4,6 +4,7 @@
 #ifndef MP_UTIL_BYTES_H
 #define MP_UTIL_BYTES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 static inline uint16_t get_le16(const uint8_t *p)
@@ -29,6 +30,16 @@ static inline void put_le32(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 8);
     p[2] = (uint8_t)(v >> 16);
     p[3] = (uint8_t)(v >> 24);
+}
+
+/* Whether n bytes are all 0xFF, as erased flash reads. */
+static inline int bytes_all_erased(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != 0xFF)
+            return 0;
+    return 1;
 }
 
 #endif
