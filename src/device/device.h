@@ -14,6 +14,14 @@
 #include "util/error.h"
 #include "util/log.h"
 
+#define DEVICE_MD5_MEMO 64
+
+/* One MD5 the chip gave for a range of clean flash (len 0: none). */
+struct device_md5_memo {
+    uint32_t addr, len;
+    uint8_t md5[16];
+};
+
 struct flash_device {
     struct flash flash;
     struct loader *loader;   /* owned: closed with the device */
@@ -21,12 +29,16 @@ struct flash_device {
     uint8_t *cache;          /* the whole flash, valid where loaded */
     uint8_t *loaded;         /* per 4 KiB block */
     uint8_t *dirty;          /* per 4 KiB block */
+    uint16_t *pieces;        /* per block not loaded: its 256-byte pieces read (bit i: piece i) */
     uint32_t blocks;
     const struct log *log;
     uint8_t erased_md5[16]; /* MD5 of a 64 KiB piece of 0xff bytes */
     int no_md5;             /* the chip did not answer an MD5 request: read everything */
     /* statistics */
     uint64_t bytes_read, bytes_found_erased, bytes_written, bytes_erased, bytes_skipped;
+    uint64_t md5_asked; /* bytes compared on the chip for callers (flash_md5) */
+    struct device_md5_memo memo[DEVICE_MD5_MEMO];
+    unsigned memo_next;
 };
 
 /* Wrap a connected loader (owned from now on, also on failure) in a newly allocated device;

@@ -42,6 +42,17 @@ int flash_flush(struct flash *f, struct error *err)
     return f->ops->flush ? f->ops->flush(f, err) : 0;
 }
 
+int flash_md5(struct flash *f, uint32_t addr, uint32_t len, uint8_t out[16], struct error *err)
+{
+    if (!f->ops->md5)
+        return error_setk(err, ERROR_VALUE, "%s: no MD5 of flash contents",
+                          f->name ? f->name : "flash");
+    if (addr < f->base || addr > f->size || len > f->size - addr)
+        return error_setk(err, ERROR_VALUE, "%s: MD5 of 0x%x bytes at 0x%x is outside the flash",
+                          f->name ? f->name : "flash", len, addr);
+    return f->ops->md5(f, addr, len, out, err);
+}
+
 const uint8_t *flash_map(struct flash *f, uint32_t addr, uint32_t len)
 {
     if (!f->ops->map || addr < f->base || addr > f->size || len > f->size - addr)
@@ -296,6 +307,13 @@ static const uint8_t *window_map(struct flash *f, uint32_t addr, uint32_t len)
     return flash_map(w->parent, w->offset + addr, len);
 }
 
+static int window_md5(struct flash *f, uint32_t addr, uint32_t len, uint8_t out[16],
+                      struct error *err)
+{
+    struct flash_window *w = (struct flash_window *)f;
+    return flash_md5(w->parent, w->offset + addr, len, out, err);
+}
+
 static const struct flash_ops window_ops = {
     .read = window_read,
     .write = window_write,
@@ -303,6 +321,7 @@ static const struct flash_ops window_ops = {
     .flush = window_flush,
     .close = NULL,
     .map = window_map,
+    .md5 = window_md5,
 };
 
 void flash_window_open(struct flash_window *w, struct flash *parent, uint32_t offset, uint32_t len,

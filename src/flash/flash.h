@@ -29,6 +29,9 @@ struct flash_ops {
     const uint8_t *(*map)(struct flash *f, uint32_t addr, uint32_t len);
     /* FLASH_CAP_RESIZABLE back-ends: the medium ends at addr from now on. */
     int (*truncate)(struct flash *f, uint32_t addr, struct error *err);
+    /* Optional: the MD5 of len bytes at addr as they will be once flushed, without sending
+     * them (a board computes it on the chip). NULL: read the bytes instead. */
+    int (*md5)(struct flash *f, uint32_t addr, uint32_t len, uint8_t out[16], struct error *err);
 };
 
 /* What a back-end can do, so that callers ask the flash instead of knowing its kind. */
@@ -54,6 +57,8 @@ int flash_read(struct flash *f, uint32_t addr, void *buf, uint32_t len, struct e
 int flash_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len, struct error *err);
 int flash_erase(struct flash *f, uint32_t addr, uint32_t len, struct error *err);
 int flash_flush(struct flash *f, struct error *err);
+/* The flash's MD5 of [addr, addr + len) (see flash_ops.md5); -1 when it cannot tell. */
+int flash_md5(struct flash *f, uint32_t addr, uint32_t len, uint8_t out[16], struct error *err);
 void flash_close(struct flash *f);
 /* Cut a resizable flash at addr (the file ends there); an error on other flash and for addr
  * below base. */

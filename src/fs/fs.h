@@ -200,6 +200,13 @@ enum fs_flush_mode {
     /* Never write: changes live in the cache and are dropped at unmount. A dry run (will a put
      * fit?) and building a filesystem image to be written elsewhere. */
     FS_FLUSH_NEVER,
+    /* Keep changes while they touch at most one block the flash's filesystem uses (a metadata
+     * block that takes new commits); the rest are blocks nothing on the flash refers to. Write
+     * when a second such block is about to change, and at unmount: first the unreferenced
+     * blocks, then the one in use, each group checked before the next. A cut-off transfer
+     * leaves the state of the last write or that of one littlefs passed through (see
+     * fs_batch). Set by fs_batch, not at mount. */
+    FS_FLUSH_BATCHED,
 };
 
 /* Write-back cache of whole blocks over a flash (a partition window). Every block is read
@@ -221,10 +228,15 @@ struct fs_cache {
     uint32_t last_block;  /* block of the most recent program or erase; UINT32_MAX: none */
     uint32_t outside;     /* first block asked for beyond block_count; UINT32_MAX: none */
     uint32_t changes;     /* programs and erases since init (the flash will differ) */
+    /* batching (fs_cache_batch): per block, whether the filesystem on the flash may refer to
+     * it (NULL: not batching), and the one such block changed since the last flush */
+    uint8_t *in_use;
+    uint32_t held;
     /* statistics (bench and tests) */
     uint32_t flash_reads;  /* flash_read calls */
     uint32_t flash_writes; /* flash_write calls (mapped: one per block, else one per run) */
     uint64_t bytes_written;
+    uint32_t flushes; /* fs_cache_flush calls that wrote something */
 };
 
 int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
@@ -234,8 +246,19 @@ int fs_cache_read(struct fs_cache *c, uint32_t block, uint32_t off, void *buf, u
 int fs_cache_prog(struct fs_cache *c, uint32_t block, uint32_t off, const void *buf,
                   uint32_t size, struct error *err);
 int fs_cache_erase(struct fs_cache *c, uint32_t block, struct error *err);
-/* Write every dirty block: runs in address order, the last programmed block last. */
+/* Write every dirty block: runs in address order, then (flushed to the medium between the two)
+ * the block that must come last: when batching the block in use, else the last programmed. */
 int fs_cache_flush(struct fs_cache *c, struct error *err);
+/* Start batching (FS_FLUSH_BATCHED): from now on the cache holds changes until a second block in
+ * use is about to change. Every block that the filesystem on the flash refers to must then be
+ * marked with fs_cache_mark_used; blocks written by a flush are marked by it. */
+int fs_cache_batch(struct fs_cache *c, struct error *err);
+void fs_cache_mark_used(struct fs_cache *c, uint32_t block);
+/* Whether the len bytes from the start of block on hold `bytes` (1 yes, 0 no, -1 error). A
+ * board compares them by MD5 on the chip when none of those blocks has unwritten changes, so
+ * nothing is read over the line. */
+int fs_cache_holds(struct fs_cache *c, uint32_t block, const uint8_t *bytes, size_t len,
+                   struct error *err);
 /* The cached bytes of a block (block_size of them), NULL when the cache holds none. */
 const uint8_t *fs_cache_block(const struct fs_cache *c, uint32_t block);
 void fs_cache_free(struct fs_cache *c);
@@ -273,8 +296,17 @@ int fs_mount(struct fs **out, struct flash *window, const struct fs_partition *p
 int fs_unmount(struct fs *fs, struct error *err);
 /* The cache statistics of a mounted filesystem. */
 const struct fs_cache *fs_cache_of(const struct fs *fs);
+/* Files that put found already holding the same bytes, so left as they were. */
+uint32_t fs_unchanged_files(const struct fs *fs);
 /* A local file that get must never replace (the input firmware); NULL: none. */
 void fs_protect_file(struct fs *fs, const char *path);
+/* Write the changes of the commands that follow in batches (FS_FLUSH_BATCHED) instead of at
+ * every littlefs sync: first what was changed before is written, then every block the
+ * filesystem refers to is marked. Safe because littlefs survives a power cut after any of its
+ * programs: the cache always holds such a state, a batch first writes blocks nothing on the
+ * flash refers to (a cut there leaves the flash as it was) and then the one block in use. A
+ * FAT keeps writing at every sync (it changes blocks in place). */
+int fs_batch(struct fs *fs, struct error *err);
 
 /* Format the partition: erase all of it, make a filesystem of size / 4096 blocks with the
  * given on-disk version (FS_DISK_VERSION_2_0 or _2_1) and write FS_BOOT_PY as /boot.py.

@@ -12,6 +12,9 @@
 #include "fs/fs.h"
 #include "util/alloc.h"
 #include "util/check.h"
+#include "util/digest.h"
+
+#define FS_CACHE_SMALL_READ 256
 
 int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
                   struct error *err)
@@ -22,6 +25,7 @@ int fs_cache_init(struct fs_cache *c, struct flash *flash, uint32_t block_size,
     c->block_count = (flash->limit - flash->base) / block_size;
     c->last_block = UINT32_MAX;
     c->outside = UINT32_MAX;
+    c->held = UINT32_MAX;
     if (c->block_count == 0)
         return error_setk(err, ERROR_VALUE, "%s: 0x%x bytes hold no %u-byte block",
                           flash->name ? flash->name : "partition", flash->limit - flash->base,
@@ -53,7 +57,37 @@ void fs_cache_free(struct fs_cache *c)
     free(c->data);
     free(c->loaded);
     free(c->dirty);
-    c->data = c->loaded = c->dirty = NULL;
+    free(c->in_use);
+    c->data = c->loaded = c->dirty = c->in_use = NULL;
+}
+
+int fs_cache_batch(struct fs_cache *c, struct error *err)
+{
+    if (!c->in_use) {
+        c->in_use = mp_calloc(c->block_count, 1);
+        if (!c->in_use)
+            return error_fail(err, FS_ERR_NOMEM, ERROR_OS, "out of memory");
+    }
+    c->held = UINT32_MAX;
+    return 0;
+}
+
+void fs_cache_mark_used(struct fs_cache *c, uint32_t block)
+{
+    if (c->in_use && block < c->block_count)
+        c->in_use[block] = 1;
+}
+
+/* Batching: a block in use is about to change. When another one already waits, write what the
+ * cache holds first: littlefs's programs so far, a state it survives a power cut in. */
+static int before_change(struct fs_cache *c, uint32_t block, struct error *err)
+{
+    if (!c->in_use || !c->in_use[block] || c->dirty[block])
+        return 0;
+    if (c->held != UINT32_MAX && fs_cache_flush(c, err))
+        return -1;
+    c->held = block;
+    return 0;
 }
 
 static int check_block(struct fs_cache *c, uint32_t block, uint32_t off, uint32_t size,
@@ -152,6 +186,14 @@ int fs_cache_read(struct fs_cache *c, uint32_t block, uint32_t off, void *buf, u
         memcpy(buf, m + off, size);
         return 0;
     }
+    uint32_t addr = c->flash->base + block * c->block_size + off;
+    if (!c->loaded[block] && size <= FS_CACHE_SMALL_READ && c->flash->size >= addr + size &&
+        flash_can(c->flash, FLASH_CAP_LIVE)) {
+        /* a revision or a file's skip pointers: a board sends a few hundred bytes, not the
+         * block (littlefs reads the whole block when it needs it) */
+        c->flash_reads++;
+        return flash_read(c->flash, addr, buf, size, err);
+    }
     if (load(c, block, err))
         return -1;
     memcpy(buf, block_ptr(c, block) + off, size);
@@ -161,7 +203,8 @@ int fs_cache_read(struct fs_cache *c, uint32_t block, uint32_t off, void *buf, u
 int fs_cache_prog(struct fs_cache *c, uint32_t block, uint32_t off, const void *buf,
                   uint32_t size, struct error *err)
 {
-    if (check_block(c, block, off, size, err) || load(c, block, err))
+    if (check_block(c, block, off, size, err) || before_change(c, block, err) ||
+        load(c, block, err))
         return -1;
     memcpy(block_ptr(c, block) + off, buf, size);
     c->changes++;
@@ -172,7 +215,7 @@ int fs_cache_prog(struct fs_cache *c, uint32_t block, uint32_t off, const void *
 
 int fs_cache_erase(struct fs_cache *c, uint32_t block, struct error *err)
 {
-    if (check_block(c, block, 0, 0, err))
+    if (check_block(c, block, 0, 0, err) || before_change(c, block, err))
         return -1;
     /* No read needed: the whole block becomes erased. On flash an erase is a write of 0xFF. */
     uint8_t *p = hold(c, block, err);
@@ -213,12 +256,15 @@ static int write_run(struct fs_cache *c, uint32_t first, uint32_t count, struct 
 
 int fs_cache_flush(struct fs_cache *c, struct error *err)
 {
-    /* littlefs programs a commit's metadata after the data it refers to, then syncs; keeping
-     * the most recently programmed block for last keeps that order on the flash. */
-    uint32_t last = c->last_block;
+    /* One block goes last, after everything else has reached the medium (a board's own cache
+     * would otherwise write in address order): batching, the block in use, whose commits name
+     * the others; else the most recently programmed, as littlefs commits metadata after the
+     * data it refers to. */
+    uint32_t last = c->in_use ? c->held : c->last_block;
     int hold = last != UINT32_MAX && c->dirty[last];
     if (hold)
         c->dirty[last] = 0;
+    int wrote = hold;
     for (uint32_t b = 0; b < c->block_count;) {
         if (!c->dirty[b]) {
             b++;
@@ -227,6 +273,9 @@ int fs_cache_flush(struct fs_cache *c, struct error *err)
         uint32_t end = b;
         while (end < c->block_count && c->dirty[end])
             end++;
+        wrote = 1;
+        if (c->in_use)
+            memset(c->in_use + b, 1, end - b);
         if (write_run(c, b, end - b, err)) {
             if (hold)
                 c->dirty[last] = 1;
@@ -234,10 +283,48 @@ int fs_cache_flush(struct fs_cache *c, struct error *err)
         }
         b = end;
     }
-    if (hold && write_run(c, last, 1, err)) {
-        c->dirty[last] = 1;
-        return -1;
+    if (hold) {
+        if (flash_flush(c->flash, err) || write_run(c, last, 1, err)) {
+            c->dirty[last] = 1;
+            return -1;
+        }
     }
     c->last_block = UINT32_MAX;
+    c->held = UINT32_MAX;
+    c->flushes += wrote;
     return flash_flush(c->flash, err);
+}
+
+int fs_cache_holds(struct fs_cache *c, uint32_t block, const uint8_t *bytes, size_t len,
+                   struct error *err)
+{
+    uint32_t bs = c->block_size;
+    uint32_t count = (uint32_t)((len + bs - 1) / bs);
+    if (len == 0 || block >= c->block_count || count > c->block_count - block)
+        return 0;
+    int dirty = 0;
+    for (uint32_t b = block; b < block + count; b++)
+        dirty |= c->dirty[b];
+    if (!dirty && flash_can(c->flash, FLASH_CAP_LIVE)) {
+        /* the chip compares: the bytes never cross the line */
+        uint8_t there[16], here[16];
+        if (flash_md5(c->flash, c->flash->base + block * bs, (uint32_t)len, there, err))
+            return -1;
+        digest_md5(bytes, len, here);
+        return memcmp(there, here, 16) == 0;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t n = len - (size_t)i * bs < bs ? (uint32_t)(len - (size_t)i * bs) : bs;
+        uint8_t *tmp = mp_malloc(n);
+        if (!tmp)
+            return error_fail(err, FS_ERR_NOMEM, ERROR_OS, "out of memory");
+        int rc = fs_cache_read(c, block + i, 0, tmp, n, err);
+        int same = rc == 0 && memcmp(tmp, bytes + (size_t)i * bs, n) == 0;
+        free(tmp);
+        if (rc)
+            return -1;
+        if (!same)
+            return 0;
+    }
+    return 1;
 }

@@ -64,6 +64,7 @@ struct fs {
     enum fs_flush_mode mode;
     int mounted;
     uint32_t dirs_walked; /* directories read by the current command */
+    uint32_t unchanged;   /* files put that already held the same bytes (not rewritten) */
     int io_failed;        /* a flash operation under littlefs failed: io_err says why */
     struct error io_err;
     const char *protect; /* get never replaces this local file (the input firmware) */

@@ -71,6 +71,129 @@ static int lfs_read_whole(struct fs *fs, const char *path, uint8_t **data, size_
     return 0;
 }
 
+/* A local file's modification time as MicroPython records it (8 bytes, ns, little-endian);
+ * 0 when there is none (contents from memory). */
+static int local_mtime(int fd, uint8_t mtime[8])
+{
+    struct stat st;
+#ifdef _WIN32
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_mtime < 0)
+        return 0;
+    uint64_t ns = (uint64_t)st.st_mtime * 1000000000u;
+#else
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_mtim.tv_sec < 0)
+        return 0;
+    uint64_t ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+#endif
+    for (int i = 0; i < 8; i++)
+        mtime[i] = (uint8_t)(ns >> (8 * i));
+    return 1;
+}
+
+/* Whether the file at p already holds want[0..len). On a board the file's blocks are not read:
+ * littlefs puts a file written into free space in consecutive blocks, so the bytes those
+ * blocks would hold are computed here and the chip compares their MD5. A file laid out
+ * otherwise (written on the board by MicroPython, or fragmented) counts as changed. */
+static int same_contents(struct fs *fs, const char *p, const uint8_t *want, size_t len,
+                         struct error *err)
+{
+    lfs_block_t head;
+    lfs_size_t size;
+    int rc = lfs_file_where(&fs->lfs, p, &head, &size);
+    if (rc == LFS_ERR_NOMEM)
+        return fs_oom(err);
+    if (rc || size != len)
+        return 0;
+    if (len == 0)
+        return 1;
+    int same = 0;
+    struct error why;
+    if (head == LFS_NO_BLOCK || !flash_can(fs->cache.flash, FLASH_CAP_LIVE)) {
+        /* inline (in the metadata already read) or in memory: compare the bytes */
+        uint8_t *have;
+        size_t n;
+        rc = lfs_read_whole(fs, p, &have, &n, &why);
+        if (rc == 0) {
+            same = n == len && memcmp(have, want, len) == 0;
+            free(have);
+        } else if (why.code == LFS_ERR_NOMEM) {
+            same = -1;
+        }
+    } else {
+        lfs_size_t count = lfs_ctz_block_count(fs->block_size, size);
+        if (head + 1 >= count) {
+            uint8_t *layout = mp_malloc((size_t)count * fs->block_size);
+            if (!layout)
+                return fs_oom(err);
+            lfs_block_t first = head + 1 - count;
+            size_t end = lfs_ctz_layout(fs->block_size, first, want, size, layout);
+            same = fs_cache_holds(&fs->cache, first, layout, end, &why);
+            if (same < 0 && why.code != FS_ERR_NOMEM)
+                same = 0;
+            free(layout);
+        }
+    }
+    fs->io_failed = 0; /* a comparison that failed otherwise only means: write the file */
+    if (same < 0) {
+        if (err)
+            *err = why;
+        return FS_ERR_NOMEM;
+    }
+    return same;
+}
+
+/* Whether p can stay as it is: a file with the same bytes (and then its modification time set
+ * when the local one differs). 1 unchanged, 0 write it, negative on error. */
+static int keep_unchanged(struct fs *fs, const char *p, int fd, const void *data, size_t len,
+                          struct error *err)
+{
+    uint8_t *local = NULL;
+    const uint8_t *want = data;
+    if (fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > fs->part_size)
+            return 0;
+        len = (size_t)st.st_size;
+        lfs_block_t head;
+        lfs_size_t size;
+        int rc = lfs_file_where(&fs->lfs, p, &head, &size);
+        if (rc == LFS_ERR_NOMEM)
+            return fs_oom(err);
+        if (rc || size != len)
+            return 0;
+        local = mp_malloc(len ? len : 1);
+        if (!local)
+            return fs_oom(err);
+        size_t got = 0;
+        while (got < len) {
+            ssize_t n = pread(fd, local + got, len - got, (off_t)got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        if (got != len) {
+            free(local);
+            return 0;
+        }
+        want = local;
+    }
+    int same = same_contents(fs, p, want, len, err);
+    free(local);
+    if (same <= 0)
+        return same;
+    uint8_t mtime[8], stored[8];
+    lfs_ssize_t got = lfs_getattr(&fs->lfs, p, FS_ATTR_MTIME, stored, sizeof stored);
+    if (got == LFS_ERR_NOMEM)
+        return fs_oom(err);
+    if (local_mtime(fd, mtime) && (got != (lfs_ssize_t)8 || memcmp(stored, mtime, 8) != 0)) {
+        int rc = lfs_setattr(&fs->lfs, p, FS_ATTR_MTIME, mtime, sizeof mtime);
+        if (rc)
+            return fs_lfs_fail(fs, rc, p, err);
+    }
+    fs->unchanged++;
+    return 1;
+}
+
 /* One try at writing path: open with truncation, copy, close. littlefs commits the new contents
  * at close in one step, so an interrupted transfer leaves the old file. *nospc tells a failure
  * for want of free blocks. */
@@ -83,16 +206,7 @@ static int write_attempt(struct fs *fs, const char *p, int fd, const void *data,
     struct lfs_attr attr = {.type = FS_ATTR_MTIME, .buffer = mtime, .size = sizeof mtime};
     struct lfs_file_config fcfg;
     memset(&fcfg, 0, sizeof fcfg);
-    struct stat st;
-#ifdef _WIN32
-    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_mtime >= 0) {
-        uint64_t ns = (uint64_t)st.st_mtime * 1000000000u;
-#else
-    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_mtim.tv_sec >= 0) {
-        uint64_t ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
-#endif
-        for (int i = 0; i < 8; i++)
-            mtime[i] = (uint8_t)(ns >> (8 * i));
+    if (local_mtime(fd, mtime)) {
         fcfg.attrs = &attr;
         fcfg.attr_count = 1;
     }
@@ -166,6 +280,12 @@ static int lfs_write_whole(struct fs *fs, const char *p, int fd, const void *dat
     if (rc && rc != LFS_ERR_NOENT)
         return fs_lfs_fail(fs, rc, p, err);
     int existed = rc == 0, nospc;
+    if (existed) {
+        /* the same bytes already there (a tree put again): nothing to write */
+        int kept = keep_unchanged(fs, p, fd, data, len, err);
+        if (kept)
+            return kept < 0 ? kept : 0;
+    }
     int result = write_attempt(fs, p, fd, data, len, what, &nospc, err);
     if (result && nospc && existed) {
         if ((rc = lfs_remove(&fs->lfs, p)) != 0)

@@ -250,6 +250,32 @@ int fs_unmount(struct fs *fs, struct error *err)
     return result;
 }
 
+static int mark_used(void *ctx, lfs_block_t block)
+{
+    fs_cache_mark_used(ctx, block);
+    return 0;
+}
+
+int fs_batch(struct fs *fs, struct error *err)
+{
+    if (fs->eng != &fs_engine_lfs || fs->mode == FS_FLUSH_NEVER)
+        return 0;
+    if (fs_cache_flush(&fs->cache, err) || fs_cache_batch(&fs->cache, err))
+        return -1;
+    /* what the flash's filesystem refers to: its pairs and every file's blocks (reading them
+     * here costs nothing extra: the allocator reads the same at its first scan) */
+    int rc = lfs_fs_traverse(&fs->lfs, mark_used, &fs->cache);
+    if (rc)
+        return fs_lfs_fail(fs, rc, "/", err);
+    fs->mode = FS_FLUSH_BATCHED;
+    return 0;
+}
+
+uint32_t fs_unchanged_files(const struct fs *fs)
+{
+    return fs->unchanged;
+}
+
 const struct fs_cache *fs_cache_of(const struct fs *fs)
 {
     return &fs->cache;

@@ -211,10 +211,16 @@ static int run_put(const struct fs_env *env, const struct fs_command *cmd, int a
     }
     s = (struct session){.env = env};
     result = session_use(&s, part, 0, err) < 0 ? -1 : 0;
+    if (!result && env->flush == FS_FLUSH_AT_SYNC && fs_batch(s.fs, err))
+        result = -1;
     for (int i = 0; i < argc && !result; i++) {
         log_printf(fs_log(env->out), LOG_INFO, "put '%s' -> '%s:%s':", argv[i], part, dest);
         result = fs_put(s.fs, argv[i], dest, env->out, err);
     }
+    if (!result && s.fs && fs_unchanged_files(s.fs))
+        log_printf(fs_log(env->out), LOG_INFO,
+                   "%u file%s already held the same bytes: not written again",
+                   fs_unchanged_files(s.fs), fs_unchanged_files(s.fs) == 1 ? "" : "s");
     if (session_close(&s, result ? NULL : err))
         result = -1;
     return result;

@@ -763,6 +763,32 @@ int lfs_stat(lfs_t *lfs, const char *path, struct lfs_info *info)
     return err;
 }
 
+int lfs_file_where(lfs_t *lfs, const char *path, lfs_block_t *head, lfs_size_t *size)
+{
+    if (!lfs || !lfs->st)
+        return LFS_ERR_INVAL;
+    struct lfs_lookup lk;
+    int err = lfs_lookup_peek(lfs->st, path, &lk);
+    if (!err && lk.isroot)
+        err = LFS_ERR_ISDIR;
+    if (!err) {
+        const struct lfs_mentry *e = &lk.at->e[lk.id];
+        if (e->ntype == LFS_T_DIR)
+            err = LFS_ERR_ISDIR;
+        else if (e->stype == LFS_T_CTZSTRUCT && e->slen >= 8) {
+            *head = get_le32(e->sdata);
+            *size = get_le32(e->sdata + 4);
+        } else if (e->stype == LFS_T_INLINESTRUCT) {
+            *head = LFS_NO_BLOCK;
+            *size = e->slen;
+        } else {
+            err = LFS_ERR_CORRUPT;
+        }
+    }
+    lfs_lookup_free(&lk);
+    return err;
+}
+
 /* ---------------------------------------------------------------- consistency (§8) */
 
 /* Find the list predecessor of pair (the pair whose tail points at it). Returns 1 found. */

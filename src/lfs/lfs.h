@@ -244,6 +244,20 @@ int lfs_setattr(lfs_t *lfs, const char *path, uint8_t type, const void *buffer,
                 lfs_size_t size);
 int lfs_removeattr(lfs_t *lfs, const char *path, uint8_t type);
 
+/* Where a regular file's contents lie: *head is the last block of its CTZ list, or
+ * LFS_NO_BLOCK when the file is inline (its bytes are in its directory's metadata); *size its
+ * size. ISDIR for a directory. */
+#define LFS_NO_BLOCK 0xFFFFFFFFu
+int lfs_file_where(lfs_t *lfs, const char *path, lfs_block_t *head, lfs_size_t *size);
+/* Blocks a CTZ list of size bytes takes (size > 0). */
+lfs_size_t lfs_ctz_block_count(lfs_size_t block_size, lfs_size_t size);
+/* The bytes a CTZ list of data (size > 0 bytes) holds when its blocks are first, first + 1, ...,
+ * as this engine writes a file into free consecutive blocks: out (lfs_ctz_block_count blocks)
+ * gets each block's pointers and data; returns the count of bytes from the start of the first
+ * block to the last data byte (what follows is padding). */
+size_t lfs_ctz_layout(lfs_size_t block_size, lfs_block_t first, const uint8_t *data,
+                      lfs_size_t size, uint8_t *out);
+
 /* ---------------------------------------------------------------- files */
 
 /* Open with enum lfs_open_flags. A file that open creates appears on disk with its first

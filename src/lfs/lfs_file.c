@@ -29,6 +29,36 @@ static uint32_t ctz_dstart(uint32_t n)
     return n ? 4 * (ctz32(n) + 1) : 0;
 }
 
+lfs_size_t lfs_ctz_block_count(lfs_size_t block_size, lfs_size_t size)
+{
+    lfs_size_t n = 0;
+    for (lfs_size_t left = size; left > 0; n++) {
+        lfs_size_t room = block_size - ctz_dstart(n);
+        left -= left < room ? left : room;
+    }
+    return n;
+}
+
+size_t lfs_ctz_layout(lfs_size_t block_size, lfs_block_t first, const uint8_t *data,
+                      lfs_size_t size, uint8_t *out)
+{
+    size_t end = 0;
+    lfs_size_t done = 0;
+    for (uint32_t i = 0; done < size; i++) {
+        uint8_t *b = out + (size_t)i * block_size;
+        memset(b, 0xFF, block_size);
+        uint32_t skips = i ? ctz32(i) + 1 : 0;
+        for (uint32_t k = 0; k < skips; k++)
+            put_le32(b + 4 * k, first + i - (1u << k)); /* pointer k: block i - 2^k */
+        lfs_size_t room = block_size - 4 * skips;
+        lfs_size_t n = size - done < room ? size - done : room;
+        memcpy(b + 4 * skips, data + done, n);
+        done += n;
+        end = (size_t)i * block_size + 4 * skips + n;
+    }
+    return end;
+}
+
 /* Block number of index target in the list whose last block is head (file size size). */
 static int ctz_find(struct lfs_state *s, uint32_t head, uint32_t size, uint32_t target,
                     uint32_t *block)
