@@ -39,8 +39,13 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 
-echo "| operation (esp32, 921600 baud, wire time${flash_time:+, flash time}) | seconds | bytes on the wire | line-rate floor s | floor / time |"
-echo "|---|---:|---:|---:|---:|"
+echo "Every command connects first (stub, speed change) and reads the table: the connect row. \"net\""
+echo "columns leave it out: (wire bytes - connect's) / 92160 B/s against (time - connect's)."
+echo
+echo "| operation (esp32, 921600 baud, wire time${flash_time:+, flash time}) | seconds | bytes on the wire | line-rate floor s | floor / time | net floor / net time |"
+echo "|---|---:|---:|---:|---:|---:|"
+base_t=0
+base_w=0
 measure() { # label, tool arguments...
   local label=$1
   shift
@@ -49,13 +54,29 @@ measure() { # label, tool arguments...
   out=$("$tool" -d "$@" 2>&1) || { echo "$label: failed"; echo "$out" | tail -3; return 1; }
   t1=$(date +%s.%N)
   wire=$(printf '%s\n' "$out" | sed -n 's/.*; \([0-9]*\) bytes on the wire.*/\1/p' | tail -1)
-  awk -v l="$label" -v a="$t0" -v b="$t1" -v w="${wire:-0}" 'BEGIN {
-    t = b - a; f = w / 92160; printf "| %s | %.2f | %d | %.2f | %.0f %% |\n", l, t, w, f, 100 * f / t }'
+  last_t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  last_w=${wire:-0}
+  last_flash=$(printf '%s\n' "$out" | sed -n 's/.*, wrote \([0-9]*\),.*/\1/p' | tail -1)
+  awk -v l="$label" -v t="$last_t" -v w="$last_w" -v bt="$base_t" -v bw="$base_w" 'BEGIN {
+    f = w / 92160; net = "";
+    if (bt > 0 && t > bt) net = sprintf("%.0f %%", 100 * ((w - bw) / 92160) / (t - bt));
+    printf "| %s | %.2f | %d | %.2f | %.0f %% | %s |\n", l, t, w, f, 100 * f / t, net }'
 }
 measure "--flash 1.7 MB firmware, blank board" "$fw" --flash "$port"
 measure "--flash the same firmware again" "$fw" --flash "$port"
 "$tool" -q "$port" --fs mkfs >/dev/null
+measure "connect and show the table (no operation)" "$port"
+base_t=$last_t
+base_w=$last_w
 measure "--fs put 50 files / 200 kB" "$port" --fs put tree /
+first_w=$last_w
+first_flash=${last_flash:-0}
+payload=$(cat tree/*.py | wc -c)
+measure "--fs put the same tree again (unchanged)" "$port" --fs put tree /
+again_w=$last_w
+printf 'x' >>tree/f07.py
+measure "--fs put the tree with one file changed" "$port" --fs put tree /
+one_w=$last_w
 measure "--fs get the same 50 files" "$port" --fs get tree got
 measure "--read vfs (2 MiB)" "$port" --read vfs=vfs.bin
 measure "--read flash=backup.bin (4 MB)" "$port" --read flash=backup.bin
@@ -65,3 +86,9 @@ measure "--write flash=backup.bin, one 4 KiB block changed" "$port" --write flas
 measure "--erase flash" "$port" --erase flash
 measure "--write flash=backup.bin onto the erased board" "$port" --write flash=backup.bin
 cmp -s tree/f01.py got/f01.py || echo "warning: read-back differs"
+cmp -s tree/f07.py got/f07.py || echo "warning: read-back of the changed file differs"
+awk -v w="$first_flash" -v p="$payload" 'BEGIN {
+  printf "\nput: %d bytes written to flash for %d bytes of files (%.2f x)", w, p, w / p }'
+awk -v b="$base_w" -v f="$first_w" -v a="$again_w" -v o="$one_w" 'BEGIN {
+  printf "\nput again, net of connect: %d of %d bytes (%.1f %%); one file changed: %d bytes (%.1f %%)\n",
+    a - b, f - b, 100 * (a - b) / (f - b), o - b, 100 * (o - b) / (f - b) }'
