@@ -174,6 +174,18 @@ static int run_get(const struct fs_env *env, const struct fs_command *cmd, int a
     return result;
 }
 
+/* Write the files of argv into dest on partition part of env's flash (the session's). */
+static int put_all(struct session *s, const char *part, const char *dest, int argc,
+                   const char *const argv[], const struct fs_output *out, struct error *err)
+{
+    int result = 0;
+    for (int i = 0; i < argc && !result; i++) {
+        log_printf(fs_log(out), LOG_INFO, "put '%s' -> '%s:%s':", argv[i], part, dest);
+        result = fs_put(s->fs, argv[i], dest, out, err);
+    }
+    return result;
+}
+
 static int run_put(const struct fs_env *env, const struct fs_command *cmd, int argc,
                    const char *const argv[], struct error *err)
 {
@@ -187,36 +199,37 @@ static int run_put(const struct fs_env *env, const struct fs_command *cmd, int a
     const char *dest = fs_split_path(destarg, part, err);
     if (!dest)
         return -1;
-    /* A dry run first, in memory: a put that cannot complete (no room, an unreadable local
-     * file) is refused before a single block is written. */
+    /* On a board a put that cannot complete (no room, an unreadable local file) is refused
+     * before a single block is written: a dry run first, in memory. A file is saved only after
+     * the whole command succeeded, so there the put itself is the trial. */
+    int live = flash_can(env->flash, FLASH_CAP_LIVE);
     struct fs_env dry = *env;
     const struct fs_output silent = {0};
     dry.flush = FS_FLUSH_NEVER;
     dry.out = &silent;
     dry.changed = NULL;
-    struct session s = {.env = &dry};
+    struct session s = {.env = live ? &dry : env};
     int result = session_use(&s, part, 0, err) < 0 ? -1 : 0;
     struct fs_usage before;
     int measured = !result && fs_usage(s.fs, &before, err) == 0;
     if (!result && !measured)
         result = -1;
-    for (int i = 0; i < argc && !result; i++)
-        result = fs_put(s.fs, argv[i], dest, &silent, err);
-    session_close(&s, NULL);
-    if (result) {
-        if (measured && result == FS_ERR_NOSPC)
-            error_prefix(err, "The files do not fit in '%s' (%u kB free): nothing was written",
-                         part, before.free_kb);
-        return result;
+    if (live) {
+        if (!result)
+            result = put_all(&s, part, dest, argc, argv, &silent, err);
+        session_close(&s, NULL);
+        s = (struct session){.env = env};
+        if (!result)
+            result = session_use(&s, part, 0, err) < 0 ? -1 : 0;
+        /* the checked put again, for real: batched, as the chip is written in */
+        if (!result && env->flush == FS_FLUSH_AT_SYNC && fs_batch(s.fs, err))
+            result = -1;
     }
-    s = (struct session){.env = env};
-    result = session_use(&s, part, 0, err) < 0 ? -1 : 0;
-    if (!result && env->flush == FS_FLUSH_AT_SYNC && fs_batch(s.fs, err))
-        result = -1;
-    for (int i = 0; i < argc && !result; i++) {
-        log_printf(fs_log(env->out), LOG_INFO, "put '%s' -> '%s:%s':", argv[i], part, dest);
-        result = fs_put(s.fs, argv[i], dest, env->out, err);
-    }
+    if (!result)
+        result = put_all(&s, part, dest, argc, argv, env->out, err);
+    if (measured && result == FS_ERR_NOSPC)
+        error_prefix(err, "The files do not fit in '%s' (%u kB free): nothing was written", part,
+                     before.free_kb);
     if (!result && s.fs && fs_unchanged_files(s.fs))
         log_printf(fs_log(env->out), LOG_INFO,
                    "%u file%s already held the same bytes: not written again",

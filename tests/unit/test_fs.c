@@ -21,6 +21,7 @@
 
 #include "fs/fs.h"
 #include "util/alloc.h"
+#include "util/digest.h"
 #include "test_shared.h"
 
 /* ---------------------------------------------------------------- output collector */
@@ -1454,6 +1455,8 @@ struct cut_flash {
      * 4 KiB blocks in address order (as src/device does) */
     uint8_t *shadow;
     uint8_t dirty[0x200000 / 4096];
+    uint64_t bytes_read; /* board: what crossed the "line" */
+    int md5s;            /* board: comparisons the chip made */
 };
 
 static int cut_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len,
@@ -1477,7 +1480,19 @@ static int cut_write(struct flash *f, uint32_t addr, const void *buf, uint32_t l
 static int board_read(struct flash *f, uint32_t addr, void *buf, uint32_t len, struct error *err)
 {
     (void)err;
-    memcpy(buf, ((struct cut_flash *)f)->shadow + addr, len);
+    struct cut_flash *c = (struct cut_flash *)f;
+    memcpy(buf, c->shadow + addr, len);
+    c->bytes_read += len;
+    return 0;
+}
+
+static int board_md5(struct flash *f, uint32_t addr, uint32_t len, uint8_t out[16],
+                     struct error *err)
+{
+    (void)err;
+    struct cut_flash *c = (struct cut_flash *)f;
+    digest_md5(c->shadow + addr, len, out);
+    c->md5s++;
     return 0;
 }
 
@@ -1527,6 +1542,7 @@ static void cut_open(struct cut_flash *c, const uint8_t *part, int board, int cu
         c->ops.read = board_read;
         c->ops.write = board_write;
         c->ops.flush = board_flush;
+        c->ops.md5 = board_md5;
         c->ops.map = NULL;
         c->img.flash.caps |= FLASH_CAP_LIVE;
     }
@@ -1696,6 +1712,104 @@ static void cut_off_at_every_write_leaves_a_consistent_filesystem(void **state)
     free(mid);
     free(small);
     free(status);
+}
+
+/* A tree put again leaves every file alone; a file changed in place (same size) is written
+ * again, alone; a file whose bytes match but whose local modification time changed keeps its
+ * bytes and gets the new time. On a firmware file (bytes compared in memory) and on a board
+ * (compared by the chip's MD5, the files' blocks never read). */
+static void put_again_writes_only_what_changed(void **state)
+{
+    struct mock *m = *state;
+    uint8_t *a = mock_contents("a", 30000), *b = mock_contents("b", 300);
+    uint8_t *big = mock_contents("c", 60000);
+    assert_int_equal(mkdir("s", 0777), 0);
+    write_local("s/a.bin", a, 30000);
+    write_local("s/b.bin", b, 300);
+    write_local("s/c.bin", big, 60000);
+    uint32_t len;
+    const uint8_t *part = flash_image_bytes(&m->img, &len) + (0x200000 - 0x1000);
+    struct fs_partitions parts = {.count = 1};
+    parts.parts[0] = (struct fs_partition){.name = "vfs",
+                                           .type = PART_TYPE_DATA,
+                                           .subtype = PART_SUBTYPE_DATA_FAT,
+                                           .size = 0x200000};
+    const char *const args[] = {"s", "/"};
+    for (int board = 0; board < 2; board++) {
+        struct cut_flash c;
+        cut_open(&c, part, board, 1 << 30);
+        struct fs_env env = m->env;
+        env.flash = &c.img.flash;
+        env.parts = &parts;
+        int changed = 0;
+        env.changed = &changed;
+        struct error err;
+        collect_reset(&m->out);
+        if (fs_run(&env, "put", 2, args, &err))
+            fail_msg("first put: %s", err.msg);
+        assert_true(changed);
+        /* again: nothing written, nothing of the files read */
+        int writes = c.writes;
+        c.bytes_read = 0;
+        changed = 0;
+        collect_reset(&m->out);
+        if (fs_run(&env, "put", 2, args, &err))
+            fail_msg("second put: %s", err.msg);
+        assert_false(changed);
+        assert_int_equal(c.writes, writes);
+        assert_true(has_line(&m->out, LOG_INFO,
+                             "3 files already held the same bytes: not written again"));
+        if (board) {
+            assert_true(c.md5s >= 2); /* a and c compared on the chip, b inline */
+            assert_true(c.bytes_read < 30000);
+        }
+        /* one byte of c changed: c alone is written */
+        big[12345] ^= 0x5A;
+        write_local("s/c.bin", big, 60000);
+        collect_reset(&m->out);
+        if (fs_run(&env, "put", 2, args, &err))
+            fail_msg("third put: %s", err.msg);
+        assert_true(changed);
+        assert_true(has_line(&m->out, LOG_INFO,
+                             "2 files already held the same bytes: not written again"));
+        /* only the modification time of b changed */
+        struct timespec ts[2] = {{1700000000, 0}, {1700000000, 0}};
+        assert_int_equal(utimensat(AT_FDCWD, "s/b.bin", ts, 0), 0);
+        collect_reset(&m->out);
+        if (fs_run(&env, "put", 2, args, &err))
+            fail_msg("fourth put: %s", err.msg);
+        assert_true(has_line(&m->out, LOG_INFO,
+                             "3 files already held the same bytes: not written again"));
+        /* what the flash holds, read from it directly */
+        c.img.flash.ops = c.inner;
+        c.img.flash.caps &= ~(unsigned)FLASH_CAP_LIVE;
+        struct fs *fs;
+        assert_int_equal(fs_mount(&fs, &c.img.flash, &parts.parts[0], FS_FLUSH_NEVER, &err), 0);
+        static const struct {
+            const char *path;
+            size_t len;
+        } want[] = {{"s/a.bin", 30000}, {"s/b.bin", 300}, {"s/c.bin", 60000}};
+        const uint8_t *bytes[] = {a, b, big};
+        for (int i = 0; i < 3; i++) {
+            uint8_t *data;
+            size_t n;
+            assert_int_equal(fs_read_file(fs, want[i].path, &data, &n, &err), 0);
+            assert_int_equal(n, want[i].len);
+            assert_memory_equal(data, bytes[i], n);
+            free(data);
+        }
+        struct fs_stat st;
+        assert_int_equal(fs_stat(fs, "s/b.bin", &st, &err), 0);
+        assert_true(st.has_mtime);
+        assert_true(st.mtime_ns == 1700000000ull * 1000000000u);
+        assert_int_equal(fs_unmount(fs, &err), 0);
+        cut_close(&c);
+        big[12345] ^= 0x5A;
+        write_local("s/c.bin", big, 60000);
+    }
+    free(a);
+    free(b);
+    free(big);
 }
 
 /* Out of memory at every allocation in turn (SQLite's out-of-memory runs): --fs commands that
@@ -1878,6 +1992,7 @@ int main(int argc, char **argv)
         T(directory_cycle_in_image_ends_with_an_error),
         T(get_never_writes_through_local_symlinks),
         T(flush_modes_write_the_same_bytes),
+        T(put_again_writes_only_what_changed),
         cmocka_unit_test(replacing_a_file_without_room_for_both_copies),
         T(cut_off_at_every_write_leaves_a_consistent_filesystem),
         T(out_of_memory_at_every_allocation_leaves_a_consistent_filesystem),
