@@ -171,6 +171,11 @@ static int keep_unchanged(struct fs *fs, const char *p, int fd, const void *data
                 break;
             got += (size_t)n;
         }
+        /* the copy that may follow reads from the start (pread moves the offset on Windows) */
+        if (lseek(fd, 0, SEEK_SET) != 0) {
+            free(local);
+            return error_setk(err, ERROR_OS, "%s: %s", p, strerror(errno));
+        }
         if (got != len) {
             free(local);
             return 0;

@@ -90,6 +90,14 @@ else
 fi
 both "fs: cat and df" fs.bin --fs cat main.py --fs df
 both "fs: get one file" fs.bin --fs get /lib/a.py a-copy.py
+# put again after main.py changed in place (same size): it alone is written again, whole
+printf 'P' | dd of="$work/in/main.py" bs=1 count=1 conv=notrunc status=none
+touch -d @1700000000 "$work/in/main.py"
+both "fs: put again, one file changed" fs.bin --fs put main.py lib / --fs cat main.py -o fs2.bin
+test_case "fs: the changed file reached the filesystem under Wine"
+if grep -q 'Print("hello from main.py")' "$work/W.out"; then pass; else
+  fail "main.py as read back: $(head -c 200 "$work/W.out")"
+fi
 
 # ---- the serial back-end: a virtual chip per step, its flash kept in a file
 start_chip() { # FLASH CHIP [options...]: sets PTY and URL
