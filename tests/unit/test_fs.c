@@ -1812,6 +1812,85 @@ static void put_again_writes_only_what_changed(void **state)
     free(big);
 }
 
+/* Many batched puts through a board-like flash (writes wait for flush, then go in address
+ * order): rounds of a tree of 240 files in 12 directories, each round changing, growing,
+ * shrinking and emptying some files, with a directory removed in between; afterwards the flash
+ * (read directly) holds exactly the last round's files. Compactions and directory splits make
+ * batches end early; every batch must leave the right bytes. */
+static void batched_puts_on_a_board_hold_every_round(void **state)
+{
+    struct mock *m = *state;
+    uint32_t len;
+    const uint8_t *part = flash_image_bytes(&m->img, &len) + (0x200000 - 0x1000);
+    struct fs_partitions parts = {.count = 1};
+    parts.parts[0] = (struct fs_partition){.name = "vfs",
+                                           .type = PART_TYPE_DATA,
+                                           .subtype = PART_SUBTYPE_DATA_FAT,
+                                           .size = 0x200000};
+    struct cut_flash c;
+    cut_open(&c, part, 1, 1 << 30);
+    struct fs_env env = m->env;
+    env.flash = &c.img.flash;
+    env.parts = &parts;
+    assert_int_equal(mkdir("r", 0777), 0);
+    static uint32_t sizes[12][20];
+    uint32_t x = 12345;
+    struct error err;
+    for (int round = 0; round < 4; round++) {
+        for (int d = 0; d < 12; d++) {
+            char dir[32];
+            snprintf(dir, sizeof dir, "r/d%02d", d);
+            mkdir(dir, 0777);
+            for (int f = 0; f < 20; f++) {
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                if (round > 0 && x % 3 != 0)
+                    continue; /* a third of the files change in each later round */
+                sizes[d][f] = x % 7 == 0 ? 0 : (x >> 8) % 12000;
+                char path[64], seed[96];
+                snprintf(path, sizeof path, "%s/f%02d.bin", dir, f);
+                snprintf(seed, sizeof seed, "%s#%d", path, round);
+                uint8_t *data = mock_contents(seed, sizes[d][f]);
+                write_local(path, data, sizes[d][f]);
+                free(data);
+            }
+        }
+        const char *const put_args[] = {"r", "/"};
+        if (fs_run(&env, "put", 2, put_args, &err))
+            fail_msg("round %d: put: %s", round, err.msg);
+        if (round == 1) {
+            /* a directory removed on the board and put again in the next round */
+            const char *const rm_args[] = {"/r/d05"};
+            if (fs_run(&env, "rm", 1, rm_args, &err))
+                fail_msg("rm: %s", err.msg);
+        }
+    }
+    c.img.flash.ops = c.inner;
+    c.img.flash.caps &= ~(unsigned)FLASH_CAP_LIVE;
+    struct fs *fs;
+    assert_int_equal(fs_mount(&fs, &c.img.flash, &parts.parts[0], FS_FLUSH_NEVER, &err), 0);
+    for (int d = 0; d < 12; d++)
+        for (int f = 0; f < 20; f++) {
+            char path[64];
+            snprintf(path, sizeof path, "r/d%02d/f%02d.bin", d, f);
+            size_t want_len;
+            uint8_t *want = test_read_file(path, &want_len);
+            assert_non_null(want);
+            uint8_t *data;
+            size_t n;
+            if (fs_read_file(fs, path, &data, &n, &err))
+                fail_msg("%s: %s", path, err.msg);
+            if (n != want_len || memcmp(data, want, n) != 0)
+                fail_msg("%s: %zu bytes on the flash, %zu local, or other bytes", path, n,
+                         want_len);
+            free(data);
+            free(want);
+        }
+    assert_int_equal(fs_unmount(fs, &err), 0);
+    print_message("4 rounds of puts: %d flash writes\n", c.writes);
+    assert_true(c.writes > 8); /* batches ended early: the paths above were taken */
+    cut_close(&c);
+}
+
 /* Out of memory at every allocation in turn (SQLite's out-of-memory runs): --fs commands that
  * put, remove and make directories, each allocation of the engine and the command layer failing
  * once (transient) or for good from there on (persistent). Every such run fails with a message
@@ -1993,6 +2072,7 @@ int main(int argc, char **argv)
         T(get_never_writes_through_local_symlinks),
         T(flush_modes_write_the_same_bytes),
         T(put_again_writes_only_what_changed),
+        T(batched_puts_on_a_board_hold_every_round),
         cmocka_unit_test(replacing_a_file_without_room_for_both_copies),
         T(cut_off_at_every_write_leaves_a_consistent_filesystem),
         T(out_of_memory_at_every_allocation_leaves_a_consistent_filesystem),
