@@ -119,6 +119,10 @@ int fat_file_open(struct fat *fs, const char *path, struct fat_file *f);
 /* Reads up to len bytes; returns the count (0 at the end). */
 int fat_file_read(struct fat *fs, struct fat_file *f, void *buf, uint32_t len);
 
+/* The device ranges holding a file's bytes, in file order, consecutive clusters as one range:
+ * cb(ctx, offset, length) for each; stops when cb returns non-zero (returned). */
+int fat_file_runs(struct fat *fs, const char *path,
+                  int (*cb)(void *ctx, uint32_t off, uint32_t len), void *ctx);
 /* Create path, or replace a file's contents, with len bytes and this modification time. A
  * replaced file keeps its entry (name, creation time, attributes); its new data is written to
  * free clusters before the entry changes. */

@@ -474,6 +474,33 @@ int fat_file_read(struct fat *fs, struct fat_file *f, void *buf, uint32_t len)
     return (int)done;
 }
 
+int fat_file_runs(struct fat *fs, const char *path,
+                  int (*cb)(void *ctx, uint32_t off, uint32_t len), void *ctx)
+{
+    struct fat_file f;
+    int rc = fat_file_open(fs, path, &f);
+    uint32_t run = 0, run_len = 0, left = f.size, c = f.first;
+    for (uint32_t i = 0; !rc && left > 0; i++) {
+        if (!fat_valid_cluster(fs, c) || i >= fs->nclusters)
+            return FAT_ERR_CORRUPT;
+        uint32_t off = fat_cluster_offset(fs, c), n = left < fs->cs ? left : fs->cs;
+        if (run_len && off == run + run_len) {
+            run_len += n; /* the next cluster follows on the device: one run */
+        } else {
+            if (run_len && (rc = cb(ctx, run, run_len)) != 0)
+                return rc;
+            run = off;
+            run_len = n;
+        }
+        left -= n;
+        if (left)
+            c = fat_get(fs, c);
+    }
+    if (!rc && run_len)
+        rc = cb(ctx, run, run_len);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- changes */
 
 /* Undo in-memory allocation after a failed change: the table is read back from the device. */

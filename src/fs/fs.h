@@ -254,10 +254,10 @@ int fs_cache_flush(struct fs_cache *c, struct error *err);
  * marked with fs_cache_mark_used; blocks written by a flush are marked by it. */
 int fs_cache_batch(struct fs_cache *c, struct error *err);
 void fs_cache_mark_used(struct fs_cache *c, uint32_t block);
-/* Whether the len bytes from the start of block on hold `bytes` (1 yes, 0 no, -1 error). A
- * board compares them by MD5 on the chip when none of those blocks has unwritten changes, so
- * nothing is read over the line. */
-int fs_cache_holds(struct fs_cache *c, uint32_t block, const uint8_t *bytes, size_t len,
+/* Whether the len bytes at window address addr hold `bytes` (1 yes, 0 no, -1 error). A board
+ * compares them by MD5 on the chip when none of those blocks has unwritten changes, so nothing
+ * is read over the line. */
+int fs_cache_holds(struct fs_cache *c, uint32_t addr, const uint8_t *bytes, uint32_t len,
                    struct error *err);
 /* The cached bytes of a block (block_size of them), NULL when the cache holds none. */
 const uint8_t *fs_cache_block(const struct fs_cache *c, uint32_t block);

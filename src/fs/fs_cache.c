@@ -295,36 +295,38 @@ int fs_cache_flush(struct fs_cache *c, struct error *err)
     return flash_flush(c->flash, err);
 }
 
-int fs_cache_holds(struct fs_cache *c, uint32_t block, const uint8_t *bytes, size_t len,
+int fs_cache_holds(struct fs_cache *c, uint32_t addr, const uint8_t *bytes, uint32_t len,
                    struct error *err)
 {
     uint32_t bs = c->block_size;
-    uint32_t count = (uint32_t)((len + bs - 1) / bs);
-    if (len == 0 || block >= c->block_count || count > c->block_count - block)
+    uint64_t end = (uint64_t)addr + len;
+    if (len == 0 || end > (uint64_t)c->block_count * bs)
         return 0;
+    uint32_t first = addr / bs, last = (uint32_t)((end - 1) / bs);
     int dirty = 0;
-    for (uint32_t b = block; b < block + count; b++)
+    for (uint32_t b = first; b <= last; b++)
         dirty |= c->dirty[b];
     if (!dirty && flash_can(c->flash, FLASH_CAP_LIVE)) {
         /* the chip compares: the bytes never cross the line */
         uint8_t there[16], here[16];
-        if (flash_md5(c->flash, c->flash->base + block * bs, (uint32_t)len, there, err))
+        if (flash_md5(c->flash, c->flash->base + addr, len, there, err))
             return -1;
         digest_md5(bytes, len, here);
         return memcmp(there, here, 16) == 0;
     }
-    for (uint32_t i = 0; i < count; i++) {
-        uint32_t n = len - (size_t)i * bs < bs ? (uint32_t)(len - (size_t)i * bs) : bs;
-        uint8_t *tmp = mp_malloc(n);
-        if (!tmp)
-            return error_fail(err, FS_ERR_NOMEM, ERROR_OS, "out of memory");
-        int rc = fs_cache_read(c, block + i, 0, tmp, n, err);
-        int same = rc == 0 && memcmp(tmp, bytes + (size_t)i * bs, n) == 0;
-        free(tmp);
-        if (rc)
-            return -1;
-        if (!same)
-            return 0;
+    uint8_t *tmp = mp_malloc(bs);
+    if (!tmp)
+        return error_fail(err, FS_ERR_NOMEM, ERROR_OS, "out of memory");
+    int same = 1;
+    for (uint32_t pos = 0; pos < len && same == 1;) {
+        uint32_t a = addr + pos, off = a % bs;
+        uint32_t n = bs - off < len - pos ? bs - off : len - pos;
+        if (fs_cache_read(c, a / bs, off, tmp, n, err))
+            same = -1;
+        else if (memcmp(tmp, bytes + pos, n) != 0)
+            same = 0;
+        pos += n;
     }
-    return 1;
+    free(tmp);
+    return same;
 }

@@ -358,6 +358,50 @@ static int slurp(int fd, uint8_t **out, size_t *len, const char *what, struct er
     return 0;
 }
 
+/* Comparing a file run by run (fat_file_runs) with the bytes a put would write. */
+struct same_runs {
+    struct fs *fs;
+    const uint8_t *want;
+    uint32_t pos;
+    struct error why;
+};
+
+static int compare_run(void *ctx, uint32_t off, uint32_t len)
+{
+    struct same_runs *r = ctx;
+    int same = fs_cache_holds(&r->fs->cache, off, r->want + r->pos, len, &r->why);
+    r->pos += len;
+    return same == 1 ? 0 : same == 0 ? 1 : -1;
+}
+
+/* Whether p already holds data[0..len) with this modification time (FAT keeps even seconds):
+ * then a put leaves it alone. The chip compares the clusters on a board (fs_cache_holds).
+ * 1 same, 0 write it, FAT_ERR_NOMEM. */
+static int fat_unchanged(struct fs *fs, const char *p, const uint8_t *data, size_t len,
+                         int64_t mtime)
+{
+    struct fat_info *info = mp_malloc(sizeof *info);
+    if (!info)
+        return FAT_ERR_NOMEM;
+    int rc = fat_stat(fs->fat, p, info);
+    int candidate = rc == 0 && !info->is_dir && info->size == len &&
+                    (int64_t)info->mtime / 2 == mtime / 2;
+    free(info);
+    if (rc == FAT_ERR_NOMEM)
+        return rc;
+    if (!candidate)
+        return 0;
+    struct same_runs r = {.fs = fs, .want = data};
+    rc = fat_file_runs(fs->fat, p, compare_run, &r);
+    fs->io_failed = 0; /* a comparison that failed only means: write the file */
+    if (rc < 0 && r.why.code == FS_ERR_NOMEM)
+        return FAT_ERR_NOMEM;
+    if (rc != 0 || r.pos != len)
+        return 0;
+    fs->unchanged++;
+    return 1;
+}
+
 /* The new contents go to free clusters, the FAT takes the new chain, the entry moves to it, then
  * the old chain is freed (fat_write_file): a replacement keeps the old file until the new one is
  * whole, when there is room for both. */
@@ -373,8 +417,13 @@ static int fat_write_op(struct fs *fs, const char *p, int fd, const void *data, 
     }
     if (mtime <= 0)
         mtime = (int64_t)now();
-    int rc = len > UINT32_MAX ? FAT_ERR_NOSPC
-                              : fat_write_file(fs->fat, p, data, (uint32_t)len, (time_t)mtime);
+    int rc = len > UINT32_MAX ? FAT_ERR_NOSPC : fat_unchanged(fs, p, data, len, mtime);
+    if (rc == 1) {
+        free(buf);
+        return 0;
+    }
+    if (rc == 0)
+        rc = fat_write_file(fs->fat, p, data, (uint32_t)len, (time_t)mtime);
     if (rc == FAT_ERR_NOSPC && len <= UINT32_MAX) {
         /* no room for the old and the new contents at once: the old file goes first, as the
          * Python tool always did (put's dry run has checked that the new one then fits) */

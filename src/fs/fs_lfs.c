@@ -127,7 +127,9 @@ static int same_contents(struct fs *fs, const char *p, const uint8_t *want, size
                 return fs_oom(err);
             lfs_block_t first = head + 1 - count;
             size_t end = lfs_ctz_layout(fs->block_size, first, want, size, layout);
-            same = fs_cache_holds(&fs->cache, first, layout, end, &why);
+            same = end > UINT32_MAX / 2 ? 0
+                                        : fs_cache_holds(&fs->cache, first * fs->block_size,
+                                                         layout, (uint32_t)end, &why);
             if (same < 0 && why.code != FS_ERR_NOMEM)
                 same = 0;
             free(layout);

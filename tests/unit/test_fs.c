@@ -1455,7 +1455,8 @@ struct cut_flash {
      * 4 KiB blocks in address order (as src/device does) */
     uint8_t *shadow;
     uint8_t dirty[0x200000 / 4096];
-    uint64_t bytes_read; /* board: what crossed the "line" */
+    uint64_t bytes_read; /* board: what crossed the "line" (256-byte pieces, each once) */
+    uint8_t seen[0x200000 / 256];
     int md5s;            /* board: comparisons the chip made */
 };
 
@@ -1482,7 +1483,11 @@ static int board_read(struct flash *f, uint32_t addr, void *buf, uint32_t len, s
     (void)err;
     struct cut_flash *c = (struct cut_flash *)f;
     memcpy(buf, c->shadow + addr, len);
-    c->bytes_read += len;
+    for (uint32_t p = addr / 256; p <= (addr + len - 1) / 256; p++)
+        if (!c->seen[p]) {
+            c->seen[p] = 1;
+            c->bytes_read += 256;
+        }
     return 0;
 }
 
@@ -1735,7 +1740,8 @@ static void put_again_writes_only_what_changed(void **state)
                                            .subtype = PART_SUBTYPE_DATA_FAT,
                                            .size = 0x200000};
     const char *const args[] = {"s", "/"};
-    for (int board = 0; board < 2; board++) {
+    for (int run = 0; run < 4; run++) {
+        int board = run & 1, fat = run >> 1;
         struct cut_flash c;
         cut_open(&c, part, board, 1 << 30);
         struct fs_env env = m->env;
@@ -1744,6 +1750,8 @@ static void put_again_writes_only_what_changed(void **state)
         int changed = 0;
         env.changed = &changed;
         struct error err;
+        if (fat && fs_mkfs_fat(&c.img.flash, &parts.parts[0], FS_FLUSH_AT_SYNC, NULL, &err))
+            fail_msg("mkfs FAT: %s", err.msg);
         collect_reset(&m->out);
         if (fs_run(&env, "put", 2, args, &err))
             fail_msg("first put: %s", err.msg);
@@ -1751,6 +1759,7 @@ static void put_again_writes_only_what_changed(void **state)
         /* again: nothing written, nothing of the files read */
         int writes = c.writes;
         c.bytes_read = 0;
+        memset(c.seen, 0, sizeof c.seen);
         changed = 0;
         collect_reset(&m->out);
         if (fs_run(&env, "put", 2, args, &err))
@@ -1760,8 +1769,9 @@ static void put_again_writes_only_what_changed(void **state)
         assert_true(has_line(&m->out, LOG_INFO,
                              "3 files already held the same bytes: not written again"));
         if (board) {
-            assert_true(c.md5s >= 2); /* a and c compared on the chip, b inline */
-            assert_true(c.bytes_read < 30000);
+            assert_true(c.md5s >= 2); /* a and c compared on the chip (b too on FAT) */
+            if (c.bytes_read >= 30000)
+                fail_msg("run %d: %llu bytes read", run, (unsigned long long)c.bytes_read);
         }
         /* one byte of c changed: c alone is written */
         big[12345] ^= 0x5A;
@@ -1772,14 +1782,17 @@ static void put_again_writes_only_what_changed(void **state)
         assert_true(changed);
         assert_true(has_line(&m->out, LOG_INFO,
                              "2 files already held the same bytes: not written again"));
-        /* only the modification time of b changed */
-        struct timespec ts[2] = {{1700000000, 0}, {1700000000, 0}};
+        /* only the modification time of b changed: littlefs records it alone, FAT (no such
+         * change of an entry) writes the file again */
+        time_t when = 1700000000 + 2 * run;
+        struct timespec ts[2] = {{when, 0}, {when, 0}};
         assert_int_equal(utimensat(AT_FDCWD, "s/b.bin", ts, 0), 0);
         collect_reset(&m->out);
         if (fs_run(&env, "put", 2, args, &err))
             fail_msg("fourth put: %s", err.msg);
         assert_true(has_line(&m->out, LOG_INFO,
-                             "3 files already held the same bytes: not written again"));
+                             fat ? "2 files already held the same bytes: not written again"
+                                 : "3 files already held the same bytes: not written again"));
         /* what the flash holds, read from it directly */
         c.img.flash.ops = c.inner;
         c.img.flash.caps &= ~(unsigned)FLASH_CAP_LIVE;
@@ -1801,7 +1814,7 @@ static void put_again_writes_only_what_changed(void **state)
         struct fs_stat st;
         assert_int_equal(fs_stat(fs, "s/b.bin", &st, &err), 0);
         assert_true(st.has_mtime);
-        assert_true(st.mtime_ns == 1700000000ull * 1000000000u);
+        assert_true(st.mtime_ns == (uint64_t)when * 1000000000u);
         assert_int_equal(fs_unmount(fs, &err), 0);
         cut_close(&c);
         big[12345] ^= 0x5A;
