@@ -1457,7 +1457,7 @@ struct cut_flash {
     uint8_t dirty[0x200000 / 4096];
     uint64_t bytes_read; /* board: what crossed the "line" (256-byte pieces, each once) */
     uint8_t seen[0x200000 / 256];
-    int md5s;            /* board: comparisons the chip made */
+    int md5s; /* board: comparisons the chip made */
 };
 
 static int cut_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len,
