@@ -259,6 +259,9 @@ void fs_cache_mark_used(struct fs_cache *c, uint32_t block);
  * is read over the line. */
 int fs_cache_holds(struct fs_cache *c, uint32_t addr, const uint8_t *bytes, uint32_t len,
                    struct error *err);
+/* On a board: bring the blocks of [addr, addr + len) that the cache lacks in as few reads as
+ * they allow (one per run of missing blocks), ahead of littlefs asking for them one by one. */
+int fs_cache_read_ahead(struct fs_cache *c, uint32_t addr, uint32_t len, struct error *err);
 /* The cached bytes of a block (block_size of them), NULL when the cache holds none. */
 const uint8_t *fs_cache_block(const struct fs_cache *c, uint32_t block);
 void fs_cache_free(struct fs_cache *c);

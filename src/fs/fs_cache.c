@@ -330,3 +330,35 @@ int fs_cache_holds(struct fs_cache *c, uint32_t addr, const uint8_t *bytes, uint
     free(tmp);
     return same;
 }
+
+int fs_cache_read_ahead(struct fs_cache *c, uint32_t addr, uint32_t len, struct error *err)
+{
+    if (c->mapped || len == 0 || !flash_can(c->flash, FLASH_CAP_LIVE))
+        return 0;
+    uint32_t bs = c->block_size;
+    uint32_t first = addr / bs, end = (uint32_t)(((uint64_t)addr + len + bs - 1) / bs);
+    if (end > c->block_count)
+        end = c->block_count;
+    for (uint32_t b = first; b < end;) {
+        if (c->loaded[b]) {
+            b++;
+            continue;
+        }
+        uint32_t e = b;
+        while (e < end && !c->loaded[e])
+            e++;
+        uint32_t a = c->flash->base + b * bs, n = (e - b) * bs;
+        if (a >= c->flash->size)
+            break;
+        if (n > c->flash->size - a)
+            n = (c->flash->size - a) / bs * bs;
+        if (n == 0)
+            break;
+        c->flash_reads++;
+        if (flash_read(c->flash, a, block_ptr(c, b), n, err))
+            return -1;
+        memset(c->loaded + b, 1, n / bs);
+        b = e;
+    }
+    return 0;
+}

@@ -98,6 +98,9 @@ static int get_tree(struct fs *fs, const char *src, int dirfd, const char *dst, 
         return fs_oom(err);
     struct fs_entries files = {0}, dirs = {0};
     int result = fs_read_dir(fs, p, &files, &dirs, err);
+    /* on a board, the directory's files in a few streamed reads rather than block by block */
+    if (!result)
+        result = fs_read_ahead(fs, p, &files, err);
     for (size_t i = 0; i < files.n && !result; i++) {
         char *s = fs_join(src, files.v[i].name), *d = fs_join(dst, files.v[i].name);
         char *sp = fs_join(p, files.v[i].name);

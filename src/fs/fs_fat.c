@@ -402,6 +402,25 @@ static int fat_unchanged(struct fs *fs, const char *p, const uint8_t *data, size
     return 1;
 }
 
+struct extents_ctx {
+    void (*cb)(void *ctx, uint32_t addr, uint32_t len);
+    void *ctx;
+};
+
+static int extent_run(void *ctx, uint32_t off, uint32_t len)
+{
+    struct extents_ctx *e = ctx;
+    e->cb(e->ctx, off, len);
+    return 0;
+}
+
+static void fat_extents_op(struct fs *fs, const char *p,
+                           void (*cb)(void *ctx, uint32_t addr, uint32_t len), void *ctx)
+{
+    struct extents_ctx e = {cb, ctx};
+    fat_file_runs(fs->fat, p, extent_run, &e);
+}
+
 /* The new contents go to free clusters, the FAT takes the new chain, the entry moves to it, then
  * the old chain is freed (fat_write_file): a replacement keeps the old file until the new one is
  * whole, when there is room for both. */
@@ -471,4 +490,5 @@ const struct fs_engine fs_engine_fat = {
     .remove = fat_remove_op,
     .move = fat_rename_op,
     .fail = fat_fail,
+    .extents = fat_extents_op,
 };

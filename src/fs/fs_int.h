@@ -48,6 +48,10 @@ struct fs_engine {
     int (*move)(struct fs *fs, const char *a, const char *b, struct error *err);
     /* The engine's error for code at path (set in err); returns the code. */
     int (*fail)(struct fs *fs, int code, const char *path, struct error *err);
+    /* Where a file's bytes (probably) lie, as window byte ranges: cb(ctx, addr, len) for each,
+     * for reading them ahead in few large reads. Gives nothing when it cannot tell. */
+    void (*extents)(struct fs *fs, const char *p,
+                    void (*cb)(void *ctx, uint32_t addr, uint32_t len), void *ctx);
 };
 extern const struct fs_engine fs_engine_lfs, fs_engine_fat;
 
@@ -116,6 +120,11 @@ int fs_mkdir_parents(struct fs *fs, const char *p, struct error *err);
  * source in messages. See the engines (fs_lfs.c, fs_fat.c) for when a replacement is atomic. */
 int fs_write_file_from(struct fs *fs, const char *p, int fd, const void *data, size_t len,
                        const char *what, struct error *err);
+
+/* Read ahead, on a board, the blocks of the files of one directory (names in files, under p):
+ * their ranges, joined where they touch, in one read each instead of one per block. */
+int fs_read_ahead(struct fs *fs, const char *p, const struct fs_entries *files,
+                  struct error *err);
 
 /* FAT (fs_fat.c): mount the volume on fs's cache (called by fs_mount); its usage numbers;
  * format it as vfs.VfsFat.mkfs does and mount it. */

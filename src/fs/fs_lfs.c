@@ -372,6 +372,19 @@ static int lfs_rename_op(struct fs *fs, const char *a, const char *b, struct err
     return rc ? fs_lfs_fail(fs, rc, a, err) : 0;
 }
 
+/* A file written into free space lies in consecutive blocks ending at its head. */
+static void lfs_extents_op(struct fs *fs, const char *p,
+                           void (*cb)(void *ctx, uint32_t addr, uint32_t len), void *ctx)
+{
+    lfs_block_t head;
+    lfs_size_t size;
+    if (lfs_file_where(&fs->lfs, p, &head, &size) || head == LFS_NO_BLOCK || size == 0)
+        return;
+    lfs_size_t count = lfs_ctz_block_count(fs->block_size, size);
+    if (head + 1 >= count && head < fs->cache.block_count)
+        cb(ctx, (head + 1 - count) * fs->block_size, count * fs->block_size);
+}
+
 const struct fs_engine fs_engine_lfs = {
     .name = "LittleFS",
     .error_name = "LittleFS",
@@ -384,4 +397,5 @@ const struct fs_engine fs_engine_lfs = {
     .remove = lfs_remove_op,
     .move = lfs_rename_op,
     .fail = fs_lfs_fail,
+    .extents = lfs_extents_op,
 };

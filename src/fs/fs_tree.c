@@ -125,6 +125,75 @@ static int read_dir_entry(void *ctx, const char *name, size_t len, int is_dir, u
     return 0;
 }
 
+struct ranges {
+    struct range {
+        uint32_t addr, len;
+    } * v;
+    size_t n, cap;
+    uint32_t block_size; /* ranges are widened to whole blocks, so neighbours join */
+    int failed;          /* out of memory: read as usual */
+};
+
+static void add_range(void *ctx, uint32_t addr, uint32_t len)
+{
+    struct ranges *r = ctx;
+    if (r->failed)
+        return;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 64;
+        struct range *v = mp_realloc(r->v, cap * sizeof *v);
+        if (!v) {
+            r->failed = 1;
+            return;
+        }
+        r->v = v;
+        r->cap = cap;
+    }
+    uint64_t start = addr / r->block_size * (uint64_t)r->block_size;
+    uint64_t end = ((uint64_t)addr + len + r->block_size - 1) / r->block_size * r->block_size;
+    if (end > UINT32_MAX)
+        end = UINT32_MAX / r->block_size * (uint64_t)r->block_size;
+    r->v[r->n++] = (struct range){(uint32_t)start, (uint32_t)(end - start)};
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const struct range *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int fs_read_ahead(struct fs *fs, const char *p, const struct fs_entries *files, struct error *err)
+{
+    if (!fs->eng->extents || !flash_can(fs->cache.flash, FLASH_CAP_LIVE) || files->n == 0)
+        return 0;
+    struct ranges r = {.block_size = fs->cache.block_size};
+    for (size_t i = 0; i < files->n && !r.failed; i++) {
+        char *path = fs_join(p, files->v[i].name);
+        if (!path)
+            break;
+        fs->eng->extents(fs, path, add_range, &r);
+        free(path);
+    }
+    fs->io_failed = 0; /* a guess that could not be made: littlefs reads as usual */
+    int rc = 0;
+    if (r.n)
+        qsort(r.v, r.n, sizeof *r.v, range_cmp);
+    for (size_t i = 0; i < r.n && !rc;) {
+        /* ranges that touch or overlap: one read */
+        uint64_t start = r.v[i].addr, end = start + r.v[i].len;
+        size_t j = i + 1;
+        while (j < r.n && r.v[j].addr <= end) {
+            if ((uint64_t)r.v[j].addr + r.v[j].len > end)
+                end = (uint64_t)r.v[j].addr + r.v[j].len;
+            j++;
+        }
+        rc = fs_cache_read_ahead(&fs->cache, (uint32_t)start, (uint32_t)(end - start), err);
+        i = j;
+    }
+    free(r.v);
+    return rc;
+}
+
 /* The entries of a directory in on-disk order, files and subdirectories apart. Names that are
  * not one safe path component are refused here, before anything uses them as a path. */
 int fs_read_dir(struct fs *fs, const char *path, struct fs_entries *files,

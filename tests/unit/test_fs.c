@@ -1457,7 +1457,8 @@ struct cut_flash {
     uint8_t dirty[0x200000 / 4096];
     uint64_t bytes_read; /* board: what crossed the "line" (256-byte pieces, each once) */
     uint8_t seen[0x200000 / 256];
-    int md5s; /* board: comparisons the chip made */
+    int reads; /* board: read requests */
+    int md5s;  /* board: comparisons the chip made */
 };
 
 static int cut_write(struct flash *f, uint32_t addr, const void *buf, uint32_t len,
@@ -1483,6 +1484,7 @@ static int board_read(struct flash *f, uint32_t addr, void *buf, uint32_t len, s
     (void)err;
     struct cut_flash *c = (struct cut_flash *)f;
     memcpy(buf, c->shadow + addr, len);
+    c->reads++;
     for (uint32_t p = addr / 256; p <= (addr + len - 1) / 256; p++)
         if (!c->seen[p]) {
             c->seen[p] = 1;
@@ -1825,6 +1827,65 @@ static void put_again_writes_only_what_changed(void **state)
     free(big);
 }
 
+/* get from a board reads each directory's files ahead, in a read per run of blocks instead of
+ * a read per block (littlefs and FAT); the files come back whole. */
+static void get_from_a_board_reads_files_ahead(void **state)
+{
+    struct mock *m = *state;
+    uint32_t len;
+    const uint8_t *part = flash_image_bytes(&m->img, &len) + (0x200000 - 0x1000);
+    struct fs_partitions parts = {.count = 1};
+    parts.parts[0] = (struct fs_partition){.name = "vfs",
+                                           .type = PART_TYPE_DATA,
+                                           .subtype = PART_SUBTYPE_DATA_FAT,
+                                           .size = 0x200000};
+    assert_int_equal(mkdir("g", 0777), 0);
+    for (int i = 0; i < 40; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "g/f%02d.bin", i);
+        uint8_t *data = mock_contents(path, i == 7 ? 50000 : 4000);
+        write_local(path, data, i == 7 ? 50000 : 4000);
+        free(data);
+    }
+    for (int fat = 0; fat < 2; fat++) {
+        struct cut_flash c;
+        cut_open(&c, part, 1, 1 << 30);
+        struct fs_env env = m->env;
+        env.flash = &c.img.flash;
+        env.parts = &parts;
+        struct error err;
+        if (fat && fs_mkfs_fat(&c.img.flash, &parts.parts[0], FS_FLUSH_AT_SYNC, NULL, &err))
+            fail_msg("mkfs FAT: %s", err.msg);
+        const char *const put_args[] = {"g", "/"};
+        if (fs_run(&env, "put", 2, put_args, &err))
+            fail_msg("put: %s", err.msg);
+        /* a fresh board connection: nothing of the filesystem known yet */
+        free(c.shadow);
+        uint32_t n;
+        const uint8_t *now = flash_image_bytes(&c.img, &n);
+        c.shadow = malloc(0x200000);
+        memcpy(c.shadow, now, 0x200000);
+        c.reads = 0;
+        char out[32];
+        snprintf(out, sizeof out, "back%d", fat);
+        const char *const get_args[] = {"g", out};
+        if (fs_run(&env, "get", 2, get_args, &err))
+            fail_msg("get: %s", err.msg);
+        print_message("%s: get of 40 files (55 blocks): %d reads\n", fat ? "FAT" : "littlefs",
+                      c.reads);
+        assert_true(c.reads < 25);
+        for (int i = 0; i < 40; i++) {
+            char path[32], back[48];
+            snprintf(path, sizeof path, "g/f%02d.bin", i);
+            snprintf(back, sizeof back, "%s/f%02d.bin", out, i);
+            uint8_t *data = mock_contents(path, i == 7 ? 50000 : 4000);
+            assert_local_equals(back, data, i == 7 ? 50000 : 4000);
+            free(data);
+        }
+        cut_close(&c);
+    }
+}
+
 /* Many batched puts through a board-like flash (writes wait for flush, then go in address
  * order): rounds of a tree of 240 files in 12 directories, each round changing, growing,
  * shrinking and emptying some files, with a directory removed in between; afterwards the flash
@@ -2086,6 +2147,7 @@ int main(int argc, char **argv)
         T(flush_modes_write_the_same_bytes),
         T(put_again_writes_only_what_changed),
         T(batched_puts_on_a_board_hold_every_round),
+        T(get_from_a_board_reads_files_ahead),
         cmocka_unit_test(replacing_a_file_without_room_for_both_copies),
         T(cut_off_at_every_write_leaves_a_consistent_filesystem),
         T(out_of_memory_at_every_allocation_leaves_a_consistent_filesystem),
