@@ -94,6 +94,72 @@ static int local_mtime(int fd, uint8_t mtime[8])
  * littlefs puts a file written into free space in consecutive blocks, so the bytes those
  * blocks would hold are computed here and the chip compares their MD5. A file laid out
  * otherwise (written on the board by MicroPython, or fragmented) counts as changed. */
+/* The chip's verdict on whether bytes (the layout of a CTZ list, end bytes long) lie in
+ * blocks[0 ..]: one MD5 per run of consecutive blocks. 1, 0 or -1 (why set). */
+static int same_runs(struct fs *fs, const lfs_block_t *blocks, const uint8_t *bytes, size_t end,
+                     struct error *why)
+{
+    uint32_t bs = fs->block_size;
+    size_t count = (end + bs - 1) / bs;
+    for (size_t i = 0; i < count;) {
+        size_t j = i;
+        while (j + 1 < count && blocks[j + 1] == blocks[j] + 1)
+            j++;
+        size_t stop = j + 1 == count ? end : (j + 1) * (size_t)bs;
+        int same = fs_cache_holds(&fs->cache, blocks[i] * bs, bytes + i * (size_t)bs,
+                                  (uint32_t)(stop - i * (size_t)bs), why);
+        if (same != 1)
+            return same;
+        i = j + 1;
+    }
+    return 1;
+}
+
+/* Whether the CTZ list of size bytes ending at head holds want, without reading its data: the
+ * chip compares MD5s. First as if the list lay in consecutive blocks (a file written into free
+ * space: no read at all), else along its skip pointers (a few bytes read per block). */
+static int same_blocks(struct fs *fs, lfs_block_t head, lfs_size_t size, const uint8_t *want,
+                       struct error *why)
+{
+    lfs_size_t count = lfs_ctz_block_count(fs->block_size, size);
+    if ((uint64_t)count * fs->block_size > fs->part_size)
+        return 0;
+    uint8_t *layout = mp_malloc((size_t)count * fs->block_size);
+    lfs_block_t *blocks = mp_malloc((size_t)count * sizeof *blocks);
+    int same = 0;
+    if (!layout || !blocks) {
+        same = error_fail(why, FS_ERR_NOMEM, ERROR_OS, "out of memory");
+        goto done;
+    }
+    int consecutive = head + 1 >= count;
+    if (consecutive) {
+        for (lfs_size_t i = 0; i < count; i++)
+            blocks[i] = head + 1 - count + i;
+        size_t end = lfs_ctz_layout(fs->block_size, blocks[0], want, size, layout);
+        same = same_runs(fs, blocks, layout, end, why);
+    }
+    if (same == 0 && count > 1) {
+        int rc = lfs_ctz_blocks(&fs->lfs, head, size, blocks, count);
+        if (rc == LFS_ERR_NOMEM) {
+            same = error_fail(why, FS_ERR_NOMEM, ERROR_OS, "out of memory");
+            goto done;
+        }
+        int moved = 0;
+        for (lfs_size_t i = 0; i < count && !rc; i++)
+            moved |= blocks[i] != head + 1 - count + i;
+        if (!rc && (moved || !consecutive)) {
+            size_t end = lfs_ctz_layout_in(fs->block_size, blocks, want, size, layout);
+            same = same_runs(fs, blocks, layout, end, why);
+        }
+    }
+done:
+    free(layout);
+    free(blocks);
+    if (same < 0 && why->code != FS_ERR_NOMEM)
+        same = 0;
+    return same;
+}
+
 static int same_contents(struct fs *fs, const char *p, const uint8_t *want, size_t len,
                          struct error *err)
 {
@@ -120,20 +186,7 @@ static int same_contents(struct fs *fs, const char *p, const uint8_t *want, size
             same = -1;
         }
     } else {
-        lfs_size_t count = lfs_ctz_block_count(fs->block_size, size);
-        if (head + 1 >= count) {
-            uint8_t *layout = mp_malloc((size_t)count * fs->block_size);
-            if (!layout)
-                return fs_oom(err);
-            lfs_block_t first = head + 1 - count;
-            size_t end = lfs_ctz_layout(fs->block_size, first, want, size, layout);
-            same = end > UINT32_MAX / 2 ? 0
-                                        : fs_cache_holds(&fs->cache, first * fs->block_size,
-                                                         layout, (uint32_t)end, &why);
-            if (same < 0 && why.code != FS_ERR_NOMEM)
-                same = 0;
-            free(layout);
-        }
+        same = same_blocks(fs, head, size, want, &why);
     }
     fs->io_failed = 0; /* a comparison that failed otherwise only means: write the file */
     if (same < 0) {

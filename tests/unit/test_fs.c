@@ -22,6 +22,7 @@
 #include "fs/fs.h"
 #include "util/alloc.h"
 #include "util/digest.h"
+#include "test_lfs_dev.h"
 #include "test_shared.h"
 
 /* ---------------------------------------------------------------- output collector */
@@ -1886,6 +1887,85 @@ static void get_from_a_board_reads_files_ahead(void **state)
     }
 }
 
+/* A file littlefs did not write into consecutive blocks (appended to after another file was
+ * written, as on a board) is still recognised as unchanged on a board: its blocks are found along
+ * the skip pointers and compared run by run on the chip. A changed byte is still written. */
+static void put_again_follows_the_blocks_of_a_fragmented_file(void **state)
+{
+    struct mock *m = *state;
+    uint32_t len;
+    uint8_t *part = malloc(0x200000);
+    memcpy(part, flash_image_bytes(&m->img, &len) + (0x200000 - 0x1000), 0x200000);
+    uint8_t *data = mock_contents("frag", 20000), *other = mock_contents("other", 5000);
+    struct ramdev d;
+    ramdev_init(&d, part, 4096, 512);
+    lfs_t lfs;
+    assert_int_equal(lfs_mount(&lfs, &d.cfg), 0);
+    lfs_file_t f;
+    assert_int_equal(lfs_file_open(&lfs, &f, "/frag.bin", LFS_O_WRONLY | LFS_O_CREAT), 0);
+    assert_int_equal(lfs_file_write(&lfs, &f, data, 10000), 10000);
+    assert_int_equal(lfs_file_close(&lfs, &f), 0);
+    assert_int_equal(lfs_file_open(&lfs, &f, "/other.bin", LFS_O_WRONLY | LFS_O_CREAT), 0);
+    assert_int_equal(lfs_file_write(&lfs, &f, other, 5000), 5000);
+    assert_int_equal(lfs_file_close(&lfs, &f), 0);
+    assert_int_equal(lfs_file_open(&lfs, &f, "/frag.bin", LFS_O_WRONLY | LFS_O_APPEND), 0);
+    assert_int_equal(lfs_file_write(&lfs, &f, data + 10000, 10000), 10000);
+    assert_int_equal(lfs_file_close(&lfs, &f), 0);
+    lfs_block_t head;
+    lfs_size_t size;
+    assert_int_equal(lfs_file_where(&lfs, "/frag.bin", &head, &size), 0);
+    lfs_block_t blocks[5];
+    assert_int_equal(lfs_ctz_block_count(4096, size), 5);
+    assert_int_equal(lfs_ctz_blocks(&lfs, head, size, blocks, 5), 0);
+    int apart = 0;
+    for (int i = 1; i < 5; i++)
+        apart |= blocks[i] != blocks[i - 1] + 1;
+    assert_true(apart); /* the case under test: not consecutive */
+    assert_int_equal(lfs_unmount(&lfs), 0);
+
+    write_local("frag.bin", data, 20000);
+    struct fs_partitions parts = {.count = 1};
+    parts.parts[0] = (struct fs_partition){.name = "vfs",
+                                           .type = PART_TYPE_DATA,
+                                           .subtype = PART_SUBTYPE_DATA_FAT,
+                                           .size = 0x200000};
+    struct cut_flash c;
+    cut_open(&c, part, 1, 1 << 30);
+    struct fs_env env = m->env;
+    env.flash = &c.img.flash;
+    env.parts = &parts;
+    struct error err;
+    const char *const args[] = {"frag.bin", "/"};
+    collect_reset(&m->out);
+    if (fs_run(&env, "put", 2, args, &err))
+        fail_msg("put: %s", err.msg);
+    assert_true(
+        has_line(&m->out, LOG_INFO, "1 file already held the same bytes: not written again"));
+    assert_true(c.md5s >= 2);
+    data[15000] ^= 1;
+    write_local("frag.bin", data, 20000);
+    collect_reset(&m->out);
+    if (fs_run(&env, "put", 2, args, &err))
+        fail_msg("put: %s", err.msg);
+    assert_false(
+        has_line(&m->out, LOG_INFO, "1 file already held the same bytes: not written again"));
+    c.img.flash.ops = c.inner;
+    c.img.flash.caps &= ~(unsigned)FLASH_CAP_LIVE;
+    struct fs *fs;
+    assert_int_equal(fs_mount(&fs, &c.img.flash, &parts.parts[0], FS_FLUSH_NEVER, &err), 0);
+    uint8_t *back;
+    size_t n;
+    assert_int_equal(fs_read_file(fs, "frag.bin", &back, &n, &err), 0);
+    assert_int_equal(n, 20000);
+    assert_memory_equal(back, data, n);
+    free(back);
+    assert_int_equal(fs_unmount(fs, &err), 0);
+    cut_close(&c);
+    free(part);
+    free(data);
+    free(other);
+}
+
 /* Many batched puts through a board-like flash (writes wait for flush, then go in address
  * order): rounds of a tree of 240 files in 12 directories, each round changing, growing,
  * shrinking and emptying some files, with a directory removed in between; afterwards the flash
@@ -2147,6 +2227,7 @@ int main(int argc, char **argv)
         T(flush_modes_write_the_same_bytes),
         T(put_again_writes_only_what_changed),
         T(batched_puts_on_a_board_hold_every_round),
+        T(put_again_follows_the_blocks_of_a_fragmented_file),
         T(get_from_a_board_reads_files_ahead),
         cmocka_unit_test(replacing_a_file_without_room_for_both_copies),
         T(cut_off_at_every_write_leaves_a_consistent_filesystem),
