@@ -128,6 +128,8 @@ int fat_file_runs(struct fat *fs, const char *path,
  * free clusters before the entry changes. */
 int fat_write_file(struct fat *fs, const char *path, const void *data, uint32_t len,
                    time_t mtime);
+/* Set a file's modification (write) time only. */
+int fat_set_mtime(struct fat *fs, const char *path, time_t mtime);
 int fat_mkdir(struct fat *fs, const char *path, time_t now);
 /* Remove a file or an empty directory. */
 int fat_remove(struct fat *fs, const char *path);

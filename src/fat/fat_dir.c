@@ -780,6 +780,31 @@ int fat_write_file(struct fat *fs, const char *path, const void *data, uint32_t 
     return finish(fs, rc);
 }
 
+int fat_set_mtime(struct fat *fs, const char *path, time_t mtime)
+{
+    struct scratch *s = scratch_new();
+    if (!s)
+        return FAT_ERR_NOMEM;
+    int rc = lookup(fs, path, &s->d, &s->en, &s->nm);
+    if (rc == ROOT || (rc == 1 && (s->en.raw[DIR_ATTR] & ATTR_DIRECTORY)))
+        rc = FAT_ERR_ISDIR;
+    else if (rc == 0)
+        rc = FAT_ERR_NOENT;
+    else if (rc == 1 && (s->en.raw[DIR_ATTR] & ATTR_READ_ONLY))
+        rc = FAT_ERR_ACCES;
+    if (rc == 1) {
+        /* the entry's write time, as a write of the same bytes would leave it */
+        uint8_t *e = s->d.data + (size_t)s->en.sfn * DIR_ENTRY_SIZE;
+        dir_entry_times(e, fat_time_pack(mtime), 0);
+        e[DIR_ATTR] |= ATTR_ARCHIVE;
+        rc = dir_store(fs, &s->d, s->en.sfn, 1);
+        if (!rc)
+            rc = fat_dev_sync(fs);
+    }
+    scratch_free(s);
+    return finish(fs, rc);
+}
+
 int fat_mkdir(struct fat *fs, const char *path, time_t now)
 {
     struct scratch *s = scratch_new();

@@ -374,9 +374,9 @@ static int compare_run(void *ctx, uint32_t off, uint32_t len)
     return same == 1 ? 0 : same == 0 ? 1 : -1;
 }
 
-/* Whether p already holds data[0..len) with this modification time (FAT keeps even seconds):
- * then a put leaves it alone. The chip compares the clusters on a board (fs_cache_holds).
- * 1 same, 0 write it, FAT_ERR_NOMEM. */
+/* Whether p already holds data[0..len): then a put leaves its clusters alone and sets only a
+ * changed modification time (FAT keeps even seconds). The chip compares the clusters on a board
+ * (fs_cache_holds). 1 unchanged, 0 write it, or a negative fat_error. */
 static int fat_unchanged(struct fs *fs, const char *p, const uint8_t *data, size_t len,
                          int64_t mtime)
 {
@@ -384,8 +384,8 @@ static int fat_unchanged(struct fs *fs, const char *p, const uint8_t *data, size
     if (!info)
         return FAT_ERR_NOMEM;
     int rc = fat_stat(fs->fat, p, info);
-    int candidate = rc == 0 && !info->is_dir && info->size == len &&
-                    (int64_t)info->mtime / 2 == mtime / 2;
+    int candidate = rc == 0 && !info->is_dir && info->size == len;
+    int same_time = (int64_t)info->mtime / 2 == mtime / 2;
     free(info);
     if (rc == FAT_ERR_NOMEM)
         return rc;
@@ -398,6 +398,8 @@ static int fat_unchanged(struct fs *fs, const char *p, const uint8_t *data, size
         return FAT_ERR_NOMEM;
     if (rc != 0 || r.pos != len)
         return 0;
+    if (!same_time && (rc = fat_set_mtime(fs->fat, p, (time_t)mtime)) != 0)
+        return rc;
     fs->unchanged++;
     return 1;
 }
@@ -441,9 +443,10 @@ static int fat_write_op(struct fs *fs, const char *p, int fd, const void *data, 
         free(buf);
         return 0;
     }
-    if (rc == 0)
+    int writing = rc == 0; /* else too large, or the comparison failed */
+    if (writing)
         rc = fat_write_file(fs->fat, p, data, (uint32_t)len, (time_t)mtime);
-    if (rc == FAT_ERR_NOSPC && len <= UINT32_MAX) {
+    if (writing && rc == FAT_ERR_NOSPC) {
         /* no room for the old and the new contents at once: the old file goes first, as the
          * Python tool always did (put's dry run has checked that the new one then fits) */
         struct fat_info *info = mp_malloc(sizeof *info);
