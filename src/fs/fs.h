@@ -68,6 +68,8 @@ struct fs_output {
     /* One entry of an `ls` listing in a partition, as its line names it (relative to the path
      * listed, no trailing '/'): a directory, or a file with its size in bytes. */
     void (*entry)(void *ctx, const char *partition, const char *path, int is_dir, uint32_t size);
+    /* After a put: how many of its files already held the same bytes (left alone). */
+    void (*unchanged)(void *ctx, uint32_t files);
 };
 
 /* The log of an output (NULL for none). */

@@ -230,10 +230,13 @@ static int run_put(const struct fs_env *env, const struct fs_command *cmd, int a
     if (measured && result == FS_ERR_NOSPC)
         error_prefix(err, "The files do not fit in '%s' (%u kB free): nothing was written", part,
                      before.free_kb);
-    if (!result && s.fs && fs_unchanged_files(s.fs))
+    uint32_t unchanged = !result && s.fs ? fs_unchanged_files(s.fs) : 0;
+    if (unchanged)
         log_printf(fs_log(env->out), LOG_INFO,
-                   "%u file%s already held the same bytes: not written again",
-                   fs_unchanged_files(s.fs), fs_unchanged_files(s.fs) == 1 ? "" : "s");
+                   "%u file%s already held the same bytes: not written again", unchanged,
+                   unchanged == 1 ? "" : "s");
+    if (!result && env->out && env->out->unchanged)
+        env->out->unchanged(env->out->ctx, unchanged);
     if (session_close(&s, result ? NULL : err))
         result = -1;
     return result;

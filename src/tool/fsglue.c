@@ -23,7 +23,13 @@ struct fs_sink {
     /* --json: the entries ls found, as the inside of an array */
     struct strbuf entries;
     struct json entries_writer;
+    int64_t unchanged; /* put: files left alone; -1 when not a put that ran to its end */
 };
+
+static void sink_unchanged(void *ctx, uint32_t files)
+{
+    ((struct fs_sink *)ctx)->unchanged = files;
+}
 
 static void sink_data(void *ctx, const void *buf, size_t len)
 {
@@ -126,8 +132,9 @@ static int run_fs(struct flash *flash, const struct ptable *table, uint32_t bloc
         return error_setk(err, ERROR_OS, "out of memory");
     sink->out = out;
     json_init_inside(&sink->entries_writer, &sink->entries, 0);
-    struct fs_output fo = {output_log(out, LOGGER_FS), sink_data, sink_usage, sink,
-                           sink_file_written,          sink_entry};
+    struct fs_output fo = {output_log(out, LOGGER_FS), sink_data,  sink_usage,    sink,
+                           sink_file_written,          sink_entry, sink_unchanged};
+    sink->unchanged = -1;
     if (out->json && requested)
         json_report_fs_begin(out->json);
     struct fs_env env = {
@@ -157,6 +164,8 @@ static int run_fs(struct flash *flash, const struct ptable *table, uint32_t bloc
             if (strcmp(cmd, "ls") == 0) {
                 json_array_items(j, "entries", &sink->entries);
             }
+            if (sink->unchanged >= 0)
+                json_int(j, "unchanged_files", sink->unchanged);
             json_report_fs_end(out->json, j, strcmp(cmd, "cat") == 0);
             json_object_end(j);
         } else if (rc == 0) {

@@ -147,6 +147,12 @@ expect_status 0
 jis fs fs[0].command put
 jis fs fs[0].args '["src", "/"]'
 jis fs fs[0].output[0] "src -> /src"
+jis fs fs[0].unchanged_files 0
+# the same tree again: every file is left alone, and the record says so
+jrun fsagain fs2.bin --fs put src / -o fs3.bin
+expect_status 0
+jis fsagain fs[0].unchanged_files 2
+jis fsagain fs[0].changed false
 jis fs fs[4].command ls
 jis fs 'fs[4].entries[0]' '{"partition": "vfs", "path": "blob.bin", "type": "file", "size": 8}'
 case "$(jget fs fs[4].entries)" in

@@ -1095,7 +1095,7 @@ static void no_vfs_board_uses_computed_region(void **state)
     fs_partitions_from_table(&t, t.flash_size, &parts);
     struct collect out = {0};
     struct log log = {collect_line, &out};
-    struct fs_output o = {&log, collect_data, collect_usage, &out, NULL, NULL};
+    struct fs_output o = {&log, collect_data, collect_usage, &out, NULL, NULL, NULL};
     struct fs_env env = {.flash = &fi.flash,
                          .parts = &parts,
                          .micropython_version = "v1.26.0",
