@@ -479,8 +479,10 @@ int fat_file_runs(struct fat *fs, const char *path,
 {
     struct fat_file f;
     int rc = fat_file_open(fs, path, &f);
+    if (rc)
+        return rc;
     uint32_t run = 0, run_len = 0, left = f.size, c = f.first;
-    for (uint32_t i = 0; !rc && left > 0; i++) {
+    for (uint32_t i = 0; left > 0; i++) {
         if (!fat_valid_cluster(fs, c) || i >= fs->nclusters)
             return FAT_ERR_CORRUPT;
         uint32_t off = fat_cluster_offset(fs, c), n = left < fs->cs ? left : fs->cs;
@@ -496,9 +498,7 @@ int fat_file_runs(struct fat *fs, const char *path,
         if (left)
             c = fat_get(fs, c);
     }
-    if (!rc && run_len)
-        rc = cb(ctx, run, run_len);
-    return rc;
+    return run_len ? cb(ctx, run, run_len) : 0;
 }
 
 /* ---------------------------------------------------------------- changes */

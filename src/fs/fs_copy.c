@@ -234,6 +234,42 @@ done:
 
 /* ---------------------------------------------------------------- put */
 
+int fs_read_local(int fd, uint8_t **out, size_t *len, const char *what, struct error *err)
+{
+    size_t cap = FS_COPY_CHUNK, n = 0;
+    uint8_t *buf = mp_malloc(cap);
+    if (!buf)
+        return fs_oom(err);
+    for (;;) {
+        if (n == cap) {
+            if (cap > UINT32_MAX / 2) {
+                free(buf);
+                return error_setk(err, ERROR_OS, "%s: too large to copy into a filesystem", what);
+            }
+            uint8_t *nb = mp_realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return fs_oom(err);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(buf);
+            return error_setk(err, ERROR_OS, "%s: %s", what, strerror(errno));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

@@ -321,43 +321,6 @@ int64_t fs_local_mtime(int fd)
     return (int64_t)st.st_mtime;
 }
 
-/* Reads all of fd (a local file) into memory. */
-static int slurp(int fd, uint8_t **out, size_t *len, const char *what, struct error *err)
-{
-    size_t cap = FS_COPY_CHUNK, n = 0;
-    uint8_t *buf = mp_malloc(cap);
-    if (!buf)
-        return fs_oom(err);
-    for (;;) {
-        if (n == cap) {
-            if (cap > UINT32_MAX / 2) {
-                free(buf);
-                return error_setk(err, ERROR_OS, "%s: too large for a FAT file", what);
-            }
-            uint8_t *nb = mp_realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return fs_oom(err);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            free(buf);
-            return error_setk(err, ERROR_OS, "%s: %s", what, strerror(errno));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 /* Comparing a file run by run (fat_file_runs) with the bytes a put would write. */
 struct same_runs {
     struct fs *fs;
@@ -432,7 +395,7 @@ static int fat_write_op(struct fs *fs, const char *p, int fd, const void *data, 
     uint8_t *buf = NULL;
     int64_t mtime = fd >= 0 ? fs_local_mtime(fd) : 0;
     if (fd >= 0) {
-        if (slurp(fd, &buf, &len, what, err))
+        if (fs_read_local(fd, &buf, &len, what, err))
             return -1;
         data = buf;
     }

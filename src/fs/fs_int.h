@@ -134,6 +134,9 @@ int fs_fat_mkfs(struct fs *fs, struct error *err);
 /* Grow to block_count 4096-byte blocks (0: the partition), as far as the volume's FAT allows. */
 int fs_fat_grow(struct fs *fs, uint32_t block_count, const struct fs_output *out,
                 struct error *err);
+/* All of fd (a local file, from its current offset) in a malloc'ed buffer; `what` names it in
+ * messages. */
+int fs_read_local(int fd, uint8_t **out, size_t *len, const char *what, struct error *err);
 /* A local file's modification time (0 when unknown). */
 int64_t fs_local_mtime(int fd);
 

@@ -90,10 +90,6 @@ static int local_mtime(int fd, uint8_t mtime[8])
     return 1;
 }
 
-/* Whether the file at p already holds want[0..len). On a board the file's blocks are not read:
- * littlefs puts a file written into free space in consecutive blocks, so the bytes those
- * blocks would hold are computed here and the chip compares their MD5. A file laid out
- * otherwise (written on the board by MicroPython, or fragmented) counts as changed. */
 /* The chip's verdict on whether bytes (the layout of a CTZ list, end bytes long) lie in
  * blocks[0 ..]: one MD5 per run of consecutive blocks. 1, 0 or -1 (why set). */
 static int same_runs(struct fs *fs, const lfs_block_t *blocks, const uint8_t *bytes, size_t end,
@@ -135,11 +131,11 @@ static int same_blocks(struct fs *fs, lfs_block_t head, lfs_size_t size, const u
     if (consecutive) {
         for (lfs_size_t i = 0; i < count; i++)
             blocks[i] = head + 1 - count + i;
-        size_t end = lfs_ctz_layout(fs->block_size, blocks[0], want, size, layout);
+        size_t end = lfs_ctz_layout(fs->block_size, blocks, want, size, layout);
         same = same_runs(fs, blocks, layout, end, why);
     }
     if (same == 0 && count > 1) {
-        int rc = lfs_ctz_blocks(&fs->lfs, head, size, blocks, count);
+        int rc = lfs_ctz_blocks(&fs->lfs, head, blocks, count);
         if (rc == LFS_ERR_NOMEM) {
             same = error_fail(why, FS_ERR_NOMEM, ERROR_OS, "out of memory");
             goto done;
@@ -148,7 +144,7 @@ static int same_blocks(struct fs *fs, lfs_block_t head, lfs_size_t size, const u
         for (lfs_size_t i = 0; i < count && !rc; i++)
             moved |= blocks[i] != head + 1 - count + i;
         if (!rc && (moved || !consecutive)) {
-            size_t end = lfs_ctz_layout_in(fs->block_size, blocks, want, size, layout);
+            size_t end = lfs_ctz_layout(fs->block_size, blocks, want, size, layout);
             same = same_runs(fs, blocks, layout, end, why);
         }
     }
@@ -160,17 +156,12 @@ done:
     return same;
 }
 
-static int same_contents(struct fs *fs, const char *p, const uint8_t *want, size_t len,
-                         struct error *err)
+/* Whether the file at p (size bytes; its CTZ list ends at head, or LFS_NO_BLOCK: inline)
+ * already holds want[0..size). 1 yes, 0 no (write it), or FS_ERR_NOMEM. */
+static int same_contents(struct fs *fs, const char *p, lfs_block_t head, lfs_size_t size,
+                         const uint8_t *want, struct error *err)
 {
-    lfs_block_t head;
-    lfs_size_t size;
-    int rc = lfs_file_where(&fs->lfs, p, &head, &size);
-    if (rc == LFS_ERR_NOMEM)
-        return fs_oom(err);
-    if (rc || size != len)
-        return 0;
-    if (len == 0)
+    if (size == 0)
         return 1;
     int same = 0;
     struct error why;
@@ -178,9 +169,8 @@ static int same_contents(struct fs *fs, const char *p, const uint8_t *want, size
         /* inline (in the metadata already read) or in memory: compare the bytes */
         uint8_t *have;
         size_t n;
-        rc = lfs_read_whole(fs, p, &have, &n, &why);
-        if (rc == 0) {
-            same = n == len && memcmp(have, want, len) == 0;
+        if (lfs_read_whole(fs, p, &have, &n, &why) == 0) {
+            same = n == size && memcmp(have, want, size) == 0;
             free(have);
         } else if (why.code == LFS_ERR_NOMEM) {
             same = -1;
@@ -200,44 +190,35 @@ static int same_contents(struct fs *fs, const char *p, const uint8_t *want, size
 /* Whether p can stay as it is: a file with the same bytes (and then its modification time set
  * when the local one differs). 1 unchanged, 0 write it, negative on error. */
 static int keep_unchanged(struct fs *fs, const char *p, int fd, const void *data, size_t len,
-                          struct error *err)
+                          const char *what, struct error *err)
 {
-    uint8_t *local = NULL;
-    const uint8_t *want = data;
+    struct stat st;
     if (fd >= 0) {
-        struct stat st;
-        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > fs->part_size)
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
             return 0;
         len = (size_t)st.st_size;
-        lfs_block_t head;
-        lfs_size_t size;
-        int rc = lfs_file_where(&fs->lfs, p, &head, &size);
-        if (rc == LFS_ERR_NOMEM)
-            return fs_oom(err);
-        if (rc || size != len)
-            return 0;
-        local = mp_malloc(len ? len : 1);
-        if (!local)
-            return fs_oom(err);
-        size_t got = 0;
-        while (got < len) {
-            ssize_t n = pread(fd, local + got, len - got, (off_t)got);
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-        }
-        /* the copy that may follow reads from the start (pread moves the offset on Windows) */
-        if (lseek(fd, 0, SEEK_SET) != 0) {
-            free(local);
-            return error_setk(err, ERROR_OS, "%s: %s", p, strerror(errno));
-        }
-        if (got != len) {
-            free(local);
-            return 0;
-        }
-        want = local;
     }
-    int same = same_contents(fs, p, want, len, err);
+    lfs_block_t head;
+    lfs_size_t size;
+    int rc = lfs_file_where(&fs->lfs, p, &head, &size);
+    if (rc == LFS_ERR_NOMEM)
+        return fs_oom(err);
+    if (rc || size != len)
+        return 0; /* a size that differs needs no look at the bytes */
+    uint8_t *local = NULL;
+    size_t n = len;
+    if (fd >= 0) {
+        rc = fs_read_local(fd, &local, &n, what, err);
+        /* the copy that may follow reads from the start */
+        if (lseek(fd, 0, SEEK_SET) != 0 && !rc) {
+            free(local);
+            return error_setk(err, ERROR_OS, "%s: %s", what, strerror(errno));
+        }
+        if (rc)
+            return rc;
+        data = local;
+    }
+    int same = n == len ? same_contents(fs, p, head, size, data, err) : 0;
     free(local);
     if (same <= 0)
         return same;
@@ -246,7 +227,7 @@ static int keep_unchanged(struct fs *fs, const char *p, int fd, const void *data
     if (got == LFS_ERR_NOMEM)
         return fs_oom(err);
     if (local_mtime(fd, mtime) && (got != (lfs_ssize_t)8 || memcmp(stored, mtime, 8) != 0)) {
-        int rc = lfs_setattr(&fs->lfs, p, FS_ATTR_MTIME, mtime, sizeof mtime);
+        rc = lfs_setattr(&fs->lfs, p, FS_ATTR_MTIME, mtime, sizeof mtime);
         if (rc)
             return fs_lfs_fail(fs, rc, p, err);
     }
@@ -342,7 +323,7 @@ static int lfs_write_whole(struct fs *fs, const char *p, int fd, const void *dat
     int existed = rc == 0, nospc;
     if (existed) {
         /* the same bytes already there (a tree put again): nothing to write */
-        int kept = keep_unchanged(fs, p, fd, data, len, err);
+        int kept = keep_unchanged(fs, p, fd, data, len, what, err);
         if (kept)
             return kept < 0 ? kept : 0;
     }

@@ -249,21 +249,17 @@ int lfs_removeattr(lfs_t *lfs, const char *path, uint8_t type);
  * size. ISDIR for a directory. */
 #define LFS_NO_BLOCK 0xFFFFFFFFu
 int lfs_file_where(lfs_t *lfs, const char *path, lfs_block_t *head, lfs_size_t *size);
-/* The blocks of the CTZ list of size bytes ending at head, in file order, into blocks[0 ..
- * count) (count from lfs_ctz_block_count): reads the skip pointers only. */
-int lfs_ctz_blocks(lfs_t *lfs, lfs_block_t head, lfs_size_t size, lfs_block_t *blocks,
-                   lfs_size_t count);
+/* The count blocks of the CTZ list ending at head (count from lfs_ctz_block_count), in file
+ * order, into blocks[0 .. count): reads the skip pointers only. */
+int lfs_ctz_blocks(lfs_t *lfs, lfs_block_t head, lfs_block_t *blocks, lfs_size_t count);
 /* Blocks a CTZ list of size bytes takes (size > 0). */
 lfs_size_t lfs_ctz_block_count(lfs_size_t block_size, lfs_size_t size);
-/* The bytes a CTZ list of data (size > 0 bytes) holds when its blocks are first, first + 1, ...,
- * as this engine writes a file into free consecutive blocks: out (lfs_ctz_block_count blocks)
- * gets each block's pointers and data; returns the count of bytes from the start of the first
- * block to the last data byte (what follows is padding). */
-size_t lfs_ctz_layout(lfs_size_t block_size, lfs_block_t first, const uint8_t *data,
+/* The bytes a CTZ list of data (size > 0 bytes) holds in the given blocks (blocks[i]: the block
+ * of index i), as this engine writes it: out (lfs_ctz_block_count blocks) gets each block's
+ * pointers and data; returns the count of bytes from the start of the first block to the last
+ * data byte (what follows is padding). */
+size_t lfs_ctz_layout(lfs_size_t block_size, const lfs_block_t *blocks, const uint8_t *data,
                       lfs_size_t size, uint8_t *out);
-/* The same for a list in the given blocks (blocks[i]: the block of index i). */
-size_t lfs_ctz_layout_in(lfs_size_t block_size, const lfs_block_t *blocks, const uint8_t *data,
-                         lfs_size_t size, uint8_t *out);
 
 /* ---------------------------------------------------------------- files */
 

@@ -39,51 +39,28 @@ lfs_size_t lfs_ctz_block_count(lfs_size_t block_size, lfs_size_t size)
     return n;
 }
 
-/* The bytes of block index i (pointers, data) into b; returns the data bytes taken. */
-static lfs_size_t layout_block(lfs_size_t block_size, uint32_t i, lfs_block_t first,
-                               const lfs_block_t *blocks, const uint8_t *data, lfs_size_t left,
-                               uint8_t *b)
-{
-    memset(b, 0xFF, block_size);
-    uint32_t skips = i ? ctz32(i) + 1 : 0;
-    for (uint32_t k = 0; k < skips; k++) /* pointer k: block i - 2^k */
-        put_le32(b + 4 * k, blocks ? blocks[i - (1u << k)] : first + i - (1u << k));
-    lfs_size_t room = block_size - 4 * skips;
-    lfs_size_t n = left < room ? left : room;
-    memcpy(b + 4 * skips, data, n);
-    return n;
-}
-
-static size_t layout(lfs_size_t block_size, lfs_block_t first, const lfs_block_t *blocks,
-                     const uint8_t *data, lfs_size_t size, uint8_t *out)
+size_t lfs_ctz_layout(lfs_size_t block_size, const lfs_block_t *blocks, const uint8_t *data,
+                      lfs_size_t size, uint8_t *out)
 {
     size_t end = 0;
     lfs_size_t done = 0;
     for (uint32_t i = 0; done < size; i++) {
         uint8_t *b = out + (size_t)i * block_size;
-        lfs_size_t n = layout_block(block_size, i, first, blocks, data + done, size - done, b);
+        memset(b, 0xFF, block_size);
+        uint32_t skips = i ? ctz32(i) + 1 : 0;
+        for (uint32_t k = 0; k < skips; k++) /* pointer k: the block of index i - 2^k */
+            put_le32(b + 4 * k, blocks[i - (1u << k)]);
+        lfs_size_t room = block_size - 4 * skips;
+        lfs_size_t n = size - done < room ? size - done : room;
+        memcpy(b + 4 * skips, data + done, n);
         done += n;
-        end = (size_t)i * block_size + ctz_dstart(i) + n;
+        end = (size_t)i * block_size + 4 * skips + n;
     }
     return end;
 }
 
-size_t lfs_ctz_layout(lfs_size_t block_size, lfs_block_t first, const uint8_t *data,
-                      lfs_size_t size, uint8_t *out)
+int lfs_ctz_blocks(lfs_t *lfs, lfs_block_t head, lfs_block_t *blocks, lfs_size_t count)
 {
-    return layout(block_size, first, NULL, data, size, out);
-}
-
-size_t lfs_ctz_layout_in(lfs_size_t block_size, const lfs_block_t *blocks, const uint8_t *data,
-                         lfs_size_t size, uint8_t *out)
-{
-    return layout(block_size, 0, blocks, data, size, out);
-}
-
-int lfs_ctz_blocks(lfs_t *lfs, lfs_block_t head, lfs_size_t size, lfs_block_t *blocks,
-                   lfs_size_t count)
-{
-    (void)size;
     if (!lfs || !lfs->st || count == 0)
         return LFS_ERR_INVAL;
     struct lfs_state *s = lfs->st;
