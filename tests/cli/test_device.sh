@@ -131,6 +131,16 @@ rm -rf back
 run "$TOOL" -q "$PORT" --fs get sync back
 expect_status 0
 for f in big.bin mid.bin small.py; do expect_same_file "back/$f" "sync/$f"; done
+# a put that cannot fit is refused before anything reaches the board; the files stay
+head -c 3000000 /dev/urandom >sync/huge.bin
+run "$TOOL" -d "$PORT" --fs put sync /
+expect_status 1
+expect_err "The files do not fit in 'vfs' ("
+wrote=$(printf '%s\n%s\n' "$OUT" "$ERR" | sed -n 's/.*, wrote \([0-9]*\),.*/\1/p' | tail -1)
+expect_eq "$wrote" "0" "bytes written by a put that does not fit"
+rm -rf back sync/huge.bin
+run "$TOOL" -q "$PORT" --fs get sync back
+for f in big.bin mid.bin small.py; do expect_same_file "back/$f" "sync/$f"; done
 
 test_case ota_update_on_device
 "$SYNTH" --chip esp32s3 --ota -o ota-fw.bin >/dev/null
